@@ -1,0 +1,80 @@
+"""One settings object, read from the environment once at start-up (CONFIG.md lists every field)."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .errors import ConfigError
+
+S3_REQUIRED = ("AWS_S3_BUCKET", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+MAX_PRESIGN_EXPIRY_S = 7 * 24 * 3600  # S3 SigV4 (and so B2) refuses longer-lived URLs
+B2_ENDPOINT = re.compile(r"^https?://s3\.([a-z0-9-]+)\.backblazeb2\.com/?$")
+
+
+class Settings(BaseSettings):
+    """Field ``foo_bar`` is read from the environment variable ``FOO_BAR``."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, env_ignore_empty=True, extra="ignore")
+
+    storage_dir: Path = Field(Path("storage"), description="Local storage root when S3 is not configured.")
+    aws_s3_bucket: str | None = None
+    aws_access_key_id: SecretStr | None = None
+    aws_secret_access_key: SecretStr | None = None
+    aws_endpoint_url: str | None = None
+    aws_default_region: str | None = None
+    presign_expiry_s: int = Field(86400, ge=1, le=MAX_PRESIGN_EXPIRY_S)
+    s3_connect_timeout_s: float = Field(5.0, gt=0)
+    s3_read_timeout_s: float = Field(30.0, gt=0)
+    s3_max_attempts: int = Field(3, ge=1, le=10)
+    max_inline_bytes: int = Field(7 * 1024 * 1024, ge=1024)
+    max_concurrency: int = Field(4, ge=1, le=64)
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _storage_is_whole(self) -> Settings:
+        present = [self.aws_s3_bucket, self.aws_access_key_id, self.aws_secret_access_key]
+        if any(present) and not all(present):
+            missing = [name for name, value in zip(S3_REQUIRED, present, strict=True) if not value]
+            raise ValueError(
+                "S3 storage is half-configured: set all of "
+                + ", ".join(S3_REQUIRED)
+                + " (missing: "
+                + ", ".join(missing)
+                + ") or none of them to use local storage"
+            )
+        return self
+
+    @property
+    def storage_backend(self) -> str:
+        return "s3" if self.aws_s3_bucket else "local"
+
+    @property
+    def s3_region(self) -> str:
+        """The explicit region SigV4 needs; B2 endpoints carry theirs in the host name."""
+        if self.aws_default_region:
+            return self.aws_default_region
+        match = B2_ENDPOINT.match(self.aws_endpoint_url or "")
+        return match.group(1) if match else "us-east-1"
+
+
+def load_settings(**overrides) -> Settings:
+    """Build settings, turning validation failures into a :class:`ConfigError` without echoing values."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_input=False, include_url=False):
+            field = ".".join(str(part).upper() for part in err["loc"])
+            message = err["msg"].removeprefix("Value error, ")
+            problems.append(f"{field}: {message}" if field else message)
+        raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,59 @@
+#!/usr/bin/env python
+"""RunPod serverless entry point: read settings, warm-load the engines once, then serve jobs.
+
+Run ``python runpod-handler.py --test_input '{"input": {"endpoint": "health"}}'`` for one local job,
+or ``--rp_serve_api`` for RunPod's local HTTP API. ``handler(job)`` is the function RunPod calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+from f5worker.context import WorkerContext, build_context
+from f5worker.dispatch import handle_job
+from f5worker.errors import ConfigError
+from f5worker.settings import get_settings
+
+log = logging.getLogger("f5worker")
+_context: WorkerContext | None = None
+
+
+def worker_context() -> WorkerContext:
+    """The process-wide context; built by ``main`` before serving, or on first use when imported."""
+    global _context
+    if _context is None:
+        _context = build_context(get_settings())
+    return _context
+
+
+async def handler(job: dict) -> dict:
+    """Async so health/result/download jobs are served while a model job runs in a thread."""
+    return await asyncio.to_thread(handle_job, job, worker_context())
+
+
+def concurrency_modifier(current_concurrency: int) -> int:
+    return worker_context().settings.max_concurrency
+
+
+def main() -> None:
+    try:
+        settings = get_settings()
+    except ConfigError as exc:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        log.error("refusing to start: %s", exc)
+        sys.exit(2)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    global _context
+    _context = build_context(settings)
+    log.info("storage: %s", _context.storage.describe())
+    log.info("worker ready")
+
+    import runpod
+
+    runpod.serverless.start({"handler": handler, "concurrency_modifier": concurrency_modifier})
+
+
+if __name__ == "__main__":
+    main()

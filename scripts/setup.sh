@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Set up this machine for the worker: ffmpeg and espeak-ng, uv, and the pinned stack in .venv.
+# Idempotent: a second run only checks. Usage: scripts/setup.sh [--test]  (--test adds test tools)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then
+  sed -n '2,3p' "$0" | sed 's/^# //'
+  exit 0
+fi
+
+missing=()
+command -v ffmpeg >/dev/null || missing+=(ffmpeg)
+command -v espeak-ng >/dev/null || missing+=(espeak-ng)
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! command -v uv >/dev/null; then
+  echo "setup: installing uv"
+  python3 -m pip install -q "uv==0.13.9"
+fi
+
+[[ -x .venv/bin/python ]] || uv venv -q --python 3.11 .venv
+requirements=(-r requirements.txt)
+[[ "${1:-}" == "--test" ]] && requirements+=(-r requirements-test.txt)
+echo "setup: installing the pinned stack into .venv"
+UV_LINK_MODE=copy uv pip install -q --python .venv/bin/python "${requirements[@]}"
+echo "setup: done"

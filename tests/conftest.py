@@ -1,0 +1,76 @@
+"""Fixtures with real peers: moto's S3 server over HTTP on 127.0.0.1, and the worker's own context."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from f5worker.context import build_context
+from f5worker.engines import Engines
+from f5worker.settings import Settings
+from f5worker.storage.s3 import S3Storage
+from tests.helpers import TEST_ACCESS_KEY, TEST_SECRET_KEY, free_port, guard_b2
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def bucket(moto_endpoint) -> str:
+    """A fresh bucket per test, so tests never see each other's objects."""
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    client = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1",
+                          aws_access_key_id=TEST_ACCESS_KEY, aws_secret_access_key=TEST_SECRET_KEY)  # fmt: skip
+    client.create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def s3_settings(moto_endpoint, bucket, tmp_path) -> Settings:
+    return Settings(
+        storage_dir=tmp_path / "unused",
+        aws_s3_bucket=bucket,
+        aws_access_key_id=TEST_ACCESS_KEY,
+        aws_secret_access_key=TEST_SECRET_KEY,
+        aws_endpoint_url=moto_endpoint,
+        aws_default_region="us-west-004",
+        s3_connect_timeout_s=2,
+        s3_read_timeout_s=5,
+    )
+
+
+@pytest.fixture
+def s3_storage(s3_settings) -> S3Storage:
+    storage = S3Storage(s3_settings)
+    guard_b2(storage.client)
+    return storage
+
+
+@pytest.fixture
+def local_settings(tmp_path) -> Settings:
+    return Settings(storage_dir=tmp_path / "storage")
+
+
+@pytest.fixture
+def local_ctx(local_settings):
+    return build_context(local_settings, engines=Engines())
+
+
+@pytest.fixture
+def s3_ctx(s3_settings, s3_storage):
+    ctx = build_context(s3_settings, engines=Engines())
+    ctx.storage = s3_storage
+    return ctx

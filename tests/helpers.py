@@ -1,0 +1,127 @@
+"""Shared test plumbing: free ports, a clean worker environment, and the worker's local API in a subprocess."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parents[1]
+TEST_ACCESS_KEY = "test-access-key-id"
+TEST_SECRET_KEY = "test-secret-9f3c1e7a2b"  # scanned for in logs and outputs: it must never appear
+B2_REJECTED_HEADERS = ("x-amz-checksum-", "x-amz-sdk-checksum-algorithm", "x-amz-trailer", "x-amz-tagging")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def reject_b2_incompatible(request, **_kwargs):
+    """botocore ``before-send`` hook: fail any request B2 would refuse (moto accepts them all)."""
+    for name in request.headers:
+        lowered = name.lower()
+        if any(lowered.startswith(prefix) for prefix in B2_REJECTED_HEADERS):
+            raise AssertionError(f"request carries {name}, which Backblaze B2 rejects")
+
+
+def guard_b2(client) -> None:
+    client.meta.events.register("before-send.s3", reject_b2_incompatible)
+
+
+def s3_env(endpoint: str, bucket: str) -> dict[str, str]:
+    return {
+        "AWS_S3_BUCKET": bucket,
+        "AWS_ACCESS_KEY_ID": TEST_ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": TEST_SECRET_KEY,
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_DEFAULT_REGION": "us-west-004",
+    }
+
+
+def worker_env(**extra: str) -> dict[str, str]:
+    """The caller's environment minus anything that could point the worker at real clouds or hubs."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "RUNPOD_", "GOOGLE_"))}
+    env.pop("STORAGE_DIR", None)
+    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1", RUNPOD_DEBUG_LEVEL="INFO")
+    env.update(extra)
+    return env
+
+
+def run_test_input(job_input: dict, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
+    import json
+
+    return subprocess.run(
+        [sys.executable, "runpod-handler.py", "--test_input", json.dumps({"input": job_input})],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+
+
+class WorkerAPI:
+    """``python runpod-handler.py --rp_serve_api`` on 127.0.0.1, driven over HTTP like a caller would."""
+
+    def __init__(self, env: dict[str, str], log_path: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self._log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
+        command = [sys.executable, "runpod-handler.py", "--rp_serve_api",
+                   "--rp_api_host", "127.0.0.1", "--rp_api_port", str(self.port)]  # fmt: skip
+        self.process = subprocess.Popen(command, cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+
+    def wait_ready(self, timeout: float = 180) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker exited with {self.process.returncode}:\n{self.log()}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return
+            time.sleep(0.2)
+        raise TimeoutError(f"worker not listening after {timeout}s:\n{self.log()}")
+
+    def runsync(self, job_input: dict, timeout: float = 120) -> dict:
+        response = requests.post(f"{self.url}/runsync", json={"input": job_input}, timeout=timeout)
+        response.raise_for_status()
+        return response.json()
+
+    def output(self, job_input: dict, timeout: float = 120) -> dict:
+        """The output of a job that must succeed."""
+        body = self.runsync(job_input, timeout)
+        assert body.get("status") == "COMPLETED", body
+        return body["output"]
+
+    def error(self, job_input: dict, timeout: float = 120) -> str:
+        """The error string of a job that must fail."""
+        body = self.runsync(job_input, timeout)
+        assert body.get("status") == "FAILED", body
+        return body["error"]
+
+    def log(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._log.close()
+
+
+@contextlib.contextmanager
+def worker_api(env: dict[str, str], log_path: Path):
+    api = WorkerAPI(env, log_path)
+    try:
+        api.wait_ready()
+        yield api
+    finally:
+        api.stop()

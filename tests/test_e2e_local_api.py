@@ -1,0 +1,111 @@
+"""End to end through RunPod's own local API (``--rp_serve_api``) with moto's S3 server."""
+
+from __future__ import annotations
+
+import base64
+import time
+import uuid
+
+import boto3
+import pytest
+import requests
+from moto.server import ThreadedMotoServer
+
+from f5worker.endpoints.result import save_result
+from f5worker.settings import Settings
+from f5worker.storage.layout import audio_key, timing_key
+from f5worker.storage.s3 import S3Storage
+from tests.helpers import TEST_ACCESS_KEY, TEST_SECRET_KEY, free_port, guard_b2, s3_env, worker_api, worker_env
+
+VTT = "WEBVTT\n\n00:00:00.000 --> 00:00:00.500\nHi\n"
+
+
+def make_bucket(endpoint: str) -> str:
+    name = f"e2e-{uuid.uuid4().hex[:10]}"
+    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=TEST_ACCESS_KEY,
+                 aws_secret_access_key=TEST_SECRET_KEY).create_bucket(Bucket=name)  # fmt: skip
+    return name
+
+
+def storage_for(endpoint: str, bucket: str) -> S3Storage:
+    env = s3_env(endpoint, bucket)
+    storage = S3Storage(Settings(**{key.lower(): value for key, value in env.items()}))
+    guard_b2(storage.client)
+    return storage
+
+
+@pytest.fixture(scope="module")
+def s3_worker(moto_endpoint, tmp_path_factory):
+    bucket = make_bucket(moto_endpoint)
+    storage = storage_for(moto_endpoint, bucket)
+    storage.put_bytes(timing_key("job-e2e", "vtt"), VTT.encode(), content_type="text/vtt")
+    storage.put_bytes(audio_key("job-e2e", "wav"), b"RIFF-not-really")
+    save_result(storage, "job-e2e", "tts", {"duration_s": 0.5})
+    env = worker_env(**s3_env(moto_endpoint, bucket))
+    with worker_api(env, tmp_path_factory.mktemp("logs") / "worker.log") as api:
+        yield api
+
+
+def test_health_over_http(s3_worker):
+    output = s3_worker.output({"endpoint": "health"})
+    assert output["status"] == "ok"
+    assert output["storage"]["backend"] == "s3"
+    assert output["engines"]["tts"]["loaded"] is False
+
+
+def test_download_url_base64_and_text(s3_worker):
+    via_url = s3_worker.output({"endpoint": "download", "job_id": "job-e2e", "file": "vtt"})
+    assert "X-Amz-Algorithm=AWS4-HMAC-SHA256" in via_url["url"]
+    assert requests.get(via_url["url"], timeout=10).text == VTT
+    via_text = s3_worker.output({"endpoint": "download", "job_id": "job-e2e", "file": "vtt", "delivery": "text"})
+    assert via_text["text"] == VTT and via_text["content_type"] == "text/vtt"
+    audio = s3_worker.output({"endpoint": "download", "job_id": "job-e2e", "file": "audio", "delivery": "base64"})
+    assert base64.b64decode(audio["base64"]) == b"RIFF-not-really"
+
+
+def test_result_over_http(s3_worker):
+    output = s3_worker.output({"endpoint": "result", "job_id": "job-e2e"})
+    assert output["job_id"] == "job-e2e" and output["output"] == {"duration_s": 0.5}
+
+
+@pytest.mark.parametrize(
+    ("job_input", "expected"),
+    [
+        ({"endpoint": "bogus"}, "invalid_input: endpoint:"),
+        ({"endpoint": "result", "job_id": 3}, "invalid_input: job_id: expected a string"),
+        ({"endpoint": "result", "job_id": "x", "more": 1}, "invalid_input: more: unknown field"),
+        ({"endpoint": "result", "job_id": "../results/x"}, "invalid_input: job_id: must match"),
+        ({"endpoint": "result", "job_id": "missing-job"}, "not_found: "),
+        ({"endpoint": "download", "job_id": "job-e2e", "file": "docx"}, "invalid_input: file:"),
+        ({"endpoint": "download", "job_id": "job-e2e", "file": "audio", "delivery": "text"}, "invalid_input: delivery"),
+        ({"endpoint": "tts", "text": "Hello"}, "engine_unavailable: "),
+    ],
+)
+def test_errors_over_http_then_the_worker_still_serves(s3_worker, job_input, expected):
+    error = s3_worker.error(job_input)
+    assert error.startswith(expected), error
+    assert "Traceback" not in error
+    assert s3_worker.output({"endpoint": "health"})["status"] == "ok"
+
+
+def test_worker_log_holds_no_secret(s3_worker):
+    s3_worker.output({"endpoint": "download", "job_id": "job-e2e", "file": "vtt"})
+    assert TEST_SECRET_KEY not in s3_worker.log()
+
+
+def test_s3_stopped_gives_a_bounded_storage_error(tmp_path):
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    bucket = make_bucket(endpoint)
+    env = worker_env(**s3_env(endpoint, bucket), S3_CONNECT_TIMEOUT_S="1", S3_READ_TIMEOUT_S="2",
+                     S3_MAX_ATTEMPTS="2")  # fmt: skip
+    with worker_api(env, tmp_path / "worker.log") as api:
+        assert api.error({"endpoint": "result", "job_id": "nothing"}).startswith("not_found: ")
+        server.stop()
+        started = time.monotonic()
+        error = api.error({"endpoint": "result", "job_id": "nothing"}, timeout=60)
+        assert time.monotonic() - started < 20
+        assert error.startswith("storage_error: S3 GetObject of results/nothing.json failed")
+        assert api.output({"endpoint": "health"})["status"] == "ok"
