@@ -1,0 +1,47 @@
+"""Object keys: the same layout on S3 and on local disk, built only here."""
+
+from __future__ import annotations
+
+import re
+
+JOB_ID_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
+VOICE_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+_SAFE_KEY = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+
+AUDIO_FORMATS = ("wav", "flac", "mp3", "ogg")
+VOICE_AUDIO_EXTENSIONS = ("wav", "mp3", "flac")
+
+
+def check_key(key: str) -> str:
+    """Refuse keys that could escape their prefix (``..``, absolute paths, odd characters)."""
+    if not _SAFE_KEY.match(key) or any(part in (".", "..") for part in key.split("/")):
+        raise ValueError(f"unsafe storage key: {key!r}")
+    return key
+
+
+def output_prefix(job_id: str) -> str:
+    return f"outputs/{job_id}/"
+
+
+def audio_key(job_id: str, ext: str) -> str:
+    return f"{output_prefix(job_id)}audio.{ext}"
+
+
+def timing_key(job_id: str, fmt: str) -> str:
+    return f"{output_prefix(job_id)}timings.{fmt}"
+
+
+def result_key(job_id: str) -> str:
+    return f"results/{job_id}.json"
+
+
+def voice_audio_key(name: str, ext: str) -> str:
+    return f"voices/{name}.{ext}"
+
+
+def voice_text_key(name: str, ext: str = "txt") -> str:
+    return f"voices/{name}.{ext}"
+
+
+def model_prefix(name: str) -> str:
+    return f"models/{name}/"

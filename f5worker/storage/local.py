@@ -1,0 +1,110 @@
+"""Local-directory storage: the embedded default, for development and credential-free runs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from ..errors import NotFound, StorageError
+from .layout import check_key
+
+TEMP_PREFIX = ".tmp-"
+
+
+def atomic_write(dest: Path, data: bytes) -> None:
+    """Write beside ``dest`` under a temp name, flush, then rename over it."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=TEMP_PREFIX)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_copy(src: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=TEMP_PREFIX)
+    os.close(fd)
+    try:
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class LocalStorage:
+    backend = "local"
+
+    def __init__(self, root: Path):
+        self.root = Path(root).resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / check_key(key)).resolve()
+        if self.root not in path.parents:
+            raise ValueError(f"unsafe storage key: {key!r}")
+        return path
+
+    def _existing(self, key: str) -> Path:
+        path = self._path(key)
+        if not path.is_file():
+            raise NotFound(f"{key} does not exist")
+        return path
+
+    def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
+        try:
+            atomic_write(self._path(key), data)
+        except OSError as exc:
+            raise StorageError(f"writing {key} failed: {exc.strerror or exc}") from exc
+
+    def put_file(self, key: str, path: Path, content_type: str | None = None) -> None:
+        try:
+            atomic_copy(Path(path), self._path(key))
+        except OSError as exc:
+            raise StorageError(f"writing {key} failed: {exc.strerror or exc}") from exc
+
+    def get_bytes(self, key: str) -> bytes:
+        return self._existing(key).read_bytes()
+
+    def download_file(self, key: str, dest: Path) -> None:
+        try:
+            atomic_copy(self._existing(key), Path(dest))
+        except OSError as exc:
+            raise StorageError(f"copying {key} failed: {exc.strerror or exc}") from exc
+
+    def size(self, key: str) -> int:
+        return self._existing(key).stat().st_size
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def list_keys(self, prefix: str) -> list[str]:
+        """Walk only the folder the prefix names, so listing one job stays cheap."""
+        folder = self.root / prefix.rpartition("/")[0] if "/" in prefix else self.root
+        keys = []
+        for path in folder.rglob("*") if folder.is_dir() else ():
+            if path.is_file() and not path.name.startswith(TEMP_PREFIX):
+                key = path.relative_to(self.root).as_posix()
+                if key.startswith(prefix):
+                    keys.append(key)
+        return sorted(keys)
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def presigned_url(self, key: str) -> str | None:
+        return None
+
+    def describe(self) -> dict:
+        return {"backend": self.backend, "root": str(self.root)}
+
+    def free_disk_bytes(self) -> int:
+        return shutil.disk_usage(self.root).free
