@@ -125,3 +125,15 @@ def worker_api(env: dict[str, str], log_path: Path):
         yield api
     finally:
         api.stop()
+
+
+def espeak_wav(text: str, path: Path, voice: str = "en-us", words_per_minute: int = 160) -> Path:
+    """Real speech for tests, from Debian's espeak-ng (22.05 kHz mono wav)."""
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(words_per_minute), "-w", str(path), text], check=True)
+    return path
+
+
+def convert_audio(source: Path, dest: Path) -> Path:
+    """Re-encode with ffmpeg; the container follows ``dest``'s extension."""
+    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(source), str(dest)], check=True)
+    return dest
