@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from . import schemas
 from .context import WorkerContext
-from .endpoints import download, health, pending, result
+from .endpoints import download, health, pending, result, stt
 from .errors import InvalidInput, WorkerError
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ class Endpoint:
 
 ENDPOINTS: dict[str, Endpoint] = {
     "tts": Endpoint(schemas.PendingEngineRequest, pending.run),
-    "stt": Endpoint(schemas.PendingEngineRequest, pending.run),
+    "stt": Endpoint(schemas.SttRequest, stt.run),
     "download": Endpoint(schemas.DownloadRequest, download.run),
     "result": Endpoint(schemas.ResultRequest, result.run),
     "health": Endpoint(schemas.HealthRequest, health.run),

@@ -9,11 +9,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from .media.subtitles import TIMING_FORMATS, CaptionOptions
 from .storage.layout import JOB_ID_PATTERN
 
 JobId = Annotated[str, StringConstraints(pattern=JOB_ID_PATTERN)]
 DownloadFile = Literal["audio", "srt", "vtt", "ass", "csv", "json"]
 Delivery = Literal["url", "base64", "text"]
+TimingFormat = Literal["srt", "vtt", "ass", "csv", "json"]
+TimingEngine = Literal["auto", "whisperx", "google"]
+LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")]
 
 
 class Request(BaseModel):
@@ -40,7 +44,28 @@ class PendingEngineRequest(Request):
     """Placeholder for endpoints whose engine is not built yet: any fields pass, the engine check answers."""
 
     model_config = ConfigDict(extra="allow")
-    endpoint: Literal["tts", "stt"]
+    endpoint: Literal["tts"]
+
+
+class TimingFields(CaptionOptions):
+    """What tts and stt share about timing files: which engine, which formats, how delivered."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    timing_engine: TimingEngine = Field("auto", description="auto: WhisperX, then Google; or one engine only.")
+    timing_formats: list[TimingFormat] = Field(
+        default_factory=lambda: list(TIMING_FORMATS), max_length=5, description="Timing files to produce."
+    )
+    delivery: Literal["url", "text"] | None = Field(None, description="Timing files as URLs (S3) or inline text.")
+
+    def caption_options(self) -> CaptionOptions:
+        return CaptionOptions(**{name: getattr(self, name) for name in CaptionOptions.model_fields})
+
+
+class SttRequest(TimingFields):
+    endpoint: Literal["stt"]
+    audio: str = Field(min_length=1, description="http(s) URL, base64 (data: prefix optional) or voices/ outputs/ key.")
+    language: LanguageCode | None = Field(None, description="Spoken language (e.g. 'en'); detected when absent.")
+    text: str | None = Field(None, min_length=1, description="Known transcript: times for exactly these words.")
 
 
 _JSON_TYPES = {str: "string", bool: "boolean", int: "integer", float: "number", dict: "object", list: "array"}

@@ -39,6 +39,20 @@ class Settings(BaseSettings):
     url_max_redirects: int = Field(3, ge=0, le=10)
     allow_private_urls: bool = Field(False, description="Let URL inputs reach private/loopback addresses.")
     log_level: str = "INFO"
+    max_text_chars: int = Field(5000, ge=1, description="Longest text accepted by tts and stt.")
+
+    # Timing engines (speech recognition and word times)
+    timing_engines: str = Field("whisperx,google", description="Engines to warm-load, comma-separated.")
+    whisper_model: str = Field("large-v3", description="faster-whisper model name or CTranslate2 directory.")
+    whisper_compute_type: str | None = Field(None, description="CTranslate2 compute type; auto when unset.")
+    whisper_device: str = Field("auto", description="auto, cpu or cuda.")
+    whisper_beam_size: int = Field(5, ge=1, le=20)
+    align_model: str | None = Field(None, description="wav2vec2 alignment models: 'DIR_OR_NAME' or 'en=...,de=...'.")
+    nltk_data: str | None = Field(None, description="Where whisperx's sentence splitter data (punkt_tab) lives.")
+    google_credentials_json: SecretStr | None = None
+    google_application_credentials: Path | None = None
+    google_speech_endpoint: str | None = Field(None, description="Tests only: host:port of a plaintext gRPC server.")
+    google_timeout_s: float = Field(120.0, gt=0)
 
     @model_validator(mode="after")
     def _storage_is_whole(self) -> Settings:
@@ -53,6 +67,18 @@ class Settings(BaseSettings):
                 + ") or none of them to use local storage"
             )
         return self
+
+    @property
+    def align_models(self) -> dict[str, str]:
+        """``ALIGN_MODEL`` as {language: model}; a bare value means English."""
+        models: dict[str, str] = {}
+        for item in filter(None, (part.strip() for part in (self.align_model or "").split(","))):
+            language, sep, model = item.partition("=")
+            if sep and language.strip().isalpha() and len(language.strip()) <= 3:
+                models[language.strip().lower()] = model.strip()
+            else:
+                models["en"] = item
+        return models
 
     @property
     def storage_backend(self) -> str:

@@ -13,7 +13,15 @@ from f5worker.context import build_context
 from f5worker.engines import Engines
 from f5worker.settings import Settings
 from f5worker.storage.s3 import S3Storage
-from tests.helpers import TEST_ACCESS_KEY, TEST_SECRET_KEY, free_port, guard_b2
+from tests.helpers import (
+    TEST_ACCESS_KEY,
+    TEST_SECRET_KEY,
+    free_port,
+    guard_b2,
+    s3_env,
+    worker_api,
+    worker_env,
+)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -28,14 +36,43 @@ def moto_endpoint():
     server.stop()
 
 
-@pytest.fixture
-def bucket(moto_endpoint) -> str:
-    """A fresh bucket per test, so tests never see each other's objects."""
+def make_bucket(endpoint: str) -> str:
     name = f"test-{uuid.uuid4().hex[:12]}"
-    client = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1",
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
                           aws_access_key_id=TEST_ACCESS_KEY, aws_secret_access_key=TEST_SECRET_KEY)  # fmt: skip
     client.create_bucket(Bucket=name)
     return name
+
+
+@pytest.fixture
+def bucket(moto_endpoint) -> str:
+    """A fresh bucket per test, so tests never see each other's objects."""
+    return make_bucket(moto_endpoint)
+
+
+@pytest.fixture(scope="session")
+def worker_bucket(moto_endpoint) -> str:
+    return make_bucket(moto_endpoint)
+
+
+@pytest.fixture(scope="session")
+def s3_worker(moto_endpoint, worker_bucket, tmp_path_factory):
+    """One worker process for the end-to-end modules: ``--rp_serve_api`` with S3 and the tiny models.
+
+    Starting a worker costs seconds of imports and model loads, so the modules share it.
+    """
+    env = worker_env(**s3_env(moto_endpoint, worker_bucket))
+    with worker_api(env, tmp_path_factory.mktemp("worker-logs") / "worker.log") as api:
+        yield api
+
+
+@pytest.fixture(scope="session")
+def worker_storage(moto_endpoint, worker_bucket) -> S3Storage:
+    """The shared worker's bucket, seen through the worker's own (B2-guarded) client."""
+    env = s3_env(moto_endpoint, worker_bucket)
+    storage = S3Storage(Settings(**{key.lower(): value for key, value in env.items()}))
+    guard_b2(storage.client)
+    return storage
 
 
 @pytest.fixture

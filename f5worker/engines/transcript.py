@@ -1,0 +1,62 @@
+"""What every timing engine returns, so the endpoints never care which engine ran."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..media.subtitles import Word
+
+SENTENCE_END = (".", "!", "?", "…", '."', '!"', '?"')
+
+
+class EngineFailure(Exception):
+    """An engine could not produce a transcript for this audio; the next engine may still."""
+
+
+@dataclass
+class Segment:
+    start: float
+    end: float
+    text: str
+    words: list[Word]
+
+    def as_output(self) -> dict:
+        return {"start": self.start, "end": self.end, "text": self.text,
+                "words": [w.model_dump() for w in self.words]}  # fmt: skip
+
+
+@dataclass
+class Transcript:
+    text: str
+    language: str | None
+    segments: list[Segment]
+    engine: str
+    method: str
+    model: str | None = None
+    known_text: dict | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def words(self) -> list[Word]:
+        return [word for segment in self.segments for word in segment.words]
+
+    def engine_output(self) -> dict:
+        return {"name": self.engine, "method": self.method, "model": self.model, "known_text": self.known_text}
+
+
+def segments_by_sentence(words: list[Word]) -> list[Segment]:
+    """Group words into sentence segments (for known text, where the recogniser's segments do not apply)."""
+    segments: list[Segment] = []
+    current: list[Word] = []
+    for word in words:
+        current.append(word)
+        if word.word.endswith(SENTENCE_END):
+            segments.append(_segment(current))
+            current = []
+    if current:
+        segments.append(_segment(current))
+    return segments
+
+
+def _segment(words: list[Word]) -> Segment:
+    return Segment(start=words[0].start, end=words[-1].end, text=" ".join(w.word for w in words), words=list(words))

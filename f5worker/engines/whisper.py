@@ -1,0 +1,123 @@
+"""The primary timing engine: faster-whisper transcription with word times, whisperx alignment on top.
+
+faster-whisper is what whisperx transcribes with; calling it directly gives word times without
+alignment and keeps whisperx's 30-second import out of start-up unless ``ALIGN_MODEL`` asks for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from ..media.subtitles import Word
+from ..settings import Settings
+from .alignment import Aligner
+from .transcript import EngineFailure, Segment, Transcript
+
+log = logging.getLogger(__name__)
+SAMPLE_RATE = 16000
+
+
+class WhisperEngine:
+    name = "whisperx"
+
+    def __init__(self, model, model_name: str, beam_size: int, aligner: Aligner | None):
+        self.model = model
+        self.model_name = model_name
+        self.beam_size = beam_size
+        self.aligner = aligner
+        self.lock = threading.Lock()  # one model, many concurrent jobs
+
+    @classmethod
+    def load(cls, settings: Settings, device: str) -> WhisperEngine:
+        from faster_whisper import WhisperModel
+
+        run_on = device if settings.whisper_device == "auto" else settings.whisper_device
+        compute_type = settings.whisper_compute_type or ("float16" if run_on == "cuda" else "int8")
+        local = Path(settings.whisper_model).is_dir()
+        model = WhisperModel(settings.whisper_model, device=run_on, compute_type=compute_type, local_files_only=local)
+        log.info("whisper model %s on %s (%s)", settings.whisper_model, run_on, compute_type)
+        aligner = None
+        if settings.align_models:
+            aligner = Aligner.load(settings.align_models, run_on, settings.nltk_data)
+        return cls(model, settings.whisper_model, settings.whisper_beam_size, aligner)
+
+    def describe(self) -> dict:
+        return {
+            "model": self.model_name,
+            "alignment": dict(self.aligner.names) if self.aligner else None,
+            "sentence_splitter": self.aligner.splitter if self.aligner else None,
+        }
+
+    def detect_language(self, audio: np.ndarray) -> str:
+        """English-only models (``*.en``) cannot detect: they only ever hear English."""
+        if not self.model.model.is_multilingual:
+            return "en"
+        try:
+            with self.lock:
+                language, _probability, _all = self.model.detect_language(audio)
+        except (RuntimeError, ValueError) as exc:
+            raise EngineFailure(f"whisper language detection failed: {exc}") from exc
+        return language
+
+    def can_align(self, language: str | None) -> bool:
+        return self.aligner is not None and self.aligner.supports(language)
+
+    def align_text(self, audio: np.ndarray, text: str, language: str) -> list[dict]:
+        """Force-align a known text to the audio (wav2vec2); words it cannot place come back untimed."""
+        duration = len(audio) / SAMPLE_RATE
+        with self.lock:
+            return self.aligner.align([{"text": text, "start": 0.0, "end": duration}], audio, language)
+
+    def transcribe(self, audio: np.ndarray, language: str | None) -> Transcript:
+        try:
+            with self.lock:
+                pieces, info = self.model.transcribe(
+                    audio, language=language, word_timestamps=True, beam_size=self.beam_size
+                )
+                segments = [_segment(piece) for piece in pieces]  # the generator does the work
+        except (RuntimeError, ValueError) as exc:
+            raise EngineFailure(f"whisper transcription failed: {exc}") from exc
+        method = "faster-whisper-words"
+        if segments and self.can_align(info.language):
+            segments = self._refine(segments, audio, info.language)
+            method = "wav2vec2-alignment"
+        text = " ".join(segment.text for segment in segments)
+        return Transcript(text=text, language=info.language, segments=segments, engine=self.name,
+                          method=method, model=self.model_name)  # fmt: skip
+
+    def _refine(self, segments: list[Segment], audio: np.ndarray, language: str) -> list[Segment]:
+        """Re-time each segment's words with wav2vec2; keep Whisper's time for words it cannot place."""
+        requests = [{"text": s.text, "start": s.start, "end": s.end} for s in segments]
+        with self.lock:
+            aligned = self.aligner.align(requests, audio, language)
+        if len(aligned) != sum(len(s.words) for s in segments):
+            log.warning("alignment returned %d words for %d; keeping Whisper's times", len(aligned),
+                        sum(len(s.words) for s in segments))  # fmt: skip
+            return segments
+        position = 0
+        refined = []
+        for segment in segments:
+            words = []
+            for original in segment.words:
+                candidate = aligned[position]
+                position += 1
+                if "start" in candidate and "end" in candidate:
+                    words.append(Word(word=original.word, start=float(candidate["start"]),
+                                      end=float(candidate["end"]), confidence=original.confidence))  # fmt: skip
+                else:
+                    words.append(original)
+            refined.append(Segment(segment.start, segment.end, segment.text, words))
+        return refined
+
+
+def _segment(piece) -> Segment:
+    words = [
+        Word(word=w.word.strip(), start=float(w.start), end=float(w.end), confidence=round(float(w.probability), 4))
+        for w in (piece.words or [])
+        if w.word.strip()
+    ]
+    return Segment(start=float(piece.start), end=float(piece.end), text=piece.text.strip(), words=words)

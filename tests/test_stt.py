@@ -1,0 +1,126 @@
+"""The ``stt`` endpoint in-process: real tiny.en weights, real espeak-ng speech, local storage."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pysubs2
+import pytest
+
+from f5worker.context import build_context
+from f5worker.dispatch import handle_job
+from f5worker.engines import Engines
+from f5worker.engines.whisper import WhisperEngine
+from f5worker.settings import Settings
+from tests.helpers import convert_audio, espeak_wav, tiny_whisper_model
+
+SENTENCE = "Please call Stella and ask her to bring these things with her from the store."
+
+
+@pytest.fixture(scope="module")
+def whisper_engines() -> Engines:
+    settings = Settings(whisper_model=tiny_whisper_model())
+    engines = Engines(device="cpu")
+    engines.load("whisperx", lambda: WhisperEngine.load(settings, "cpu"))
+    engines.errors["google"] = "not configured (test)"
+    return engines
+
+
+@pytest.fixture
+def ctx(tmp_path, whisper_engines):
+    return build_context(Settings(storage_dir=tmp_path / "storage", max_audio_s=60), engines=whisper_engines)
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory):
+    return espeak_wav(SENTENCE, tmp_path_factory.mktemp("speech") / "speech.wav")
+
+
+def stt(ctx, job_id="stt-1", **fields):
+    return handle_job({"id": job_id, "input": {"endpoint": "stt", **fields}}, ctx)
+
+
+def b64(path) -> str:
+    return base64.b64encode(path.read_bytes()).decode()
+
+
+def test_transcribes_with_words_segments_files_metrics_and_stores_the_result(ctx, speech):
+    output = stt(ctx, audio=b64(speech))
+    assert "error" not in output, output
+    assert output["language"] == "en" and output["engine"]["name"] == "whisperx"
+    assert output["engine"]["method"] == "faster-whisper-words"
+    assert output["words"] and all(w["end"] >= w["start"] >= 0 for w in output["words"])
+    assert output["segments"][0]["words"]
+    assert set(output["files"]) == {"srt", "vtt", "ass", "csv", "json"}
+    srt = pysubs2.SSAFile.from_string(output["files"]["srt"]["text"])
+    assert srt[0].start == round(output["words"][0]["start"] * 1000)
+    assert ctx.storage.exists("outputs/stt-1/timings.ass")
+    metrics = output["metrics"]
+    assert metrics["decode_ms"] > 0 and metrics["transcribe_ms"] > 0 and metrics["real_time_factor"] > 0
+    stored = handle_job({"id": "r", "input": {"endpoint": "result", "job_id": "stt-1"}}, ctx)
+    assert stored["endpoint"] == "stt" and stored["output"]["text"] == output["text"]
+
+
+def test_known_text_keeps_the_callers_words(ctx, speech):
+    text = "Please call Stella, and ask her to bring these things with her from the store!"
+    output = stt(ctx, audio=b64(speech), text=text, timing_formats=["json"])
+    assert [w["word"] for w in output["words"]] == text.split()
+    assert output["text"] == text
+    assert output["engine"]["method"] == "faster-whisper-words+known-text"
+    stats = output["engine"]["known_text"]
+    assert stats["matched"] + stats["interpolated"] == len(text.split())
+    assert json.loads(output["files"]["json"]["text"])["words"][2]["word"] == "Stella,"
+
+
+def test_mp3_with_data_prefix_and_storage_keys(ctx, speech, tmp_path):
+    mp3 = convert_audio(speech, tmp_path / "speech.mp3")
+    via_data_url = stt(ctx, audio="data:audio/mpeg;base64," + b64(mp3), timing_formats=["srt"])
+    assert via_data_url["words"]
+    ctx.storage.put_bytes("voices/stella.wav", speech.read_bytes())
+    via_key = stt(ctx, job_id="stt-key", audio="voices/stella.wav", timing_formats=[])
+    assert via_key["words"] and via_key["files"] == {}
+
+
+def test_caption_options_shape_the_files(ctx, speech):
+    output = stt(ctx, audio=b64(speech), timing_formats=["srt"], max_chars_per_line=12, max_lines=1)
+    for event in pysubs2.SSAFile.from_string(output["files"]["srt"]["text"]):
+        assert len(event.plaintext) <= 12 or " " not in event.plaintext
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({}, "invalid_input: audio: required field is missing"),
+        ({"audio": ""}, "invalid_input: audio: String should have at least 1 character"),
+        ({"audio": "bm90IGF1ZGlv"}, "invalid_input: audio: not decodable audio"),
+        ({"audio": "!!!"}, "invalid_input: audio: expected an http(s) URL"),
+        ({"audio": "voices/missing.wav"}, "not_found: audio: no stored file 'voices/missing.wav'"),
+        ({"audio": "x", "language": "english"}, "invalid_input: language: must match"),
+        ({"audio": "x", "timing_engine": "sphinx"}, "invalid_input: timing_engine: expected one of"),
+        ({"audio": "x", "timing_formats": ["pdf"]}, "invalid_input: timing_formats.0: expected one of"),
+        ({"audio": "x", "max_lines": 9}, "invalid_input: max_lines: Input should be less than or equal to 4"),
+        ({"audio": "x", "delivery": "url"}, "invalid_input: delivery: 'url' needs S3"),
+        ({"audio": "x", "text": "y" * 5001}, "payload_too_large: text: 5001 characters"),
+        ({"audio": "x", "speed": 2}, "invalid_input: speed: unknown field"),
+    ],
+)
+def test_bad_input_is_named(ctx, fields, expected):
+    output = stt(ctx, **fields)
+    assert output.get("error", "").startswith(expected), output
+
+
+def test_google_only_without_credentials_is_engine_unavailable(ctx, speech):
+    output = stt(ctx, audio=b64(speech), timing_engine="google")
+    assert output["error"].startswith("engine_unavailable: no timing engine could run (google: not configured")
+
+
+def test_audio_over_the_limit_is_payload_too_large(tmp_path, whisper_engines, speech):
+    short_limit = build_context(Settings(storage_dir=tmp_path, max_audio_s=1), engines=whisper_engines)
+    assert stt(short_limit, audio=b64(speech))["error"].startswith("payload_too_large: audio: audio is longer")
+
+
+def test_nothing_is_stored_for_a_failed_job(ctx):
+    stt(ctx, job_id="failed-job", audio="bm90IGF1ZGlv")
+    assert ctx.storage.list_keys("outputs/failed-job/") == []
+    assert not ctx.storage.exists("results/failed-job.json")
