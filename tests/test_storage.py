@@ -139,3 +139,13 @@ def test_the_b2_guard_catches_a_default_boto3_client(moto_endpoint, bucket):
     guard_b2(client)
     with pytest.raises(AssertionError, match="Backblaze B2 rejects"):
         client.put_object(Bucket=bucket, Key="x", Body=b"data")
+
+
+def test_fingerprint_changes_when_the_object_does(storage):
+    storage.put_bytes("voices/v.wav", b"one")
+    first = storage.fingerprint("voices/v.wav")
+    assert storage.fingerprint("voices/v.wav") == first
+    storage.put_bytes("voices/v.wav", b"two")
+    assert storage.fingerprint("voices/v.wav") != first
+    with pytest.raises(NotFound):
+        storage.fingerprint("voices/none.wav")

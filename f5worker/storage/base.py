@@ -24,6 +24,9 @@ class Storage(Protocol):
     def size(self, key: str) -> int:
         """Bytes of the object; NotFound when absent."""
 
+    def fingerprint(self, key: str) -> str:
+        """Changes whenever the object does (S3 ETag; size, mtime and inode on disk); NotFound when absent."""
+
     def exists(self, key: str) -> bool: ...
 
     def list_keys(self, prefix: str) -> list[str]: ...

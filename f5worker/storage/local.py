@@ -83,6 +83,10 @@ class LocalStorage:
     def size(self, key: str) -> int:
         return self._existing(key).stat().st_size
 
+    def fingerprint(self, key: str) -> str:
+        stat = self._existing(key).stat()
+        return f"{stat.st_size}-{stat.st_mtime_ns}-{stat.st_ino}"  # a rewrite is a new inode
+
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 

@@ -9,10 +9,10 @@ import tempfile
 from pathlib import Path
 
 import boto3
+from boto3.exceptions import Boto3Error
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-from boto3.exceptions import Boto3Error
 
 from ..errors import NotFound, StorageError
 from ..settings import Settings
@@ -102,6 +102,11 @@ class S3Storage:
     def size(self, key: str) -> int:
         with s3_errors("HeadObject", check_key(key)):
             return int(self.client.head_object(Bucket=self.bucket, Key=key)["ContentLength"])
+
+    def fingerprint(self, key: str) -> str:
+        with s3_errors("HeadObject", check_key(key)):
+            head = self.client.head_object(Bucket=self.bucket, Key=key)
+        return f"{head['ContentLength']}-{head['ETag'].strip(chr(34))}"
 
     def exists(self, key: str) -> bool:
         try:
