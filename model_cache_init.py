@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -19,7 +18,6 @@ from f5worker.settings import load_settings
 from f5worker.storage import Storage, open_storage
 
 log = logging.getLogger("model_cache_init")
-DEFAULT_MODEL_DIR = "/tmp/f5worker-models"
 
 
 def restore_models(storage: Storage, dest: Path, prefix: str = "models/") -> list[str]:
@@ -36,17 +34,17 @@ def restore_models(storage: Storage, dest: Path, prefix: str = "models/") -> lis
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dest", default=os.environ.get("MODEL_CACHE_DIR", DEFAULT_MODEL_DIR),
-                        help="local model directory (env MODEL_CACHE_DIR, default %(default)s)")  # fmt: skip
+    parser.add_argument("--dest", type=Path, help="local model directory (default: MODEL_CACHE_DIR)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        storage = open_storage(load_settings())
-        restored = restore_models(storage, Path(args.dest))
+        settings = load_settings()
+        dest = args.dest or settings.model_cache_dir
+        restored = restore_models(open_storage(settings), dest)
     except (ConfigError, WorkerError) as exc:
         log.error("model cache restore failed: %s", exc)
         return 1
-    log.info("model cache: %d file(s) restored into %s", len(restored), args.dest)
+    log.info("model cache: %d file(s) restored into %s", len(restored), dest)
     return 0
 
 

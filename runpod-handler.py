@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 
 from f5worker.context import WorkerContext, build_context
 from f5worker.dispatch import handle_job
 from f5worker.errors import ConfigError
+from f5worker.progress import progress_reporter
 from f5worker.settings import get_settings
 
 log = logging.getLogger("f5worker")
@@ -28,9 +30,19 @@ def worker_context() -> WorkerContext:
     return _context
 
 
+def job_reporter(job: dict):
+    """RunPod's progress_update on the platform; a log line in local mode, which has nowhere to post."""
+    if os.environ.get("RUNPOD_WEBHOOK_POST_OUTPUT"):
+        import runpod
+
+        return lambda data: runpod.serverless.progress_update(job, data)
+    return lambda data: log.info("job %s progress: %s", job.get("id"), data)
+
+
 async def handler(job: dict) -> dict:
     """Async so health/result/download jobs are served while a model job runs in a thread."""
-    return await asyncio.to_thread(handle_job, job, worker_context())
+    with progress_reporter(job_reporter(job)):
+        return await asyncio.to_thread(handle_job, job, worker_context())
 
 
 def concurrency_modifier(current_concurrency: int) -> int:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from . import schemas
 from .context import WorkerContext
-from .endpoints import download, health, pending, result, stt
+from .endpoints import download, health, result, stt, tts, voices
 from .errors import InvalidInput, WorkerError
 
 log = logging.getLogger(__name__)
@@ -26,8 +26,9 @@ class Endpoint:
 
 
 ENDPOINTS: dict[str, Endpoint] = {
-    "tts": Endpoint(schemas.PendingEngineRequest, pending.run),
+    "tts": Endpoint(schemas.TtsRequest, tts.run),
     "stt": Endpoint(schemas.SttRequest, stt.run),
+    "voices": Endpoint(schemas.VoicesRequest, voices.run),
     "download": Endpoint(schemas.DownloadRequest, download.run),
     "result": Endpoint(schemas.ResultRequest, result.run),
     "health": Endpoint(schemas.HealthRequest, health.run),

@@ -7,16 +7,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from .media.subtitles import TIMING_FORMATS, CaptionOptions
-from .storage.layout import JOB_ID_PATTERN
+from .storage.layout import JOB_ID_PATTERN, VOICE_NAME_PATTERN
 
 JobId = Annotated[str, StringConstraints(pattern=JOB_ID_PATTERN)]
 DownloadFile = Literal["audio", "srt", "vtt", "ass", "csv", "json"]
 Delivery = Literal["url", "base64", "text"]
 TimingFormat = Literal["srt", "vtt", "ass", "csv", "json"]
 TimingEngine = Literal["auto", "whisperx", "google"]
+VoiceName = Annotated[str, StringConstraints(pattern=VOICE_NAME_PATTERN)]
+AudioFormat = Literal["wav", "flac", "mp3", "ogg"]
+SampleRate = Literal[8000, 16000, 22050, 24000, 32000, 44100, 48000]
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")]
 
 
@@ -38,13 +41,6 @@ class DownloadRequest(Request):
     job_id: JobId = Field(description="Id of an earlier tts/stt job.")
     file: DownloadFile = Field(description="Which stored file of that job.")
     delivery: Delivery | None = Field(None, description="url (S3 default), base64 (local default) or text.")
-
-
-class PendingEngineRequest(Request):
-    """Placeholder for endpoints whose engine is not built yet: any fields pass, the engine check answers."""
-
-    model_config = ConfigDict(extra="allow")
-    endpoint: Literal["tts"]
 
 
 class TimingFields(CaptionOptions):
@@ -98,6 +94,8 @@ def _describe_error(err: dict, model: type[BaseModel]) -> str:
         return f"{field}: expected one of {err['ctx']['expected']}{shown}"
     if kind == "string_pattern_mismatch":
         return f"{field}: must match {err['ctx']['pattern']}"
+    if kind == "value_error":
+        return err["msg"].removeprefix("Value error, ")
     if kind in _EXPECTED:
         got = "" if kind == "missing" else f" (got {_json_type(err.get('input'))})"
         return f"{field}: {_EXPECTED[kind]}{got}"
@@ -111,3 +109,50 @@ def describe_validation_error(exc: ValidationError, model: type[BaseModel], limi
     if len(errors) > limit:
         parts.append(f"and {len(errors) - limit} more")
     return "; ".join(parts)
+
+
+class TtsRequest(TimingFields):
+    """F5-TTS parameters keep f5-tts's own defaults (its CLI's), with ranges that keep audio sane."""
+
+    endpoint: Literal["tts"]
+    text: str = Field(min_length=1, description="What to say (at most MAX_TEXT_CHARS characters).")
+    voice: VoiceName | None = Field(None, description="A stored voice (voices/<name>.*).")
+    ref_audio: str | None = Field(None, min_length=1, description="Reference audio: http(s) URL or base64.")
+    ref_text: str | None = Field(None, min_length=1, description="What the reference says; transcribed if absent.")
+    nfe_step: int = Field(32, ge=4, le=64, description="Denoising steps: quality against speed.")
+    cfg_strength: float = Field(2.0, ge=0.0, le=10.0)
+    sway_sampling_coef: float = Field(-1.0, ge=-1.0, le=1.0)
+    target_rms: float = Field(0.1, gt=0.0, le=1.0)
+    cross_fade_duration: float = Field(0.15, ge=0.0, le=1.0, description="Seconds of cross-fade between chunks.")
+    speed: float = Field(1.0, ge=0.3, le=3.0)
+    seed: int | None = Field(None, ge=0, le=2**31 - 1, description="Random when absent; always returned.")
+    fix_duration: float | None = Field(None, gt=0.0, le=600.0, description="Total seconds of reference + speech.")
+    remove_silence: bool = Field(False, description="Shorten long silences in the output.")
+    normalize_text: bool = Field(True, description="Spell out numbers, currency, abbreviations before synthesis.")
+    output_format: AudioFormat = "wav"
+    sample_rate: SampleRate = 24000
+    return_audio: Literal["url", "base64", "both"] | None = Field(None, description="url on S3, base64 on local.")
+    return_word_timings: bool = Field(False, description="Time every word of the output and write timing files.")
+
+    @model_validator(mode="after")
+    def _one_voice_source(self) -> TtsRequest:
+        if (self.voice is None) == (self.ref_audio is None):
+            raise ValueError("voice: give either 'voice' (a stored voice) or 'ref_audio', not both or neither")
+        return self
+
+
+class VoicesRequest(Request):
+    endpoint: Literal["voices"]
+    action: Literal["list", "upload", "delete"]
+    name: VoiceName | None = Field(None, description="Voice name for upload and delete.")
+    audio: str | None = Field(None, min_length=1, description="upload: http(s) URL or base64 audio.")
+    text: str | None = Field(None, min_length=1, description="upload: the reference text.")
+    overwrite: bool = False
+
+    @model_validator(mode="after")
+    def _fields_for_action(self) -> VoicesRequest:
+        if self.action in ("upload", "delete") and self.name is None:
+            raise ValueError(f"name: required for action '{self.action}'")
+        if self.action == "upload" and self.audio is None:
+            raise ValueError("audio: required for action 'upload'")
+        return self

@@ -43,6 +43,15 @@ class Settings(BaseSettings):
     voice_cache_dir: Path = Field(Path("/tmp/f5worker-voices"), description="Local cache of stored voices.")
     voice_lock_timeout_s: float = Field(120.0, gt=0, description="Longest wait for another job's voice download.")
 
+    # F5-TTS
+    tts_enabled: bool = Field(True, description="Warm-load F5-TTS (false for a transcription-only worker).")
+    f5_model: str = Field("F5TTS_v1_Base", description="F5-TTS model name (architecture yaml in f5-tts).")
+    f5_ckpt_file: Path | None = Field(None, description="Checkpoint (.safetensors or .pt); cache or hub when unset.")
+    f5_vocab_file: Path | None = Field(None, description="vocab.txt; the model cache's or f5-tts's own when unset.")
+    f5_vocoder_path: Path | None = Field(None, description="Local Vocos directory (config.yaml + pytorch_model.bin).")
+    f5_model_config: Path | None = Field(None, description="Model yaml overriding the packaged one (tiny models).")
+    model_cache_dir: Path = Field(Path("/tmp/f5worker-models"), description="Where model_cache_init.py restores.")
+
     # Timing engines (speech recognition and word times)
     timing_engines: str = Field("whisperx,google", description="Engines to warm-load, comma-separated.")
     whisper_model: str = Field("large-v3", description="faster-whisper model name or CTranslate2 directory.")

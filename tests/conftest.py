@@ -23,6 +23,8 @@ from tests.helpers import (
     worker_env,
 )
 
+pytest_plugins = ["tests.tiny_models"]  # the session-scoped tiny_models fixture
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
@@ -56,12 +58,19 @@ def worker_bucket(moto_endpoint) -> str:
 
 
 @pytest.fixture(scope="session")
-def s3_worker(moto_endpoint, worker_bucket, tmp_path_factory):
+def tiny_tts_env(tiny_models) -> dict[str, str]:
+    """Worker variables for the tiny F5-TTS (no alignment model: whisperx's import is tested elsewhere)."""
+    wanted = ("F5_MODEL", "F5_CKPT_FILE", "F5_VOCAB_FILE", "F5_VOCODER_PATH", "F5_MODEL_CONFIG")
+    return {name: tiny_models[name] for name in wanted} | {"TTS_ENABLED": "true"}
+
+
+@pytest.fixture(scope="session")
+def s3_worker(moto_endpoint, worker_bucket, tiny_tts_env, tmp_path_factory):
     """One worker process for the end-to-end modules: ``--rp_serve_api`` with S3 and the tiny models.
 
-    Starting a worker costs seconds of imports and model loads, so the modules share it.
+    Starting a worker costs tens of seconds of imports and model loads, so the modules share it.
     """
-    env = worker_env(**s3_env(moto_endpoint, worker_bucket))
+    env = worker_env(**s3_env(moto_endpoint, worker_bucket), **tiny_tts_env)
     with worker_api(env, tmp_path_factory.mktemp("worker-logs") / "worker.log") as api:
         yield api
 

@@ -58,8 +58,11 @@ def worker_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "RUNPOD_", "GOOGLE_"))}
     for name in ("STORAGE_DIR", "ALIGN_MODEL", "TIMING_ENGINES", "NLTK_DATA"):
         env.pop(name, None)
+    for name in [name for name in env if name.startswith("F5_")]:
+        env.pop(name)
+    # TTS off unless a test asks for it: importing f5-tts costs about 40 s of every worker start here.
     env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1", RUNPOD_DEBUG_LEVEL="INFO",
-               WHISPER_MODEL=tiny_whisper_model())  # fmt: skip
+               WHISPER_MODEL=tiny_whisper_model(), TTS_ENABLED="false")  # fmt: skip
     env.update(extra)
     return env
 

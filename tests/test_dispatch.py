@@ -13,7 +13,7 @@ def job(payload, job_id="job-1"):
 BAD_INPUTS = [
     (None, "invalid_input: input: expected an object"),
     ("health", "invalid_input: input: expected an object"),
-    ({"endpoint": "nope"}, "invalid_input: endpoint: expected one of tts, stt, download, result, health; got 'nope'"),
+    ({"endpoint": "nope"}, "invalid_input: endpoint: expected one of tts, stt, voices, download, result, health; got"),
     ({"endpoint": 7}, "invalid_input: endpoint: expected one of"),
     ({"endpoint": "result"}, "invalid_input: job_id: required field is missing"),
     ({"endpoint": "result", "job_id": 12}, "invalid_input: job_id: expected a string (got integer)"),
@@ -28,9 +28,9 @@ BAD_INPUTS = [
     ({"endpoint": "result", "job_id": "gone"}, "not_found: no stored result for job_id 'gone'"),
     ({"endpoint": "download", "job_id": "gone", "file": "srt"}, "not_found: job_id 'gone' has no stored srt"),
     ({"endpoint": "download", "job_id": "gone", "file": "audio"}, "not_found: job_id 'gone' has no stored audio"),
-    ({"endpoint": "tts", "text": "hi"}, "engine_unavailable: the tts engine is unavailable"),
-    ({"text": "no endpoint means tts"}, "engine_unavailable: the tts engine is unavailable"),
-    ({"endpoint": "stt"}, "engine_unavailable: the stt engine is unavailable"),
+    ({"endpoint": "tts", "text": "hi", "voice": "v"}, "engine_unavailable: the tts engine is unavailable"),
+    ({"text": "no endpoint means tts", "voice": "v"}, "engine_unavailable: the tts engine is unavailable"),
+    ({"endpoint": "stt"}, "invalid_input: audio: required field is missing"),
 ]  # fmt: skip
 
 

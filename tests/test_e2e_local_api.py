@@ -57,7 +57,7 @@ def test_result_over_http(s3_worker):
         ({"endpoint": "result", "job_id": "missing-job"}, "not_found: "),
         ({"endpoint": "download", "job_id": "job-e2e", "file": "docx"}, "invalid_input: file:"),
         ({"endpoint": "download", "job_id": "job-e2e", "file": "audio", "delivery": "text"}, "invalid_input: delivery"),
-        ({"endpoint": "tts", "text": "Hello"}, "engine_unavailable: "),
+        ({"endpoint": "tts", "text": "Hello", "voice": "nobody"}, "not_found: voice: "),
     ],
 )
 def test_errors_over_http_then_the_worker_still_serves(s3_worker, job_input, expected):

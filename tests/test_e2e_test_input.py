@@ -26,11 +26,13 @@ def test_half_configured_s3_refuses_to_start(tmp_path):
     assert TEST_SECRET_KEY not in logs
 
 
-def test_readme_demo_runs_health_and_download_on_local_storage(tmp_path):
-    """The README's main command, minus the install step the test run has already done."""
-    env = worker_env(STORAGE_DIR=str(tmp_path / "storage"), SKIP_SETUP="1")
+def test_readme_demo_runs_a_tts_job_on_local_storage(tmp_path, tiny_tts_env):
+    """The README's main command (tiny models, local storage), minus the install step already done."""
+    env = worker_env(STORAGE_DIR=str(tmp_path / "storage"), SKIP_SETUP="1", **tiny_tts_env)
     result = subprocess.run(["bash", "scripts/demo.sh"], cwd=REPO, env=env, capture_output=True, text=True,
-                            timeout=300)  # fmt: skip
+                            timeout=600)  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "demo: health ok" in result.stdout
-    assert "demo: download ok" in result.stdout
+    for line in ("demo: health ok", "demo: voice uploaded", "demo: tts ok", "demo: download ok"):
+        assert line in result.stdout
+    assert "Welcome to the demo." in result.stdout  # the SRT shows the caller's text
+    assert (tmp_path / "storage" / "voices" / "demo.wav").is_file()

@@ -6,11 +6,11 @@ import base64
 
 from ..context import WorkerContext
 from ..errors import InvalidInput, NotFound, PayloadTooLarge
+from ..media.encode import AUDIO_CONTENT_TYPES
 from ..media.subtitles import CONTENT_TYPES as TIMING_CONTENT_TYPES
 from ..schemas import DownloadRequest
 from ..storage.layout import output_prefix, timing_key
 
-AUDIO_CONTENT_TYPES = {"wav": "audio/wav", "flac": "audio/flac", "mp3": "audio/mpeg", "ogg": "audio/ogg"}
 CONTENT_TYPES = {**AUDIO_CONTENT_TYPES, **TIMING_CONTENT_TYPES}
 
 

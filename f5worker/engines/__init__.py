@@ -16,8 +16,6 @@ from ..settings import Settings
 
 log = logging.getLogger(__name__)
 
-NOT_BUILT = "not part of this build yet"
-
 
 def detect_device() -> str:
     """CUDA when torch sees a GPU, else CPU; a missing torch means CPU, never a crash."""
@@ -72,6 +70,16 @@ def wanted_timing_engines(settings: Settings) -> list[str]:
     return [name.strip() for name in settings.timing_engines.split(",") if name.strip()]
 
 
+def load_tts(settings: Settings, device: str):
+    from .f5 import F5Engine
+    from .model_files import resolve_f5_files
+
+    files = resolve_f5_files(settings)
+    log.info("F5-TTS files: %s", files.sources)
+    return F5Engine.load(ckpt_file=files.ckpt_file, vocab_file=files.vocab_file, vocoder_path=files.vocoder_path,
+                         model_config=files.model_config, model_name=settings.f5_model, device=device)  # fmt: skip
+
+
 def warm_load(settings: Settings) -> Engines:
     """Load every configured engine once, before the worker takes its first job."""
     engines = Engines(device=detect_device())
@@ -87,6 +95,9 @@ def warm_load(settings: Settings) -> Engines:
             engines.load("google", lambda: GoogleSpeechEngine.load(settings))
         else:
             engines.errors["google"] = "not configured (set GOOGLE_CREDENTIALS_JSON or GOOGLE_APPLICATION_CREDENTIALS)"
-    engines.errors.setdefault("tts", NOT_BUILT)
+    if settings.tts_enabled:
+        engines.load("tts", lambda: load_tts(settings, engines.device))
+    else:
+        engines.errors["tts"] = "disabled (TTS_ENABLED=false)"
     log.info("device: %s; engines: %s", engines.device, engines.describe())
     return engines

@@ -37,6 +37,8 @@ def load_credentials(settings: Settings):
     if settings.google_credentials_json:
         try:
             info = json.loads(settings.google_credentials_json.get_secret_value())
+            if not isinstance(info, dict):
+                raise TypeError("not a JSON object")
             return service_account.Credentials.from_service_account_info(info, scopes=SCOPES)
         except (ValueError, KeyError, TypeError):
             raise ValueError("GOOGLE_CREDENTIALS_JSON is not valid service-account JSON") from None

@@ -8,7 +8,6 @@ JOB_ID_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
 VOICE_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
 
-AUDIO_FORMATS = ("wav", "flac", "mp3", "ogg")
 VOICE_AUDIO_EXTENSIONS = ("wav", "mp3", "flac")
 
 

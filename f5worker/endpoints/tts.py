@@ -1,0 +1,176 @@
+"""``tts``: voice-cloned speech from text, stored and returned, optionally with timed subtitles.
+
+Flow: reference voice -> text normalisation -> chunking -> F5-TTS -> silence/resample/encode ->
+storage -> (known-text timing of the final audio) -> stored result.
+"""
+
+from __future__ import annotations
+
+import base64
+import random
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+
+from ..context import WorkerContext
+from ..engines.timing import run_timing
+from ..errors import EngineUnavailable, InvalidInput
+from ..media.audio import decode_audio
+from ..media.chunking import chunk_budget, split_text
+from ..media.encode import AUDIO_CONTENT_TYPES, encode_audio, resample
+from ..media.reference import prepare_reference
+from ..media.silence import remove_long_silences
+from ..media.sources import read_audio_source
+from ..media.text_normalize import normalize_english
+from ..progress import report_progress
+from ..schemas import TtsRequest
+from ..storage.layout import audio_key, voice_text_key
+from ..voices import VoiceCache, find_voice, read_reference_text
+from .result import save_result
+from .stt import check_text_length, elapsed_ms
+from .timing_files import resolve_delivery, store_timing_files
+
+F5_RATE = 24000
+TIMING_RATE = 16000
+PREPARED_CACHE_SIZE = 16
+_prepared: OrderedDict[tuple, np.ndarray] = OrderedDict()
+_prepared_lock = threading.Lock()
+
+
+def resolve_audio_return(requested: str | None, ctx: WorkerContext) -> str:
+    if requested in ("url", "both") and ctx.storage.backend != "s3":
+        raise InvalidInput("return_audio: 'url' needs S3 storage; this worker uses local storage, use base64")
+    return requested or ("url" if ctx.storage.backend == "s3" else "base64")
+
+
+def prepared_reference(raw: bytes, ctx: WorkerContext, field: str) -> np.ndarray:
+    samples = decode_audio(raw, F5_RATE, ctx.settings.max_audio_s, field=field)
+    return prepare_reference(samples, F5_RATE, field=field)
+
+
+def cached_voice_audio(path: Path, ctx: WorkerContext) -> np.ndarray:
+    """Decoded, prepared audio of a cached voice file, kept in memory: a warm worker decodes a voice once."""
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    with _prepared_lock:
+        if key in _prepared:
+            _prepared.move_to_end(key)
+            return _prepared[key]
+    samples = prepared_reference(path.read_bytes(), ctx, "voice")
+    with _prepared_lock:
+        _prepared[key] = samples
+        while len(_prepared) > PREPARED_CACHE_SIZE:
+            _prepared.popitem(last=False)
+    return samples
+
+
+def transcribe_reference(ctx: WorkerContext, samples: np.ndarray) -> str:
+    """Reference text from the worker's own warm timing engine (never a second ASR model inside f5-tts)."""
+    audio = resample(samples, F5_RATE, TIMING_RATE)
+    try:
+        transcript = run_timing(ctx.engines, audio, choice="auto", language=None, known_text=None)
+    except EngineUnavailable as exc:
+        raise EngineUnavailable(f"ref_text: missing and cannot be transcribed ({exc.message})") from None
+    if not transcript.text.strip():
+        raise InvalidInput("ref_text: missing, and no speech was recognised in the reference audio")
+    return transcript.text.strip()
+
+
+def load_reference(request: TtsRequest, ctx: WorkerContext) -> tuple[np.ndarray, str, dict]:
+    """Reference samples (24 kHz, prepared), reference text, and what to report about the voice."""
+    if request.voice:
+        stored = find_voice(ctx.storage, request.voice)
+        cache = VoiceCache(ctx.storage, ctx.settings.voice_cache_dir, ctx.settings.voice_lock_timeout_s)
+        samples = cached_voice_audio(cache.fetch(stored.audio_key), ctx)
+        ref_text = request.ref_text or read_reference_text(ctx.storage, stored)
+        text_source = "request" if request.ref_text else "stored"
+        if ref_text is None:
+            ref_text = transcribe_reference(ctx, samples)
+            ctx.storage.put_bytes(voice_text_key(stored.name), ref_text.encode(), content_type="text/plain")
+            text_source = "transcribed (saved)"
+        info = {"voice": stored.name, "audio_key": stored.audio_key}
+    else:
+        raw = read_audio_source(request.ref_audio, "ref_audio", ctx.settings, ctx.storage)
+        samples = prepared_reference(raw, ctx, "ref_audio")
+        ref_text = request.ref_text or transcribe_reference(ctx, samples)
+        text_source = "request" if request.ref_text else "transcribed"
+        info = {"voice": None}
+    info.update(ref_text=ref_text, ref_text_source=text_source, ref_duration_s=round(len(samples) / F5_RATE, 3))
+    return samples, ref_text, info
+
+
+def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
+    started = time.perf_counter()
+    check_text_length(request.text, ctx.settings.max_text_chars)
+    audio_return = resolve_audio_return(request.return_audio, ctx)
+    delivery = resolve_delivery(request.delivery, ctx) if request.return_word_timings else None
+    engine = ctx.engines.require("tts")
+    metrics: dict[str, float | bool | None] = {"model_loaded": True, "model_load_ms": ctx.engines.load_ms.get("tts")}
+
+    step = time.perf_counter()
+    ref_audio, ref_text, voice_info = load_reference(request, ctx)
+    metrics["reference_ms"] = elapsed_ms(step)
+
+    step = time.perf_counter()
+    spoken_text = normalize_english(request.text) if request.normalize_text else request.text
+    chunks = split_text(spoken_text, chunk_budget(ref_text, len(ref_audio) / F5_RATE, request.speed))
+    metrics["normalize_ms"] = elapsed_ms(step)
+
+    seed = request.seed if request.seed is not None else random.randrange(2**31)
+    step = time.perf_counter()
+
+    def on_chunk(done: int, total: int) -> None:
+        if total > 1:
+            report_progress({"stage": "synthesis", "chunk": done, "chunks": total})
+
+    speech = engine.synthesize(
+        ref_audio=ref_audio, ref_text=ref_text, chunks=chunks, nfe_step=request.nfe_step,
+        cfg_strength=request.cfg_strength, sway_sampling_coef=request.sway_sampling_coef,
+        target_rms=request.target_rms, cross_fade_duration=request.cross_fade_duration, speed=request.speed,
+        seed=seed, fix_duration=request.fix_duration, on_chunk=on_chunk,
+    )  # fmt: skip
+    metrics["synthesis_ms"] = elapsed_ms(step)
+    if request.remove_silence:
+        speech = remove_long_silences(speech, F5_RATE)
+    duration_s = round(len(speech) / F5_RATE, 3)
+
+    step = time.perf_counter()
+    output_audio = speech if request.sample_rate == F5_RATE else resample(speech, F5_RATE, request.sample_rate)
+    encoded = encode_audio(output_audio, request.sample_rate, request.output_format)
+    metrics["encoding_ms"] = elapsed_ms(step)
+
+    step = time.perf_counter()
+    key = audio_key(job_id, request.output_format)
+    ctx.storage.put_bytes(key, encoded, content_type=AUDIO_CONTENT_TYPES[request.output_format])
+    audio = {"key": key, "format": request.output_format, "content_type": AUDIO_CONTENT_TYPES[request.output_format],
+             "duration_s": duration_s, "sample_rate": request.sample_rate, "size_bytes": len(encoded)}  # fmt: skip
+    if audio_return in ("url", "both"):
+        audio["url"] = ctx.storage.presigned_url(key)
+    if audio_return in ("base64", "both"):
+        audio["base64"] = base64.b64encode(encoded).decode("ascii")
+    metrics["storage_ms"] = elapsed_ms(step)
+
+    timings = None
+    if request.return_word_timings:
+        step = time.perf_counter()
+        report_progress({"stage": "timing"})
+        transcript = run_timing(ctx.engines, resample(speech, F5_RATE, TIMING_RATE), choice=request.timing_engine,
+                                language=None, known_text=request.text)  # fmt: skip
+        files = store_timing_files(ctx, job_id, transcript.words, request.timing_formats,
+                                   request.caption_options(), delivery)  # fmt: skip
+        timings = {"engine": transcript.engine_output(), "words": [w.model_dump() for w in transcript.words],
+                   "files": files}  # fmt: skip
+        metrics["timing_ms"] = elapsed_ms(step)
+
+    metrics["total_ms"] = elapsed_ms(started)
+    metrics["real_time_factor"] = round(metrics["total_ms"] / 1000 / duration_s, 4) if duration_s else None
+    params = request.model_dump(exclude={"endpoint", "text", "ref_audio", "ref_text"})
+    params.update(seed=seed, chunks=len(chunks), normalized_text=spoken_text if request.normalize_text else None)
+    output = {"job_id": job_id, "audio": audio, "timings": timings, "voice": voice_info, "params": params,
+              "metrics": metrics, "engine": engine.describe()}  # fmt: skip
+    # The stored result points at the audio instead of repeating megabytes of base64.
+    save_result(ctx.storage, job_id, "tts", dict(output, audio={k: v for k, v in audio.items() if k != "base64"}))
+    return output

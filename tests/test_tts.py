@@ -1,0 +1,164 @@
+"""The ``tts`` endpoint in-process: the tiny random F5-TTS, real tiny.en timing, real espeak-ng voices."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import pysubs2
+import pytest
+import soundfile
+
+from f5worker.context import build_context
+from f5worker.dispatch import handle_job
+from f5worker.engines import Engines, load_tts
+from f5worker.engines.whisper import WhisperEngine
+from f5worker.progress import progress_reporter
+from f5worker.settings import Settings
+from tests.helpers import espeak_wav, tiny_whisper_model
+
+REFERENCE_TEXT = "This is the reference voice that the tests clone today."
+LONG_TEXT = " ".join(f"Sentence number {n} talks about the weather and the sea." for n in range(1, 13))
+
+
+@pytest.fixture(scope="module")
+def engines(tiny_tts_env) -> Engines:
+    settings = Settings(**{k.lower(): v for k, v in tiny_tts_env.items()}, whisper_model=tiny_whisper_model())
+    engines = Engines(device="cpu")
+    engines.load("tts", lambda: load_tts(settings, "cpu"))
+    engines.load("whisperx", lambda: WhisperEngine.load(settings, "cpu"))
+    assert not engines.errors, engines.errors
+    return engines
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    return espeak_wav(REFERENCE_TEXT, tmp_path_factory.mktemp("voice") / "narrator.wav")
+
+
+@pytest.fixture
+def ctx(tmp_path, engines, reference):
+    ctx = build_context(Settings(storage_dir=tmp_path / "storage", voice_cache_dir=tmp_path / "cache"),
+                        engines=engines)  # fmt: skip
+    ctx.storage.put_bytes("voices/narrator.wav", reference.read_bytes())
+    ctx.storage.put_bytes("voices/narrator.txt", REFERENCE_TEXT.encode())
+    return ctx
+
+
+def tts(ctx, job_id="tts-1", **fields):
+    return handle_job({"id": job_id, "input": {"endpoint": "tts", "nfe_step": 4, **fields}}, ctx)
+
+
+def decoded(output) -> tuple:
+    return soundfile.read(io.BytesIO(base64.b64decode(output["audio"]["base64"])))
+
+
+def test_stored_voice_gives_stored_audio_params_metrics_and_result(ctx):
+    output = tts(ctx, text="Hello there, how are you today?", voice="narrator", seed=7)
+    assert "error" not in output, output
+    samples, rate = decoded(output)
+    assert rate == 24000 and len(samples) / rate == pytest.approx(output["audio"]["duration_s"], abs=0.01)
+    assert output["audio"]["key"] == "outputs/tts-1/audio.wav" and ctx.storage.exists("outputs/tts-1/audio.wav")
+    assert output["params"]["seed"] == 7 and output["params"]["nfe_step"] == 4
+    assert output["voice"]["ref_text_source"] == "stored"
+    assert {"synthesis_ms", "encoding_ms", "storage_ms", "total_ms", "real_time_factor"} <= set(output["metrics"])
+    stored = handle_job({"id": "r", "input": {"endpoint": "result", "job_id": "tts-1"}}, ctx)
+    assert stored["output"]["audio"]["key"] == output["audio"]["key"] and "base64" not in stored["output"]["audio"]
+
+
+def test_same_seed_same_audio_and_a_random_seed_is_returned(ctx):
+    first = tts(ctx, job_id="a", text="Same seed, same voice.", voice="narrator", seed=42)
+    second = tts(ctx, job_id="b", text="Same seed, same voice.", voice="narrator", seed=42)
+    other = tts(ctx, job_id="c", text="Same seed, same voice.", voice="narrator", seed=43)
+    assert first["audio"]["base64"] == second["audio"]["base64"]
+    assert first["audio"]["base64"] != other["audio"]["base64"]
+    assert isinstance(tts(ctx, job_id="d", text="Any seed.", voice="narrator")["params"]["seed"], int)
+
+
+def test_base64_reference_with_and_without_ref_text(ctx, reference):
+    ref = base64.b64encode(reference.read_bytes()).decode()
+    given = tts(ctx, text="Cloned from base64.", ref_audio=ref, ref_text=REFERENCE_TEXT)
+    assert given["voice"]["ref_text_source"] == "request"
+    transcribed = tts(ctx, job_id="tts-2", text="Cloned from base64.", ref_audio=ref)
+    assert transcribed["voice"]["ref_text_source"] == "transcribed"
+    assert "reference" in transcribed["voice"]["ref_text"].lower()
+
+
+def test_stored_voice_without_text_is_transcribed_once_and_saved(ctx, reference):
+    ctx.storage.put_bytes("voices/quiet.wav", reference.read_bytes())
+    output = tts(ctx, text="Who is speaking?", voice="quiet")
+    assert output["voice"]["ref_text_source"] == "transcribed (saved)"
+    assert ctx.storage.get_bytes("voices/quiet.txt").decode() == output["voice"]["ref_text"]
+    assert tts(ctx, job_id="again", text="Again.", voice="quiet")["voice"]["ref_text_source"] == "stored"
+
+
+def test_word_timings_show_the_callers_text_in_every_format(ctx):
+    text = "In 2014, Dr. Smith paid £13.60 for 3 books."
+    output = tts(ctx, text=text, voice="narrator", return_word_timings=True, karaoke=True)
+    timings = output["timings"]
+    assert [w["word"] for w in timings["words"]] == text.split()
+    assert set(timings["files"]) == {"srt", "vtt", "ass", "csv", "json"}
+    assert timings["words"][-1]["end"] <= output["audio"]["duration_s"] + 0.001
+    assert "twenty fourteen" in output["params"]["normalized_text"]
+    ass = pysubs2.SSAFile.from_string(timings["files"]["ass"]["text"])
+    assert "\\k" in ass[0].text and "2014," in ass[0].plaintext
+
+
+def test_long_text_is_chunked_with_progress(ctx):
+    updates = []
+    with progress_reporter(updates.append):
+        output = tts(ctx, text=LONG_TEXT, voice="narrator", seed=1)
+    chunks = output["params"]["chunks"]
+    assert chunks > 1
+    assert [u["chunk"] for u in updates if u.get("stage") == "synthesis"] == list(range(1, chunks + 1))
+
+
+@pytest.mark.parametrize(("fmt", "rate"), [("flac", 24000), ("mp3", 24000), ("ogg", 48000), ("wav", 16000)])
+def test_output_formats_and_rates_decode(ctx, fmt, rate):
+    output = tts(ctx, text="Format check.", voice="narrator", output_format=fmt, sample_rate=rate)
+    samples, decoded_rate = decoded(output)
+    assert decoded_rate == rate and output["audio"]["key"].endswith(f"audio.{fmt}")
+    assert len(samples) / rate == pytest.approx(output["audio"]["duration_s"], abs=0.08)
+
+
+def test_remove_silence_and_normalize_off_are_honoured(ctx):
+    output = tts(ctx, text="Room 101 please.", voice="narrator", normalize_text=False, remove_silence=True)
+    assert output["params"]["normalized_text"] is None and output["params"]["remove_silence"] is True
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"voice": "narrator"}, "invalid_input: text: required field is missing"),
+        ({"text": "hi"}, "invalid_input: voice: give either 'voice'"),
+        ({"text": "hi", "voice": "narrator", "ref_audio": "AAAA"}, "invalid_input: voice: give either"),
+        ({"text": "hi", "voice": "ghost"}, "not_found: voice: no stored voice named 'ghost'"),
+        ({"text": "hi", "voice": "../etc"}, "invalid_input: voice: must match"),
+        ({"text": "hi", "voice": "narrator", "nfe_step": 3}, "invalid_input: nfe_step: Input should be greater"),
+        ({"text": "hi", "voice": "narrator", "speed": 3.5}, "invalid_input: speed: Input should be less"),
+        ({"text": "hi", "voice": "narrator", "seed": -1}, "invalid_input: seed: Input should be greater"),
+        ({"text": "hi", "voice": "narrator", "output_format": "aac"}, "invalid_input: output_format: expected one"),
+        ({"text": "hi", "voice": "narrator", "sample_rate": 12345}, "invalid_input: sample_rate: expected one"),
+        ({"text": "hi", "voice": "narrator", "return_audio": "url"}, "invalid_input: return_audio: 'url' needs S3"),
+        ({"text": "x" * 5001, "voice": "narrator"}, "payload_too_large: text: 5001 characters"),
+        ({"text": "hi", "ref_audio": "bm90IGF1ZGlv", "ref_text": "x"}, "invalid_input: ref_audio: not decodable"),
+        ({"text": "hi", "voice": "narrator", "pitch": 2}, "invalid_input: pitch: unknown field"),
+    ],
+)
+def test_bad_input_is_named(ctx, fields, expected):
+    output = handle_job({"id": "bad", "input": {"endpoint": "tts", **fields}}, ctx)
+    assert output.get("error", "").startswith(expected), output
+    assert not ctx.storage.exists("results/bad.json")
+
+
+def test_too_short_reference_is_refused(ctx, tmp_path):
+    short = espeak_wav("Hi.", tmp_path / "short.wav")
+    output = tts(ctx, text="hi", ref_audio=base64.b64encode(short.read_bytes()).decode(), ref_text="Hi.")
+    assert output["error"].startswith("invalid_input: ref_audio: ")
+
+
+def test_without_the_engine_tts_is_engine_unavailable(tmp_path):
+    engines = Engines(errors={"tts": "FileNotFoundError: model.safetensors"})
+    ctx = build_context(Settings(storage_dir=tmp_path), engines=engines)
+    output = handle_job({"id": "x", "input": {"text": "hi", "voice": "narrator"}}, ctx)
+    assert output["error"] == "engine_unavailable: the tts engine is unavailable: FileNotFoundError: model.safetensors"
