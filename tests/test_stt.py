@@ -124,3 +124,27 @@ def test_nothing_is_stored_for_a_failed_job(ctx):
     stt(ctx, job_id="failed-job", audio="bm90IGF1ZGlv")
     assert ctx.storage.list_keys("outputs/failed-job/") == []
     assert not ctx.storage.exists("results/failed-job.json")
+
+
+def test_whisper_pieces_of_one_written_word_are_joined():
+    """faster-whisper splits "85%" and "1,200" at punctuation; captions must show them whole."""
+    from types import SimpleNamespace
+
+    from f5worker.engines.whisper import _segment
+
+    pieces = [(" About", 0.0, 0.3), (" 85", 0.3, 0.6), ("%", 0.6, 0.7), (" of", 0.7, 0.8), (" the", 0.8, 0.9),
+              (" 1", 0.9, 1.0), (",200", 1.0, 1.4), (" students.", 1.4, 1.9)]  # fmt: skip
+    piece = SimpleNamespace(start=0.0, end=1.9, text=" About 85% of the 1,200 students.",
+                            words=[SimpleNamespace(word=w, start=s, end=e, probability=0.9) for w, s, e in pieces])
+    words = _segment(piece).words
+    assert [w.word for w in words] == ["About", "85%", "of", "the", "1,200", "students."]
+    assert (words[1].start, words[1].end) == (0.3, 0.7) and (words[4].start, words[4].end) == (0.9, 1.4)
+
+
+def test_titles_do_not_end_known_text_segments():
+    from f5worker.engines.transcript import segments_by_sentence
+    from f5worker.media.subtitles import Word
+
+    text = ["In", "2014", "Dr.", "Smith", "paid.", "Then", "left."]
+    words = [Word(word=w, start=i, end=i + 0.5) for i, w in enumerate(text)]
+    assert [s.text for s in segments_by_sentence(words)] == ["In 2014 Dr. Smith paid.", "Then left."]

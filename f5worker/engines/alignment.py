@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 log = logging.getLogger(__name__)
+_original_loader = None  # whisperx's own punkt loader, kept to undo the fallback
 
 
 def ensure_sentence_splitter(nltk_data: str | None) -> str:
@@ -22,15 +23,19 @@ def ensure_sentence_splitter(nltk_data: str | None) -> str:
     import nltk
     import whisperx.alignment
 
+    global _original_loader
+    if _original_loader is None:
+        _original_loader = whisperx.alignment.nltk_load
     if nltk_data and nltk_data not in nltk.data.path:
         nltk.data.path.insert(0, nltk_data)
     try:
         nltk.data.find("tokenizers/punkt_tab/english/")
-        return "punkt_tab"
     except LookupError:
         log.warning("nltk punkt_tab not found (set NLTK_DATA); using an untrained sentence splitter, no download")
         whisperx.alignment.nltk_load = lambda *_args, **_kwargs: nltk.tokenize.punkt.PunktSentenceTokenizer()
         return "untrained-punkt"
+    whisperx.alignment.nltk_load = _original_loader  # undo an earlier fallback now that the data is here
+    return "punkt_tab"
 
 
 class Aligner:

@@ -90,7 +90,7 @@ class GoogleSpeechEngine:
 
         content = (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2").tobytes()
         if len(content) > INLINE_LIMIT_BYTES:
-            raise EngineFailure("google: audio is too long for inline recognition (about 5 minutes at most)")
+            raise EngineFailure("audio is too long for inline recognition (about 5 minutes at most)")
         config = speech_v1.RecognitionConfig(
             encoding=speech_v1.RecognitionConfig.AudioEncoding.LINEAR16,
             sample_rate_hertz=SAMPLE_RATE,
@@ -110,11 +110,11 @@ class GoogleSpeechEngine:
                                                                    timeout=self.timeout_s)  # fmt: skip
                     response = operation.result(timeout=self.timeout_s)
         except rejected as exc:
-            raise EngineFailure(f"google: credentials were rejected ({type(exc).__name__})") from exc
+            raise EngineFailure(f"credentials were rejected ({type(exc).__name__})") from exc
         except api_exceptions.GoogleAPICallError as exc:
-            raise EngineFailure(f"google: recognition failed ({type(exc).__name__})") from exc
+            raise EngineFailure(f"recognition failed ({type(exc).__name__})") from exc
         except TimeoutError as exc:
-            raise EngineFailure("google: recognition timed out") from exc
+            raise EngineFailure("recognition timed out") from exc
         segments = [segment for result in response.results if (segment := _segment(result))]
         text = " ".join(segment.text for segment in segments)
         return Transcript(text=text, language=language or "en", segments=segments, engine=self.name,

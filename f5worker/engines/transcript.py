@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from ..media.subtitles import Word
 
 SENTENCE_END = (".", "!", "?", "…", '."', '!"', '?"')
+# Titles whose period does not end a sentence ("Dr. Smith"); "etc." usually does, so it is not here.
+ABBREVIATIONS = {"dr.", "mr.", "mrs.", "ms.", "prof.", "st.", "jr.", "sr.", "vs.", "e.g.", "i.e.", "no.", "mt."}
 
 
 class EngineFailure(Exception):
@@ -50,7 +52,7 @@ def segments_by_sentence(words: list[Word]) -> list[Segment]:
     current: list[Word] = []
     for word in words:
         current.append(word)
-        if word.word.endswith(SENTENCE_END):
+        if word.word.endswith(SENTENCE_END) and word.word.lower() not in ABBREVIATIONS:
             segments.append(_segment(current))
             current = []
     if current:

@@ -83,21 +83,26 @@ class WhisperEngine:
             raise EngineFailure(f"whisper transcription failed: {exc}") from exc
         method = "faster-whisper-words"
         if segments and self.can_align(info.language):
-            segments = self._refine(segments, audio, info.language)
-            method = "wav2vec2-alignment"
+            refined = self._refine(segments, audio, info.language)
+            if refined is not None:
+                segments, method = refined, "wav2vec2-alignment"
         text = " ".join(segment.text for segment in segments)
         return Transcript(text=text, language=info.language, segments=segments, engine=self.name,
                           method=method, model=self.model_name)  # fmt: skip
 
-    def _refine(self, segments: list[Segment], audio: np.ndarray, language: str) -> list[Segment]:
-        """Re-time each segment's words with wav2vec2; keep Whisper's time for words it cannot place."""
+    def _refine(self, segments: list[Segment], audio: np.ndarray, language: str) -> list[Segment] | None:
+        """Re-time each segment's words with wav2vec2 (Whisper's time where it cannot place one).
+
+        None when the aligner's words do not line up with Whisper's: the caller then keeps, and
+        reports, Whisper's own times rather than claiming an alignment that did not happen.
+        """
         requests = [{"text": s.text, "start": s.start, "end": s.end} for s in segments]
         with self.lock:
             aligned = self.aligner.align(requests, audio, language)
-        if len(aligned) != sum(len(s.words) for s in segments):
-            log.warning("alignment returned %d words for %d; keeping Whisper's times", len(aligned),
-                        sum(len(s.words) for s in segments))  # fmt: skip
-            return segments
+        expected = sum(len(s.words) for s in segments)
+        if len(aligned) != expected:
+            log.warning("alignment returned %d words for %d; keeping Whisper's times", len(aligned), expected)
+            return None
         position = 0
         refined = []
         for segment in segments:
@@ -115,9 +120,22 @@ class WhisperEngine:
 
 
 def _segment(piece) -> Segment:
-    words = [
-        Word(word=w.word.strip(), start=float(w.start), end=float(w.end), confidence=round(float(w.probability), 4))
-        for w in (piece.words or [])
-        if w.word.strip()
-    ]
+    """Whisper's words, joined back where faster-whisper split one written word ("85" + "%", "1" + ",200").
+
+    faster-whisper starts a new word at every punctuation token; a piece without a leading space
+    continues the word before it. Joining keeps captions readable and matches whisperx's own
+    whitespace split of the segment text, which alignment relies on.
+    """
+    words: list[Word] = []
+    for item in piece.words or []:
+        text = item.word.strip()
+        if not text:
+            continue
+        confidence = round(float(item.probability), 4)
+        if words and not item.word[:1].isspace():
+            last = words[-1]
+            words[-1] = Word(word=last.word + text, start=last.start, end=float(item.end),
+                             confidence=min(last.confidence, confidence))  # fmt: skip
+        else:
+            words.append(Word(word=text, start=float(item.start), end=float(item.end), confidence=confidence))
     return Segment(start=float(piece.start), end=float(piece.end), text=piece.text.strip(), words=words)

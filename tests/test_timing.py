@@ -1,0 +1,241 @@
+"""The timing facade's choices: which engine runs, what happens when one fails, how known text is routed.
+
+The engines here are small fakes with the engines' interface (``name``, ``transcribe`` and, for the
+whisperx kind, ``aligner``/``can_align``/``align_text``/``detect_language``): this module tests the
+choosing logic only. The real engines are exercised in test_whisper_engine.py and test_google_speech.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from f5worker.engines import Engines
+from f5worker.engines.timing import TIMING_ENGINES, run_timing, transcribe_known_text
+from f5worker.engines.transcript import EngineFailure, Segment, Transcript
+from f5worker.errors import EngineUnavailable
+from f5worker.media.subtitles import Word
+
+AUDIO = np.zeros(16000 * 3, dtype=np.float32)  # 3 s
+HEARD = [Word(word="hello", start=0.5, end=0.9, confidence=0.9), Word(word="world", start=1.0, end=1.6, confidence=0.8)]
+
+
+class FakeRecogniser:
+    """A Google-like engine: transcribes, cannot align, has no language detection."""
+
+    def __init__(self, name: str, words=HEARD, fail: Exception | None = None, language: str = "en"):
+        self.name = name
+        self.words = list(words)
+        self.fail = fail
+        self.language = language
+        self.calls: list[tuple] = []
+
+    def transcribe(self, audio, language):
+        self.calls.append(("transcribe", language))
+        if self.fail:
+            raise self.fail
+        segment = Segment(start=self.words[0].start, end=self.words[-1].end,
+                          text=" ".join(w.word for w in self.words), words=list(self.words))  # fmt: skip
+        return Transcript(text=segment.text, language=language or self.language, segments=[segment],
+                          engine=self.name, method=f"{self.name}-words")  # fmt: skip
+
+
+class FakeAligner:
+    def __init__(self, languages=("en",)):
+        self.languages = set(languages)
+
+
+class FakeWhisper(FakeRecogniser):
+    """A whisperx-like engine: may carry an aligner for some languages, and detects the language."""
+
+    model_name = "fake-whisper"
+
+    def __init__(self, *args, aligner: FakeAligner | None = None, detected: str = "en", align_fail=None, **kwargs):
+        super().__init__("whisperx", *args, **kwargs)
+        self.aligner = aligner
+        self.detected = detected
+        self.align_fail = align_fail
+
+    def detect_language(self, audio):
+        self.calls.append(("detect_language",))
+        return self.detected
+
+    def can_align(self, language):
+        return self.aligner is not None and language in self.aligner.languages
+
+    def align_text(self, audio, text, language):
+        self.calls.append(("align_text", text, language))
+        if self.align_fail:
+            raise self.align_fail
+        # whisperx's shape: dicts, numpy-ish floats, a word it could not place lacks start/end
+        words = text.split()
+        aligned = [{"word": w, "start": 0.2 * i, "end": 0.2 * i + 0.15, "score": 0.5} for i, w in enumerate(words)]
+        aligned[-1] = {"word": words[-1]}
+        return aligned
+
+
+def engines_of(*engines, errors: dict[str, str] | None = None) -> Engines:
+    return Engines(loaded={engine.name: engine for engine in engines}, errors=dict(errors or {}))
+
+
+def names_called(engine) -> list[str]:
+    return [call[0] for call in engine.calls]
+
+
+# --------------------------------------------------------------------------- choosing an engine
+
+
+def test_auto_tries_whisperx_before_google():
+    assert TIMING_ENGINES == ("whisperx", "google")
+    whisper, google = FakeWhisper(), FakeRecogniser("google")
+    transcript = run_timing(engines_of(google, whisper), AUDIO, choice="auto", language="en", known_text=None)
+    assert transcript.engine == "whisperx"
+    assert google.calls == []
+
+
+def test_auto_falls_back_to_google_on_an_engine_failure():
+    whisper = FakeWhisper(fail=EngineFailure("whisper transcription failed: boom"))
+    google = FakeRecogniser("google")
+    transcript = run_timing(engines_of(whisper, google), AUDIO, choice="auto", language="fr", known_text=None)
+    assert transcript.engine == "google" and transcript.language == "fr"
+    assert whisper.calls == [("transcribe", "fr")] and google.calls == [("transcribe", "fr")]
+
+
+def test_auto_skips_an_engine_that_did_not_load():
+    google = FakeRecogniser("google")
+    engines = engines_of(google, errors={"whisperx": "RuntimeError: no model"})
+    assert run_timing(engines, AUDIO, choice="auto", language=None, known_text=None).engine == "google"
+
+
+@pytest.mark.parametrize("choice", ["whisperx", "google"])
+def test_a_named_engine_runs_alone(choice):
+    whisper, google = FakeWhisper(), FakeRecogniser("google")
+    transcript = run_timing(engines_of(whisper, google), AUDIO, choice=choice, language="en", known_text=None)
+    assert transcript.engine == choice
+    other = google if choice == "whisperx" else whisper
+    assert other.calls == []
+
+
+@pytest.mark.parametrize("choice", ["whisperx", "google"])
+def test_a_named_engine_that_fails_does_not_fall_back(choice):
+    whisper, google = FakeWhisper(), FakeRecogniser("google")
+    failing, other = (whisper, google) if choice == "whisperx" else (google, whisper)
+    failing.fail = EngineFailure("boom")
+    with pytest.raises(EngineUnavailable) as raised:
+        run_timing(engines_of(whisper, google), AUDIO, choice=choice, language="en", known_text=None)
+    assert str(raised.value) == f"no timing engine could run ({choice}: boom)"
+    assert other.calls == []
+
+
+def test_a_named_engine_that_is_not_loaded_reports_why():
+    engines = engines_of(FakeWhisper(), errors={"google": "not configured (set GOOGLE_CREDENTIALS_JSON)"})
+    with pytest.raises(EngineUnavailable) as raised:
+        run_timing(engines, AUDIO, choice="google", language="en", known_text=None)
+    assert str(raised.value) == "no timing engine could run (google: not configured (set GOOGLE_CREDENTIALS_JSON))"
+
+
+def test_unavailable_message_lists_every_reason_in_order():
+    google = FakeRecogniser("google", fail=EngineFailure("credentials were rejected (PermissionDenied)"))
+    engines = engines_of(google, errors={"whisperx": "ImportError: no faster_whisper"})
+    with pytest.raises(EngineUnavailable) as raised:
+        run_timing(engines, AUDIO, choice="auto", language="en", known_text=None)
+    assert raised.value.message == (
+        "no timing engine could run (whisperx: ImportError: no faster_whisper; "
+        "google: credentials were rejected (PermissionDenied))"
+    )
+    assert raised.value.as_output() == {"error": "engine_unavailable: " + raised.value.message}
+
+
+def test_an_engine_neither_loaded_nor_failed_is_not_loaded():
+    with pytest.raises(EngineUnavailable, match=r"^no timing engine could run \(whisperx: not loaded; google: not "):
+        run_timing(Engines(), AUDIO, choice="auto", language="en", known_text=None)
+
+
+def test_an_unknown_choice_runs_nothing():
+    whisper = FakeWhisper()
+    with pytest.raises(EngineUnavailable, match=r"\(azure: not loaded\)"):
+        run_timing(engines_of(whisper), AUDIO, choice="azure", language="en", known_text=None)
+    assert whisper.calls == []
+
+
+def test_errors_other_than_engine_failure_are_not_swallowed():
+    """A bug in an engine surfaces as itself (an internal error), not as a quiet fallback."""
+    whisper, google = FakeWhisper(fail=KeyError("bug")), FakeRecogniser("google")
+    with pytest.raises(KeyError):
+        run_timing(engines_of(whisper, google), AUDIO, choice="auto", language="en", known_text=None)
+    assert google.calls == []
+
+
+def test_plain_transcription_reports_its_time():
+    transcript = run_timing(engines_of(FakeWhisper()), AUDIO, choice="whisperx", language="en", known_text=None)
+    assert set(transcript.timings_ms) == {"transcribe"} and transcript.timings_ms["transcribe"] >= 0
+    assert transcript.known_text is None
+
+
+# --------------------------------------------------------------------------- known text
+
+
+def test_known_text_is_force_aligned_when_the_engine_can_align():
+    whisper = FakeWhisper(aligner=FakeAligner())
+    text = "Hello   there,\nbrave world!"
+    transcript = run_timing(engines_of(whisper), AUDIO, choice="whisperx", language="en", known_text=text)
+    assert whisper.calls == [("align_text", text, "en")]
+    assert transcript.method == "wav2vec2-known-text" and transcript.model == "fake-whisper"
+    assert transcript.text == "Hello there, brave world!"
+    assert [w.word for w in transcript.words] == ["Hello", "there,", "brave", "world!"]
+    assert set(transcript.timings_ms) == {"align", "known_text"}
+    assert transcript.known_text == {"matched": 3, "interpolated": 1, "unmatched": 0}
+    # the unplaced last word fills the gap up to the end of the audio
+    assert transcript.words[-1].start == pytest.approx(0.55) and transcript.words[-1].end == pytest.approx(3.0)
+
+
+def test_known_text_detects_the_language_before_choosing_alignment():
+    whisper = FakeWhisper(aligner=FakeAligner(), detected="en")
+    transcript = run_timing(engines_of(whisper), AUDIO, choice="whisperx", language=None, known_text="hello world")
+    assert names_called(whisper) == ["detect_language", "align_text"]
+    assert transcript.language == "en"
+
+
+def test_known_text_in_a_language_without_an_aligner_transcribes_and_maps():
+    whisper = FakeWhisper(aligner=FakeAligner(["en"]), detected="de")
+    transcript = run_timing(engines_of(whisper), AUDIO, choice="whisperx", language=None, known_text="Hallo, Welt!")
+    assert names_called(whisper) == ["detect_language", "transcribe"]
+    assert whisper.calls[1] == ("transcribe", "de")
+    assert transcript.method == "whisperx-words+known-text" and transcript.language == "de"
+    assert [w.word for w in transcript.words] == ["Hallo,", "Welt!"]
+    assert set(transcript.timings_ms) == {"transcribe", "known_text"}
+
+
+def test_known_text_without_an_aligner_never_detects_the_language():
+    whisper = FakeWhisper(aligner=None)
+    transcript = run_timing(engines_of(whisper), AUDIO, choice="whisperx", language=None, known_text="Hello, world.")
+    assert names_called(whisper) == ["transcribe"]
+    assert transcript.method == "whisperx-words+known-text"
+    assert [(w.word, w.start) for w in transcript.words] == [("Hello,", 0.5), ("world.", 1.0)]
+    assert transcript.known_text == {"matched": 2, "interpolated": 0, "unmatched": 0}
+
+
+def test_known_text_on_an_engine_without_alignment_support_transcribes_and_maps():
+    google = FakeRecogniser("google", words=[*HEARD, Word(word="um", start=1.7, end=1.8)])
+    transcript = transcribe_known_text(google, AUDIO, "en", "Hello world")
+    assert google.calls == [("transcribe", "en")]
+    assert transcript.engine == "google" and transcript.model is None
+    assert transcript.method == "google-words+known-text"
+    assert transcript.known_text == {"matched": 2, "interpolated": 0, "unmatched": 1}
+
+
+def test_known_text_alignment_failure_falls_back_to_the_next_engine():
+    whisper = FakeWhisper(aligner=FakeAligner(), align_fail=EngineFailure("alignment failed"))
+    google = FakeRecogniser("google")
+    transcript = run_timing(engines_of(whisper, google), AUDIO, choice="auto", language="en", known_text="hello world")
+    assert transcript.engine == "google" and transcript.method == "google-words+known-text"
+    assert [w.word for w in transcript.words] == ["hello", "world"]
+
+
+def test_known_text_segments_follow_its_sentences():
+    text = "Hello world. How are you? Fine!"
+    transcript = run_timing(engines_of(FakeRecogniser("google")), AUDIO, choice="google", language="en",
+                            known_text=text)  # fmt: skip
+    assert [s.text for s in transcript.segments] == ["Hello world.", "How are you?", "Fine!"]
+    starts = [w.start for w in transcript.words]
+    assert starts == sorted(starts) and transcript.words[-1].end <= 3.0
