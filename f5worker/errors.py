@@ -25,8 +25,13 @@ class WorkerError(Exception):
         super().__init__(message)
         self.message = message
 
-    def as_output(self) -> dict[str, str]:
-        return {"error": f"{self.code}: {self.message}"}
+    refresh_worker = False
+
+    def as_output(self) -> dict:
+        output: dict = {"error": f"{self.code}: {self.message}"}
+        if self.refresh_worker:
+            output["refresh_worker"] = True
+        return output
 
 
 class InvalidInput(WorkerError):
@@ -43,6 +48,13 @@ class PayloadTooLarge(WorkerError):
 
 class EngineUnavailable(WorkerError):
     code = "engine_unavailable"
+
+
+class EngineBroken(EngineUnavailable):
+    """The engine is in a state this process cannot recover from (CUDA out of memory, a dead GPU
+    context): the job fails and the result asks RunPod to replace the worker (``refresh_worker``)."""
+
+    refresh_worker = True
 
 
 class StorageError(WorkerError):

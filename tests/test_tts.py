@@ -162,3 +162,24 @@ def test_without_the_engine_tts_is_engine_unavailable(tmp_path):
     ctx = build_context(Settings(storage_dir=tmp_path), engines=engines)
     output = handle_job({"id": "x", "input": {"text": "hi", "voice": "narrator"}}, ctx)
     assert output["error"] == "engine_unavailable: the tts engine is unavailable: FileNotFoundError: model.safetensors"
+
+
+def test_cuda_failure_breaks_the_engine_and_asks_for_a_new_worker(tmp_path, monkeypatch, engines, reference):
+    """Injected: a CUDA out-of-memory error (a RuntimeError subclass in torch) during synthesis."""
+    import torch
+
+    own = Engines(device="cpu", loaded=dict(engines.loaded))
+    ctx = build_context(Settings(storage_dir=tmp_path / "s", voice_cache_dir=tmp_path / "c"), engines=own)
+    ctx.storage.put_bytes("voices/narrator.wav", reference.read_bytes())
+    ctx.storage.put_bytes("voices/narrator.txt", REFERENCE_TEXT.encode())
+
+    def out_of_memory(**_kwargs):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(own.loaded["tts"], "synthesize", out_of_memory)
+    output = tts(ctx, text="Hello.", voice="narrator")
+    assert output["refresh_worker"] is True
+    assert output["error"].startswith("engine_unavailable: the tts engine failed unrecoverably (OutOfMemoryError")
+    after = tts(ctx, job_id="next", text="Hello.", voice="narrator")
+    assert after["error"].startswith("engine_unavailable: the tts engine is unavailable: broken after")
+    assert "refresh_worker" not in after and engines.loaded.get("tts") is not None  # the shared engine is untouched

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..context import WorkerContext
+from ..engines import is_unrecoverable
 from ..engines.timing import run_timing
 from ..errors import EngineUnavailable, InvalidInput
 from ..media.audio import decode_audio
@@ -126,12 +127,17 @@ def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
         if total > 1:
             report_progress({"stage": "synthesis", "chunk": done, "chunks": total})
 
-    speech = engine.synthesize(
-        ref_audio=ref_audio, ref_text=ref_text, chunks=chunks, nfe_step=request.nfe_step,
-        cfg_strength=request.cfg_strength, sway_sampling_coef=request.sway_sampling_coef,
-        target_rms=request.target_rms, cross_fade_duration=request.cross_fade_duration, speed=request.speed,
-        seed=seed, fix_duration=request.fix_duration, on_chunk=on_chunk,
-    )  # fmt: skip
+    try:
+        speech = engine.synthesize(
+            ref_audio=ref_audio, ref_text=ref_text, chunks=chunks, nfe_step=request.nfe_step,
+            cfg_strength=request.cfg_strength, sway_sampling_coef=request.sway_sampling_coef,
+            target_rms=request.target_rms, cross_fade_duration=request.cross_fade_duration, speed=request.speed,
+            seed=seed, fix_duration=request.fix_duration, on_chunk=on_chunk,
+        )  # fmt: skip
+    except RuntimeError as exc:  # torch.cuda.OutOfMemoryError is a RuntimeError
+        if is_unrecoverable(exc):
+            raise ctx.engines.mark_broken("tts", exc) from exc
+        raise
     metrics["synthesis_ms"] = elapsed_ms(step)
     if request.remove_silence:
         speech = remove_long_silences(speech, F5_RATE)

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..errors import EngineUnavailable
+from ..errors import EngineBroken, EngineUnavailable
 from ..settings import Settings
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,14 @@ class Engines:
                             "load_ms": self.load_ms.get(name), "details": details}  # fmt: skip
         return report
 
+    def mark_broken(self, name: str, exc: BaseException) -> EngineBroken:
+        """Take a broken engine out of service; later jobs get ``engine_unavailable`` until replaced."""
+        reason = _reason(exc)
+        self.loaded.pop(name, None)
+        self.errors[name] = f"broken after {reason}; waiting for the platform to replace this worker"
+        log.error("the %s engine is broken (%s): asking RunPod to refresh this worker", name, reason)
+        return EngineBroken(f"the {name} engine failed unrecoverably ({reason}); this worker will be replaced")
+
     def load(self, name: str, loader: Callable[[], object]) -> None:
         """Run one loader, keeping the engine or the reason it failed."""
         started = time.perf_counter()
@@ -61,7 +69,15 @@ class Engines:
         self.load_ms[name] = round((time.perf_counter() - started) * 1000, 1)
 
 
-def _reason(exc: Exception) -> str:
+UNRECOVERABLE_MARKERS = ("CUDA out of memory", "CUDA error", "CUBLAS_STATUS", "cuDNN error", "device-side assert")
+
+
+def is_unrecoverable(exc: BaseException) -> bool:
+    """GPU failures that leave the CUDA context unusable for every later job in this process."""
+    return isinstance(exc, RuntimeError) and any(marker in str(exc) for marker in UNRECOVERABLE_MARKERS)
+
+
+def _reason(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0][:300]}" if text else type(exc).__name__
 
