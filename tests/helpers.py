@@ -67,13 +67,19 @@ def worker_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def run_test_input(job_input: dict, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
-    import json
+HANDLER = str(REPO / "runpod-handler.py")
 
-    return subprocess.run(
-        [sys.executable, "runpod-handler.py", "--test_input", json.dumps({"input": job_input})],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout,
-    )  # fmt: skip
+
+def run_test_input(job_input: dict, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
+    """One job in RunPod's local mode, in a fresh working directory (the SDK keeps job state in its cwd)."""
+    import json
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="worker-cwd-") as cwd:
+        return subprocess.run(
+            [sys.executable, HANDLER, "--test_input", json.dumps({"input": job_input})],
+            cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
+        )  # fmt: skip
 
 
 class WorkerAPI:
@@ -84,9 +90,12 @@ class WorkerAPI:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self._log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
-        command = [sys.executable, "runpod-handler.py", "--rp_serve_api",
+        command = [sys.executable, HANDLER, "--rp_serve_api",
                    "--rp_api_host", "127.0.0.1", "--rp_api_port", str(self.port)]  # fmt: skip
-        self.process = subprocess.Popen(command, cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        # Its own working directory: the SDK keeps job state in ./.runpod_jobs.pkl, which two
+        # workers sharing a directory would share.
+        self.process = subprocess.Popen(command, cwd=log_path.parent, env=env, stdout=self._log,
+                                        stderr=subprocess.STDOUT)  # fmt: skip
 
     def wait_ready(self, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout
