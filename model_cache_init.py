@@ -1,51 +1,291 @@
 #!/usr/bin/env python
-"""Restore the model cache (``models/`` in storage) to local disk before the handler warm-loads.
+"""Model cache in the bucket: restore models to local disk before the handler warm-loads them.
 
-Cold workers then read weights from the bucket instead of the internet. This first version copies
-every object under ``models/`` whose local copy is missing or has another size; manifests with
-sha256, upload-on-miss and locking come with the container issue (see TASKS.md).
+Cold workers read weights from ``models/`` in storage (Backblaze B2) instead of the internet. For
+each configured model: when ``models/<name>/manifest.json`` exists, its files are restored into
+``MODEL_CACHE_DIR/<name>/`` (in parallel, to temp names, renamed into place) and checked against
+the manifest's sizes and sha256, re-downloading a mismatch. When it does not, one worker (holding
+``models/<name>/.lock``) fetches the model from its public source, uploads the files and then the
+manifest; the others wait for the manifest and restore. Run as a script (one summary line per
+model, exit 1 when any failed) or call :func:`prepare_models` from Python.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import logging
+import shutil
 import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
-from f5worker.errors import ConfigError, WorkerError
-from f5worker.settings import load_settings
+from f5worker.errors import ConfigError, NotFound, StorageError, WorkerError
+from f5worker.settings import Settings, load_settings
 from f5worker.storage import Storage, open_storage
+from f5worker.storage.local import atomic_write
 
 log = logging.getLogger("model_cache_init")
+PARALLEL_FILES = 4
+LOCK_STALE_S = 3600.0  # a lock older than this belongs to a worker that died mid-upload
+LOCK_SETTLE_S = 1.0  # wait before reading the lock back (for stores that ignore If-None-Match)
+WAIT_FOR_OTHER_S = 1800.0
 
 
-def restore_models(storage: Storage, dest: Path, prefix: str = "models/") -> list[str]:
-    """Copy stored model files into ``dest`` (atomically, one file at a time); return the restored keys."""
-    restored = []
-    for key in storage.list_keys(prefix):
-        local = dest / key.removeprefix(prefix)
-        if local.is_file() and local.stat().st_size == storage.size(key):
-            continue
-        storage.download_file(key, local)
-        restored.append(key)
-    return restored
+class ModelCacheError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str  # folder under models/ and under MODEL_CACHE_DIR, e.g. "f5-tts/F5TTS_v1_Base"
+    fetch: Callable[[Path], None]  # fills an empty folder with the model's files from its public source
+
+
+@dataclass
+class ModelReport:
+    name: str
+    action: str  # verified | restored | uploaded | failed
+    files: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+
+    def line(self) -> str:
+        detail = f"{self.files} file(s), {self.bytes / 1e6:.1f} MB, {self.seconds:.1f} s"
+        return f"model {self.name}: {self.action} ({self.error or detail})"
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def build_manifest(folder: Path) -> dict:
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".tmp-"))
+    return {"files": {p.relative_to(folder).as_posix(): {"size": p.stat().st_size, "sha256": sha256_of(p)}
+                      for p in files}}  # fmt: skip
+
+
+def _marker(path: Path) -> Path:
+    return path.with_name(f".{path.name}.verified")
+
+
+def is_intact(path: Path, expected: dict) -> bool:
+    """Size first; the sha256 only when the file changed since it was last verified (warm starts stay fast)."""
+    if not path.is_file() or path.stat().st_size != expected["size"]:
+        return False
+    stat = path.stat()
+    stamp = f"{stat.st_size} {stat.st_mtime_ns} {expected['sha256']}"
+    marker = _marker(path)
+    if marker.is_file() and marker.read_text() == stamp:
+        return True
+    if sha256_of(path) != expected["sha256"]:
+        return False
+    atomic_write(marker, stamp.encode())
+    return True
+
+
+def restore_file(storage: Storage, key: str, dest: Path, expected: dict) -> int:
+    """Download (to a temp name, then rename) until the file matches the manifest; 0 when it already did."""
+    if is_intact(dest, expected):
+        return 0
+    for _attempt in range(2):
+        storage.download_file(key, dest)
+        if is_intact(dest, expected):
+            return expected["size"]
+        log.warning("%s does not match its manifest; downloading again", key)
+    dest.unlink(missing_ok=True)
+    raise ModelCacheError(f"{key} does not match its manifest after two downloads")
+
+
+def restore(storage: Storage, name: str, manifest: dict, cache_dir: Path) -> tuple[int, int]:
+    """Restore every manifest file in parallel; returns (files fetched, bytes fetched)."""
+    prefix = f"models/{name}/"
+    jobs = [(prefix + rel, cache_dir / name / rel, meta) for rel, meta in manifest["files"].items()]
+    with ThreadPoolExecutor(max_workers=PARALLEL_FILES) as pool:
+        fetched = list(pool.map(lambda job: restore_file(storage, *job), jobs))
+    return sum(1 for size in fetched if size), sum(fetched)
+
+
+def read_manifest(storage: Storage, name: str) -> dict | None:
+    try:
+        return json.loads(storage.get_bytes(f"models/{name}/manifest.json"))
+    except NotFound:
+        return None
+
+
+def acquire_lock(storage: Storage, name: str, token: str) -> bool:
+    """Claim the right to upload ``name``: conditional create, then read back after a pause."""
+    key = f"models/{name}/.lock"
+    try:
+        holder = json.loads(storage.get_bytes(key))
+        if time.time() - holder.get("at", 0) < LOCK_STALE_S:
+            return False
+        log.warning("model %s: taking over a stale upload lock", name)
+        storage.delete(key)
+    except (NotFound, ValueError):
+        pass
+    body = json.dumps({"token": token, "at": time.time()}).encode()
+    if not storage.create_exclusive(key, body):
+        return False
+    time.sleep(LOCK_SETTLE_S)
+    try:
+        return json.loads(storage.get_bytes(key)).get("token") == token
+    except (NotFound, ValueError):
+        return False
+
+
+def upload(storage: Storage, spec: ModelSpec, cache_dir: Path) -> tuple[int, int]:
+    """Fetch from the public source into a temp folder, upload the files, then the manifest (last)."""
+    staging = Path(tempfile.mkdtemp(prefix="model-fetch-", dir=cache_dir))
+    try:
+        spec.fetch(staging)
+        manifest = build_manifest(staging)
+        if not manifest["files"]:
+            raise ModelCacheError("the public source gave no files")
+        prefix = f"models/{spec.name}/"
+        with ThreadPoolExecutor(max_workers=PARALLEL_FILES) as pool:
+            list(pool.map(lambda rel: storage.put_file(prefix + rel, staging / rel), manifest["files"]))
+        storage.put_bytes(prefix + "manifest.json", json.dumps(manifest, indent=1).encode(), "application/json")
+        for rel, meta in manifest["files"].items():  # the local copy is the uploaded one
+            dest = cache_dir / spec.name / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(staging / rel, dest)
+            is_intact(dest, meta)
+        return len(manifest["files"]), sum(meta["size"] for meta in manifest["files"].values())
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def ensure_model(storage: Storage, spec: ModelSpec, cache_dir: Path, wait_s: float = WAIT_FOR_OTHER_S) -> ModelReport:
+    started = time.monotonic()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    report = ModelReport(spec.name, "verified")
+    try:
+        manifest = read_manifest(storage, spec.name)
+        if manifest is None:
+            token = uuid.uuid4().hex
+            if acquire_lock(storage, spec.name, token):
+                try:
+                    report.files, report.bytes = upload(storage, spec, cache_dir)
+                    report.action = "uploaded"
+                finally:
+                    storage.delete(f"models/{spec.name}/.lock")
+                report.seconds = time.monotonic() - started
+                return report
+            manifest = wait_for_manifest(storage, spec.name, wait_s)
+        report.files, report.bytes = restore(storage, spec.name, manifest, cache_dir)
+        report.action = "restored" if report.files else "verified"
+    except (ModelCacheError, WorkerError, OSError) as exc:
+        report.action, report.error = "failed", str(exc)
+        log.exception("model %s failed", spec.name)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def wait_for_manifest(storage: Storage, name: str, wait_s: float) -> dict:
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        manifest = read_manifest(storage, name)
+        if manifest is not None:
+            return manifest
+        time.sleep(2.0)
+    raise ModelCacheError(f"another worker held the upload lock for more than {wait_s:.0f} s")
+
+
+def copy_folder(source: Path) -> Callable[[Path], None]:
+    """A local folder as a model's source (``--model NAME=DIR``: publish models you already have)."""
+
+    def fetch(dest: Path) -> None:
+        if not source.is_dir():
+            raise ModelCacheError(f"{source} is not a directory")
+        shutil.copytree(source, dest, dirs_exist_ok=True)
+
+    return fetch
+
+
+def configured_specs(settings: Settings) -> list[ModelSpec]:
+    """The models the worker would otherwise fetch from the public hub at warm-load."""
+    from f5worker.engines.model_files import HUB_CHECKPOINTS, VOCOS_FILES, VOCOS_REPO
+
+    specs = []
+    if settings.tts_enabled and not settings.f5_ckpt_file and settings.f5_model in HUB_CHECKPOINTS:
+        url = HUB_CHECKPOINTS[settings.f5_model]
+
+        def fetch_f5(dest: Path, url=url) -> None:
+            from cached_path import cached_path
+
+            shutil.copy(cached_path(url), dest / url.rsplit("/", 1)[1])
+
+        specs.append(ModelSpec(f"f5-tts/{settings.f5_model}", fetch_f5))
+    if settings.tts_enabled and not settings.f5_vocoder_path:
+
+        def fetch_vocos(dest: Path) -> None:
+            from huggingface_hub import hf_hub_download
+
+            for filename in VOCOS_FILES:
+                shutil.copy(hf_hub_download(VOCOS_REPO, filename), dest / filename)
+
+        specs.append(ModelSpec("vocos", fetch_vocos))
+    if "whisperx" in settings.timing_engines and not Path(settings.whisper_model).is_dir():
+
+        def fetch_whisper(dest: Path, name=settings.whisper_model) -> None:
+            from faster_whisper import download_model
+
+            download_model(name, output_dir=str(dest))
+
+        specs.append(ModelSpec(f"whisper/{settings.whisper_model}", fetch_whisper))
+    return specs
+
+
+def prepare_models(settings: Settings, extra: list[ModelSpec] = ()) -> list[ModelReport]:
+    """Make every configured model available under MODEL_CACHE_DIR (the handler can call this too)."""
+    if settings.storage_backend != "s3":
+        log.info("local storage: the model cache needs S3 (AWS_S3_BUCKET ...); nothing to do")
+        return []
+    storage = open_storage(settings)
+    return [ensure_model(storage, spec, settings.model_cache_dir) for spec in [*configured_specs(settings), *extra]]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dest", type=Path, help="local model directory (default: MODEL_CACHE_DIR)")
+    parser.add_argument("--model", action="append", default=[], metavar="NAME=DIR",
+                        help="also cache a local model folder under models/NAME (repeatable)")  # fmt: skip
+    parser.add_argument("--only-extra", action="store_true", help="skip the models the settings configure")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = load_settings()
-        dest = args.dest or settings.model_cache_dir
-        restored = restore_models(open_storage(settings), dest)
-    except (ConfigError, WorkerError) as exc:
-        log.error("model cache restore failed: %s", exc)
+        if args.dest:
+            settings = settings.model_copy(update={"model_cache_dir": args.dest})
+        extra = []
+        for item in args.model:
+            name, sep, folder = item.partition("=")
+            if not sep or not name:
+                parser.error(f"--model wants NAME=DIR, got {item!r}")
+            extra.append(ModelSpec(name, copy_folder(Path(folder))))
+        if args.only_extra:
+            storage = open_storage(settings)
+            reports = [ensure_model(storage, spec, settings.model_cache_dir) for spec in extra]
+        else:
+            reports = prepare_models(settings, extra)
+    except (ConfigError, StorageError) as exc:
+        log.error("model cache failed: %s", exc)
         return 1
-    log.info("model cache: %d file(s) restored into %s", len(restored), dest)
-    return 0
+    for report in reports:
+        print(report.line(), flush=True)
+    return 1 if any(report.action == "failed" for report in reports) else 0
 
 
 if __name__ == "__main__":

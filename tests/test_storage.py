@@ -149,3 +149,9 @@ def test_fingerprint_changes_when_the_object_does(storage):
     assert storage.fingerprint("voices/v.wav") != first
     with pytest.raises(NotFound):
         storage.fingerprint("voices/none.wav")
+
+
+def test_create_exclusive_writes_once(storage):
+    assert storage.create_exclusive("models/m/.lock", b"first") is True
+    assert storage.create_exclusive("models/m/.lock", b"second") is False
+    assert storage.get_bytes("models/m/.lock") == b"first"

@@ -37,9 +37,13 @@ class WhisperEngine:
 
         run_on = device if settings.whisper_device == "auto" else settings.whisper_device
         compute_type = settings.whisper_compute_type or ("float16" if run_on == "cuda" else "int8")
-        local = Path(settings.whisper_model).is_dir()
-        model = WhisperModel(settings.whisper_model, device=run_on, compute_type=compute_type, local_files_only=local)
-        log.info("whisper model %s on %s (%s)", settings.whisper_model, run_on, compute_type)
+        source = settings.whisper_model
+        cached = settings.model_cache_dir / "whisper" / source  # restored by model_cache_init.py
+        if not Path(source).is_dir() and (cached / "model.bin").is_file():
+            source = str(cached)
+        local = Path(source).is_dir()
+        model = WhisperModel(source, device=run_on, compute_type=compute_type, local_files_only=local)
+        log.info("whisper model %s on %s (%s)", source, run_on, compute_type)
         aligner = None
         if settings.align_models:
             aligner = Aligner.load(settings.align_models, run_on, settings.nltk_data)

@@ -12,6 +12,10 @@ class Storage(Protocol):
     def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
         """Write atomically: readers see the old object or the whole new one."""
 
+    def create_exclusive(self, key: str, data: bytes) -> bool:
+        """Write only if absent; False when the key exists. (Stores that ignore S3's If-None-Match,
+        as Backblaze B2 may, can still return True: callers needing a lock must read back.)"""
+
     def put_file(self, key: str, path: Path, content_type: str | None = None) -> None:
         """Upload a local file atomically (single PUT or a completed multipart upload)."""
 

@@ -65,6 +65,17 @@ class LocalStorage:
         except OSError as exc:
             raise StorageError(f"writing {key} failed: {exc.strerror or exc}") from exc
 
+    def create_exclusive(self, key: str, data: bytes) -> bool:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        return True
+
     def put_file(self, key: str, path: Path, content_type: str | None = None) -> None:
         try:
             atomic_copy(Path(path), self._path(key))

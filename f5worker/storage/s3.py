@@ -77,6 +77,16 @@ class S3Storage:
         with s3_errors("PutObject", check_key(key)):
             self.client.put_object(Bucket=self.bucket, Key=key, Body=data, **extra)
 
+    def create_exclusive(self, key: str, data: bytes) -> bool:
+        try:
+            with s3_errors("PutObject", check_key(key)):
+                self.client.put_object(Bucket=self.bucket, Key=key, Body=data, IfNoneMatch="*")
+        except StorageError as exc:
+            if "PreconditionFailed" in exc.message or "ConditionalRequestConflict" in exc.message:
+                return False
+            raise
+        return True
+
     def put_file(self, key: str, path: Path, content_type: str | None = None) -> None:
         extra = {"ContentType": content_type} if content_type else None
         with s3_errors("upload", check_key(key)):
