@@ -122,6 +122,10 @@ class VoiceCache:
                 log.info("voice cache: fetched %s", key)
         except Timeout:
             raise StorageError(f"timed out waiting for another job to fetch {key}") from None
+        except OSError as exc:  # a full or broken cache disk: leave no half-cached voice behind
+            dest.unlink(missing_ok=True)
+            marker.unlink(missing_ok=True)
+            raise StorageError(f"caching {key} on local disk failed: {exc.strerror or exc}") from exc
         return dest
 
     @staticmethod

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..context import WorkerContext
 from ..engines import is_unrecoverable
+from ..engines.f5 import chunk_durations
 from ..engines.timing import run_timing
 from ..errors import EngineUnavailable, InvalidInput
 from ..media.audio import decode_audio
@@ -36,6 +37,10 @@ from .timing_files import resolve_delivery, store_timing_files
 
 F5_RATE = 24000
 TIMING_RATE = 16000
+# f5-tts's longest sequence (reference plus speech) in one chunk: 8192 mel frames of 256 samples.
+F5_MAX_CHUNK_S = 8192 * 256 / F5_RATE
+# Speech carries about 15 characters a second; far more means the text is not what the audio says.
+MAX_REF_CHARS_PER_S = 40
 PREPARED_CACHE_SIZE = 16
 _prepared: OrderedDict[tuple, np.ndarray] = OrderedDict()
 _prepared_lock = threading.Lock()
@@ -103,9 +108,32 @@ def load_reference(request: TtsRequest, ctx: WorkerContext) -> tuple[np.ndarray,
     return samples, ref_text, info
 
 
+def check_reference_text(ref_text: str, ref_seconds: float, field: str) -> None:
+    if len(ref_text) > MAX_REF_CHARS_PER_S * ref_seconds:
+        raise InvalidInput(f"{field}: {len(ref_text)} characters for {ref_seconds:.1f} s of reference audio; speech "
+                           f"carries at most about {MAX_REF_CHARS_PER_S} a second: is it the right text?")  # fmt: skip
+
+
+def check_model_limits(request: TtsRequest, ref_seconds: float, ref_text: str, chunks: list[str]) -> None:
+    """Refuse what f5-tts cannot take (it would fail deep inside with a tensor size error)."""
+    if not chunks:
+        raise InvalidInput("text: contains no words to speak")
+    seconds_per_byte = ref_seconds / max(len(ref_text.encode("utf-8")), 1)  # f5-tts's own pace estimate
+    for chunk in chunks:
+        if ref_seconds + seconds_per_byte * len(chunk.encode("utf-8")) / request.speed > F5_MAX_CHUNK_S:
+            raise InvalidInput(f"text: a passage of {len(chunk)} characters with no space or punctuation to split at "
+                               f"is too long for one F5-TTS chunk; add spaces or punctuation")  # fmt: skip
+    durations = chunk_durations(request.fix_duration, int(ref_seconds * F5_RATE), chunks, request.cross_fade_duration)
+    if any(duration and duration > F5_MAX_CHUNK_S for duration in durations):
+        raise InvalidInput(f"fix_duration: {request.fix_duration:g} s makes a chunk longer than F5-TTS's "
+                           f"{F5_MAX_CHUNK_S:.0f} s (reference included) for this text; use less")  # fmt: skip
+
+
 def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
     started = time.perf_counter()
     check_text_length(request.text, ctx.settings.max_text_chars)
+    if not request.text.strip():
+        raise InvalidInput("text: contains no words to speak")
     audio_return = resolve_audio_return(request.return_audio, ctx)
     delivery = resolve_delivery(request.delivery, ctx) if request.return_word_timings else None
     engine = ctx.engines.require("tts")
@@ -117,7 +145,10 @@ def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
 
     step = time.perf_counter()
     spoken_text = normalize_english(request.text) if request.normalize_text else request.text
-    chunks = split_text(spoken_text, chunk_budget(ref_text, len(ref_audio) / F5_RATE, request.speed))
+    ref_seconds = len(ref_audio) / F5_RATE
+    check_reference_text(ref_text, ref_seconds, "ref_text" if request.ref_text else "voice")
+    chunks = split_text(spoken_text, chunk_budget(ref_text, ref_seconds, request.speed))
+    check_model_limits(request, ref_seconds, ref_text, chunks)
     metrics["normalize_ms"] = elapsed_ms(step)
 
     seed = request.seed if request.seed is not None else random.randrange(2**31)

@@ -13,6 +13,7 @@ from ..media.sources import read_audio_source
 from ..schemas import VoicesRequest
 from ..storage.layout import voice_audio_key, voice_text_key
 from ..voices import VoiceCache, list_voices, voice_keys
+from .tts import check_reference_text
 
 F5_RATE = 24000
 
@@ -23,6 +24,8 @@ def list_action(ctx: WorkerContext) -> dict:
     for voice in list_voices(ctx.storage):
         try:
             duration = round(soundfile.info(str(cache.fetch(voice.audio_key))).duration, 3)
+        except NotFound:
+            continue  # deleted by another job since the listing
         except (soundfile.LibsndfileError, RuntimeError):
             duration = None  # a format libsndfile cannot read: still listed
         voices.append({"name": voice.name, "audio_key": voice.audio_key, "duration_s": duration,
@@ -38,6 +41,8 @@ def upload_action(request: VoicesRequest, ctx: WorkerContext) -> dict:
     raw = read_audio_source(request.audio, "audio", ctx.settings, ctx.storage)
     samples = prepare_reference(decode_audio(raw, F5_RATE, ctx.settings.max_audio_s, field="audio"), F5_RATE,
                                 field="audio")  # fmt: skip
+    if request.text:
+        check_reference_text(request.text, len(samples) / F5_RATE, "text")
     audio_key = voice_audio_key(request.name, "wav")
     for key in existing:
         if key != audio_key:

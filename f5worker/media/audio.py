@@ -12,17 +12,23 @@ import tempfile
 
 import numpy as np
 
-from ..errors import InvalidInput, PayloadTooLarge
+from ..errors import InvalidInput, PayloadTooLarge, StorageError
 
 
 def decode_audio(data: bytes, sample_rate: int, max_seconds: float, field: str = "audio") -> np.ndarray:
     """Decode ``data`` to mono float32 at ``sample_rate``; refuse non-audio and over-long input clearly."""
     if not data:
         raise InvalidInput(f"{field}: empty audio")
-    fd, path = tempfile.mkstemp(prefix="f5worker-in-")
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        fd, path = tempfile.mkstemp(prefix="f5worker-in-")
+    except OSError as exc:
+        raise StorageError(f"{field}: no room for the input on the temp disk ({exc.strerror or exc})") from exc
+    try:
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+        except OSError as exc:
+            raise StorageError(f"{field}: writing the input to the temp disk failed ({exc.strerror or exc})") from exc
         # Decode one second past the limit: enough to know it is too long without decoding hours.
         command = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-i", path,
                    "-t", f"{max_seconds + 1:.3f}", "-vn", "-ac", "1", "-ar", str(sample_rate),

@@ -106,6 +106,8 @@ class S3Storage:
             with s3_errors("download", check_key(key)):
                 self.client.download_file(self.bucket, key, tmp, Config=TRANSFER)
             os.replace(tmp, dest)
+        except OSError as exc:  # the local disk, not S3: full, read-only, gone
+            raise StorageError(f"writing {key} to local disk failed: {exc.strerror or exc}") from exc
         finally:
             Path(tmp).unlink(missing_ok=True)
 
