@@ -12,9 +12,10 @@
 - ``POST RUNPOD_WEBHOOK_POST_OUTPUT`` with ``$RUNPOD_POD_ID`` -> pod id, ``$ID`` -> job id and
   ``&isStream=false``: the final result (``{"output": ...}`` or ``{"error": ...}``, plus ``"stopPod": true``
   when the handler returned ``refresh_worker``), and also every ``progress_update`` as
-  ``{"status": "IN_PROGRESS", "output": ...}``. The body is JSON sent as
-  ``application/x-www-form-urlencoded``; failed posts are retried (3 attempts).
-- ``POST RUNPOD_WEBHOOK_POST_STREAM`` (same placeholders): outputs of generator handlers only.
+  ``{"status": "IN_PROGRESS", "output": ...}``, each sent from a thread of its own (so in no guaranteed
+  order). The body is JSON sent as ``application/x-www-form-urlencoded``; failed posts are retried (3
+  attempts). Only a generator handler's final post says ``isStream=true``; this worker's handler is not one.
+- ``POST RUNPOD_WEBHOOK_POST_STREAM`` (same placeholders, ``&isStream=false``): generator handlers only.
 - ``GET  RUNPOD_WEBHOOK_PING`` (``$RUNPOD_POD_ID`` -> pod id) every ``RUNPOD_PING_INTERVAL`` ms with
   ``job_id=<ids in progress>&runpod_version=...``, from a forked process, only when ``RUNPOD_AI_API_KEY``
   and ``RUNPOD_POD_ID`` are set.
