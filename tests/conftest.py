@@ -64,6 +64,22 @@ def tiny_tts_env(tiny_models) -> dict[str, str]:
     return {name: tiny_models[name] for name in wanted} | {"TTS_ENABLED": "true"}
 
 
+@pytest.fixture(scope="module")
+def engines(tiny_tts_env) -> Engines:
+    """The tiny F5-TTS and tiny.en Whisper, loaded in-process for handle_job tests (one set per module,
+    so a module that breaks or patches its engines cannot affect another)."""
+    from f5worker.engines import load_tts
+    from f5worker.engines.whisper import WhisperEngine
+    from tests.helpers import tiny_whisper_model
+
+    settings = Settings(**{k.lower(): v for k, v in tiny_tts_env.items()}, whisper_model=tiny_whisper_model())
+    loaded = Engines(device="cpu")
+    loaded.load("tts", lambda: load_tts(settings, "cpu"))
+    loaded.load("whisperx", lambda: WhisperEngine.load(settings, "cpu"))
+    assert not loaded.errors, loaded.errors
+    return loaded
+
+
 @pytest.fixture(scope="session")
 def s3_worker(moto_endpoint, worker_bucket, tiny_tts_env, tmp_path_factory):
     """One worker process for the end-to-end modules: ``--rp_serve_api`` with S3 and the tiny models.

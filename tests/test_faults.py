@@ -28,29 +28,17 @@ from moto.server import ThreadedMotoServer
 
 from f5worker.context import build_context
 from f5worker.dispatch import handle_job
-from f5worker.engines import Engines, load_tts
-from f5worker.engines.whisper import WhisperEngine
 from f5worker.progress import progress_reporter
 from f5worker.settings import Settings
 from f5worker.storage.s3 import S3Storage
 from f5worker.voices import sha256_file
 from tests.conftest import make_bucket
-from tests.helpers import TEST_ACCESS_KEY, TEST_SECRET_KEY, espeak_wav, free_port, guard_b2, tiny_whisper_model
+from tests.helpers import TEST_ACCESS_KEY, TEST_SECRET_KEY, espeak_wav, free_port, guard_b2
 
 REFERENCE_TEXT = "This is the reference voice that the tests clone today."
 # Seven sentences make two chunks with this reference: the mid-job faults fire between them.
 MULTI_CHUNK_TEXT = " ".join(f"Sentence number {n} talks about the weather and the sea." for n in range(1, 8))
 SHORT_TEXT = "Hello there, how are you today?"
-
-
-@pytest.fixture(scope="module")
-def engines(tiny_tts_env) -> Engines:
-    settings = Settings(**{k.lower(): v for k, v in tiny_tts_env.items()}, whisper_model=tiny_whisper_model())
-    engines = Engines(device="cpu")
-    engines.load("tts", lambda: load_tts(settings, "cpu"))
-    engines.load("whisperx", lambda: WhisperEngine.load(settings, "cpu"))
-    assert not engines.errors, engines.errors
-    return engines
 
 
 @pytest.fixture(scope="module")

@@ -29,14 +29,12 @@ from pydantic import ValidationError
 from f5worker import schemas
 from f5worker.context import build_context
 from f5worker.dispatch import ENDPOINTS, handle_job, parse_request
-from f5worker.engines import Engines, load_tts
-from f5worker.engines.whisper import WhisperEngine
 from f5worker.errors import InvalidInput
 from f5worker.media import sources
 from f5worker.settings import Settings
 from f5worker.storage.s3 import S3Storage
 from tests.conftest import make_bucket
-from tests.helpers import TEST_SECRET_KEY, espeak_wav, s3_env, tiny_whisper_model, worker_env
+from tests.helpers import TEST_SECRET_KEY, espeak_wav, s3_env, worker_env
 from tests.job_queue import JobQueue, ProductionWorker
 
 REFERENCE_TEXT = "This is the reference voice that the tests clone today."
@@ -283,16 +281,6 @@ def materialise(job_input: object, site: str) -> object:
     if not isinstance(job_input, dict):
         return job_input
     return {key: value.replace("{site}", site) if isinstance(value, str) else value for key, value in job_input.items()}
-
-
-@pytest.fixture(scope="module")
-def engines(tiny_tts_env) -> Engines:
-    settings = Settings(**{k.lower(): v for k, v in tiny_tts_env.items()}, whisper_model=tiny_whisper_model())
-    engines = Engines(device="cpu")
-    engines.load("tts", lambda: load_tts(settings, "cpu"))
-    engines.load("whisperx", lambda: WhisperEngine.load(settings, "cpu"))
-    assert not engines.errors, engines.errors
-    return engines
 
 
 @pytest.fixture(scope="module")

@@ -11,24 +11,13 @@ import soundfile
 
 from f5worker.context import build_context
 from f5worker.dispatch import handle_job
-from f5worker.engines import Engines, load_tts
-from f5worker.engines.whisper import WhisperEngine
+from f5worker.engines import Engines
 from f5worker.progress import progress_reporter
 from f5worker.settings import Settings
-from tests.helpers import espeak_wav, tiny_whisper_model
+from tests.helpers import espeak_wav
 
 REFERENCE_TEXT = "This is the reference voice that the tests clone today."
 LONG_TEXT = " ".join(f"Sentence number {n} talks about the weather and the sea." for n in range(1, 13))
-
-
-@pytest.fixture(scope="module")
-def engines(tiny_tts_env) -> Engines:
-    settings = Settings(**{k.lower(): v for k, v in tiny_tts_env.items()}, whisper_model=tiny_whisper_model())
-    engines = Engines(device="cpu")
-    engines.load("tts", lambda: load_tts(settings, "cpu"))
-    engines.load("whisperx", lambda: WhisperEngine.load(settings, "cpu"))
-    assert not engines.errors, engines.errors
-    return engines
 
 
 @pytest.fixture(scope="module")
