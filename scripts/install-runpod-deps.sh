@@ -39,33 +39,8 @@ CURRENT_STEP=""
 STEP_T0=0
 STAGES=()
 
-usage() {
-  sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
-}
-
-log() {
-  printf '[%(%Y-%m-%d %H:%M:%S)T] %s: %s\n' -1 "$NAME" "$*" >&2
-}
-
-die() {
-  local status=$1
-  shift
-  log "error: $*"
-  exit "$status"
-}
-
-now_us() {
-  if [[ -n "${EPOCHREALTIME:-}" ]]; then
-    printf '%s' "${EPOCHREALTIME//[!0-9]/}"
-  else
-    date +%s%6N
-  fi
-}
-
-since() {
-  local us=$(($(now_us) - $1))
-  printf '%d.%03ds' $((us / 1000000)) $(((us / 1000) % 1000))
-}
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 step_begin() {
   CURRENT_STEP=$1

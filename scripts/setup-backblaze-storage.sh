@@ -17,20 +17,8 @@ set -euo pipefail
 
 NAME=setup-backblaze-storage
 
-usage() {
-  sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
-}
-
-log() {
-  printf '[%(%Y-%m-%d %H:%M:%S)T] %s: %s\n' -1 "$NAME" "$*" >&2
-}
-
-die() {
-  local status=$1
-  shift
-  log "error: $*"
-  exit "$status"
-}
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 case "${1:-}" in
   -h | --help) usage; exit 0 ;;
