@@ -148,3 +148,20 @@ def test_titles_do_not_end_known_text_segments():
     text = ["In", "2014", "Dr.", "Smith", "paid.", "Then", "left."]
     words = [Word(word=w, start=i, end=i + 0.5) for i, w in enumerate(text)]
     assert [s.text for s in segments_by_sentence(words)] == ["In 2014 Dr. Smith paid.", "Then left."]
+
+
+def test_long_audio_reports_progress_and_short_audio_does_not(ctx, speech, tmp_path):
+    import subprocess
+
+    from f5worker.progress import progress_reporter
+
+    padded = tmp_path / "long.wav"
+    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-i", str(speech), "-af", "apad=whole_dur=31",
+                    str(padded)], check=True)  # fmt: skip
+    updates = []
+    with progress_reporter(updates.append):
+        stt(ctx, job_id="short", audio=b64(speech), timing_formats=[])
+        assert updates == []
+        stt(ctx, job_id="long", audio=b64(padded), timing_formats=[])
+    assert [u["stage"] for u in updates] == ["transcribe", "files"]
+    assert updates[0]["audio_s"] >= 30

@@ -9,11 +9,13 @@ from ..engines.timing import run_timing
 from ..errors import PayloadTooLarge
 from ..media.audio import decode_audio
 from ..media.sources import read_audio_source
+from ..progress import report_progress
 from ..schemas import SttRequest
 from .result import save_result
 from .timing_files import resolve_delivery, store_timing_files
 
 SAMPLE_RATE = 16000
+PROGRESS_MIN_S = 30.0  # shorter jobs finish before a progress update would tell anyone anything
 
 
 def check_text_length(text: str | None, limit: int, field: str = "text") -> None:
@@ -35,9 +37,14 @@ def run(request: SttRequest, ctx: WorkerContext, job_id: str) -> dict:
     decode_ms = elapsed_ms(started)
     duration_s = round(len(audio) / SAMPLE_RATE, 3)
 
+    long_job = duration_s >= PROGRESS_MIN_S
+    if long_job:
+        report_progress({"stage": "transcribe", "audio_s": duration_s})
     transcript = run_timing(ctx.engines, audio, choice=request.timing_engine, language=request.language,
                             known_text=request.text)  # fmt: skip
     words = transcript.words
+    if long_job:
+        report_progress({"stage": "files", "words": len(words)})
     files_started = time.perf_counter()
     files = store_timing_files(ctx, job_id, words, request.timing_formats, request.caption_options(), delivery)
     total_ms = elapsed_ms(started)
