@@ -13,7 +13,6 @@ model, exit 1 when any failed) or call :func:`prepare_models` from Python.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import shutil
@@ -29,7 +28,7 @@ from pathlib import Path
 from f5worker.errors import ConfigError, NotFound, StorageError, WorkerError
 from f5worker.settings import Settings, load_settings
 from f5worker.storage import Storage, open_storage
-from f5worker.storage.local import atomic_write
+from f5worker.storage.local import atomic_write, sha256_file
 
 log = logging.getLogger("model_cache_init")
 PARALLEL_FILES = 4
@@ -62,17 +61,9 @@ class ModelReport:
         return f"model {self.name}: {self.action} ({self.error or detail})"
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def build_manifest(folder: Path) -> dict:
     files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".tmp-"))
-    return {"files": {p.relative_to(folder).as_posix(): {"size": p.stat().st_size, "sha256": sha256_of(p)}
+    return {"files": {p.relative_to(folder).as_posix(): {"size": p.stat().st_size, "sha256": sha256_file(p)}
                       for p in files}}  # fmt: skip
 
 
@@ -89,7 +80,7 @@ def is_intact(path: Path, expected: dict) -> bool:
     marker = _marker(path)
     if marker.is_file() and marker.read_text() == stamp:
         return True
-    if sha256_of(path) != expected["sha256"]:
+    if sha256_file(path) != expected["sha256"]:
         return False
     atomic_write(marker, stamp.encode())
     return True

@@ -6,7 +6,6 @@ uncached voice must cause one download, not N (the earlier worker's 403s came fr
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from filelock import FileLock, Timeout
 from .errors import InvalidInput, NotFound, StorageError
 from .storage import Storage
 from .storage.layout import VOICE_AUDIO_EXTENSIONS
-from .storage.local import atomic_write
+from .storage.local import atomic_write, sha256_file
 
 log = logging.getLogger(__name__)
 VOICE_TEXT_EXTENSIONS = ("txt", "json", "srt", "vtt")
@@ -86,14 +85,6 @@ def read_reference_text(storage: Storage, voice: StoredVoice) -> str | None:
     except (ValueError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidInput(f"voice: reference text {voice.text_key} is unreadable ({exc})") from None
     return text or None
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class VoiceCache:

@@ -10,6 +10,7 @@ from ..media.encode import AUDIO_CONTENT_TYPES
 from ..media.subtitles import CONTENT_TYPES as TIMING_CONTENT_TYPES
 from ..schemas import DownloadRequest
 from ..storage.layout import output_prefix, timing_key
+from .timing_files import require_url_storage
 
 CONTENT_TYPES = {**AUDIO_CONTENT_TYPES, **TIMING_CONTENT_TYPES}
 
@@ -28,8 +29,8 @@ def run(request: DownloadRequest, ctx: WorkerContext, job_id: str) -> dict:
     delivery = request.delivery or ("url" if ctx.storage.backend == "s3" else "base64")
     if delivery == "text" and is_audio:
         raise InvalidInput("delivery: 'text' is only for srt, vtt, ass, csv and json; use url or base64 for audio")
-    if delivery == "url" and ctx.storage.backend != "s3":
-        raise InvalidInput("delivery: 'url' needs S3 storage; this worker uses local storage, use base64 or text")
+    if delivery == "url":
+        require_url_storage(ctx, "delivery", "base64 or text")
 
     key = find_audio_key(ctx, request.job_id) if is_audio else timing_key(request.job_id, request.file)
     try:

@@ -13,10 +13,16 @@ from ..storage.layout import timing_key
 FileDelivery = Literal["url", "text"]
 
 
+def require_url_storage(ctx: WorkerContext, field: str, instead: str) -> None:
+    """Only S3 can sign URLs; on local storage a URL nobody outside the worker could open is refused."""
+    if ctx.storage.backend != "s3":
+        raise InvalidInput(f"{field}: 'url' needs S3 storage; this worker uses local storage, use {instead}")
+
+
 def resolve_delivery(requested: FileDelivery | None, ctx: WorkerContext) -> FileDelivery:
     """URLs where storage can sign them (S3), the text itself otherwise."""
-    if requested == "url" and ctx.storage.backend != "s3":
-        raise InvalidInput("delivery: 'url' needs S3 storage; this worker uses local storage, use text")
+    if requested == "url":
+        require_url_storage(ctx, "delivery", "text")
     return requested or ("url" if ctx.storage.backend == "s3" else "text")
 
 

@@ -33,7 +33,7 @@ from ..storage.layout import audio_key, voice_text_key
 from ..voices import VoiceCache, find_voice, read_reference_text
 from .result import save_result
 from .stt import check_text_length, elapsed_ms
-from .timing_files import resolve_delivery, store_timing_files
+from .timing_files import require_url_storage, resolve_delivery, store_timing_files
 
 F5_RATE = 24000
 TIMING_RATE = 16000
@@ -47,8 +47,8 @@ _prepared_lock = threading.Lock()
 
 
 def resolve_audio_return(requested: str | None, ctx: WorkerContext) -> str:
-    if requested in ("url", "both") and ctx.storage.backend != "s3":
-        raise InvalidInput("return_audio: 'url' needs S3 storage; this worker uses local storage, use base64")
+    if requested in ("url", "both"):
+        require_url_storage(ctx, "return_audio", "base64")
     return requested or ("url" if ctx.storage.backend == "s3" else "base64")
 
 
