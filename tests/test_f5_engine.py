@@ -15,6 +15,7 @@ import soundfile as sf
 from f5worker.engines.f5 import (
     HOP_LENGTH,
     SAMPLE_RATE,
+    CrossFadeJoiner,
     F5Engine,
     chunk_durations,
     chunk_seed,
@@ -208,3 +209,21 @@ def test_fixed_duration_is_shared_by_text_length():
     durations = chunk_durations(10.0, ref, ["ab", "abcdef"], 0.2)
     generated = 10.0 - ref_s + 0.2  # plus the one cross-fade that overlaps
     assert durations == pytest.approx([ref_s + generated / 4, ref_s + generated * 3 / 4])
+
+
+def test_joiner_releases_only_settled_samples_and_records_spans():
+    rng = np.random.default_rng(3)
+    waves = [rng.standard_normal(n).astype(np.float32) for n in (50, 3, 40, 20)]
+    joiner = CrossFadeJoiner(8)
+    pieces = [joiner.push(wave, f"chunk {i}") for i, wave in enumerate(waves)]
+    pieces.append(joiner.finish())
+    streamed = np.concatenate(pieces)
+    assert np.array_equal(streamed, cross_fade_join(waves, 8))  # bit-identical to the batch join
+    spans = joiner.spans
+    assert [s.text for s in spans] == ["chunk 0", "chunk 1", "chunk 2", "chunk 3"]
+    assert spans[0].start == 0 and spans[-1].end == streamed.size
+    for span, wave in zip(spans, waves, strict=True):
+        assert span.end - span.start == wave.size
+    for before, after in zip(spans, spans[1:], strict=False):
+        assert before.fade_out == after.fade_in and after.start == before.end - after.fade_in
+    assert spans[1].fade_in == 3  # a chunk shorter than the fade limits its overlap

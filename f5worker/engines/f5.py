@@ -24,6 +24,7 @@ import logging
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from importlib.resources import files
 
 import numpy as np
@@ -93,19 +94,66 @@ def chunk_durations(
 
 def cross_fade_join(waves: list[np.ndarray], fade_samples: int) -> np.ndarray:
     """Concatenate ``waves``, overlapping neighbours by ``fade_samples`` with linear fades."""
-    if not waves:
-        return np.zeros(0, dtype=np.float32)
-    joined = np.asarray(waves[0], dtype=np.float32)
-    for wave in waves[1:]:
-        wave = np.asarray(wave, dtype=np.float32)
-        overlap = min(fade_samples, joined.size, wave.size)
-        if overlap <= 0:
-            joined = np.concatenate([joined, wave])
-            continue
-        fade_in = np.linspace(0.0, 1.0, overlap, dtype=np.float32)
-        mixed = joined[-overlap:] * (1.0 - fade_in) + wave[:overlap] * fade_in
-        joined = np.concatenate([joined[:-overlap], mixed, wave[overlap:]])
-    return joined
+    joiner = CrossFadeJoiner(fade_samples)
+    pieces = [joiner.push(wave, "") for wave in waves]
+    pieces.append(joiner.finish())
+    return np.concatenate(pieces).astype(np.float32, copy=False)
+
+
+@dataclass(frozen=True)
+class ChunkSpan:
+    """Where one chunk lies in the joined audio, in samples.
+
+    ``start``/``end`` include the cross-fades shared with the neighbours; ``fade_in``/``fade_out``
+    are those overlaps, so ``start + fade_in .. end - fade_out`` is heard from this chunk alone.
+    """
+
+    index: int
+    text: str
+    start: int
+    end: int
+    fade_in: int
+    fade_out: int = 0
+
+
+class CrossFadeJoiner:
+    """Joins chunk waves one at a time with linear cross-fades, as :func:`cross_fade_join` does.
+
+    ``push`` returns only samples that no later chunk can change (the last ``fade_samples`` wait for
+    the next chunk's fade-in), so the pieces streamed as they come concatenate to exactly the
+    samples of the joined whole. ``spans`` records each chunk's place in the output.
+    """
+
+    def __init__(self, fade_samples: int):
+        self.fade_samples = max(int(fade_samples), 0)
+        self.spans: list[ChunkSpan] = []
+        self._pending = np.zeros(0, dtype=np.float32)
+        self._length = 0  # samples joined so far, released or pending
+
+    def push(self, wave: np.ndarray, text: str) -> np.ndarray:
+        wave = np.asarray(wave, dtype=np.float32).reshape(-1)
+        overlap = min(self.fade_samples, self._length, wave.size) if self.spans else 0
+        if overlap > 0:
+            fade_in = np.linspace(0.0, 1.0, overlap, dtype=np.float32)
+            mixed = self._pending[-overlap:] * (1.0 - fade_in) + wave[:overlap] * fade_in
+            joined = np.concatenate([self._pending[:-overlap], mixed, wave[overlap:]])
+        else:
+            joined = np.concatenate([self._pending, wave])
+        start = self._length - overlap
+        if self.spans:
+            previous = self.spans[-1]
+            self.spans[-1] = ChunkSpan(previous.index, previous.text, previous.start, previous.end,
+                                       previous.fade_in, overlap)  # fmt: skip
+        self._length = start + wave.size
+        self.spans.append(ChunkSpan(len(self.spans), text, start, self._length, overlap))
+        keep = min(self.fade_samples, self._length)
+        released, self._pending = joined[: joined.size - keep], joined[joined.size - keep :]
+        return released
+
+    def finish(self) -> np.ndarray:
+        """The held-back tail: the end of the last chunk."""
+        tail, self._pending = self._pending, np.zeros(0, dtype=np.float32)
+        return tail
 
 
 @contextlib.contextmanager
@@ -184,7 +232,23 @@ class F5Engine:
             "flash_attn": self.flash_attn,
         }
 
-    def synthesize(
+    def synthesize(self, **kwargs) -> np.ndarray:
+        """Speech for ``chunks`` in the reference's voice: float32 mono at 24 kHz, reproducible by ``seed``.
+
+        Arguments as :meth:`iter_chunks`; ``cross_fade_duration`` seconds join the chunks.
+        """
+        speech, _spans = self.synthesize_with_spans(**kwargs)
+        return speech
+
+    def synthesize_with_spans(self, *, cross_fade_duration: float, **kwargs) -> tuple[np.ndarray, list[ChunkSpan]]:
+        """The joined speech and where each chunk lies in it (for timing each chunk's known text)."""
+        joiner = CrossFadeJoiner(round(cross_fade_duration * SAMPLE_RATE))
+        pieces = [joiner.push(wave, text) for text, wave in self.iter_chunks(cross_fade_duration=cross_fade_duration,
+                                                                            **kwargs)]  # fmt: skip
+        pieces.append(joiner.finish())
+        return np.concatenate(pieces).astype(np.float32, copy=False), joiner.spans
+
+    def iter_chunks(
         self,
         *,
         ref_audio: np.ndarray,
@@ -199,11 +263,12 @@ class F5Engine:
         seed: int,
         fix_duration: float | None,
         on_chunk: Callable[[int, int], None] | None = None,
-    ) -> np.ndarray:
-        """Speech for ``chunks`` in the reference's voice: float32 mono at 24 kHz, reproducible by ``seed``.
+    ) -> Iterator[tuple[str, np.ndarray]]:
+        """``(chunk text, wave)`` for each chunk in order, each as soon as it is synthesised (not joined).
 
         ``ref_audio`` is prepared 24 kHz float32 mono; ``fix_duration`` is the total seconds of
         reference plus generated audio, as in f5-tts. ``on_chunk(done, total)`` follows each chunk.
+        The model lock is held until the generator is exhausted or closed.
         """
         if not ref_text.strip():
             raise ValueError("ref_text is empty: transcribe the reference first (f5-tts would download Whisper)")
@@ -216,13 +281,12 @@ class F5Engine:
         durations = chunk_durations(fix_duration, reference.size, chunks, cross_fade_duration)
         settings = {"nfe_step": nfe_step, "cfg_strength": cfg_strength, "sway_sampling_coef": sway_sampling_coef,
                     "target_rms": target_rms, "speed": speed}  # fmt: skip
-        waves = []
         with self._lock:
             for index, (chunk, duration) in enumerate(zip(chunks, durations, strict=True)):
-                waves.append(self._chunk(reference, text, chunk, duration, chunk_seed(seed, index), settings))
+                wave = self._chunk(reference, text, chunk, duration, chunk_seed(seed, index), settings)
                 if on_chunk is not None:
                     on_chunk(index + 1, len(chunks))
-        return cross_fade_join(waves, round(cross_fade_duration * SAMPLE_RATE))
+                yield chunk, wave
 
     def _chunk(
         self, reference: np.ndarray, ref_text: str, text: str, duration: float | None, seed: int, settings: dict
