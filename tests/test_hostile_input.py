@@ -30,7 +30,7 @@ from f5worker import schemas
 from f5worker.context import build_context
 from f5worker.dispatch import ENDPOINTS, handle_job, parse_request
 from f5worker.errors import InvalidInput
-from f5worker.media import sources
+from f5worker.media import url_fetch
 from f5worker.settings import Settings
 from f5worker.storage.s3 import S3Storage
 from tests.conftest import make_bucket
@@ -303,15 +303,15 @@ def hostile(engines, site, tmp_path_factory):
     reference = espeak_wav(REFERENCE_TEXT, root / "narrator.wav")
     ctx.storage.put_bytes("voices/narrator.wav", reference.read_bytes())
     ctx.storage.put_bytes("voices/narrator.txt", REFERENCE_TEXT.encode())
-    real_check = sources.check_public_host
+    real_check = url_fetch.connect_address
 
-    def first_hop_is_public(url: str, field: str) -> None:
-        if url.startswith(f"{site.base}/hop/"):
-            return
-        real_check(url, field)
+    def hop_paths_are_public(target, field: str, allow_private: bool) -> str:
+        if target.host_header == site.base.removeprefix("http://") and target.request_path.startswith("/hop/"):
+            return "127.0.0.1"
+        return real_check(target, field, allow_private)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(sources, "check_public_host", first_hop_is_public)
+        patch.setattr(url_fetch, "connect_address", hop_paths_are_public)
         patch.setattr(tempfile, "tempdir", str(temp_dir))
         yield {"ctx": ctx, "temp_dir": temp_dir}
 
