@@ -1,0 +1,82 @@
+#!/usr/bin/env python
+"""Decoding input audio: PyAV in memory (what the worker does) against the ffmpeg program on a temp file.
+
+The old path wrote the input to a temp file and ran ``ffmpeg -i FILE -f f32le pipe:1``; the new one
+decodes the bytes in memory with PyAV from an allow-listed container. Both produce mono float32 at
+16 kHz from the same bytes; reported are medians of --repeat runs per format and their ratio.
+
+    .venv/bin/python bench/decode.py
+    .venv/bin/python bench/decode.py --seconds 60 --repeat 7
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from f5worker.media.audio import decode_audio  # noqa: E402
+
+FORMATS = {"wav": [], "flac": [], "mp3": [], "ogg": ["-c:a", "libvorbis"], "m4a": ["-c:a", "aac"],
+           "webm": ["-c:a", "libopus"]}  # fmt: skip
+
+
+def ffmpeg_program(data: bytes, rate: int) -> np.ndarray:
+    """The previous implementation: temp file, ffmpeg subprocess, raw float32 on stdout."""
+    fd, path = tempfile.mkstemp(prefix="bench-decode-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        command = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-i", path, "-vn", "-ac", "1",
+                   "-ar", str(rate), "-f", "f32le", "pipe:1"]  # fmt: skip
+        return np.frombuffer(subprocess.run(command, capture_output=True, check=True).stdout, dtype=np.float32)
+    finally:
+        os.unlink(path)
+
+
+def median_ms(function, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        function()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=30.0, help="length of the test audio")
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "source.wav"
+        subprocess.run(["espeak-ng", "-w", str(source), "The quick brown fox jumps over the lazy dog. " * 40],
+                       check=True)  # fmt: skip
+        print(f"{args.seconds:g} s of espeak-ng speech, mono float32 at 16 kHz, median of {args.repeat}\n")
+        print("| format | bytes | PyAV in memory ms | ffmpeg program ms | ratio |")
+        print("| --- | --- | --- | --- | --- |")
+        for ext, codec in FORMATS.items():
+            dest = Path(folder) / f"speech.{ext}"
+            subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(source), "-t",
+                            str(args.seconds), *codec, str(dest)], check=True)  # fmt: skip
+            data = dest.read_bytes()
+            ours = decode_audio(data, 16000, max_seconds=3600)
+            theirs = ffmpeg_program(data, 16000)
+            assert abs(ours.size - theirs.size) < 16000 * 0.1, (ext, ours.size, theirs.size)
+            pyav_ms = median_ms(lambda data=data: decode_audio(data, 16000, max_seconds=3600), args.repeat)
+            program_ms = median_ms(lambda data=data: ffmpeg_program(data, 16000), args.repeat)
+            print(f"| {ext} | {len(data)} | {pyav_ms:.1f} | {program_ms:.1f} | {program_ms / pyav_ms:.1f}x |")
+
+
+if __name__ == "__main__":
+    main()
