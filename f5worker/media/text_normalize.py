@@ -4,8 +4,9 @@ F5-TTS learned from transcripts where numbers are mostly spelt out, so it reads 
 (skipping them or mumbling). Everything here turns written forms into the words a reader would say,
 while keeping sentence punctuation so chunking and prosody still work.
 
-No number-spelling library (num2words, inflect) is installed, so a compact American-style speller
-lives here: "one hundred twenty-three", no "and".
+Cardinals and ordinals come from num2words, in American style ("one hundred twenty-three": its
+British "and" and grouping commas are dropped, since a comma would read as a pause); years, clock
+times, money and abbreviations follow the rules below.
 """
 
 from __future__ import annotations
@@ -13,50 +14,35 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from num2words import num2words
+
 # --------------------------------------------------------------------------- number spelling
 
-_ONES = (
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
-)  # fmt: skip
-_TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
-_SCALES = ("", "thousand", "million", "billion", "trillion", "quadrillion", "quintillion")
-# Past this many digits nobody says the number as one quantity: read it digit by digit.
+_ONES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+# Past this many digits nobody says the number as one quantity: read it digit by digit. This also
+# keeps int() away from digit runs past Python's 4,300-digit conversion limit.
 _MAX_CARDINAL_DIGITS = 15
 
-_ORDINAL_WORDS = {
-    "one": "first", "two": "second", "three": "third", "five": "fifth",
-    "eight": "eighth", "nine": "ninth", "twelve": "twelfth",
-}  # fmt: skip
 
-
-def _below_thousand(n: int) -> str:
-    hundreds, rest = divmod(n, 100)
-    words = [f"{_ONES[hundreds]} hundred"] if hundreds else []
-    if rest >= 20:
-        tens, ones = divmod(rest, 10)
-        words.append(_TENS[tens] + (f"-{_ONES[ones]}" if ones else ""))
-    elif rest or not hundreds:
-        words.append(_ONES[rest])
-    return " ".join(words)
+def _american(words: str) -> str:
+    return words.replace(",", "").replace(" and ", " ")
 
 
 def cardinal(n: int) -> str:
     """123 -> 'one hundred twenty-three'; very long numbers are read digit by digit."""
     if n < 0:
         return "minus " + cardinal(-n)
-    if n < 1000:
-        return _below_thousand(n)
-    if len(str(n)) > _MAX_CARDINAL_DIGITS:
+    if n >= 10**_MAX_CARDINAL_DIGITS:
         return digits(str(n))
-    groups: list[str] = []
-    scale = 0
-    while n:
-        n, group = divmod(n, 1000)
-        if group:
-            groups.append(_below_thousand(group) + (f" {_SCALES[scale]}" if _SCALES[scale] else ""))
-        scale += 1
-    return " ".join(reversed(groups))
+    return _american(num2words(n, lang="en"))
+
+
+def integer_words(text: str) -> str:
+    """A run of digits as a quantity, without converting runs too long to be one (or to be an int)."""
+    text = text.lstrip("0") or "0"
+    if len(text) > _MAX_CARDINAL_DIGITS:
+        return digits(text)
+    return cardinal(int(text))
 
 
 def digits(text: str, zero: str = "zero") -> str:
@@ -65,16 +51,10 @@ def digits(text: str, zero: str = "zero") -> str:
 
 
 def ordinal(n: int) -> str:
-    """22 -> 'twenty-second': only the last word of the cardinal changes."""
-    words = cardinal(n)
-    head, sep, last = words.rpartition("-") if "-" in words.rsplit(" ", 1)[-1] else words.rpartition(" ")
-    if last in _ORDINAL_WORDS:
-        last = _ORDINAL_WORDS[last]
-    elif last.endswith("y"):
-        last = last[:-1] + "ieth"
-    else:
-        last += "th"
-    return head + sep + last
+    """22 -> 'twenty-second'."""
+    if n >= 10**_MAX_CARDINAL_DIGITS:
+        return digits(str(n)) + "th"
+    return _american(num2words(n, lang="en", to="ordinal"))
 
 
 def plural(words: str) -> str:
@@ -100,7 +80,7 @@ def year(n: int) -> str:
 
 def decimal(integer: str, fraction: str) -> str:
     """'3', '14' -> 'three point one four' (the integer part may be empty for '.5')."""
-    head = cardinal(int(integer)) if integer else ""
+    head = integer_words(integer) if integer else ""
     return f"{head} point {digits(fraction)}".strip()
 
 
@@ -128,7 +108,7 @@ def _number_words(text: str) -> str:
     integer, _, fraction = text.replace(",", "").partition(".")
     if fraction:
         return decimal(integer, fraction)
-    return cardinal(int(integer))
+    return integer_words(integer)
 
 
 def _amount_is_one(text: str) -> bool:
@@ -144,11 +124,11 @@ def _money(number: str, magnitude: str | None, symbol: str) -> str:
     integer, _, fraction = number.replace(",", "").partition(".")
     if fraction and (len(fraction) != 2 or minor_one is None):
         return f"{decimal(integer, fraction)} {many}"
-    major = int(integer or "0")
+    major = integer.lstrip("0") or "0"
     minor = int(fraction or "0")
-    if major == 0 and minor:
+    if major == "0" and minor:
         return f"{cardinal(minor)} {minor_one if minor == 1 else minor_many}"
-    words = f"{cardinal(major)} {one if major == 1 else many}"
+    words = f"{integer_words(major)} {one if major == '1' else many}"
     return f"{words} {cardinal(minor)}" if minor else words
 
 
@@ -194,7 +174,8 @@ def _hour_ampm(match: re.Match) -> str:
 
 
 def _ordinal(match: re.Match) -> str:
-    return ordinal(int(match["num"].replace(",", "")))
+    number = match["num"].replace(",", "").lstrip("0") or "0"
+    return ordinal(int(number)) if len(number) <= _MAX_CARDINAL_DIGITS else digits(number) + "th"
 
 
 def _decade(match: re.Match) -> str:
@@ -324,8 +305,9 @@ _STEPS: list[tuple[re.Pattern, Callable[[re.Match], str] | str]] = [
     # money before anything that would read the digits alone
     (re.compile(rf"(?P<sym>[$£€¥])\s?(?P<num>{_NUM})(?P<mag>{_MAGNITUDE})?"), _money_prefix),
     (re.compile(rf"(?<![0-9.,])(?P<num>{_NUM})(?P<mag>{_MAGNITUDE})?\s?(?P<sym>[$£€¥])"), _money_prefix),
-    (re.compile(rf"{_SIGN}(?P<num>{_NUM})\s?%"), _percent),
-    (re.compile(rf"{_SIGN}(?P<num>{_NUM})\s?°\s?(?P<unit>[CFcf](?![A-Za-z]))?"), _degrees),
+    # (?<![0-9]): a number starts after a non-digit, so a long digit run is not retried at every digit
+    (re.compile(rf"{_SIGN}(?<![0-9])(?P<num>{_NUM})\s?%"), _percent),
+    (re.compile(rf"{_SIGN}(?<![0-9])(?P<num>{_NUM})\s?°\s?(?P<unit>[CFcf](?![A-Za-z]))?"), _degrees),
     (
         re.compile(r"(?<![0-9.,])(?P<num>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:st|nd|rd|th|ST|ND|RD|TH)(?![A-Za-z])"),
         _ordinal,
