@@ -13,6 +13,7 @@ from . import schemas
 from .context import WorkerContext
 from .endpoints import download, health, result, stt, tts, voices
 from .errors import InvalidInput, WorkerError
+from .job_outputs import job_outputs
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,8 @@ def handle_job(job: dict, ctx: WorkerContext) -> dict:
     job_id = storage_job_id(job.get("id"))
     try:
         endpoint, request = parse_request(job.get("input"))
-        return endpoint.run(request, ctx, job_id)
+        with job_outputs(ctx, job_id) as job_ctx:  # a failed job leaves nothing; a new run replaces the last
+            return endpoint.run(request, job_ctx, job_id)
     except WorkerError as exc:
         log.warning("job %s failed: %s: %s", job_id, exc.code, exc.message)
         return exc.as_output()

@@ -145,12 +145,18 @@ class VoicesRequest(Request):
     endpoint: Literal["voices"]
     action: Literal["list", "upload", "delete"]
     name: VoiceName | None = Field(None, description="Voice name for upload and delete.")
+    key: str | None = Field(None, min_length=8, max_length=1024,
+                            description="delete: one object under voices/ by its key, as list's 'skipped' names it.")
     audio: str | None = Field(None, min_length=1, description="upload: http(s) URL or base64 audio.")
     text: str | None = Field(None, min_length=1, description="upload: the reference text.")
     overwrite: bool = False
 
     @model_validator(mode="after")
     def _fields_for_action(self) -> VoicesRequest:
+        if self.action == "delete" and self.key is not None:
+            if self.name is not None:
+                raise ValueError("key: give either name or key for action 'delete', not both")
+            return self
         if self.action in ("upload", "delete") and self.name is None:
             raise ValueError(f"name: required for action '{self.action}'")
         if self.action == "upload" and self.audio is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,11 +17,12 @@ from filelock import FileLock, Timeout
 
 from .errors import InvalidInput, NotFound, StorageError
 from .storage import Storage
-from .storage.layout import VOICE_AUDIO_EXTENSIONS
+from .storage.layout import VOICE_AUDIO_EXTENSIONS, VOICE_NAME_PATTERN
 from .storage.local import atomic_write, sha256_file
 
 log = logging.getLogger(__name__)
 VOICE_TEXT_EXTENSIONS = ("txt", "json", "srt", "vtt")
+VOICE_NAME = re.compile(VOICE_NAME_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,19 @@ def _stored(name: str, files: dict[str, str]) -> StoredVoice | None:
 
 def list_voices(storage: Storage) -> list[StoredVoice]:
     voices = (_stored(name, files) for name, files in sorted(_voice_files(storage, "voices/").items()))
-    return [voice for voice in voices if voice]
+    return [voice for voice in voices if voice and VOICE_NAME.match(voice.name)]
+
+
+def malformed_voice_keys(storage: Storage) -> list[str]:
+    """Objects under ``voices/`` that no voice name can reach (placed in the bucket by hand): list
+    reports them and ``delete`` with ``key`` removes them, instead of one of them breaking every list."""
+    found = []
+    for key in storage.list_keys("voices/"):
+        name, _, ext = key.removeprefix("voices/").rpartition(".")
+        if "/" in key.removeprefix("voices/") or not VOICE_NAME.match(name) or \
+                ext not in VOICE_AUDIO_EXTENSIONS + VOICE_TEXT_EXTENSIONS:
+            found.append(key)
+    return found
 
 
 def voice_keys(storage: Storage, name: str) -> list[str]:
@@ -67,7 +81,8 @@ def parse_reference_text(data: bytes, ext: str) -> str:
     """Reference text from .txt, .json (``text`` field) or an .srt/.vtt transcript, as plain text."""
     text = data.decode("utf-8-sig")
     if ext == "json":
-        value = json.loads(text).get("text")
+        document = json.loads(text)
+        value = document.get("text") if isinstance(document, dict) else None
         if not isinstance(value, str):
             raise ValueError("JSON reference text needs a string 'text' field")
         text = value
@@ -82,7 +97,7 @@ def read_reference_text(storage: Storage, voice: StoredVoice) -> str | None:
         return None
     try:
         text = parse_reference_text(storage.get_bytes(voice.text_key), voice.text_key.rpartition(".")[2])
-    except (ValueError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError, pysubs2.exceptions.Pysubs2Error) as exc:
         raise InvalidInput(f"voice: reference text {voice.text_key} is unreadable ({exc})") from None
     return text or None
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import soundfile
 
 from ..context import WorkerContext
@@ -12,7 +14,7 @@ from ..media.reference import prepare_reference
 from ..media.sources import read_audio_source
 from ..schemas import VoicesRequest
 from ..storage.layout import voice_audio_key, voice_text_key
-from ..voices import VoiceCache, list_voices, voice_keys
+from ..voices import VoiceCache, list_voices, malformed_voice_keys, voice_keys
 from .tts import check_reference_text
 
 F5_RATE = 24000
@@ -30,24 +32,45 @@ def list_action(ctx: WorkerContext) -> dict:
             duration = None  # a format libsndfile cannot read: still listed
         voices.append({"name": voice.name, "audio_key": voice.audio_key, "duration_s": duration,
                        "has_text": voice.text_key is not None, "text_key": voice.text_key})  # fmt: skip
-    return {"voices": voices}
+    skipped = [{"key": key, "reason": "not a voice file (name pattern or extension); delete it with 'key'"}
+               for key in malformed_voice_keys(ctx.storage)]  # fmt: skip
+    return {"voices": voices, "skipped": skipped} if skipped else {"voices": voices}
+
+
+def _exists_error(name: str) -> InvalidInput:
+    return InvalidInput(f"name: voice {name!r} exists; use overwrite: true to replace it")
+
+
+def _won_the_create(ctx: WorkerContext, key: str, data: bytes) -> bool:
+    """Exactly one of N racing uploads of a new name creates it: O_EXCL-style link on disk, PutObject
+    If-None-Match on S3. A store that ignores If-None-Match (B2 may) is caught by reading the ETag back."""
+    if not ctx.storage.create_exclusive(key, data, content_type="audio/wav"):
+        return False
+    if ctx.storage.backend == "s3":
+        etag = ctx.storage.fingerprint(key).rpartition("-")[2]
+        return etag == hashlib.md5(data, usedforsecurity=False).hexdigest()
+    return True
 
 
 def upload_action(request: VoicesRequest, ctx: WorkerContext) -> dict:
     """Stored as prepared 24 kHz mono wav: what F5-TTS will use, checked once here rather than per job."""
     existing = voice_keys(ctx.storage, request.name)
     if existing and not request.overwrite:
-        raise InvalidInput(f"name: voice {request.name!r} exists; pass overwrite: true to replace it")
+        raise _exists_error(request.name)
     raw = read_audio_source(request.audio, "audio", ctx.settings, ctx.storage)
     samples = prepare_reference(decode_audio(raw, F5_RATE, ctx.settings.max_audio_s, field="audio"), F5_RATE,
                                 field="audio")  # fmt: skip
     if request.text:
         check_reference_text(request.text, len(samples) / F5_RATE, "text")
     audio_key = voice_audio_key(request.name, "wav")
-    for key in existing:
-        if key != audio_key:
-            ctx.storage.delete(key)
-    ctx.storage.put_bytes(audio_key, encode_audio(samples, F5_RATE, "wav"), content_type="audio/wav")
+    wav = encode_audio(samples, F5_RATE, "wav")
+    if request.overwrite:
+        for key in existing:
+            if key != audio_key:
+                ctx.storage.delete(key)
+        ctx.storage.put_bytes(audio_key, wav, content_type="audio/wav")
+    elif not _won_the_create(ctx, audio_key, wav):
+        raise _exists_error(request.name)
     text_key = None
     if request.text:
         text_key = voice_text_key(request.name)
@@ -57,6 +80,11 @@ def upload_action(request: VoicesRequest, ctx: WorkerContext) -> dict:
 
 
 def delete_action(request: VoicesRequest, ctx: WorkerContext) -> dict:
+    if request.key is not None:
+        if request.key not in ctx.storage.list_keys("voices/"):
+            raise NotFound(f"key: no stored object {request.key[:200]!r} under voices/")
+        ctx.storage.delete_listed(request.key)
+        return {"key": request.key, "deleted": [request.key]}
     keys = voice_keys(ctx.storage, request.name)
     if not keys:
         raise NotFound(f"name: no stored voice named {request.name!r}")
@@ -71,5 +99,3 @@ def run(request: VoicesRequest, ctx: WorkerContext, job_id: str) -> dict:
     if request.action == "upload":
         return upload_action(request, ctx)
     return delete_action(request, ctx)
-
-

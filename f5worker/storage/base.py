@@ -12,7 +12,7 @@ class Storage(Protocol):
     def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
         """Write atomically: readers see the old object or the whole new one."""
 
-    def create_exclusive(self, key: str, data: bytes) -> bool:
+    def create_exclusive(self, key: str, data: bytes, content_type: str | None = None) -> bool:
         """Write only if absent; False when the key exists. (Stores that ignore S3's If-None-Match,
         as Backblaze B2 may, can still return True: callers needing a lock must read back.)"""
 
@@ -36,6 +36,9 @@ class Storage(Protocol):
     def list_keys(self, prefix: str) -> list[str]: ...
 
     def delete(self, key: str) -> None: ...
+
+    def delete_listed(self, key: str) -> None:
+        """Delete a key exactly as ``list_keys`` returned it (objects placed by hand may break check_key)."""
 
     def presigned_url(self, key: str) -> str | None:
         """A time-limited GET URL, or None where the backend has no URLs (local disk)."""

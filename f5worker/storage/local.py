@@ -75,15 +75,25 @@ class LocalStorage:
         except OSError as exc:
             raise StorageError(f"writing {key} failed: {exc.strerror or exc}") from exc
 
-    def create_exclusive(self, key: str, data: bytes) -> bool:
+    def create_exclusive(self, key: str, data: bytes, content_type: str | None = None) -> bool:
+        """Written whole under a temp name, then hard-linked into place: link() fails when the name
+        exists, so of N racing writers exactly one creates it, and no reader sees a partial file."""
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.link(tmp, path)
+            finally:
+                Path(tmp).unlink(missing_ok=True)
         except FileExistsError:
             return False
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        except OSError as exc:
+            raise StorageError(f"writing {key} failed: {exc.strerror or exc}") from exc
         return True
 
     def put_file(self, key: str, path: Path, content_type: str | None = None) -> None:
@@ -124,6 +134,14 @@ class LocalStorage:
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+
+    def delete_listed(self, key: str) -> None:
+        """Delete a key exactly as ``list_keys`` gave it, even one ``check_key`` refuses (a file put there
+        by hand, such as ``voices/Bad Name.wav``); it must still lie inside the root."""
+        path = (self.root / key).resolve()
+        if self.root not in path.parents or key.startswith("/"):
+            raise ValueError(f"unsafe storage key: {key!r}")
+        path.unlink(missing_ok=True)
 
     def presigned_url(self, key: str) -> str | None:
         return None

@@ -77,10 +77,11 @@ class S3Storage:
         with s3_errors("PutObject", check_key(key)):
             self.client.put_object(Bucket=self.bucket, Key=key, Body=data, **extra)
 
-    def create_exclusive(self, key: str, data: bytes) -> bool:
+    def create_exclusive(self, key: str, data: bytes, content_type: str | None = None) -> bool:
+        extra = {"ContentType": content_type} if content_type else {}
         try:
             with s3_errors("PutObject", check_key(key)):
-                self.client.put_object(Bucket=self.bucket, Key=key, Body=data, IfNoneMatch="*")
+                self.client.put_object(Bucket=self.bucket, Key=key, Body=data, IfNoneMatch="*", **extra)
         except StorageError as exc:
             if "PreconditionFailed" in exc.message or "ConditionalRequestConflict" in exc.message:
                 return False
@@ -137,6 +138,12 @@ class S3Storage:
     def delete(self, key: str) -> None:
         # Single DeleteObject: B2 rejects the checksum that DeleteObjects always sends.
         with s3_errors("DeleteObject", check_key(key)):
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    def delete_listed(self, key: str) -> None:
+        """Delete a key exactly as ``list_keys`` gave it, even one ``check_key`` refuses (an object put
+        in the bucket by hand, such as ``voices/Bad Name.wav``)."""
+        with s3_errors("DeleteObject", repr(key)):
             self.client.delete_object(Bucket=self.bucket, Key=key)
 
     def presigned_url(self, key: str) -> str:
