@@ -145,8 +145,12 @@ class VoicesRequest(Request):
     endpoint: Literal["voices"]
     action: Literal["list", "upload", "delete"]
     name: VoiceName | None = Field(None, description="Voice name for upload and delete.")
-    key: str | None = Field(None, min_length=8, max_length=1024,
-                            description="delete: one object under voices/ by its key, as list's 'skipped' names it.")
+    key: str | None = Field(
+        None,
+        min_length=8,
+        max_length=1024,
+        description="delete: one object under voices/ by its key, as list's 'skipped' names it.",
+    )
     audio: str | None = Field(None, min_length=1, description="upload: http(s) URL or base64 audio.")
     text: str | None = Field(None, min_length=1, description="upload: the reference text.")
     overwrite: bool = False

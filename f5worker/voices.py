@@ -59,8 +59,11 @@ def malformed_voice_keys(storage: Storage) -> list[str]:
     found = []
     for key in storage.list_keys("voices/"):
         name, _, ext = key.removeprefix("voices/").rpartition(".")
-        if "/" in key.removeprefix("voices/") or not VOICE_NAME.match(name) or \
-                ext not in VOICE_AUDIO_EXTENSIONS + VOICE_TEXT_EXTENSIONS:
+        if (
+            "/" in key.removeprefix("voices/")
+            or not VOICE_NAME.match(name)
+            or ext not in VOICE_AUDIO_EXTENSIONS + VOICE_TEXT_EXTENSIONS
+        ):
             found.append(key)
     return found
 

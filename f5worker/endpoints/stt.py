@@ -6,21 +6,16 @@ import time
 
 from ..context import WorkerContext
 from ..engines.timing import run_timing
-from ..errors import PayloadTooLarge
 from ..media.audio import decode_audio
 from ..media.sources import read_audio_source
 from ..progress import report_progress
 from ..schemas import SttRequest
+from .limits import InlineBudget, check_response_size, check_text_length, require_timing_engine
 from .result import save_result
 from .timing_files import resolve_delivery, store_timing_files
 
 SAMPLE_RATE = 16000
 PROGRESS_MIN_S = 30.0  # shorter jobs finish before a progress update would tell anyone anything
-
-
-def check_text_length(text: str | None, limit: int, field: str = "text") -> None:
-    if text is not None and len(text) > limit:
-        raise PayloadTooLarge(f"{field}: {len(text)} characters, over the {limit}-character limit (MAX_TEXT_CHARS)")
 
 
 def elapsed_ms(since: float) -> float:
@@ -31,6 +26,7 @@ def run(request: SttRequest, ctx: WorkerContext, job_id: str) -> dict:
     started = time.perf_counter()
     check_text_length(request.text, ctx.settings.max_text_chars)
     delivery = resolve_delivery(request.delivery, ctx)
+    require_timing_engine(ctx, request.timing_engine)
 
     raw = read_audio_source(request.audio, "audio", ctx.settings, ctx.storage)
     audio = decode_audio(raw, SAMPLE_RATE, ctx.settings.max_audio_s, field="audio")
@@ -46,7 +42,8 @@ def run(request: SttRequest, ctx: WorkerContext, job_id: str) -> dict:
     if long_job:
         report_progress({"stage": "files", "words": len(words)})
     files_started = time.perf_counter()
-    files = store_timing_files(ctx, job_id, words, request.timing_formats, request.caption_options(), delivery)
+    files = store_timing_files(ctx, job_id, words, request.timing_formats, request.caption_options(), delivery,
+                               budget=InlineBudget(ctx))  # fmt: skip
     total_ms = elapsed_ms(started)
     output = {
         "job_id": job_id,
@@ -67,5 +64,6 @@ def run(request: SttRequest, ctx: WorkerContext, job_id: str) -> dict:
             "real_time_factor": round(total_ms / 1000 / duration_s, 4) if duration_s else None,
         },
     }
+    check_response_size(output, ctx, "audio")
     save_result(ctx.storage, job_id, "stt", output)
     return output

@@ -9,6 +9,7 @@ from ..context import WorkerContext
 from ..errors import InvalidInput
 from ..media.subtitles import CONTENT_TYPES, CaptionOptions, Word, render_timing_files
 from ..storage.layout import timing_key
+from .limits import InlineBudget
 
 FileDelivery = Literal["url", "text"]
 
@@ -33,9 +34,16 @@ def store_timing_files(
     formats: Sequence[str],
     options: CaptionOptions,
     delivery: FileDelivery,
+    budget: InlineBudget | None = None,
 ) -> dict[str, dict]:
+    """Store each file; return it as text unless that would break the inline budget (then by URL on S3)."""
+    rendered = render_timing_files(words, formats, options)
+    if delivery == "text" and budget is not None:
+        size = sum(len(text.encode("utf-8")) for text in rendered.values())
+        if not budget.take("delivery", size, "the timing files"):
+            delivery = "url"
     files: dict[str, dict] = {}
-    for fmt, text in render_timing_files(words, formats, options).items():
+    for fmt, text in rendered.items():
         key = timing_key(job_id, fmt)
         data = text.encode("utf-8")
         ctx.storage.put_bytes(key, data, content_type=CONTENT_TYPES[fmt])

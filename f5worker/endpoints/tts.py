@@ -26,13 +26,21 @@ from ..media.encode import AUDIO_CONTENT_TYPES, encode_audio, resample
 from ..media.reference import prepare_reference
 from ..media.silence import remove_long_silences
 from ..media.sources import read_audio_source
-from ..media.text_normalize import normalize_english
 from ..progress import report_progress
 from ..schemas import TtsRequest
 from ..storage.layout import audio_key, voice_text_key
 from ..voices import VoiceCache, find_voice, read_reference_text
+from .limits import (
+    InlineBudget,
+    base64_size,
+    check_response_size,
+    estimated_speech_seconds,
+    estimated_wav_bytes,
+    require_timing_engine,
+    text_to_speak,
+)
 from .result import save_result
-from .stt import check_text_length, elapsed_ms
+from .stt import elapsed_ms
 from .timing_files import require_url_storage, resolve_delivery, store_timing_files
 
 F5_RATE = 24000
@@ -129,14 +137,39 @@ def check_model_limits(request: TtsRequest, ref_seconds: float, ref_text: str, c
                            f"{F5_MAX_CHUNK_S:.0f} s (reference included) for this text; use less")  # fmt: skip
 
 
+def require_job_engines(request: TtsRequest, ctx: WorkerContext) -> None:
+    """Every engine the job will need, checked before any work (no synthesis thrown away at the end)."""
+    if request.return_word_timings:
+        require_timing_engine(ctx, request.timing_engine)
+    if request.ref_audio and not request.ref_text:
+        require_timing_engine(ctx, "auto", needed_for="ref_text: missing and cannot be transcribed")
+
+
+def check_inline_estimate(request: TtsRequest, audio_return: str, budget: InlineBudget, seconds: float) -> None:
+    """Before synthesis: a wav whose estimated size (80 %, as silence removal may shorten it) cannot
+    be returned inline is refused now (where no URL can stand in)."""
+    if audio_return in ("base64", "both") and request.output_format == "wav":
+        size = base64_size(estimated_wav_bytes(seconds * 0.8, request.sample_rate))
+        budget.check_estimate("return_audio", size, "the base64 wav audio (estimated)")
+
+
+def fit_audio_inline(audio_return: str, size: int, fmt: str, budget: InlineBudget) -> tuple[str, str | None]:
+    """``return_audio`` as it can be honoured: base64 within the inline budget, else a URL (S3)."""
+    if audio_return not in ("base64", "both"):
+        return audio_return, None
+    if budget.take("return_audio", base64_size(size), f"the base64 {fmt} audio"):
+        return audio_return, None
+    return "url", "over MAX_INLINE_BYTES: delivered by url instead"
+
+
 def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
     started = time.perf_counter()
-    check_text_length(request.text, ctx.settings.max_text_chars)
-    if not request.text.strip():
-        raise InvalidInput("text: contains no words to speak")
+    spoken = text_to_speak(request.text, request.normalize_text, ctx.settings.max_text_chars)
     audio_return = resolve_audio_return(request.return_audio, ctx)
     delivery = resolve_delivery(request.delivery, ctx) if request.return_word_timings else None
     engine = ctx.engines.require("tts")
+    require_job_engines(request, ctx)
+    budget = InlineBudget(ctx)
     metrics: dict[str, float | bool | None] = {"model_loaded": True, "model_load_ms": ctx.engines.load_ms.get("tts")}
 
     step = time.perf_counter()
@@ -144,11 +177,13 @@ def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
     metrics["reference_ms"] = elapsed_ms(step)
 
     step = time.perf_counter()
-    spoken_text = normalize_english(request.text) if request.normalize_text else request.text
+    spoken_text = spoken
     ref_seconds = len(ref_audio) / F5_RATE
     check_reference_text(ref_text, ref_seconds, "ref_text" if request.ref_text else "voice")
     chunks = split_text(spoken_text, chunk_budget(ref_text, ref_seconds, request.speed))
     check_model_limits(request, ref_seconds, ref_text, chunks)
+    check_inline_estimate(request, audio_return, budget, estimated_speech_seconds(
+        request.fix_duration, request.speed, ref_seconds, ref_text, chunks))  # fmt: skip
     metrics["normalize_ms"] = elapsed_ms(step)
 
     seed = request.seed if request.seed is not None else random.randrange(2**31)
@@ -178,6 +213,7 @@ def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
     output_audio = speech if request.sample_rate == F5_RATE else resample(speech, F5_RATE, request.sample_rate)
     encoded = encode_audio(output_audio, request.sample_rate, request.output_format)
     metrics["encoding_ms"] = elapsed_ms(step)
+    audio_return, inline_note = fit_audio_inline(audio_return, len(encoded), request.output_format, budget)
 
     step = time.perf_counter()
     key = audio_key(job_id, request.output_format)
@@ -188,6 +224,8 @@ def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
         audio["url"] = ctx.storage.presigned_url(key)
     if audio_return in ("base64", "both"):
         audio["base64"] = base64.b64encode(encoded).decode("ascii")
+    if inline_note:
+        audio["inline_skipped"] = inline_note
     metrics["storage_ms"] = elapsed_ms(step)
 
     timings = None
@@ -197,7 +235,7 @@ def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
         transcript = run_timing(ctx.engines, resample(speech, F5_RATE, TIMING_RATE), choice=request.timing_engine,
                                 language=None, known_text=request.text)  # fmt: skip
         files = store_timing_files(ctx, job_id, transcript.words, request.timing_formats,
-                                   request.caption_options(), delivery)  # fmt: skip
+                                   request.caption_options(), delivery, budget=budget)  # fmt: skip
         timings = {"engine": transcript.engine_output(), "words": [w.model_dump() for w in transcript.words],
                    "files": files}  # fmt: skip
         metrics["timing_ms"] = elapsed_ms(step)
@@ -208,6 +246,7 @@ def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
     params.update(seed=seed, chunks=len(chunks), normalized_text=spoken_text if request.normalize_text else None)
     output = {"job_id": job_id, "audio": audio, "timings": timings, "voice": voice_info, "params": params,
               "metrics": metrics, "engine": engine.describe()}  # fmt: skip
+    check_response_size(output, ctx, "text")
     # The stored result points at the audio instead of repeating megabytes of base64.
     save_result(ctx.storage, job_id, "tts", dict(output, audio={k: v for k, v in audio.items() if k != "base64"}))
     return output
