@@ -17,6 +17,7 @@ from f5worker.dispatch import handle_job
 from f5worker.errors import ConfigError
 from f5worker.progress import progress_reporter
 from f5worker.settings import get_settings
+from f5worker.temp_root import use_private_temp_root
 
 log = logging.getLogger("f5worker")
 _context: WorkerContext | None = None
@@ -50,6 +51,7 @@ def concurrency_modifier(current_concurrency: int) -> int:
 
 
 def main() -> None:
+    use_private_temp_root()  # before the heavy imports: their temp folders go where the exit removes them
     try:
         settings = get_settings()
     except ConfigError as exc:
