@@ -42,6 +42,12 @@ def remove_stale_roots(base: Path) -> list[Path]:
     return removed
 
 
+def _remove_if_owner(root: Path, owner: int) -> None:
+    """Only the process that made the root removes it (a forked child exiting through atexit must not)."""
+    if os.getpid() == owner:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def _exit_on_sigterm(signum, frame) -> None:
     sys.exit(128 + signum)  # SystemExit runs the atexit hooks (a bare SIGTERM would skip them)
 
@@ -53,7 +59,7 @@ def use_private_temp_root(base: str | os.PathLike | None = None) -> Path:
     root = Path(tempfile.mkdtemp(prefix=f"{ROOT_PREFIX}{os.getpid()}-", dir=base_dir))
     os.environ["TMPDIR"] = str(root)
     tempfile.tempdir = str(root)
-    atexit.register(shutil.rmtree, root, True)
+    atexit.register(_remove_if_owner, root, os.getpid())
     with contextlib.suppress(ValueError):  # only the main thread may set handlers
         if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
             signal.signal(signal.SIGTERM, _exit_on_sigterm)
