@@ -98,6 +98,7 @@ def parse_url(url: str, field: str) -> Target:
     request_path = split.path or "/"
     if split.query:
         request_path += "?" + split.query
+    request_path = urllib.parse.quote(request_path, safe="/?&=%:@!$'()*+,;-._~")  # non-ASCII, as browsers send it
     shown_host = f"[{ours}]" if ":" in ours else ours
     host_header = shown_host if port in (None, default_port) else f"{shown_host}:{port}"
     return Target(scheme, ours, port or default_port, request_path, host_header)
