@@ -41,7 +41,7 @@ def ctx(request, tmp_path, engines, reference):
 
 
 def run(ctx, job_id: str, **fields) -> dict:
-    job = {"endpoint": "tts", "nfe_step": 2, "voice": "narrator", "return_audio": "base64", **fields}
+    job = {"endpoint": "tts", "nfe_step": 4, "voice": "narrator", "return_audio": "base64", **fields}
     return handle_job({"id": job_id, "input": job}, ctx)
 
 

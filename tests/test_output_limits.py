@@ -49,7 +49,7 @@ def s3(tmp_path, engines, reference, moto_endpoint, bucket):
 
 
 def tts(ctx, job_id="limits", **fields) -> dict:
-    return handle_job({"id": job_id, "input": {"endpoint": "tts", "nfe_step": 2, "voice": "narrator", **fields}}, ctx)
+    return handle_job({"id": job_id, "input": {"endpoint": "tts", "nfe_step": 4, "voice": "narrator", **fields}}, ctx)
 
 
 def good_job(ctx) -> None:

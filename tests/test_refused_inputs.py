@@ -33,12 +33,12 @@ def ctx(tmp_path, engines, reference):
 
 
 def job(ctx, **fields) -> dict:
-    return handle_job({"id": "refused", "input": {"endpoint": "tts", "nfe_step": 2, "voice": "narrator", **fields}},
+    return handle_job({"id": "refused", "input": {"endpoint": "tts", "nfe_step": 4, "voice": "narrator", **fields}},
                       ctx)  # fmt: skip
 
 
 def good_job(ctx) -> None:
-    output = handle_job({"id": "good", "input": {"endpoint": "tts", "nfe_step": 2, "voice": "narrator",
+    output = handle_job({"id": "good", "input": {"endpoint": "tts", "nfe_step": 4, "voice": "narrator",
                                                  "text": "Fine again."}}, ctx)  # fmt: skip
     assert output["audio"]["duration_s"] > 0, output
 
