@@ -45,13 +45,18 @@ LOCK_TIMEOUT=${INSTALL_LOCK_TIMEOUT_S:-1800}
 started=$(now_us)
 status=0
 "$PYTHON" -I -S "$HERE/stack_stamp.py" || status=$?
+exec 9>>"$WORKER_ROOT/install.lock"
 if ((status == 0)); then
+  # what a killed installer left in its own temp folder goes now when no installer is running
+  if [[ -n "$(ls -A "$WORKER_ROOT/tmp/install" 2>/dev/null)" ]] && flock -n 9; then
+    rm -rf "${WORKER_ROOT:?}/tmp/install"
+    log "removed the leftovers of an interrupted install in $WORKER_ROOT/tmp/install"
+  fi
   log "nothing to do: the stack for this lock is complete ($(since "$started"))"
   exit 0
 fi
 ((status == 3)) || exit "$status"
 
-exec 9>>"$WORKER_ROOT/install.lock"
 if ! flock -n 9; then
   log "waiting for the install lock $WORKER_ROOT/install.lock (another process is installing on this root)"
   flock -w "$LOCK_TIMEOUT" 9 || die 1 "gave up waiting ${LOCK_TIMEOUT}s for $WORKER_ROOT/install.lock"

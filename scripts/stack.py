@@ -146,7 +146,8 @@ class Config:
 
     @property
     def tmp(self) -> Path:
-        return self.root / "tmp"
+        """The installer's own temp folder: only installers (under the lock) use it, so leftovers can go."""
+        return self.root / "tmp" / "install"
 
 
 def complete_stack(config: Config) -> Path | None:
@@ -507,6 +508,7 @@ def install(config: Config) -> Path:
     for folder in (config.stacks, config.wheels, config.tmp):
         folder.mkdir(parents=True, exist_ok=True)
     clean_leftovers(config)
+    need_space(config, "the install")
     log(f"stack {config.stamp}: {len(pins)} pinned package(s) from {config.lock}; S3: {'on' if config.s3 else 'off'}")
     building = config.stacks / f".tmp-{config.stamp}-{os.getpid()}"
     restored = False
@@ -529,6 +531,7 @@ def install(config: Config) -> Path:
 
         stack_snapshot.publish(config, final)
     forget_old_stacks(config, final)
+    shutil.rmtree(config.tmp, ignore_errors=True)  # this run's temp files; under the lock, so no one else's
     return final
 
 
