@@ -140,13 +140,15 @@ class Build:
 
 
 def ignored(relative: str) -> bool:
-    """.dockerignore's patterns (what the build context leaves out)."""
+    """.dockerignore's patterns (what the build context leaves out): ``**/x`` at any depth, others from the top."""
     ignore = REPO / ".dockerignore"
     patterns = [line.strip() for line in ignore.read_text().splitlines()] if ignore.is_file() else []
     parts = relative.split("/")
     for pattern in filter(lambda p: p and not p.startswith("#"), patterns):
-        pattern = pattern.removeprefix("**/")
-        if any(fnmatch(part, pattern) for part in parts) or fnmatch(relative, pattern):
+        if pattern.startswith("**/"):
+            if any(fnmatch(part, pattern[3:]) for part in parts):
+                return True
+        elif any(fnmatch("/".join(parts[:depth]), pattern) for depth in range(1, len(parts) + 1)):
             return True
     return False
 

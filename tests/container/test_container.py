@@ -78,6 +78,7 @@ class Worker:
 
     def __init__(self, image, endpoint: str, lock: Path, tmp: Path):
         self.image, self.endpoint, self.lock, self.tmp = image, endpoint, lock, tmp
+        self.starts = 0
 
     def env(self, bucket: str, **extra: str) -> dict[str, str]:
         env = {**s3_env(self.endpoint, bucket), "REQUIREMENTS_FILE": SLICE_INSIDE, "TTS_ENABLED": "false",
@@ -109,6 +110,8 @@ class Worker:
                     process.wait()
             pycache = sorted(str(p.relative_to(overlay[0])) for p in (overlay[0] / "app").rglob("__pycache__"))
             log = "".join(seen) + (f"\n[test] __pycache__ written into the app folder: {pycache}\n" if pycache else "")
+            self.starts += 1
+            (self.tmp / f"start-{self.starts:02d}-{volume.name}.log").write_text(log)  # the whole log, kept
             return Start(process.returncode, log, time.monotonic() - started, overlay[0])
 
 
