@@ -71,7 +71,7 @@ def read_pins(lock: Path) -> dict[str, str]:
         if not line or line.startswith("#") or line.startswith("-"):
             continue
         match = PIN.match(line.split(" --hash")[0].strip())
-        if not match:
+        if not match or "*" in match.group(3):
             raise InstallError(f"{lock} line {number}: {line!r} is not pinned with == (a lock pins everything)", 2)
         pins[canonical(match.group(1))] = match.group(3)
     if not pins:
