@@ -430,6 +430,11 @@ def install_flash_attn(config: Config, folder: Path) -> None:
     if not config.flash_url:
         log("flash-attn: skipped (FLASH_ATTN_WHEEL_URL is not set; flash-attn is never compiled at start-up)")
         return
+    wheel_torch = re.search(r"torch(\d+\.\d+)", config.flash_url)
+    pinned_torch = read_pins(config.lock).get("torch", "")
+    if wheel_torch and pinned_torch and not pinned_torch.startswith(wheel_torch.group(1) + "."):
+        log(f"flash-attn: skipped: the wheel is for torch {wheel_torch.group(1)}, the lock pins torch {pinned_torch}")
+        return
     with Step("flash-attn") as step:
         command = [uv(), "pip", "install", "--quiet", "--python", str(folder / "bin" / "python"), "--no-deps",
                    "--no-build", config.flash_url]  # fmt: skip
