@@ -6,8 +6,8 @@ written last, so a manifest always describes a complete archive. ``<stamp>/.lock
 conditional create (the model cache's scheme) so one worker uploads while the others go on.
 
 Restoring downloads the archive with parallel ranged GETs to a temp file, checks size and sha256, and
-unpacks it streaming into the caller's temp folder; anything wrong returns False and the caller installs
-from wheels instead.
+unpacks it streaming (zstandard into ``tar -x``) into the caller's temp folder; anything wrong returns
+False and the caller installs from wheels instead.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import hashlib
 import json
 import os
 import shutil
-import tarfile
+import subprocess
 import tempfile
 import time
 import uuid
@@ -103,45 +103,45 @@ def restore(config, building: Path) -> bool:
 
 
 def unpack(archive: Path, building: Path) -> None:
+    """Decompress with zstandard straight into ``tar -x`` (C on both sides: Python's tarfile is 4x slower)."""
     import zstandard
 
     shutil.rmtree(building, ignore_errors=True)
     building.mkdir(parents=True)
-    with (
-        open(archive, "rb") as raw,
-        zstandard.ZstdDecompressor().stream_reader(raw) as stream,
-        tarfile.open(fileobj=stream, mode="r|") as tar,
-    ):
-        if hasattr(tarfile, "tar_filter"):  # 3.11.4+: refuse members that would leave the folder
-            tar.extractall(building, filter="tar")
-        else:
-            tar.extractall(building)  # its sha256 matched the manifest written by our uploader
+    tar = subprocess.Popen(["tar", "-x", "-f", "-", "-C", str(building)], stdin=subprocess.PIPE)
+    try:
+        with open(archive, "rb") as raw:
+            zstandard.ZstdDecompressor().copy_stream(raw, tar.stdin, write_size=1 << 20)
+    finally:
+        tar.stdin.close()
+        status = tar.wait()
+    if status != 0:
+        raise OSError(f"tar -x exited with {status}")
+
+
+class Hashing:
+    """A file that also hashes what is written to it."""
+
+    def __init__(self, handle):
+        self.handle, self.digest = handle, hashlib.sha256()
+
+    def write(self, data) -> int:
+        self.digest.update(data)
+        return self.handle.write(data)
 
 
 def pack(folder: Path, dest: Path) -> tuple[int, str]:
-    """Stream ``folder`` (its contents, relative names) through zstd into ``dest``; return size and sha256."""
+    """``tar -c`` of ``folder`` (relative names) through zstd into ``dest``; return its size and sha256."""
     import zstandard
 
-    digest = hashlib.sha256()
-
-    class Hashing:
-        def __init__(self, handle):
-            self.handle = handle
-
-        def write(self, data):
-            digest.update(data)
-            return self.handle.write(data)
-
-    compressor = zstandard.ZstdCompressor(level=3, threads=-1)
-    with (
-        open(dest, "wb") as handle,
-        compressor.stream_writer(Hashing(handle), closefd=False) as stream,
-        tarfile.open(fileobj=stream, mode="w|", format=tarfile.PAX_FORMAT) as tar,
-    ):
-        for entry in sorted(folder.iterdir()):
-            if entry.name != ".last-used":
-                tar.add(entry, arcname=entry.name)
-    return dest.stat().st_size, digest.hexdigest()
+    tar = subprocess.Popen(["tar", "-c", "-f", "-", "-C", str(folder), "--exclude=./.last-used", "."],
+                           stdout=subprocess.PIPE)  # fmt: skip
+    with open(dest, "wb") as handle:
+        out = Hashing(handle)
+        zstandard.ZstdCompressor(level=3, threads=-1).copy_stream(tar.stdout, out, read_size=1 << 20)
+    if tar.wait() != 0:
+        raise OSError(f"tar -c exited with {tar.returncode}")
+    return dest.stat().st_size, out.digest.hexdigest()
 
 
 def take_lock(store, key: str) -> str | None:
