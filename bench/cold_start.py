@@ -80,6 +80,7 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="bench-cold-", dir=os.environ.get("BENCH_DIR")))
     lock = REPO / "requirements.txt" if args.full else lock_slice(work / "requirements-slice.txt")
+    packages = sum(1 for line in lock.read_text().splitlines() if "==" in line and not line.startswith("#"))
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
@@ -99,8 +100,15 @@ def main() -> int:
         return {**base, **s3, "WORKER_ROOT": str(root), "PYTHON": sys.executable, "REQUIREMENTS_FILE": str(lock),
                 "INSTALL_MIN_FREE_MB": "1000", **extra}  # fmt: skip
 
+    class Progress(dict):
+        """Rows that also go to stderr as they are measured (a long run keeps what it got)."""
+
+        def __setitem__(self, label: str, value: float) -> None:
+            super().__setitem__(label, value)
+            print(f"  {label}: {value:.2f}s", file=sys.stderr, flush=True)
+
+    rows = Progress()
     try:
-        rows = {}
         warm = volume("warm")
         rows["first start (empty volume, empty bucket)"] = timed(installer, warm)
         rows["snapshot route (empty volume, warm bucket)"] = timed(installer, volume("snap"))
@@ -125,7 +133,6 @@ def main() -> int:
         server.stop()
         shutil.rmtree(work, ignore_errors=True)
 
-    packages = sum(1 for line in lock.read_text().splitlines() if "==" in line and not line.startswith("#"))
     print(f"{packages} packages ({'full lock' if args.full else 'slice of the lock'}); {os.cpu_count()} cores; "
           f"python {sys.version.split()[0]}; bucket: moto on 127.0.0.1")  # fmt: skip
     print(f"{'measurement':<50}{'seconds':>9}")
