@@ -1,19 +1,26 @@
 #!/usr/bin/env python
-"""Cold start against warm start of scripts/startup-runpod.sh, and the installer's skip path
-against a plain ``pip install -r``, side by side in one run.
+"""The start installer's routes to a stack on an empty volume, side by side with plain uv and pip, in one run.
 
-The installed set is a real slice of requirements.txt (boto3, pydantic, requests, soundfile,
-numpy, pysubs2, filelock and what they need, at the lock's pins) fetched from the package index,
-so downloads, unpacking and the skip check are real; the full 8 GB stack would take too long here.
-Each start runs one ``health`` job through the SDK's local mode (--test_input) and exits.
+Against moto's S3 server on 127.0.0.1 (the bucket) and the real package index:
 
-    .venv/bin/python bench/cold_start.py
+  first start      empty volume, empty bucket: wheels from the index, uploaded with the stack snapshot
+  snapshot route   empty volume, warm bucket: the stack's zstd snapshot (parallel ranged GETs, sha256, unpack)
+  wheelhouse route empty volume, warm bucket, STACK_SNAPSHOT=0: hash-checked wheels + `uv pip sync --no-index`
+  plain uv         `uv venv` + `uv pip install -r LOCK` from the index, empty uv cache
+  plain pip        `python -m venv` + `pip install -r LOCK` from the index, empty pip cache
+  skip path        the installer on the warm volume (one short Python process)
+  no-op uv / pip   `uv pip install -r LOCK` / `pip install -r LOCK` into an environment that already has it
+
+By default the lock is a slice of requirements.txt (the handler's own needs without torch: about 60
+packages); ``--full`` takes the whole lock (about 4.5 GB of wheels, 8 GB installed: it takes a long
+time and needs that much disk twice over).
+
+    .venv/bin/python bench/cold_start.py [--full]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import shutil
@@ -21,72 +28,128 @@ import subprocess
 import sys
 import tempfile
 import time
+from importlib import metadata
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SLICE = ("boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3", "pydantic",
-         "pydantic-core", "annotated-types", "typing-extensions", "typing-inspection", "requests", "certifi",
-         "charset-normalizer", "idna", "soundfile", "cffi", "pycparser", "numpy", "pysubs2", "filelock")  # fmt: skip
-HEALTH = json.dumps({"input": {"endpoint": "health"}})
+sys.path.insert(0, str(REPO))
+SLICE_ROOTS = ("runpod", "pydantic-settings", "boto3", "numpy", "soundfile", "soxr", "pysubs2", "filelock", "requests")
+KEY, SECRET = "bench-access-key", "bench-secret-key"
 
 
 def lock_slice(dest: Path) -> Path:
-    pins = {}
+    """Pins of requirements.txt for SLICE_ROOTS and their dependencies (from this venv's metadata)."""
+    from packaging.requirements import Requirement
+
+    wanted, todo = set(), [*SLICE_ROOTS]
+    while todo:
+        name = re.sub(r"[-_.]+", "-", todo.pop()).lower()
+        if name not in wanted:
+            wanted.add(name)
+            for text in metadata.requires(name) or []:
+                requirement = Requirement(text)
+                if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                    todo.append(requirement.name)
+    lines = []
     for line in (REPO / "requirements.txt").read_text().splitlines():
-        match = re.match(r"^([A-Za-z0-9_.-]+)==(\S+)", line)
-        if match and match.group(1).lower() in SLICE:
-            pins[match.group(1).lower()] = line.strip()
-    dest.write_text("\n".join(pins[name] for name in SLICE if name in pins) + "\n")
+        match = re.match(r"^([A-Za-z0-9_.-]+)==", line)
+        if match and re.sub(r"[-_.]+", "-", match[1]).lower() in wanted:
+            lines.append(line.strip())
+    dest.write_text("\n".join(lines) + "\n")
     return dest
 
 
-def timed(command: list[str], env: dict[str, str], cwd: Path) -> float:
+def timed(command: list[str], env: dict[str, str]) -> float:
     started = time.perf_counter()
-    result = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True)
+    result = subprocess.run(command, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
-        tail = (result.stdout + result.stderr)[-4000:]
-        sys.exit(f"{' '.join(command[:3])} failed ({result.returncode}):\n{tail}")
+        sys.exit(f"{' '.join(command[:4])} failed ({result.returncode}):\n{(result.stdout + result.stderr)[-4000:]}")
     return elapsed
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="bench-cold-"))
-    reqs = lock_slice(work / "requirements-slice.txt")
-    volume = work / "volume"
-    volume.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "RUNPOD_", "F5_", "GOOGLE_"))}
-    env.update(RUNPOD_VOLUME_PATH=str(volume), REQUIREMENTS_FILE=str(reqs), PYTHON=sys.executable,
-               STORAGE_DIR=str(work / "storage"), TTS_ENABLED="false", TIMING_ENGINES="", HF_HUB_OFFLINE="1",
-               INSTALL_MIN_FREE_MB="500")  # fmt: skip
-    start = ["bash", str(REPO / "scripts/startup-runpod.sh"), "--test_input", HEALTH]
-    cold = timed(start, env, work)
-    warm = timed(start, env, work)
-    worker_env = {**env, "WORKER_ROOT": str(volume)}
-    skip = timed(["bash", str(REPO / "scripts/install-runpod-deps.sh")], worker_env, work)
-    plain_target = work / "plain"
-    pip = [sys.executable, "-m", "pip"] if shutil.which("pip") is None else ["pip"]
-    plain = timed([*pip, "install", "-q", "--no-deps", "--target", str(plain_target), "-r", str(reqs)],
-                  {**env, "PIP_CACHE_DIR": str(work / "plain-cache")}, work)  # fmt: skip
-    plain_again = timed([*pip, "install", "-q", "--no-deps", "--upgrade", "--target", str(plain_target), "-r",
-                         str(reqs)], {**env, "PIP_CACHE_DIR": str(work / "plain-cache")}, work)  # fmt: skip
-    packages = len(reqs.read_text().split())
-    print(f"{packages} packages from the lock; machine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
-    print(f"{'measurement':<52}{'seconds':>9}")
-    rows = [
-        ("start to health job done, cold volume (installs)", cold),
-        ("start to health job done, warm volume (skips)", warm),
-        ("  cold / warm", cold / warm),
-        ("installer alone on a warm volume (skip path)", skip),
-        ("plain pip install --target -r (fresh dir)", plain),
-        ("plain pip install --upgrade --target -r (again)", plain_again),
-        ("  plain again / installer skip", plain_again / skip),
-    ]
-    for label, value in rows:
-        print(f"{label:<52}{value:>9.2f}")
-    shutil.rmtree(work, ignore_errors=True)
+    parser.add_argument("--full", action="store_true", help="the whole requirements.txt instead of a slice")
+    args = parser.parse_args()
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from tests.helpers import free_port
+
+    work = Path(tempfile.mkdtemp(prefix="bench-cold-", dir=os.environ.get("BENCH_DIR")))
+    lock = REPO / "requirements.txt" if args.full else lock_slice(work / "requirements-slice.txt")
+    packages = sum(1 for line in lock.read_text().splitlines() if "==" in line and not line.startswith("#"))
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=KEY,
+                 aws_secret_access_key=SECRET).create_bucket(Bucket="bench")  # fmt: skip
+    keep = ("PATH", "HOME", "LANG", "SSL_CERT_FILE", "SSL_CERT_DIR", "PIP_CERT", "REQUESTS_CA_BUNDLE")
+    base = {name: os.environ[name] for name in keep if name in os.environ}
+    base.update(PIP_CONFIG_FILE=os.devnull, UV_NO_CONFIG="1", PYTHONDONTWRITEBYTECODE="1")
+    s3 = {"AWS_S3_BUCKET": "bench", "AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET,
+          "AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": "us-west-004"}  # fmt: skip
+    installer = ["bash", str(REPO / "scripts" / "install-runpod-deps.sh")]
+
+    def volume(name: str, **extra: str) -> dict[str, str]:
+        root = work / name
+        root.mkdir()
+        return {**base, **s3, "WORKER_ROOT": str(root), "PYTHON": sys.executable, "REQUIREMENTS_FILE": str(lock),
+                "INSTALL_MIN_FREE_MB": "1000", **extra}  # fmt: skip
+
+    class Progress(dict):
+        """Rows that also go to stderr as they are measured (a long run keeps what it got)."""
+
+        def __setitem__(self, label: str, value: float) -> None:
+            super().__setitem__(label, value)
+            print(f"  {label}: {value:.2f}s", file=sys.stderr, flush=True)
+
+    rows = Progress()
+    try:
+        warm = volume("warm")
+        rows["first start (empty volume, empty bucket)"] = timed(installer, warm)
+        rows["snapshot route (empty volume, warm bucket)"] = timed(installer, volume("snap"))
+        rows["wheelhouse route (empty volume, warm bucket)"] = timed(installer, volume("wheels", STACK_SNAPSHOT="0"))
+        uv_env = {**base, "UV_CACHE_DIR": str(work / "uv-cache"), "TMPDIR": str(work)}
+        started = time.perf_counter()
+        timed(["uv", "venv", "-q", "--python", sys.executable, str(work / "plain-uv")], uv_env)
+        timed(["uv", "pip", "install", "-q", "--python", str(work / "plain-uv/bin/python"), "-r", str(lock)], uv_env)
+        rows["plain uv pip install -r (index, empty cache)"] = time.perf_counter() - started
+        pip_env = {**base, "PIP_CACHE_DIR": str(work / "pip-cache"), "TMPDIR": str(work)}
+        started = time.perf_counter()
+        timed(["uv", "venv", "-q", "--seed", "--python", sys.executable, str(work / "plain-pip")], uv_env)
+        pip = [str(work / "plain-pip/bin/python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+        timed([*pip, "-r", str(lock)], pip_env)
+        rows["plain pip install -r (index, empty cache)"] = time.perf_counter() - started
+        rows["skip path: the installer on a warm volume"] = min(timed(installer, warm) for _ in range(5))
+        rows["no-op uv pip install -r (all installed)"] = min(
+            timed(["uv", "pip", "install", "-q", "--python", str(work / "plain-uv/bin/python"), "-r", str(lock)],
+                  uv_env) for _ in range(3))  # fmt: skip
+        rows["no-op pip install -r (all installed)"] = min(timed([*pip, "-r", str(lock)], pip_env) for _ in range(3))
+    finally:
+        server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+    print(f"{packages} packages ({'full lock' if args.full else 'slice of the lock'}); {os.cpu_count()} cores; "
+          f"python {sys.version.split()[0]}; bucket: moto on 127.0.0.1")  # fmt: skip
+    print(f"{'measurement':<50}{'seconds':>9}")
+    for label, value in rows.items():
+        print(f"{label:<50}{value:>9.2f}")
+    pip_s = rows["plain pip install -r (index, empty cache)"]
+    ratios = {
+        "snapshot route / plain pip": rows["snapshot route (empty volume, warm bucket)"] / pip_s,
+        "wheelhouse route / plain pip": rows["wheelhouse route (empty volume, warm bucket)"] / pip_s,
+        "plain uv / plain pip": rows["plain uv pip install -r (index, empty cache)"] / pip_s,
+        "skip path / no-op uv pip install": rows["skip path: the installer on a warm volume"]
+        / rows["no-op uv pip install -r (all installed)"],
+        "skip path / no-op pip install": rows["skip path: the installer on a warm volume"]
+        / rows["no-op pip install -r (all installed)"],
+    }
+    for label, value in ratios.items():
+        print(f"  {label:<48}{value:>9.2f}x")
     return 0
 
 

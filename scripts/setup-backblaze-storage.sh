@@ -10,8 +10,11 @@
 #   RUNPOD_VOLUME_PATH    the network volume, used as root when it is a writable directory (/runpod-volume)
 #   CACHE_ROOT            root when there is no volume (/tmp/runpod-cache: container disk, lost on exit)
 #   WORKER_ENV_FILE       where to write the env file (<root>/worker.env)
-# The env file exports WORKER_ROOT, TMPDIR, PIP_CACHE_DIR, PYTHONPATH (packages dir first) and, unless
-# already set, HF_HOME, TORCH_HOME, XDG_CACHE_HOME, MODEL_CACHE_DIR, NLTK_DATA.
+# The env file exports WORKER_ROOT, S3_CONFIGURED, TMPDIR, PIP_CACHE_DIR, UV_CACHE_DIR, PYTHONPYCACHEPREFIX
+# (bytecode on the root, never in the image's app folder) and, unless already set, HF_HOME, TORCH_HOME,
+# XDG_CACHE_HOME, MODEL_CACHE_DIR, NLTK_DATA, VOICE_CACHE_DIR, STORAGE_DIR. It never sets PYTHONPATH: the
+# installed stack is a venv of its own (scripts/install-runpod-deps.sh), and an image with the stack baked
+# in (SKIP_INSTALL=1) must not import packages a slim image left on the same volume.
 # Exit status: 0 ready, 2 invalid storage variables, 1 anything else (for example an unwritable root).
 set -euo pipefail
 
@@ -95,18 +98,6 @@ export_default() {
   fi
 }
 
-# PYTHONPATH with the packages dir first and no duplicate of it further on.
-python_path() {
-  local packages=$1 result=$1 part
-  local -a parts=()
-  IFS=: read -r -a parts <<<"${PYTHONPATH:-}"
-  for part in "${parts[@]}"; do
-    [[ -z "$part" || "$part" == "$packages" ]] && continue
-    result+=":$part"
-  done
-  printf '%s' "$result"
-}
-
 write_env_file() {
   local env_file=$1 tmp
   mkdir -p "$(dirname "$env_file")"
@@ -117,12 +108,15 @@ write_env_file() {
     export_line S3_CONFIGURED "$S3_CONFIGURED"
     export_line TMPDIR "$ROOT/tmp"
     export_line PIP_CACHE_DIR "$ROOT/pip-cache"
-    export_line PYTHONPATH "$(python_path "$ROOT/packages")"
+    export_line UV_CACHE_DIR "$ROOT/uv-cache"
+    export_line PYTHONPYCACHEPREFIX "$ROOT/cache/pycache"
     export_default HF_HOME "$ROOT/hf-home"
     export_default XDG_CACHE_HOME "$ROOT/cache"
     export_default TORCH_HOME "$ROOT/cache/torch"
     export_default MODEL_CACHE_DIR "$ROOT/models"
     export_default NLTK_DATA "$ROOT/models/nltk_data"
+    export_default VOICE_CACHE_DIR "$ROOT/voices"
+    export_default STORAGE_DIR "$ROOT/storage"
   } >"$tmp"
   chmod 0644 "$tmp"
   mv -f "$tmp" "$env_file"  # atomic: workers sharing the volume never read half a file
@@ -132,12 +126,12 @@ main() {
   local started=$SECONDS dir free_mb env_file
   check_storage_variables
   choose_root
-  for dir in packages wheels models tmp pip-cache hf-home cache; do
+  for dir in stacks wheels models tmp pip-cache uv-cache hf-home cache voices; do
     mkdir -p "$ROOT/$dir" || die 1 "cannot create $ROOT/$dir"
   done
-  [[ -w "$ROOT/packages" && -w "$ROOT/tmp" ]] || die 1 "$ROOT is not writable"
+  [[ -w "$ROOT/stacks" && -w "$ROOT/tmp" ]] || die 1 "$ROOT is not writable"
   free_mb=$(df -Pk "$ROOT" | awk 'NR == 2 { print int($4 / 1024) }')
-  log "folders ready under $ROOT (packages wheels models tmp pip-cache hf-home cache); ${free_mb} MB free"
+  log "folders ready under $ROOT (stacks wheels models tmp pip-cache uv-cache hf-home cache voices); ${free_mb} MB free"
   env_file="${WORKER_ENV_FILE:-$ROOT/worker.env}"
   write_env_file "$env_file"
   log "env file written: $env_file ($((SECONDS - started))s)"

@@ -12,6 +12,8 @@ fi
 missing=()
 command -v ffmpeg >/dev/null || missing+=(ffmpeg)
 command -v espeak-ng >/dev/null || missing+=(espeak-ng)
+# the container test (tests/container/) builds a Debian root for Dockerfile.runpod with debootstrap
+[[ "${1:-}" == "--test" ]] && ! command -v debootstrap >/dev/null && missing+=(debootstrap)
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   sudo=""

@@ -3,12 +3,13 @@
 # Usage: scripts/startup-runpod.sh [--help] [HANDLER ARGS...]
 #
 #   1. scripts/setup-backblaze-storage.sh, then source the env file it writes (paths on the volume)
-#   2. scripts/install-runpod-deps.sh (skipped with SKIP_INSTALL=1, for images with the stack baked in)
+#   2. scripts/install-runpod-deps.sh: the stack (a venv on the root) for this lock; its Python runs
+#      steps 3 and 4 (skipped with SKIP_INSTALL=1, for images with the stack baked in: PYTHON runs them)
 #   3. python model_cache_init.py (models/ from the bucket into MODEL_CACHE_DIR)
 #   4. exec python -u runpod-handler.py HANDLER ARGS...
 # Each step logs its duration; a failing step stops the start with its reason and exit status.
 #
-# Variables read here: SKIP_INSTALL (1 skips step 2), PYTHON (the worker's interpreter [python, else
+# Variables read here: SKIP_INSTALL (1 skips step 2), PYTHON (the image's interpreter [python, else
 # python3]); the steps read their own (see their --help and CONFIG.md).
 set -euo pipefail
 
@@ -58,10 +59,16 @@ step "storage setup" write_env
 source "$ENV_FILE"
 log "environment from $ENV_FILE: root $WORKER_ROOT"
 
+STACK=""
+install_stack() {
+  STACK=$(bash "$HERE/install-runpod-deps.sh")
+}
 if [[ "${SKIP_INSTALL:-}" == 1 ]]; then
   log "install: skipped (SKIP_INSTALL=1)"
 else
-  step "install" bash "$HERE/install-runpod-deps.sh"
+  step "install" install_stack
+  PYTHON="$STACK/bin/python"
+  log "stack: $STACK"
 fi
 
 step "model cache" "$PYTHON" model_cache_init.py

@@ -42,3 +42,30 @@ def test_light_requirements_are_in_the_lock():
 
 def test_baking_the_stack_is_a_build_argument():
     assert "ARG BAKE_STACK=0" in DOCKERFILE and "SKIP_INSTALL=${BAKE_STACK}" in DOCKERFILE
+
+
+def test_base_is_debian_bookworm_python_311_with_the_nvidia_variables():
+    """The container test (tests/container/) emulates exactly this base on a debootstrapped bookworm."""
+    assert re.search(r"^FROM python:3\.11-slim-bookworm$", DOCKERFILE, flags=re.M)
+    assert "NVIDIA_VISIBLE_DEVICES=all" in DOCKERFILE
+    assert "NVIDIA_DRIVER_CAPABILITIES=compute,utility" in DOCKERFILE
+
+
+def test_the_container_test_understands_every_instruction():
+    """tests/container/image.py performs ARG/ENV/WORKDIR/COPY/RUN/CMD; anything else would be skipped there."""
+    from tests.container.image import Build, parse_dockerfile
+
+    steps = parse_dockerfile()
+    assert {step.kind for step in steps} <= {"FROM", "ARG", "ENV", "WORKDIR", "COPY", "RUN", "CMD"}
+    build = Build()
+    for step in steps:
+        build.apply(step)
+    assert build.workdir == "/app" and build.cmd == ["bash", "scripts/startup-runpod.sh"]
+    assert build.env["PATH"].startswith("/opt/venv/bin:/usr/local/bin:")  # $PATH expanded from the base
+    assert build.env["SKIP_INSTALL"] == "0"  # ${BAKE_STACK} from the ARG default
+
+
+def test_the_venv_of_the_image_can_fetch_wheels():
+    """The start installer runs `pip wheel` with the image venv's pip: the venv is made with --seed."""
+    assert "uv venv --seed" in DOCKERFILE
+    assert "zstandard" in (REPO / "requirements-light.txt").read_text().split()  # the stack snapshot

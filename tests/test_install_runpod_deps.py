@@ -16,7 +16,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import sysconfig
 import time
 import zipfile
 from pathlib import Path
@@ -119,13 +118,13 @@ def closed_index() -> str:
     return f"http://127.0.0.1:{free_port()}/simple"  # nothing listens there: connection refused
 
 
-def script_env(index: Path, volume: Path, reqs: Path, **extra: str) -> dict[str, str]:
-    """A controlled environment: the volume, the test interpreter, the file:// index; no user pip config."""
-    volume.mkdir(parents=True, exist_ok=True)
-    env = {"PATH": os.environ["PATH"], "HOME": str(volume.parent), "LANG": "C.UTF-8",
-           "RUNPOD_VOLUME_PATH": str(volume), "PYTHON": sys.executable, "REQUIREMENTS_FILE": str(reqs),
-           "PIP_CONFIG_FILE": os.devnull, "PIP_INDEX_URL": (index / "simple").as_uri(), "PIP_RETRIES": "0",
-           "INSTALL_MIN_FREE_MB": "50", "INSTALL_BACKOFF_S": "0.1", "INSTALL_TIMEOUT_S": "5"}  # fmt: skip
+def script_env(index: Path, root: Path, reqs: Path, **extra: str) -> dict[str, str]:
+    """A controlled environment: the root, the test interpreter, the file:// index; no user pip config."""
+    root.mkdir(parents=True, exist_ok=True)
+    env = {"PATH": os.environ["PATH"], "HOME": str(root.parent), "LANG": "C.UTF-8", "WORKER_ROOT": str(root),
+           "PYTHON": sys.executable, "REQUIREMENTS_FILE": str(reqs), "PIP_CONFIG_FILE": os.devnull,
+           "PIP_INDEX_URL": (index / "simple").as_uri(), "PIP_RETRIES": "0", "INSTALL_MIN_FREE_MB": "50",
+           "INSTALL_BACKOFF_S": "0.1", "INSTALL_TIMEOUT_S": "5"}  # fmt: skip
     env.update(extra)
     return env
 
@@ -146,34 +145,36 @@ def run_script(script: Path, env: dict[str, str], *args: str, timeout: float = 1
     return Run(result, time.monotonic() - started)
 
 
-def packages_value(volume: Path) -> str:
-    """tiny_a.VALUE as the worker would see it: the packages dir on PYTHONPATH, nothing else added."""
-    env = offline_env(PYTHONPATH=str(volume / "packages"))
-    return subprocess.run([sys.executable, "-c", "import tiny_a; print(tiny_a.VALUE)"], env=env, capture_output=True,
-                          text=True, check=True).stdout.strip()  # fmt: skip
-
-
-def dist_infos(volume: Path) -> list[str]:
-    return sorted(path.name for path in (volume / "packages").glob("*.dist-info"))
+def stack_value(stack: Path, module: str = "tiny_a") -> str:
+    """``module.VALUE`` as the worker sees it: the stack's own Python, nothing added."""
+    return subprocess.run([str(stack / "bin" / "python"), "-I", "-c", f"import {module}; print({module}.VALUE)"],
+                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
 
 
 def cuda_line() -> str:
     return "FLASH_ATTN_WHEEL_URL is not set" if shutil.which("nvidia-smi") else "flash-attn: skipped (no CUDA"
 
 
+def printed_stack(run: Run) -> Path:
+    return Path(run.stdout.strip().splitlines()[-1])
+
+
+def bucket_keys(endpoint: str, bucket: str) -> list[str]:
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-west-004", aws_access_key_id=TEST_ACCESS_KEY,
+                      aws_secret_access_key=TEST_SECRET_KEY)  # fmt: skip
+    return sorted(item["Key"] for item in s3.list_objects_v2(Bucket=bucket).get("Contents", []))
+
+
 class Installed:
-    """One completed first install with the bucket as wheel cache; tests change copies of its volume."""
+    """One completed first install with the bucket as cache; tests change copies of its root."""
 
-    def __init__(self, volume: Path, reqs: Path, bucket: str, first: Run):
-        self.volume, self.reqs, self.bucket, self.first = volume, reqs, bucket, first
+    def __init__(self, root: Path, reqs: Path, bucket: str, first: Run):
+        self.root, self.reqs, self.bucket, self.first = root, reqs, bucket, first
 
-    def copy(self, tmp_path: Path, packages: bool = True) -> Path:
-        volume = tmp_path / "vol"
-        shutil.copytree(self.volume, volume, symlinks=True)
-        if not packages:  # only the volume's wheelhouse is left: an install without any download
-            shutil.rmtree(volume / "packages")
-            (volume / "packages").mkdir()
-        return volume
+    def copy(self, tmp_path: Path) -> Path:
+        root = tmp_path / "root"
+        shutil.copytree(self.root, root, symlinks=True)
+        return root
 
 
 @pytest.fixture(scope="module")
@@ -181,9 +182,9 @@ def installed(index, moto_endpoint, tmp_path_factory) -> Installed:
     base = tmp_path_factory.mktemp("installed")
     reqs = requirements(base / "requirements.txt", "tiny-a==1.0", "tiny-b==1.0")
     bucket = make_bucket(moto_endpoint)
-    first = run_script(INSTALL, script_env(index, base / "vol", reqs, **s3_env(moto_endpoint, bucket)))
+    first = run_script(INSTALL, script_env(index, base / "root", reqs, **s3_env(moto_endpoint, bucket)))
     assert first.returncode == 0, first
-    return Installed(base / "vol", reqs, bucket, first)
+    return Installed(base / "root", reqs, bucket, first)
 
 
 def test_help():
@@ -192,255 +193,214 @@ def test_help():
         assert run.returncode == 0 and "Usage:" in run.stdout, run
 
 
-def test_first_install_fetches_installs_and_uploads_the_wheels(installed, moto_endpoint):
-    first, volume = installed.first, installed.volume
-    assert packages_value(volume) == "1"
-    assert dist_infos(volume) == ["tiny_a-1.0.dist-info", "tiny_b-1.0.dist-info"]
+def test_first_install_fetches_installs_and_uploads_wheels_and_snapshot(installed, moto_endpoint):
+    first, root = installed.first, installed.root
+    stack = printed_stack(first)
+    assert stack.parent == root / "stacks" and (stack / ".stack-complete").is_file()
+    assert (root / "stack").resolve() == stack and os.readlink(root / "stack") == f"stacks/{stack.name}"
+    assert stack_value(stack) == "1"
     assert "wheelhouse: 2 of 2 wheel(s) missing" in first.log
-    for step in ("check", "restore wheels", "download wheels", "upload wheels", "install", "verify"):
+    for step in ("download wheels", "upload wheels", "install", "verify", "upload snapshot"):
         assert re.search(rf"install-runpod-deps: {step}: done in \d+\.\d{{3}}s", first.log), step
+    assert "restore snapshot: done in" in first.log and "no snapshot of this stack in the bucket yet" in first.log
     assert cuda_line() in first.log
     assert TEST_SECRET_KEY not in first.log
-    client = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-west-004",
-                          aws_access_key_id=TEST_ACCESS_KEY, aws_secret_access_key=TEST_SECRET_KEY)  # fmt: skip
-    listing = client.list_objects_v2(Bucket=installed.bucket, Prefix="wheels/")["Contents"]
-    assert sorted(item["Key"] for item in listing) == ["wheels/tiny_a-1.0-py3-none-any.whl",
-                                                       "wheels/tiny_b-1.0-py3-none-any.whl"]  # fmt: skip
+    stored = bucket_keys(moto_endpoint, installed.bucket)
+    wheels = [key for key in stored if key.startswith("wheels/")]
+    assert wheels == ["wheels/tiny_a-1.0-py3-none-any.whl", "wheels/tiny_a-1.0-py3-none-any.whl.sha256",
+                      "wheels/tiny_b-1.0-py3-none-any.whl", "wheels/tiny_b-1.0-py3-none-any.whl.sha256"]  # fmt: skip
+    assert f"stacks/{stack.name}/manifest.json" in stored and f"stacks/{stack.name}/stack.tar.zst" in stored
+    assert f"stacks/{stack.name}/.lock" not in stored
 
 
-def test_second_start_with_nothing_to_do_takes_a_moment(installed, moto_endpoint, tmp_path):
-    volume = installed.copy(tmp_path)
-    env = script_env(tmp_path, volume, installed.reqs, PIP_INDEX_URL=closed_index(),
+def test_second_start_finds_the_stack_in_one_short_process(installed, moto_endpoint, tmp_path):
+    root = installed.copy(tmp_path)
+    env = script_env(tmp_path, root, installed.reqs, PIP_INDEX_URL=closed_index(),
                      **s3_env(moto_endpoint, installed.bucket))  # fmt: skip
     second = run_script(INSTALL, env)
     assert second.returncode == 0, second
-    assert "nothing to do: all 2 packages" in second.log
-    assert "attempt" not in second.log and "s3sync" not in second.log  # no pip, no bucket
+    assert "nothing to do: the stack for this lock is complete" in second.log
+    assert "attempt" not in second.log and "snapshot" not in second.log  # no pip, no bucket
+    assert printed_stack(second) == root / "stacks" / printed_stack(installed.first).name
     timings = f"second start took {second.seconds:.2f}s (first install: {installed.first.seconds:.2f}s)"
-    assert second.seconds < 5, timings
+    assert second.seconds < 2, timings  # about 0.05 s on an idle machine (bench/cold_start.py)
     print(timings)
 
 
-def test_fresh_volume_restores_wheels_from_the_bucket_without_the_index(installed, moto_endpoint, tmp_path):
+def test_fresh_root_restores_the_snapshot_without_the_index(installed, moto_endpoint, tmp_path):
     env = script_env(tmp_path, tmp_path / "fresh", installed.reqs, PIP_INDEX_URL=closed_index(),
                      **s3_env(moto_endpoint, installed.bucket))  # fmt: skip
     fresh = run_script(INSTALL, env)
     assert fresh.returncode == 0, fresh
-    assert "s3sync pull: 2 downloaded" in fresh.log
-    assert "wheelhouse: covers all 2 package(s); installing with --no-index" in fresh.log
-    assert "download wheels" not in fresh.log
-    assert packages_value(tmp_path / "fresh") == "1"
-    assert TEST_SECRET_KEY not in fresh.log
+    assert re.search(r"restore snapshot: done in \d+\.\d+s \(\d+\.\d MB, sha256 checked\)", fresh.log), fresh
+    assert "wheelhouse" not in fresh.log and "upload snapshot" not in fresh.log
+    assert stack_value(printed_stack(fresh)) == "1"  # renamed from its temp folder: the venv is relocatable
 
 
-def test_interrupted_install_is_redone(installed, tmp_path):
-    volume = installed.copy(tmp_path)
-    env = script_env(tmp_path, volume, installed.reqs, PIP_INDEX_URL=closed_index())
-    # killed while moving files into place: no stamp, one package without its files, one without its dist-info
-    (volume / "packages" / ".install-stamp").unlink()
-    (volume / "packages" / "tiny_b" / "__init__.py").unlink()
-    shutil.rmtree(volume / "packages" / "tiny_a-1.0.dist-info")
-    run = run_script(INSTALL, env)
+def test_fresh_root_without_snapshot_installs_from_the_bucket_wheels_without_the_index(installed, moto_endpoint,
+                                                                                      tmp_path):  # fmt: skip
+    env = script_env(tmp_path, tmp_path / "fresh", installed.reqs, PIP_INDEX_URL=closed_index(), STACK_SNAPSHOT="0",
+                     **s3_env(moto_endpoint, installed.bucket))  # fmt: skip
+    fresh = run_script(INSTALL, env)
+    assert fresh.returncode == 0, fresh
+    assert "wheelhouse: covers all 2 package(s); the index is not needed" in fresh.log
+    assert "download wheels" not in fresh.log and "snapshot" not in fresh.log
+    assert stack_value(printed_stack(fresh)) == "1"
+
+
+def test_a_wheel_with_another_hash_is_dropped_and_fetched_again(index, installed, tmp_path):
+    root = installed.copy(tmp_path)
+    shutil.rmtree(root / "stacks")
+    wheel = root / "wheels" / "tiny_b-1.0-py3-none-any.whl"
+    wheel.write_bytes(wheel.read_bytes()[:-10] + b"0123456789")  # same size, other bytes
+    run = run_script(INSTALL, script_env(index, root, installed.reqs))
     assert run.returncode == 0, run
-    assert "no valid stamp (missing)" in run.log
-    assert "need tiny-a==1.0: missing" in run.log
-    assert "need tiny-b==1.0: missing tiny_b/__init__.py" in run.log
-    assert "wheelhouse: covers all 2" in run.log  # the volume's wheelhouse, no index needed
-    assert (volume / "packages" / ".install-stamp").is_file()
-    assert packages_value(volume) == "1"
+    assert "wheelhouse: tiny_b-1.0-py3-none-any.whl has another hash than its .sha256: removed" in run.log
+    assert "wheelhouse: 1 of 2 wheel(s) missing" in run.log
+    assert stack_value(printed_stack(run)) == "1"
 
 
-def test_stamp_for_other_requirements_means_a_full_check(installed, tmp_path):
-    volume = installed.copy(tmp_path)
-    stamp = volume / "packages" / ".install-stamp"
-    good = stamp.read_text()
-    stamp.write_text(re.sub(r"requirements_sha256=\w+", "requirements_sha256=" + "0" * 64, good))
-    run = run_script(INSTALL, script_env(tmp_path, volume, installed.reqs, PIP_INDEX_URL=closed_index()))
-    assert run.returncode == 0, run
-    assert "no valid stamp (other)" in run.log
-    assert "install: start" not in run.log  # every file checked and complete: nothing reinstalled
-    assert stamp.read_text() == good
-
-
-def test_packages_built_for_another_python_are_replaced(installed, tmp_path):
-    volume = installed.copy(tmp_path)
-    stamp = volume / "packages" / ".install-stamp"
-    stamp.write_text(re.sub(r"python=\S+", "python=cpython-310", stamp.read_text()))  # the image's Python changed
-    wheel_file = volume / "packages" / "tiny_b-1.0.dist-info" / "WHEEL"
-    wheel_file.write_text(wheel_file.read_text().replace("py3-none-any", "cp310-cp310-manylinux_2_28_x86_64"))
-    run = run_script(INSTALL, script_env(tmp_path, volume, installed.reqs, PIP_INDEX_URL=closed_index()))
-    assert run.returncode == 0, run
-    assert "need tiny-b==1.0: built for another Python or platform (cp310-cp310-manylinux_2_28_x86_64)" in run.log
-    assert "need tiny-a" not in run.log
-    assert "py3-none-any" in wheel_file.read_text()
-
-
-def test_requirements_must_be_a_complete_lock(installed, tmp_path):
+def test_requirements_must_be_a_complete_lock(tmp_path):
     reqs = tmp_path / "requirements.txt"
     reqs.write_text("tiny-a==1.0\ntiny-b>=1.0\n")
-    run = run_script(INSTALL, script_env(tmp_path, tmp_path / "vol", reqs))
+    run = run_script(INSTALL, script_env(tmp_path, tmp_path / "root", reqs))
     assert run.returncode == 2, run
     assert "line 2: 'tiny-b>=1.0' is not pinned with ==" in run.log
-    assert "check: FAILED" in run.log
 
 
-def test_install_killed_midway_is_redone(installed, tmp_path):
-    volume = installed.copy(tmp_path, packages=False)
-    env = script_env(tmp_path, volume, installed.reqs, PIP_INDEX_URL=closed_index())
+def test_install_killed_midway_is_redone_and_its_leftovers_removed(installed, tmp_path):
+    root = installed.copy(tmp_path)
+    shutil.rmtree(root / "stacks")
+    (root / "stack").unlink()
+    env = script_env(tmp_path, root, installed.reqs, PIP_INDEX_URL=closed_index(), STACK_SNAPSHOT="0")
     process = subprocess.Popen(["bash", str(INSTALL)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                text=True, start_new_session=True)  # fmt: skip
     seen = []
     for line in process.stderr:
         seen.append(line)
         if "install: start" in line:
-            os.killpg(process.pid, signal.SIGKILL)  # the script, pip and everything else it started
+            time.sleep(0.3)  # uv is creating the venv / unpacking
+            os.killpg(process.pid, signal.SIGKILL)  # the script, uv and everything else it started
             break
     process.wait(timeout=30)
     assert process.returncode == -signal.SIGKILL, "".join(seen)
-    assert not (volume / "packages" / ".install-stamp").exists()
+    assert not (root / "stack").exists()
+    (root / "tmp" / "install" / "tmp1234-partial-download").write_bytes(b"x" * 1000)  # as pip leaves them
 
     run = run_script(INSTALL, env)
     assert run.returncode == 0, run
-    assert "no valid stamp (missing)" in run.log
-    assert (volume / "packages" / ".install-stamp").is_file()
-    assert not list((volume / "tmp").glob("stage-*"))  # the killed run's staging folder is gone
-    assert packages_value(volume) == "1"
+    assert "leftover(s) of an interrupted run" in run.log
+    assert not list((root / "stacks").glob(".tmp-*"))
+    assert not (root / "tmp" / "install").exists()
+    assert stack_value(printed_stack(run)) == "1"
 
 
-def test_changed_pins_replace_old_versions_and_drop_removed_packages(index, installed, tmp_path):
-    volume = installed.copy(tmp_path)
-    reqs = requirements(tmp_path / "requirements.txt", "tiny-b==2.0")
-    run = run_script(INSTALL, script_env(index, volume, reqs))
+def test_leftovers_are_removed_on_a_warm_start_too(installed, tmp_path):
+    root = installed.copy(tmp_path)
+    (root / "tmp" / "install").mkdir(parents=True, exist_ok=True)
+    (root / "tmp" / "install" / "snapshot-abc.tar.zst").write_bytes(b"half")  # a killed snapshot upload
+    run = run_script(INSTALL, script_env(tmp_path, root, installed.reqs, PIP_INDEX_URL=closed_index()))
     assert run.returncode == 0, run
-    assert "need tiny-b==2.0: 1.0 installed" in run.log
-    assert "not in the requirements, to remove: tiny-a" in run.log
+    assert "removed the leftovers of an interrupted install" in run.log
+    assert not (root / "tmp" / "install").exists()
+
+
+def test_changed_pins_install_a_new_stack_beside_the_old_one(index, installed, tmp_path):
+    root = installed.copy(tmp_path)
+    old = root / "stacks" / printed_stack(installed.first).name
+    reqs = requirements(tmp_path / "requirements.txt", "tiny-b==2.0")
+    run = run_script(INSTALL, script_env(index, root, reqs))
+    assert run.returncode == 0, run
+    new = printed_stack(run)
+    assert new != old and new.parent == old.parent
     assert "wheelhouse: 1 of 1 wheel(s) missing" in run.log
-    assert dist_infos(volume) == ["tiny_b-2.0.dist-info"]
-    assert not (volume / "packages" / "tiny_a").exists()
-    env = offline_env(PYTHONPATH=str(volume / "packages"))
-    value = subprocess.run([sys.executable, "-c", "import tiny_b; print(tiny_b.VALUE)"], env=env,
-                           capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
-    assert value == "2"
+    assert stack_value(new, "tiny_b") == "2"
+    assert stack_value(old) == "1"  # a worker still running the old stack keeps it
+    assert (root / "stack").resolve() == new
+    names = subprocess.run([str(new / "bin" / "python"), "-I", "-c", "import importlib.metadata as m; "
+                            "print(sorted(d.metadata['Name'] for d in m.distributions()))"],
+                           capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert "tiny-a" not in names and "tiny_a" not in names  # uv pip sync: only what the lock pins
 
 
 def test_not_enough_disk_space_stops_with_a_clear_message(index, tmp_path):
     reqs = requirements(tmp_path / "requirements.txt", "tiny-a==1.0", "tiny-b==1.0")
-    (tmp_path / "vol" / "pip-cache").mkdir(parents=True)
-    (tmp_path / "vol" / "pip-cache" / "old-entry").write_text("cached")
-    run = run_script(INSTALL, script_env(index, tmp_path / "vol", reqs, INSTALL_MIN_FREE_MB="999999999"))
+    (tmp_path / "root" / "uv-cache").mkdir(parents=True)
+    (tmp_path / "root" / "uv-cache" / "old-entry").write_text("cached")
+    run = run_script(INSTALL, script_env(index, tmp_path / "root", reqs, INSTALL_MIN_FREE_MB="999999999"))
     assert run.returncode == 1, run
-    assert "cleaning pip caches" in run.log
-    assert not (tmp_path / "vol" / "pip-cache" / "old-entry").exists()
-    assert re.search(r"not enough disk space for downloading 2 wheel\(s\): 999999999 MB needed on /\S*", run.log)
-    assert "MB free after cleaning pip caches" in run.log
-    assert "download wheels: FAILED" in run.log
-    assert not list((tmp_path / "vol" / "packages").iterdir())
+    assert "emptying the caches" in run.log
+    assert not (tmp_path / "root" / "uv-cache" / "old-entry").exists()
+    assert re.search(r"not enough disk space for the install: 999999999 MB needed on /\S*", run.log), run
+    assert not list((tmp_path / "root" / "stacks").iterdir())
 
 
 def test_unreachable_index_is_retried_with_backoff(index, tmp_path):
     reqs = requirements(tmp_path / "requirements.txt", "tiny-a==1.0", "tiny-b==1.0")
-    env = script_env(index, tmp_path / "vol", reqs, PIP_INDEX_URL=closed_index(), INSTALL_RETRIES="3")
+    env = script_env(index, tmp_path / "root", reqs, PIP_INDEX_URL=closed_index(), INSTALL_RETRIES="3")
     run = run_script(INSTALL, env)
-    assert run.returncode != 0, run
+    assert run.returncode == 1, run
     attempts = re.findall(r"download wheels: attempt (\d)/3$", run.log, re.M)
     assert attempts == ["1", "2", "3"], run
     assert "retrying in 0.1s" in run.log and "retrying in 0.2s" in run.log  # exponential backoff
     assert "giving up" in run.log
-    assert not (tmp_path / "vol" / "packages" / ".install-stamp").exists()
+    assert not (tmp_path / "root" / "stack").exists()
 
 
-def test_two_installs_on_one_volume_take_turns(installed, tmp_path):
-    volume = installed.copy(tmp_path, packages=False)
-    env = script_env(tmp_path, volume, installed.reqs, PIP_INDEX_URL=closed_index())
+def test_two_installs_on_one_root_take_turns(installed, tmp_path):
+    root = installed.copy(tmp_path)
+    shutil.rmtree(root / "stacks")
+    env = script_env(tmp_path, root, installed.reqs, PIP_INDEX_URL=closed_index())
     processes = [subprocess.Popen(["bash", str(INSTALL)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                   text=True) for _ in range(2)]  # fmt: skip
     logs = [process.communicate(timeout=180)[0] for process in processes]
     assert [process.returncode for process in processes] == [0, 0], logs
     assert sum(log.count("install: start") for log in logs) == 1, logs  # the other one found it done
-    assert sum("nothing to do" in log for log in logs) == 1, logs
-    assert packages_value(volume) == "1"
+    assert sum("another worker finished the stack" in log for log in logs) == 1, logs
 
 
-def test_flash_attn_tag_mismatch_is_logged_and_skipped(installed, tmp_path):
-    volume = installed.copy(tmp_path)
-    url = "http://127.0.0.1:9/flash_attn-2.8.3%2Bcu12torch2.6cxx11abiFALSE-cp310-cp310-linux_x86_64.whl"
-    env = script_env(tmp_path, volume, installed.reqs, FORCE_CUDA="1", FLASH_ATTN_WHEEL_URL=url)
+def test_flash_attn_is_never_built_and_only_installed_on_cuda_from_its_url(index, installed, tmp_path):
+    root = installed.copy(tmp_path)
+    run = run_script(INSTALL, script_env(tmp_path, root, installed.reqs, FORCE_CUDA="1", STACK_SNAPSHOT="0",
+                                         PIP_INDEX_URL=closed_index()))  # fmt: skip
+    assert "nothing to do" in run.log  # the URL is part of the stamp; without one the stack is the same
+    wheel = next((index / "flash").glob("flash_attn-*.whl"))
+    url = wheel.parent.as_uri() + "/" + wheel.name.replace("+", "%2B")  # as release URLs spell it
+    env = script_env(tmp_path, root, installed.reqs, FORCE_CUDA="1", FLASH_ATTN_WHEEL_URL=url, STACK_SNAPSHOT="0",
+                     PIP_INDEX_URL=closed_index())  # fmt: skip
     run = run_script(INSTALL, env)
     assert run.returncode == 0, run
-    assert "flash-attn: skipped flash_attn-2.8.3+cu12torch2.6cxx11abiFALSE-cp310-cp310-linux_x86_64.whl" in run.log
-    assert f"wheel is for Python cp310, the worker runs {PYTHON_TAG}" in run.log
-    assert "flash-attn download" not in run.log  # decided from the name alone
+    assert "flash-attn: done in" in run.log and "(installed)" in run.log
+    assert list(printed_stack(run).glob("lib/python3*/site-packages/flash_attn/__init__.py"))
 
-    run = run_script(INSTALL, script_env(tmp_path, volume, installed.reqs, FORCE_CUDA="1"))
-    assert "flash-attn: skipped (FLASH_ATTN_WHEEL_URL is not set; flash-attn is never compiled at start-up)" in run.log
-
-
-def torch_tags() -> str | None:
-    """``cu<N>torch<X.Y>cxx11abi<BOOL>`` of the test interpreter's torch, from its files (no import)."""
-    from importlib import metadata
-
-    try:
-        dist = metadata.distribution("torch")
-    except metadata.PackageNotFoundError:
-        return None
-    version_py = Path(dist.locate_file("torch/version.py")).read_text()
-    cuda = re.search(r"^cuda\b[^=]*=\s*['\"](\d+)\.", version_py, re.M)
-    libc10 = Path(dist.locate_file("torch/lib/libc10.so"))
-    if not cuda or not libc10.is_file():
-        return None
-    abi = "TRUE" if b"St7__cxx11" in libc10.read_bytes() else "FALSE"
-    return f"cu{cuda.group(1)}torch{'.'.join(dist.version.split('.')[:2])}cxx11abi{abi}"
-
-
-def test_flash_attn_wheel_matching_torch_is_installed_and_cached(index, installed, moto_endpoint, tmp_path):
-    tags = torch_tags()
-    if tags is None:
-        pytest.skip("needs a CUDA build of torch in the test environment (requirements.txt has one)")
-    platform_tag = sysconfig.get_platform().replace("-", "_").replace(".", "_")
-    name = f"flash_attn-2.8.3+{tags}-{PYTHON_TAG}-{PYTHON_TAG}-{platform_tag}.whl"
-    wheel = tmp_path / "release" / name
-    wheel.parent.mkdir()
-    shutil.copyfile(next((index / "flash").glob("flash_attn-*.whl")), wheel)
-    url = wheel.parent.as_uri() + "/" + name.replace("+", "%2B")  # as release URLs spell it
-    volume = installed.copy(tmp_path)
-    bucket = make_bucket(moto_endpoint)
-    env = script_env(index, volume, installed.reqs, FORCE_CUDA="1", FLASH_ATTN_WHEEL_URL=url,
-                     **s3_env(moto_endpoint, bucket))  # fmt: skip
+    broken = url.replace("flash_attn-", "flash_attn_missing-")
+    env.update(FLASH_ATTN_WHEEL_URL=broken, INSTALL_RETRIES="1")
     run = run_script(INSTALL, env)
     assert run.returncode == 0, run
-    assert "flash-attn: done in" in run.log and f"({name} installed)" in run.log
-    assert (volume / "wheels" / name).is_file()
-    assert any(info.startswith("flash_attn-2.8.3") for info in dist_infos(volume))
-    assert (volume / "packages" / "flash_attn" / "__init__.py").is_file()
-    escaped = name.replace("+", "_u002b_")
-    client = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-west-004",
-                          aws_access_key_id=TEST_ACCESS_KEY, aws_secret_access_key=TEST_SECRET_KEY)  # fmt: skip
-    assert client.head_object(Bucket=bucket, Key=f"wheels/{escaped}")["ContentLength"] == wheel.stat().st_size
-
-    again = run_script(INSTALL, env)
-    assert again.returncode == 0, again
-    assert f"flash-attn: {name} already installed" in again.log
-    assert "nothing to do" in again.log
+    assert "warning: flash-attn: not installed" in run.log and "the worker starts without it" in run.log
 
 
-def test_startup_runs_every_step_then_the_handler(installed, tmp_path):
-    volume = installed.copy(tmp_path)
-    env = script_env(tmp_path, volume, installed.reqs, PIP_INDEX_URL=closed_index(), TTS_ENABLED="false",
-                     TIMING_ENGINES="google", STORAGE_DIR=str(tmp_path / "storage"), HF_HUB_OFFLINE="1",
-                     RUNPOD_SKIP_AUTO_SYSTEM_CHECKS="true", RUNPOD_SKIP_GPU_CHECK="true",
-                     RUNPOD_DEBUG_LEVEL="INFO")  # fmt: skip
+def test_startup_with_a_baked_stack_runs_the_handler_on_the_image_python(tmp_path):
+    root = tmp_path / "volume"
+    root.mkdir()
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "LANG": "C.UTF-8", "RUNPOD_VOLUME_PATH": str(root),
+           "PYTHON": sys.executable, "SKIP_INSTALL": "1", "TTS_ENABLED": "false", "TIMING_ENGINES": "google",
+           "HF_HUB_OFFLINE": "1", "RUNPOD_SKIP_AUTO_SYSTEM_CHECKS": "true", "RUNPOD_SKIP_GPU_CHECK": "true",
+           "PYTHONPATH": "/somewhere/else"}  # fmt: skip
     run = run_script(STARTUP, env, "--test_input", json.dumps({"input": {"endpoint": "health"}}))
     assert run.returncode == 0, run
-    for step in ("storage setup", "install", "model cache"):
+    for step in ("storage setup", "model cache"):
         assert re.search(rf"startup-runpod: {step}: done in \d+\.\d{{3}}s", run.log), step
-    assert "nothing to do" in run.log
+    assert "install: skipped (SKIP_INSTALL=1)" in run.log
     assert "Job local_test completed successfully" in run.log
-    assert f"'root': '{tmp_path / 'storage'}'" in run.log
+    assert f"'root': '{root / 'storage'}'" in run.log  # STORAGE_DIR under the volume
 
 
 def test_startup_stops_at_the_first_failing_step(installed, tmp_path):
-    volume = installed.copy(tmp_path)
-    env = script_env(tmp_path, volume, installed.reqs, AWS_S3_BUCKET="b", AWS_SECRET_ACCESS_KEY=TEST_SECRET_KEY)
+    root = installed.copy(tmp_path)
+    env = script_env(tmp_path, root, installed.reqs, AWS_S3_BUCKET="b", AWS_SECRET_ACCESS_KEY=TEST_SECRET_KEY,
+                     RUNPOD_VOLUME_PATH=str(root))  # fmt: skip
+    del env["WORKER_ROOT"]
     run = run_script(STARTUP, env)
     assert run.returncode == 2, run
     assert "missing: AWS_ACCESS_KEY_ID" in run.log
@@ -448,16 +408,14 @@ def test_startup_stops_at_the_first_failing_step(installed, tmp_path):
     assert "install: start" not in run.log and "starting the handler" not in run.log
     assert TEST_SECRET_KEY not in run.log
 
-    # SKIP_INSTALL=1 goes straight to the model cache, whose failure (bucket unreachable) stops the start
-    s3 = s3_env(closed_index().removesuffix("/simple"), "b")
-    env = script_env(tmp_path, volume, tmp_path / "no-such-requirements.txt", SKIP_INSTALL="1", S3_MAX_ATTEMPTS="1",
-                     **s3)  # fmt: skip
+    # an install failure (a lock that is not one) stops the start before the model cache
+    bad = tmp_path / "bad.txt"
+    bad.write_text("tiny-a>=1\n")
+    env = script_env(tmp_path, root, bad, RUNPOD_VOLUME_PATH=str(root))
+    del env["WORKER_ROOT"]
     run = run_script(STARTUP, env)
-    assert run.returncode == 1, run
-    assert "install: skipped (SKIP_INSTALL=1)" in run.log
-    assert "model cache: FAILED" in run.log
-    assert "starting the handler" not in run.log
-    assert TEST_SECRET_KEY not in run.log
+    assert run.returncode == 2, run
+    assert "install: FAILED" in run.log and "model cache: start" not in run.log
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=[script.name for script in SCRIPTS])

@@ -12,9 +12,10 @@ from tests.helpers import REPO, TEST_SECRET_KEY
 
 SCRIPT = REPO / "scripts" / "setup-backblaze-storage.sh"
 S3_VARIABLES = ("AWS_S3_BUCKET", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
-FOLDERS = ("packages", "wheels", "models", "tmp", "pip-cache", "hf-home")
-EXPORTED = ("WORKER_ROOT", "TMPDIR", "PIP_CACHE_DIR", "HF_HOME", "TORCH_HOME", "XDG_CACHE_HOME",
-            "MODEL_CACHE_DIR", "NLTK_DATA", "PYTHONPATH")  # fmt: skip
+FOLDERS = ("stacks", "wheels", "models", "tmp", "pip-cache", "uv-cache", "hf-home", "voices")
+EXPORTED = ("WORKER_ROOT", "TMPDIR", "PIP_CACHE_DIR", "UV_CACHE_DIR", "PYTHONPYCACHEPREFIX", "HF_HOME",
+            "TORCH_HOME", "XDG_CACHE_HOME", "MODEL_CACHE_DIR", "NLTK_DATA", "VOICE_CACHE_DIR", "STORAGE_DIR",
+            "PYTHONPATH")  # fmt: skip
 
 
 def base_env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -129,27 +130,35 @@ def test_env_file_moves_every_cache_and_install_path_to_the_root(tmp_path):
     assert values["WORKER_ROOT"] == str(volume)
     assert values["TMPDIR"] == f"{volume}/tmp"  # where pip unpacks and builds
     assert values["PIP_CACHE_DIR"] == f"{volume}/pip-cache"
+    assert values["UV_CACHE_DIR"] == f"{volume}/uv-cache"
+    assert values["PYTHONPYCACHEPREFIX"] == f"{volume}/cache/pycache"  # never __pycache__ in the image's /app
+    assert values["VOICE_CACHE_DIR"] == f"{volume}/voices"
+    assert values["STORAGE_DIR"] == f"{volume}/storage"
     assert values["HF_HOME"] == f"{volume}/hf-home"
     assert values["XDG_CACHE_HOME"] == f"{volume}/cache"
     assert values["TORCH_HOME"] == f"{volume}/cache/torch"
     assert values["MODEL_CACHE_DIR"] == f"{volume}/models"
     assert values["NLTK_DATA"] == f"{volume}/models/nltk_data"
-    assert values["PYTHONPATH"] == f"{volume}/packages:/app/extra"  # packages first, the rest kept
+    assert values["PYTHONPATH"] == ""  # the env file leaves it alone: the stack is a venv of its own
+    assert "PYTHONPATH" not in Path(result.stdout.strip()).read_text()
 
 
-def test_chosen_locations_are_kept_and_pythonpath_is_not_duplicated(tmp_path):
+def test_chosen_locations_are_kept_and_pythonpath_is_untouched(tmp_path):
+    """With SKIP_INSTALL=1 (a baked image) nothing a slim image left on the volume may reach the imports."""
     volume = tmp_path / "vol"
     volume.mkdir()
     env = base_env(tmp_path, RUNPOD_VOLUME_PATH=str(volume), MODEL_CACHE_DIR="/models", HF_HOME="/hf",
-                   PYTHONPATH=f"{volume}/packages:/app", WORKER_ENV_FILE=str(tmp_path / "etc" / "w.env"))  # fmt: skip
+                   VOICE_CACHE_DIR="/voices", STORAGE_DIR="/data", SKIP_INSTALL="1", PYTHONPATH="/app/extra",
+                   WORKER_ENV_FILE=str(tmp_path / "etc" / "w.env"))  # fmt: skip
     result = run_setup(env)
     assert result.returncode == 0, result.stderr
     env_file = Path(result.stdout.strip())
     assert env_file == tmp_path / "etc" / "w.env"
     values = sourced(env_file, base_env(tmp_path))
     assert values["MODEL_CACHE_DIR"] == "/models" and values["HF_HOME"] == "/hf"
+    assert values["VOICE_CACHE_DIR"] == "/voices" and values["STORAGE_DIR"] == "/data"
     assert values["TMPDIR"] == f"{volume}/tmp"  # install paths always go to the root
-    assert values["PYTHONPATH"] == f"{volume}/packages:/app"
+    assert values["PYTHONPATH"] == ""  # sourced in a shell without one: the file sets none
 
 
 def test_a_second_run_is_harmless(tmp_path):
