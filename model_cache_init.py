@@ -13,6 +13,7 @@ model, exit 1 when any failed) or call :func:`prepare_models` from Python.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import shutil
@@ -177,9 +178,9 @@ def ensure_model(storage: Storage, spec: ModelSpec, cache_dir: Path, wait_s: flo
             manifest = wait_for_manifest(storage, spec.name, wait_s)
         report.files, report.bytes = restore(storage, spec.name, manifest, cache_dir)
         report.action = "restored" if report.files else "verified"
-    except (ModelCacheError, WorkerError, OSError) as exc:
-        report.action, report.error = "failed", str(exc)
-        log.exception("model %s failed", spec.name)
+    except (ModelCacheError, WorkerError, OSError, ValueError) as exc:
+        report.action, report.error = "failed", describe_failure(exc)
+        log.error("model %s failed: %s", spec.name, report.error)
     report.seconds = time.monotonic() - started
     return report
 
@@ -205,37 +206,87 @@ def copy_folder(source: Path) -> Callable[[Path], None]:
     return fetch
 
 
+def check_hub_etag(path: Path, label: str) -> None:
+    """The hub names each blob in its cache by the file's ETag: a sha256 for LFS files, else a git blob sha1.
+
+    huggingface_hub checks only the size of what it downloads; a wrong body of the right size (or a mirror
+    serving other bytes) would otherwise reach the bucket and every later worker.
+    """
+    blob = path.resolve()
+    etag = blob.name
+    data_hash = hashlib.sha256() if len(etag) == 64 else hashlib.sha1(b"blob %d\0" % blob.stat().st_size)
+    with open(blob, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            data_hash.update(block)
+    if len(etag) in (40, 64) and data_hash.hexdigest() != etag:
+        raise ModelCacheError(f"{label}: the downloaded bytes do not match the hub's ETag {etag}")
+
+
+def hub_files(repo: str, filenames: list[str]) -> Callable[[Path], None]:
+    """Named files of one hub repository (``HF_ENDPOINT``, ``HF_TOKEN`` honoured), checked against their ETags.
+
+    Downloads go to a private hub cache inside the staging folder, so a failed or wrong download never
+    lands in a shared cache where a later start would find it.
+    """
+
+    def fetch(dest: Path) -> None:
+        from huggingface_hub import constants, hf_hub_download
+
+        with tempfile.TemporaryDirectory(prefix=".hub-", dir=dest) as hub_cache:
+            for filename in filenames:
+                try:
+                    path = Path(hf_hub_download(repo, filename, cache_dir=hub_cache))
+                except (OSError, ValueError) as exc:  # huggingface_hub's errors are OSErrors (requests')
+                    raise ModelCacheError(f"fetching {repo}/{filename} from {constants.ENDPOINT}") from exc
+                check_hub_etag(path, f"{repo}/{filename}")
+                shutil.move(path.resolve(), dest / Path(filename).name)
+
+    return fetch
+
+
+def whisper_files(name: str) -> Callable[[Path], None]:
+    """faster-whisper's own download (``Systran/faster-whisper-<name>``), each file checked against its ETag."""
+
+    def fetch(dest: Path) -> None:
+        from faster_whisper import download_model
+        from huggingface_hub import constants
+
+        with tempfile.TemporaryDirectory(prefix=".hub-", dir=dest) as hub_cache:
+            try:
+                snapshot = Path(download_model(name, cache_dir=hub_cache))
+            except (OSError, ValueError) as exc:
+                raise ModelCacheError(f"fetching whisper {name} from {constants.ENDPOINT}") from exc
+            for path in sorted(snapshot.iterdir()):
+                check_hub_etag(path, f"whisper {name}/{path.name}")
+                shutil.move(path.resolve(), dest / path.name)
+
+    return fetch
+
+
+def describe_failure(exc: BaseException) -> str:
+    """The exception and its causes: huggingface_hub wraps the HTTP error that says what went wrong."""
+    parts, seen = [], set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        text = " ".join(str(exc).split())
+        parts.append(f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
+        exc = exc.__cause__ or exc.__context__
+    return "; caused by ".join(parts)
+
+
 def configured_specs(settings: Settings) -> list[ModelSpec]:
     """The models the worker would otherwise fetch from the public hub at warm-load."""
-    from f5worker.engines.model_files import HUB_CHECKPOINTS, VOCOS_FILES, VOCOS_REPO
+    from f5worker.engines.model_files import HUB_CHECKPOINTS, VOCOS_FILES, VOCOS_REPO, hub_repo_file
 
     specs = []
     if settings.tts_enabled and not settings.f5_ckpt_file and settings.f5_model in HUB_CHECKPOINTS:
-        url = HUB_CHECKPOINTS[settings.f5_model]
-
-        def fetch_f5(dest: Path, url=url) -> None:
-            from cached_path import cached_path
-
-            shutil.copy(cached_path(url), dest / url.rsplit("/", 1)[1])
-
-        specs.append(ModelSpec(f"f5-tts/{settings.f5_model}", fetch_f5))
+        repo, checkpoint = hub_repo_file(HUB_CHECKPOINTS[settings.f5_model])
+        vocab = f"{checkpoint.rsplit('/', 1)[0]}/vocab.txt"
+        specs.append(ModelSpec(f"f5-tts/{settings.f5_model}", hub_files(repo, [checkpoint, vocab])))
     if settings.tts_enabled and not settings.f5_vocoder_path:
-
-        def fetch_vocos(dest: Path) -> None:
-            from huggingface_hub import hf_hub_download
-
-            for filename in VOCOS_FILES:
-                shutil.copy(hf_hub_download(VOCOS_REPO, filename), dest / filename)
-
-        specs.append(ModelSpec("vocos", fetch_vocos))
+        specs.append(ModelSpec("vocos", hub_files(VOCOS_REPO, list(VOCOS_FILES))))
     if "whisperx" in settings.timing_engines and not Path(settings.whisper_model).is_dir():
-
-        def fetch_whisper(dest: Path, name=settings.whisper_model) -> None:
-            from faster_whisper import download_model
-
-            download_model(name, output_dir=str(dest))
-
-        specs.append(ModelSpec(f"whisper/{settings.whisper_model}", fetch_whisper))
+        specs.append(ModelSpec(f"whisper/{settings.whisper_model}", whisper_files(settings.whisper_model)))
     return specs
 
 

@@ -7,7 +7,6 @@ or ``--rp_serve_api`` for RunPod's local HTTP API. ``handler(job)`` is the funct
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import sys
@@ -18,9 +17,11 @@ from f5worker.errors import ConfigError
 from f5worker.progress import progress_reporter
 from f5worker.settings import get_settings
 from f5worker.temp_root import use_private_temp_root
+from f5worker.worker_process import BoundedShutdown, import_sdk_with_private_state
 
 log = logging.getLogger("f5worker")
 _context: WorkerContext | None = None
+_shutdown = BoundedShutdown()
 
 
 def worker_context() -> WorkerContext:
@@ -43,11 +44,19 @@ def job_reporter(job: dict):
 async def handler(job: dict) -> dict:
     """Async so health/result/download jobs are served while a model job runs in a thread."""
     with progress_reporter(job_reporter(job)):
-        return await asyncio.to_thread(handle_job, job, worker_context())
+        return await _shutdown.run_job(lambda: handle_job(job, worker_context()))
 
 
 def concurrency_modifier(current_concurrency: int) -> int:
+    _shutdown.install()  # the SDK's loop is running, so its SIGTERM handler is in place to chain onto
     return worker_context().settings.max_concurrency
+
+
+def start_sdk(settings) -> None:
+    """Import the RunPod SDK with a job-state file of this process's own, and give SIGTERM a deadline."""
+    global _shutdown
+    _shutdown = BoundedShutdown(grace_s=settings.shutdown_grace_s)
+    import_sdk_with_private_state()
 
 
 def main() -> None:
@@ -59,6 +68,7 @@ def main() -> None:
         log.error("refusing to start: %s", exc)
         sys.exit(2)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    start_sdk(settings)
     global _context
     _context = build_context(settings)
     log.info("storage: %s", _context.storage.describe())

@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     s3_max_attempts: int = Field(3, ge=1, le=10)
     max_inline_bytes: int = Field(7 * 1024 * 1024, ge=1024)
     max_concurrency: int = Field(4, ge=1, le=64)
+    shutdown_grace_s: float = Field(60.0, gt=0, description="After SIGTERM, how long running jobs may still run.")
     max_audio_s: float = Field(1800.0, gt=0, description="Longest audio accepted for decoding.")
     max_input_bytes: int = Field(100 * 1024 * 1024, ge=1024, description="Largest audio input (URL, base64, key).")
     url_timeout_s: float = Field(30.0, gt=0, description="Whole-download time limit for URL inputs.")

@@ -23,6 +23,12 @@ VOCOS_REPO = "charactr/vocos-mel-24khz"
 VOCOS_FILES = ("config.yaml", "pytorch_model.bin")
 
 
+def hub_repo_file(url: str) -> tuple[str, str]:
+    """``hf://owner/name/path/in/repo`` -> (``owner/name``, ``path/in/repo``)."""
+    owner, name, path = url.removeprefix("hf://").split("/", 2)
+    return f"{owner}/{name}", path
+
+
 @dataclass(frozen=True)
 class F5Files:
     ckpt_file: str
@@ -52,6 +58,8 @@ def resolve_f5_files(settings: Settings) -> F5Files:
         vocab, sources["vocab"] = str(settings.f5_vocab_file), "F5_VOCAB_FILE"
     elif cached_vocab.is_file():
         vocab, sources["vocab"] = str(cached_vocab), "model cache"
+    elif sources["ckpt"] == "public hub":  # the vocabulary published next to that checkpoint
+        vocab, sources["vocab"] = str(fetch_hub_vocab(settings.f5_model)), "public hub"
     else:
         vocab, sources["vocab"] = "", "f5-tts package"
 
@@ -73,6 +81,13 @@ def fetch_hub_checkpoint(model: str) -> Path:
 
     log.info("F5-TTS checkpoint not in the model cache: fetching %s (start-up only)", HUB_CHECKPOINTS[model])
     return Path(cached_path(HUB_CHECKPOINTS[model]))
+
+
+def fetch_hub_vocab(model: str) -> Path:
+    from huggingface_hub import hf_hub_download
+
+    repo, checkpoint = hub_repo_file(HUB_CHECKPOINTS[model])
+    return Path(hf_hub_download(repo, f"{checkpoint.rsplit('/', 1)[0]}/vocab.txt"))
 
 
 def fetch_hub_vocoder() -> Path:

@@ -1,0 +1,187 @@
+"""What one worker process needs around the RunPod SDK: a job-state file of its own and a bounded SIGTERM.
+
+runpod 1.10 keeps the ids of jobs in progress in ``.runpod_jobs.pkl`` in the working directory it had when
+``runpod`` was first imported (``JobsProgress._STATE_DIR = os.getcwd()``), reloads it at import, and shares
+it with its forked heartbeat through that file. A file left by a killed process makes a new process believe
+a job is still running: it never asks for work and ignores SIGTERM (JOURNAL, issue 16). So the SDK is
+imported from a fresh directory of this process's own, and SIGTERM gets a deadline the SDK does not give.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from .errors import EngineUnavailable
+
+log = logging.getLogger(__name__)
+
+STATE_DIR_PREFIX = "runpod-state-"
+OWNER_LOCK = "owner.lock"
+SDK_STATE_FILE = ".runpod_jobs.pkl"
+_held_locks: list[FileLock] = []  # owner locks of this process's state directory, held until it ends
+
+
+def state_root() -> Path:
+    """Where per-process SDK directories live: the worker's temp root (``TMPDIR``, set by the start script)."""
+    return Path(tempfile.gettempdir()) / "f5worker-sdk-state"
+
+
+def remove_dead_state_dirs(root: Path) -> list[Path]:
+    """Delete the state directories of processes that are gone (their owner lock is free); return them."""
+    removed = []
+    for path in sorted(root.glob(f"{STATE_DIR_PREFIX}*")):
+        lock = FileLock(path / OWNER_LOCK)
+        try:
+            lock.acquire(timeout=0)
+        except (Timeout, OSError):
+            continue  # its process is alive (or the lock cannot be judged): leave it alone
+        try:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+        finally:
+            lock.release()
+    return removed
+
+
+def import_sdk_with_private_state(root: Path | None = None) -> Path:
+    """Import ``runpod`` from a new directory owned by this process; return the state file the SDK uses.
+
+    The working directory is restored right after the import, so relative paths in the worker's own
+    settings keep their meaning. The directory's owner lock is held for the life of the process (and of
+    its forked heartbeat), which is how a later process tells a dead owner's directory from a live one.
+    """
+    root = root or state_root()
+    root.mkdir(parents=True, exist_ok=True)
+    removed = remove_dead_state_dirs(root)
+    if removed:
+        log.info("removed %d job-state dir(s) left by ended worker processes", len(removed))
+    if "runpod" in sys.modules:
+        log.warning("runpod was imported before its job state could be isolated")
+    else:
+        private = Path(tempfile.mkdtemp(prefix=STATE_DIR_PREFIX, dir=root))
+        owner = FileLock(private / OWNER_LOCK)
+        owner.acquire(timeout=0)
+        _held_locks.append(owner)
+        previous = os.getcwd()
+        os.chdir(private)
+        try:
+            import runpod  # noqa: F401 - the import is the point: the SDK records the cwd now
+        finally:
+            os.chdir(previous)
+    from runpod.serverless.modules.worker_state import JobsProgress
+
+    state_file = Path(JobsProgress._STATE_FILE)
+    log.info("RunPod SDK job-state file: %s (%d job(s) in progress at start)", state_file,
+             JobsProgress().get_job_count())  # fmt: skip
+    return state_file
+
+
+def sdk_jobs_in_progress() -> int:
+    """Jobs the SDK has taken and not yet answered (its own count, which drops after the result post)."""
+    from runpod.serverless.modules.worker_state import JobsProgress
+
+    return JobsProgress().get_job_count()
+
+
+class BoundedShutdown:
+    """SIGTERM with a deadline: the SDK stops taking jobs, running jobs get ``grace_s`` to finish, a job
+    still running then is answered with an error, and the process ends by itself if the SDK's loop has not.
+
+    runpod 1.10's own SIGTERM handler only sets an event its loops check between long-polls (held up to
+    90 s by the platform), and drains running jobs without a limit; a loop waiting on a stale job never ends.
+    """
+
+    def __init__(self, grace_s: float = 60.0, settle_s: float = 3.0, jobs_in_progress: Callable[[], int] | None = None,
+                 exit_process: Callable[[int], None] | None = None):  # fmt: skip
+        self.grace_s = grace_s
+        self.settle_s = settle_s
+        self._jobs_in_progress = jobs_in_progress or sdk_jobs_in_progress
+        self._exit_process = exit_process or _exit_now
+        self.deadline_passed = threading.Event()
+        self.signalled = threading.Event()
+        self._installed = False
+
+    def install(self) -> None:
+        """Chain onto the SIGTERM handler installed now (the SDK's, once its loop runs); main thread only.
+
+        The SDK installs its handler when its job loop starts, after ``runpod.serverless.start`` is
+        called, so this is called from ``concurrency_modifier``, the first worker code that loop runs.
+        """
+        if self._installed or threading.current_thread() is not threading.main_thread():
+            return
+        previous = signal.getsignal(signal.SIGTERM)
+
+        def on_sigterm(signum, frame):
+            self._begin(previous, signum, frame)
+
+        signal.signal(signal.SIGTERM, on_sigterm)
+        self._installed = True
+
+    def _begin(self, previous, signum, frame) -> None:
+        if self.signalled.is_set():
+            return
+        self.signalled.set()
+        log.info("SIGTERM: taking no new jobs; jobs in progress get up to %.0f s", self.grace_s)
+        if callable(previous):
+            previous(signum, frame)
+        threading.Thread(target=self._watch, name="shutdown-watchdog", daemon=True).start()
+
+    def _watch(self) -> None:
+        started = time.monotonic()
+        while self._jobs_in_progress() > 0 and time.monotonic() - started < self.grace_s:
+            time.sleep(0.1)
+        if self._jobs_in_progress() > 0:
+            log.warning("SIGTERM: %d job(s) still running after %.0f s: answering them with an error",
+                        self._jobs_in_progress(), self.grace_s)  # fmt: skip
+            self.deadline_passed.set()
+            # The abandoned work keeps its thread, and asyncio.run waits for it: leave once answered.
+            answered_by = time.monotonic() + self.settle_s
+            while self._jobs_in_progress() > 0 and time.monotonic() < answered_by:
+                time.sleep(0.1)
+            self._exit(0 if self._jobs_in_progress() == 0 else 1, "after answering the jobs it stopped")
+            return
+        # Nothing running: the SDK's loop ends by itself once its open long-polls return; do not wait on them.
+        time.sleep(self.settle_s)
+        self._exit(0, "with no job running (the SDK loop was still waiting)")
+
+    def _exit(self, code: int, why: str) -> None:
+        log.info("SIGTERM: exiting %s", why)
+        self._exit_process(code)
+
+    async def run_job(self, work: Callable[[], dict]) -> dict:
+        """Run ``work`` in a thread; if the shutdown deadline passes first, answer with an error instead."""
+        if not self.deadline_passed.is_set():
+            running = asyncio.ensure_future(asyncio.to_thread(work))
+            while not self.deadline_passed.is_set():
+                done, _ = await asyncio.wait({running}, timeout=0.2)
+                if done:
+                    return running.result()
+            running.add_done_callback(lambda task: task.cancelled() or task.exception())  # never "not retrieved"
+        stopped = EngineUnavailable("the worker was stopped (SIGTERM) before this job finished; send it again")
+        return stopped.as_output()
+
+
+def _exit_now(code: int) -> None:
+    """End the process now: stop the SDK's heartbeat child, flush the logs, skip the thread joins."""
+    for child in multiprocessing.active_children():
+        with contextlib.suppress(Exception):
+            child.terminate()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    logging.shutdown()
+    os._exit(code)
