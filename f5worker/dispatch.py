@@ -12,7 +12,8 @@ from pydantic import BaseModel, ValidationError
 from . import schemas
 from .context import WorkerContext
 from .endpoints import download, health, result, stt, tts, voices
-from .errors import InvalidInput, WorkerError
+from .errors import InvalidInput, PayloadTooLarge, WorkerError
+from .settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,8 @@ def storage_job_id(raw_id: object) -> str:
     return text[:128]
 
 
-def parse_request(raw_input: object) -> tuple[Endpoint, BaseModel]:
+def parse_request(raw_input: object, settings: Settings | None = None) -> tuple[Endpoint, BaseModel]:
+    """The endpoint and its validated request; ``settings`` adds their limits (MAX_TEXT_CHARS)."""
     if not isinstance(raw_input, dict):
         raise InvalidInput("input: expected an object with an 'endpoint' field")
     payload = {"endpoint": DEFAULT_ENDPOINT, **raw_input}
@@ -51,16 +53,17 @@ def parse_request(raw_input: object) -> tuple[Endpoint, BaseModel]:
         raise InvalidInput(f"endpoint: expected one of {', '.join(ENDPOINTS)}; got {shown}")
     endpoint = ENDPOINTS[name]
     try:
-        return endpoint, endpoint.schema.model_validate(payload)
+        return endpoint, endpoint.schema.model_validate(payload, context={"settings": settings})
     except ValidationError as exc:
-        raise InvalidInput(schemas.describe_validation_error(exc, endpoint.schema)) from None
+        error = PayloadTooLarge if schemas.is_too_large(exc) else InvalidInput
+        raise error(schemas.describe_validation_error(exc, endpoint.schema)) from None
 
 
 def handle_job(job: dict, ctx: WorkerContext) -> dict:
     """Never raises: a failure becomes ``{"error": "<code>: <message>"}`` and the worker serves on."""
     job_id = storage_job_id(job.get("id"))
     try:
-        endpoint, request = parse_request(job.get("input"))
+        endpoint, request = parse_request(job.get("input"), ctx.settings)
         return endpoint.run(request, ctx, job_id)
     except WorkerError as exc:
         log.warning("job %s failed: %s: %s", job_id, exc.code, exc.message)

@@ -16,7 +16,7 @@ BAD_INPUTS = [
     ({"endpoint": "nope"}, "invalid_input: endpoint: expected one of tts, stt, voices, download, result, health; got"),
     ({"endpoint": 7}, "invalid_input: endpoint: expected one of"),
     ({"endpoint": "result"}, "invalid_input: job_id: required field is missing"),
-    ({"endpoint": "result", "job_id": 12}, "invalid_input: job_id: expected a string (got integer)"),
+    ({"endpoint": "result", "job_id": 12}, "invalid_input: job_id: expected a string (got an integer)"),
     ({"endpoint": "result", "job_id": "../../etc/passwd"}, "invalid_input: job_id: must match"),
     ({"endpoint": "result", "job_id": "a/b"}, "invalid_input: job_id: must match"),
     ({"endpoint": "result", "job_id": ""}, "invalid_input: job_id: must match"),

@@ -6,7 +6,6 @@ import time
 
 from ..context import WorkerContext
 from ..engines.timing import run_timing
-from ..errors import PayloadTooLarge
 from ..media.audio import decode_audio
 from ..media.sources import read_audio_source
 from ..progress import report_progress
@@ -18,18 +17,12 @@ SAMPLE_RATE = 16000
 PROGRESS_MIN_S = 30.0  # shorter jobs finish before a progress update would tell anyone anything
 
 
-def check_text_length(text: str | None, limit: int, field: str = "text") -> None:
-    if text is not None and len(text) > limit:
-        raise PayloadTooLarge(f"{field}: {len(text)} characters, over the {limit}-character limit (MAX_TEXT_CHARS)")
-
-
 def elapsed_ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 1)
 
 
 def run(request: SttRequest, ctx: WorkerContext, job_id: str) -> dict:
     started = time.perf_counter()
-    check_text_length(request.text, ctx.settings.max_text_chars)
     delivery = resolve_delivery(request.delivery, ctx)
 
     raw = read_audio_source(request.audio, "audio", ctx.settings, ctx.storage)

@@ -32,7 +32,7 @@ from ..schemas import TtsRequest
 from ..storage.layout import audio_key, voice_text_key
 from ..voices import VoiceCache, find_voice, read_reference_text
 from .result import save_result
-from .stt import check_text_length, elapsed_ms
+from .stt import elapsed_ms
 from .timing_files import require_url_storage, resolve_delivery, store_timing_files
 
 F5_RATE = 24000
@@ -131,9 +131,6 @@ def check_model_limits(request: TtsRequest, ref_seconds: float, ref_text: str, c
 
 def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
     started = time.perf_counter()
-    check_text_length(request.text, ctx.settings.max_text_chars)
-    if not request.text.strip():
-        raise InvalidInput("text: contains no words to speak")
     audio_return = resolve_audio_return(request.return_audio, ctx)
     delivery = resolve_delivery(request.delivery, ctx) if request.return_word_timings else None
     engine = ctx.engines.require("tts")
