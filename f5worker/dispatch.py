@@ -49,8 +49,8 @@ def parse_request(raw_input: object, settings: Settings | None = None) -> tuple[
     payload = {"endpoint": DEFAULT_ENDPOINT, **raw_input}
     name = payload["endpoint"]
     if not isinstance(name, str) or name not in ENDPOINTS:
-        shown = repr(name) if isinstance(name, str) and len(name) <= 40 else f"a {type(name).__name__}"
-        raise InvalidInput(f"endpoint: expected one of {', '.join(ENDPOINTS)}; got {shown}")
+        shown = repr(name) if isinstance(name, str) and len(name) <= 40 else schemas.json_type(name)
+        raise InvalidInput(f"endpoint: expected one of {', '.join(ENDPOINTS)} (got {shown})")
     endpoint = ENDPOINTS[name]
     try:
         return endpoint, endpoint.schema.model_validate(payload, context={"settings": settings})

@@ -124,7 +124,7 @@ _BOUNDS = {"ge": "at least", "gt": "more than", "le": "at most", "lt": "less tha
 _BOUND_ERRORS = {"greater_than_equal": "ge", "greater_than": "gt", "less_than_equal": "le", "less_than": "lt"}
 
 
-def _json_type(value: Any) -> str:
+def json_type(value: Any) -> str:
     return "null" if value is None else _JSON_TYPES.get(type(value), type(value).__name__)
 
 
@@ -134,7 +134,7 @@ def _shown(value: Any) -> str:
         return repr(value)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
-    return "an empty string" if value == "" else _json_type(value)
+    return "an empty string" if value == "" else json_type(value)
 
 
 def _range(model: type[BaseModel], loc: tuple, kind: str, ctx: dict) -> str:
@@ -162,7 +162,7 @@ def _describe_error(err: dict, model: type[BaseModel]) -> str:
         expected = ctx["expected"]
         if isinstance(value, str) and not expected.startswith("'"):  # "44100" for 44100: the type is the problem
             return f"{field}: expected an integer (got a string)"
-        got = _json_type(value) if expected.startswith("'") and not isinstance(value, str) else _shown(value)
+        got = json_type(value) if expected.startswith("'") and not isinstance(value, str) else _shown(value)
         return f"{field}: expected one of {expected} (got {got})"
     if kind == "string_pattern_mismatch":
         return f"{field}: must match {ctx['pattern']}"
@@ -180,7 +180,7 @@ def _describe_error(err: dict, model: type[BaseModel]) -> str:
     if kind == "value_error":
         return err["msg"].removeprefix("Value error, ")
     if kind in _EXPECTED:
-        got = "" if kind == "missing" else f" (got {_json_type(value)})"
+        got = "" if kind == "missing" else f" (got {json_type(value)})"
         return f"{field}: {_EXPECTED[kind]}{got}"
     return f"{field}: {err['msg']}"
 
