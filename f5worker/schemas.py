@@ -154,9 +154,12 @@ def _range(model: type[BaseModel], loc: tuple, kind: str, ctx: dict) -> str:
 
 def _describe_error(err: dict, model: type[BaseModel]) -> str:
     field = ".".join(str(part) for part in err["loc"]) or "input"
+    if len(field) > 60:  # an unknown key can be any size: never echo a megabyte back
+        field = field[:57] + "..."
     kind, value, ctx = err["type"], err.get("input"), err.get("ctx") or {}
     if kind == "extra_forbidden":
-        close = difflib.get_close_matches(str(err["loc"][-1]), list(model.model_fields), n=1)
+        name = str(err["loc"][-1])
+        close = difflib.get_close_matches(name, list(model.model_fields), n=1) if len(name) <= 60 else []
         return f"{field}: unknown field; did you mean {close[0]!r}?" if close else f"{field}: unknown field"
     if kind == "literal_error":
         expected = ctx["expected"]

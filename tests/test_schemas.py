@@ -89,6 +89,7 @@ def test_long_or_secret_values_are_not_echoed():
     message = message_for({"endpoint": "download", "job_id": "j", "file": "x" * 500})
     assert "x" * 41 not in message
     assert "secret-value" not in message_for({**TTS, "speed": "secret-value"}, TtsRequest)
+    assert len(message_for({**TTS, "k" * 100_000: 1}, TtsRequest)) < 600
 
 
 def test_many_errors_are_summarised():
