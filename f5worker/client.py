@@ -31,8 +31,8 @@ import json
 import logging
 import os
 import re
-import tempfile
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -57,7 +57,7 @@ HOSTED_API = "https://api.runpod.ai/v2"
 FINAL_STATUSES = ("COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT")
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 _ERROR_CODE = re.compile(r"^([a-z][a-z0-9_]*): (.*)\Z", re.S)
-_TEXT_FILES = ("srt", "vtt", "ass", "csv", "json")
+TIMING_FILES = ("srt", "vtt", "ass", "csv", "json")  # the worker's TIMING_FORMATS (a test keeps them equal)
 _USER_AGENT = "f5worker-client/0.1"
 
 
@@ -124,9 +124,14 @@ def _audio_value(value: Any) -> Any:
 
 
 def _write_atomic(path: Path, data: bytes | None = None, chunks: Any = None) -> Path:
-    """Write to a temp name in the same folder, then rename over ``path``: readers never see half a file."""
+    """Write to a temp name in the same folder, then rename over ``path``: readers never see half a file.
+
+    The temp file is created with mode 0666 less the umask, like any file the caller writes
+    (``mkstemp`` would leave 0600); ``O_EXCL`` with a random name keeps it private to this call.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    temp_name = str(path.parent / f".{path.name}.{uuid.uuid4().hex[:12]}.part")
+    fd = os.open(temp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as handle:
             if data is not None:
@@ -463,7 +468,7 @@ class RunPodClient:
         if not (download and job_id):
             raise ClientError(f"{name}: the output carries no url, base64 or text; use download=True")
         # A fresh presigned URL when the old one failed; otherwise the bytes inline.
-        delivery = None if url_error else ("text" if name in _TEXT_FILES else "base64")
+        delivery = None if url_error else ("text" if name in TIMING_FILES else "base64")
         fresh = self.download(str(job_id), name, delivery)
         return self._save_entry(name, fresh, target, job_id, download=False)
 

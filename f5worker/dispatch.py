@@ -12,8 +12,9 @@ from pydantic import BaseModel, ValidationError
 from . import schemas
 from .context import WorkerContext
 from .endpoints import download, health, result, stt, tts, voices
-from .errors import InvalidInput, WorkerError
+from .errors import InvalidInput, PayloadTooLarge, WorkerError
 from .job_outputs import job_outputs
+from .settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -42,26 +43,28 @@ def storage_job_id(raw_id: object) -> str:
     return text[:128]
 
 
-def parse_request(raw_input: object) -> tuple[Endpoint, BaseModel]:
+def parse_request(raw_input: object, settings: Settings | None = None) -> tuple[Endpoint, BaseModel]:
+    """The endpoint and its validated request; ``settings`` adds their limits (MAX_TEXT_CHARS)."""
     if not isinstance(raw_input, dict):
         raise InvalidInput("input: expected an object with an 'endpoint' field")
     payload = {"endpoint": DEFAULT_ENDPOINT, **raw_input}
     name = payload["endpoint"]
     if not isinstance(name, str) or name not in ENDPOINTS:
-        shown = repr(name) if isinstance(name, str) and len(name) <= 40 else f"a {type(name).__name__}"
-        raise InvalidInput(f"endpoint: expected one of {', '.join(ENDPOINTS)}; got {shown}")
+        shown = repr(name) if isinstance(name, str) and len(name) <= 40 else schemas.json_type(name)
+        raise InvalidInput(f"endpoint: expected one of {', '.join(ENDPOINTS)} (got {shown})")
     endpoint = ENDPOINTS[name]
     try:
-        return endpoint, endpoint.schema.model_validate(payload)
+        return endpoint, endpoint.schema.model_validate(payload, context={"settings": settings})
     except ValidationError as exc:
-        raise InvalidInput(schemas.describe_validation_error(exc, endpoint.schema)) from None
+        error = PayloadTooLarge if schemas.is_too_large(exc) else InvalidInput
+        raise error(schemas.describe_validation_error(exc, endpoint.schema)) from None
 
 
 def handle_job(job: dict, ctx: WorkerContext) -> dict:
     """Never raises: a failure becomes ``{"error": "<code>: <message>"}`` and the worker serves on."""
     job_id = storage_job_id(job.get("id"))
     try:
-        endpoint, request = parse_request(job.get("input"))
+        endpoint, request = parse_request(job.get("input"), ctx.settings)
         with job_outputs(ctx, job_id) as job_ctx:  # a failed job leaves nothing; a new run replaces the last
             return endpoint.run(request, job_ctx, job_id)
     except WorkerError as exc:

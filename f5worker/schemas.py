@@ -1,26 +1,68 @@
 """Request schemas, one pydantic model per endpoint; unknown fields are refused.
 
-``strict`` keeps JSON types honest: ``"5"`` is not a number and ``1`` is not ``true``.
+``strict`` keeps JSON types honest: ``"5"`` is not a number and ``1`` is not ``true``. Limits that
+depend on the worker's settings (``MAX_TEXT_CHARS``) are checked here too, once, from the validation
+context that :func:`f5worker.dispatch.parse_request` passes (``{"settings": Settings}``).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import difflib
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from .media.subtitles import TIMING_FORMATS, CaptionOptions
 from .storage.layout import JOB_ID_PATTERN, VOICE_NAME_PATTERN
 
+TOO_LARGE = "payload_too_large"  # the pydantic error type that dispatch turns into payload_too_large
+
+
+def _unique(items: list) -> list:
+    seen = set()
+    for item in items:
+        if item in seen:
+            raise PydanticCustomError("duplicate", "expected each value once (got '{item}' twice)", {"item": item})
+        seen.add(item)
+    return items
+
+
+def _within_text_limit(text: str | None, info: ValidationInfo) -> str | None:
+    """MAX_TEXT_CHARS, when the caller passed the worker's settings as validation context."""
+    settings = (info.context or {}).get("settings")
+    if text is not None and settings is not None and len(text) > settings.max_text_chars:
+        raise PydanticCustomError(TOO_LARGE, "{length} characters, over the {limit}-character limit (MAX_TEXT_CHARS)",
+                                  {"length": len(text), "limit": settings.max_text_chars})  # fmt: skip
+    return text
+
+
+def _has_words(text: str | None) -> str | None:
+    if text is not None and not text.strip():
+        raise PydanticCustomError("no_words", "contains no words to speak")
+    return text
+
+
 JobId = Annotated[str, StringConstraints(pattern=JOB_ID_PATTERN)]
-DownloadFile = Literal["audio", "srt", "vtt", "ass", "csv", "json"]
+TimingFormat = Literal[TIMING_FORMATS]  # type: ignore[valid-type]  # one tuple, in media/subtitles.py
+DownloadFile = Literal[("audio", *TIMING_FORMATS)]  # type: ignore[valid-type]
 Delivery = Literal["url", "base64", "text"]
-TimingFormat = Literal["srt", "vtt", "ass", "csv", "json"]
 TimingEngine = Literal["auto", "whisperx", "google"]
 VoiceName = Annotated[str, StringConstraints(pattern=VOICE_NAME_PATTERN)]
 AudioFormat = Literal["wav", "flac", "mp3", "ogg"]
 SampleRate = Literal[8000, 16000, 22050, 24000, 32000, 44100, 48000]
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")]
+# Text to speak or align: not empty, some words, at most MAX_TEXT_CHARS (the only place these are checked).
+SpokenText = Annotated[str, Field(min_length=1), AfterValidator(_has_words), AfterValidator(_within_text_limit)]
 
 
 class Request(BaseModel):
@@ -48,9 +90,10 @@ class TimingFields(CaptionOptions):
 
     model_config = ConfigDict(extra="forbid", strict=True)
     timing_engine: TimingEngine = Field("auto", description="auto: WhisperX, then Google; or one engine only.")
-    timing_formats: list[TimingFormat] = Field(
-        default_factory=lambda: list(TIMING_FORMATS), max_length=5, description="Timing files to produce."
-    )
+    timing_formats: Annotated[list[TimingFormat], AfterValidator(_unique)] = Field(
+        default_factory=lambda: list(TIMING_FORMATS), max_length=len(TIMING_FORMATS),
+        description="Timing files to produce, each at most once.",
+    )  # fmt: skip
     delivery: Literal["url", "text"] | None = Field(None, description="Timing files as URLs (S3) or inline text.")
 
     def caption_options(self) -> CaptionOptions:
@@ -61,10 +104,11 @@ class SttRequest(TimingFields):
     endpoint: Literal["stt"]
     audio: str = Field(min_length=1, description="http(s) URL, base64 (data: prefix optional) or voices/ outputs/ key.")
     language: LanguageCode | None = Field(None, description="Spoken language (e.g. 'en'); detected when absent.")
-    text: str | None = Field(None, min_length=1, description="Known transcript: times for exactly these words.")
+    text: SpokenText | None = Field(None, description="Known transcript: times for exactly these words.")
 
 
-_JSON_TYPES = {str: "string", bool: "boolean", int: "integer", float: "number", dict: "object", list: "array"}
+_JSON_TYPES = {str: "a string", bool: "a boolean", int: "an integer", float: "a number", dict: "an object",
+               list: "an array"}  # fmt: skip
 _EXPECTED = {
     "string_type": "expected a string",
     "int_type": "expected an integer",
@@ -76,46 +120,99 @@ _EXPECTED = {
     "model_type": "expected an object",
     "missing": "required field is missing",
 }
+_BOUNDS = {"ge": "at least", "gt": "more than", "le": "at most", "lt": "less than"}
+_BOUND_ERRORS = {"greater_than_equal": "ge", "greater_than": "gt", "less_than_equal": "le", "less_than": "lt"}
 
 
-def _json_type(value: Any) -> str:
+def json_type(value: Any) -> str:
     return "null" if value is None else _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def _shown(value: Any) -> str:
+    """A value safe to echo (short strings and numbers), else only its JSON type."""
+    if isinstance(value, str) and 0 < len(value) <= 40:
+        return repr(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return "an empty string" if value == "" else json_type(value)
+
+
+def _range(model: type[BaseModel], loc: tuple, kind: str, ctx: dict) -> str:
+    """"an integer from 4 to 64": both bounds of a top-level field, else the one that failed."""
+    info = model.model_fields.get(loc[0]) if len(loc) == 1 else None
+    bounds = {kind: ctx[kind]}
+    what = "a number"
+    if info is not None:
+        for constraint in info.metadata:
+            bounds.update({name: getattr(constraint, name) for name in _BOUNDS if hasattr(constraint, name)})
+        if info.annotation is int or int in get_args(info.annotation):
+            what = "an integer"
+    if bounds.keys() == {"ge", "le"}:
+        return f"{what} from {bounds['ge']} to {bounds['le']}"
+    return f"{what} " + " and ".join(f"{_BOUNDS[name]} {value}" for name, value in bounds.items())
 
 
 def _describe_error(err: dict, model: type[BaseModel]) -> str:
     field = ".".join(str(part) for part in err["loc"]) or "input"
-    kind = err["type"]
+    if len(field) > 60:  # an unknown key can be any size: never echo a megabyte back
+        field = field[:57] + "..."
+    kind, value, ctx = err["type"], err.get("input"), err.get("ctx") or {}
     if kind == "extra_forbidden":
-        accepted = ", ".join(model.model_fields)
-        return f"{field}: unknown field (this endpoint accepts: {accepted})"
+        name = str(err["loc"][-1])
+        close = difflib.get_close_matches(name, list(model.model_fields), n=1) if len(name) <= 60 else []
+        return f"{field}: unknown field; did you mean {close[0]!r}?" if close else f"{field}: unknown field"
     if kind == "literal_error":
-        value = err.get("input")
-        shown = f"; got {value!r}" if isinstance(value, str) and len(value) <= 40 else ""
-        return f"{field}: expected one of {err['ctx']['expected']}{shown}"
+        expected = ctx["expected"]
+        if isinstance(value, str) and not expected.startswith("'"):  # "44100" for 44100: the type is the problem
+            return f"{field}: expected an integer (got a string)"
+        got = json_type(value) if expected.startswith("'") and not isinstance(value, str) else _shown(value)
+        return f"{field}: expected one of {expected} (got {got})"
     if kind == "string_pattern_mismatch":
-        return f"{field}: must match {err['ctx']['pattern']}"
+        return f"{field}: must match {ctx['pattern']}"
+    if kind in _BOUND_ERRORS:
+        return f"{field}: expected {_range(model, err['loc'], _BOUND_ERRORS[kind], ctx)} (got {_shown(value)})"
+    if kind in ("string_too_short", "string_too_long"):
+        bound = "at least" if kind == "string_too_short" else "at most"
+        limit = ctx.get("min_length", ctx.get("max_length"))
+        got = "an empty string" if value == "" else f"{len(value)} characters"
+        return f"{field}: expected {bound} {limit} character{'s' * (limit != 1)} (got {got})"
+    if kind in ("too_short", "too_long"):
+        bound = "at least" if kind == "too_short" else "at most"
+        limit = ctx.get("min_length", ctx.get("max_length"))
+        return f"{field}: expected {bound} {limit} item{'s' * (limit != 1)} (got {ctx.get('actual_length')})"
     if kind == "value_error":
         return err["msg"].removeprefix("Value error, ")
     if kind in _EXPECTED:
-        got = "" if kind == "missing" else f" (got {_json_type(err.get('input'))})"
+        got = "" if kind == "missing" else f" (got {json_type(value)})"
         return f"{field}: {_EXPECTED[kind]}{got}"
     return f"{field}: {err['msg']}"
 
 
 def describe_validation_error(exc: ValidationError, model: type[BaseModel], limit: int = 3) -> str:
-    """Name each offending field and what was expected, without echoing large or secret values."""
+    """Name each offending field and what was expected, without echoing large or secret values.
+
+    An unknown field gets the closest accepted name; when some have none, the accepted fields are
+    listed once at the end.
+    """
     errors = exc.errors(include_url=False)
     parts = [_describe_error(err, model) for err in errors[:limit]]
     if len(errors) > limit:
         parts.append(f"and {len(errors) - limit} more")
+    if any(part.endswith(": unknown field") for part in parts):
+        parts.append(f"accepted fields: {', '.join(sorted(model.model_fields))}")
     return "; ".join(parts)
+
+
+def is_too_large(exc: ValidationError) -> bool:
+    """Every problem is a size limit (``payload_too_large``), not a malformed request."""
+    return all(err["type"] == TOO_LARGE for err in exc.errors())
 
 
 class TtsRequest(TimingFields):
     """F5-TTS parameters keep f5-tts's own defaults (its CLI's), with ranges that keep audio sane."""
 
     endpoint: Literal["tts"]
-    text: str = Field(min_length=1, description="What to say (at most MAX_TEXT_CHARS characters).")
+    text: SpokenText = Field(description="What to say (at most MAX_TEXT_CHARS characters).")
     voice: VoiceName | None = Field(None, description="A stored voice (voices/<name>.*).")
     ref_audio: str | None = Field(None, min_length=1, description="Reference audio: http(s) URL or base64.")
     ref_text: str | None = Field(None, min_length=1, description="What the reference says; transcribed if absent.")

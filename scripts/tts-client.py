@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -26,7 +27,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from f5worker.client import ClientError, JobFailed, RunPodClient, WaitTimeout, encode_file  # noqa: E402
+from f5worker.client import TIMING_FILES, ClientError, JobFailed, RunPodClient, WaitTimeout, encode_file  # noqa: E402
 
 EXIT_JOB_FAILED = 1
 EXIT_USAGE = 2
@@ -49,9 +50,18 @@ def format_list(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
+REMOTE_PREFIXES = ("http://", "https://", "data:", "voices/", "outputs/")  # URLs and storage keys
+BASE64 = re.compile(r"^[A-Za-z0-9+/]{16,}={0,2}$")
+
+
 def audio_arg(value: str) -> str:
-    """A local file is sent as base64; anything else (URL, storage key, base64) as given."""
-    return encode_file(value) if os.path.isfile(value) else value
+    """A local file is sent as base64; a URL, storage key or base64 text as given. Anything else is
+    a local file name that does not exist: say so here rather than let the worker try it as a URL."""
+    if os.path.isfile(value):
+        return encode_file(value)
+    if value.startswith(REMOTE_PREFIXES) or BASE64.match(value):
+        return value
+    raise argparse.ArgumentTypeError(f"file not found: {value} (and not a URL, a voices/ or outputs/ key, or base64)")
 
 
 def common_options() -> argparse.ArgumentParser:
@@ -106,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     download = sub.add_parser("download", parents=[common], help="one stored file of an earlier job")
     download.add_argument("--job-id", required=True)
-    download.add_argument("--file", required=True, choices=("audio", "srt", "vtt", "ass", "csv", "json"))
+    download.add_argument("--file", required=True, choices=("audio", *TIMING_FILES))
     download.add_argument("--delivery", choices=("url", "base64", "text"))
 
     result = sub.add_parser("result", parents=[common], help="the stored result of an earlier job")

@@ -276,6 +276,53 @@ def test_a_failed_url_download_leaves_no_partial_file(fake_runpod, hosted, tmp_p
                             download=False)  # fmt: skip
 
 
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_saved_files_honour_the_umask_like_any_other_file(fake_runpod, hosted, tmp_path, umask):
+    fake_runpod.files["timings.vtt"] = b"WEBVTT\n"
+    output = {"job_id": "job-u", "audio": {"key": "outputs/job-u/audio.wav", "base64": "UklGRg=="},
+              "timings": {"files": {"srt": {"key": "outputs/job-u/timings.srt", "text": "1\n"},
+                                    "vtt": {"key": "outputs/job-u/timings.vtt",
+                                            "url": f"{fake_runpod.url}/files/timings.vtt"}}}}  # fmt: skip
+    previous = os.umask(umask)
+    try:
+        saved = hosted.save_outputs(output, tmp_path, download=False)
+        (tmp_path / "plain.json").write_text("{}")  # what the caller's own files get
+    finally:
+        os.umask(previous)
+    assert sorted(saved) == ["audio", "srt", "vtt"]
+    wanted = (tmp_path / "plain.json").stat().st_mode & 0o777
+    assert wanted == 0o666 & ~umask
+    assert {name: path.stat().st_mode & 0o777 for name, path in saved.items()} == dict.fromkeys(saved, wanted)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["audio.wav", "plain.json", "timings.srt", "timings.vtt"]
+
+
+def test_the_client_names_the_same_timing_formats_as_the_worker():
+    from f5worker.client import TIMING_FILES
+    from f5worker.media.subtitles import TIMING_FORMATS
+
+    assert TIMING_FILES == TIMING_FORMATS  # the client is standalone (stdlib + requests), so it keeps a copy
+
+
+def test_cli_refuses_a_mistyped_local_file_instead_of_sending_it_as_a_url(tmp_path):
+    done = cli("tts", "--base-url", "http://127.0.0.1:9", "--text", "hi", "--ref-audio", str(tmp_path / "narator.wav"))
+    assert done.returncode == 2 and f"file not found: {tmp_path / 'narator.wav'}" in done.stderr, done.stderr
+    missing = cli("voices", "upload", "--base-url", "http://127.0.0.1:9", "--name", "n", "--audio", "narator.mp3")
+    assert missing.returncode == 2 and "file not found: narator.mp3" in missing.stderr
+    assert cli("stt", "--base-url", "http://127.0.0.1:9", "--audio", "interview").returncode == 2
+
+
+@pytest.mark.parametrize("value", ["https://example.com/me.mp3", "http://10.0.0.2/a.wav", "voices/narrator.wav",
+                                   "outputs/job-1/audio.wav", "data:audio/wav;base64,UklGRg==",
+                                   base64.b64encode(b"RIFF....WAVEfmt ").decode()])  # fmt: skip
+def test_cli_passes_urls_storage_keys_and_base64_unchanged(value):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("tts_client", CLI[1])
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.audio_arg(value) == value
+
+
 def test_configuration_from_the_environment(monkeypatch):
     for name in ("RUNPOD_API_KEY", "RUNPOD_ENDPOINT_ID", "RUNPOD_BASE_URL"):
         monkeypatch.delenv(name, raising=False)

@@ -13,10 +13,10 @@ def job(payload, job_id="job-1"):
 BAD_INPUTS = [
     (None, "invalid_input: input: expected an object"),
     ("health", "invalid_input: input: expected an object"),
-    ({"endpoint": "nope"}, "invalid_input: endpoint: expected one of tts, stt, voices, download, result, health; got"),
-    ({"endpoint": 7}, "invalid_input: endpoint: expected one of"),
+    ({"endpoint": "nope"}, "invalid_input: endpoint: expected one of tts, stt, voices, download, result, health (got"),
+    ({"endpoint": 7}, "invalid_input: endpoint: expected one of tts, stt, voices, download, result, health (got an"),
     ({"endpoint": "result"}, "invalid_input: job_id: required field is missing"),
-    ({"endpoint": "result", "job_id": 12}, "invalid_input: job_id: expected a string (got integer)"),
+    ({"endpoint": "result", "job_id": 12}, "invalid_input: job_id: expected a string (got an integer)"),
     ({"endpoint": "result", "job_id": "../../etc/passwd"}, "invalid_input: job_id: must match"),
     ({"endpoint": "result", "job_id": "a/b"}, "invalid_input: job_id: must match"),
     ({"endpoint": "result", "job_id": ""}, "invalid_input: job_id: must match"),

@@ -1,34 +1,100 @@
 import pytest
 from pydantic import ValidationError
 
-from f5worker.schemas import DownloadRequest, describe_validation_error
+from f5worker.dispatch import parse_request
+from f5worker.errors import InvalidInput, PayloadTooLarge
+from f5worker.media.subtitles import CONTENT_TYPES, TIMING_FORMATS
+from f5worker.schemas import DownloadRequest, SttRequest, TtsRequest, describe_validation_error
+from f5worker.settings import Settings
+
+TTS = {"endpoint": "tts", "text": "Hello.", "voice": "narrator"}
 
 
-def message_for(payload: dict) -> str:
+def message_for(payload: dict, model=DownloadRequest) -> str:
     with pytest.raises(ValidationError) as info:
-        DownloadRequest.model_validate(payload)
-    return describe_validation_error(info.value, DownloadRequest)
+        model.model_validate(payload)
+    return describe_validation_error(info.value, model)
 
 
 def test_messages_name_the_field_and_what_was_expected():
     base = {"endpoint": "download", "job_id": "j1", "file": "srt"}
-    assert message_for({**base, "job_id": 5}) == "job_id: expected a string (got integer)"
+    assert message_for({**base, "job_id": 5}) == "job_id: expected a string (got an integer)"
     assert message_for({**base, "file": "mp4"}).startswith("file: expected one of 'audio', 'srt'")
-    assert "got 'mp4'" in message_for({**base, "file": "mp4"})
+    assert message_for({**base, "file": "mp4"}).endswith("(got 'mp4')")
+    assert message_for({**base, "file": 4}).endswith("(got an integer)")
     assert message_for({**base, "job_id": "../x"}).startswith("job_id: must match")
     assert message_for({"endpoint": "download", "file": "srt"}) == "job_id: required field is missing"
-    unknown = message_for({**base, "colour": "red"})
-    assert unknown.startswith("colour: unknown field") and "job_id" in unknown
+
+
+def test_an_unknown_field_gets_the_closest_name_and_no_list():
+    message = message_for({**TTS, "formats": ["srt"]}, TtsRequest)
+    assert message == "formats: unknown field; did you mean 'timing_formats'?"
+
+
+def test_unknown_fields_without_a_close_name_list_the_accepted_fields_once():
+    message = message_for({**TTS, "colour": "red", "flavour": 1, "spead": 2}, TtsRequest)
+    assert "spead: unknown field; did you mean 'speed'?" in message
+    assert message.count("timing_formats") == 1
+    assert message.count("accepted fields:") == 1
+    assert len(message) < 600, message
+
+
+def test_a_number_sent_as_a_string_says_the_type_is_wrong():
+    assert message_for({**TTS, "sample_rate": "44100"}, TtsRequest) == "sample_rate: expected an integer (got a string)"
+    assert message_for({**TTS, "sample_rate": 12345}, TtsRequest).endswith("or 48000 (got 12345)")
+    assert message_for({**TTS, "speed": "2"}, TtsRequest) == "speed: expected a number (got a string)"
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"speed": 3.5}, "speed: expected a number from 0.3 to 3.0 (got 3.5)"),
+        ({"nfe_step": 65}, "nfe_step: expected an integer from 4 to 64 (got 65)"),
+        ({"target_rms": 0.0}, "target_rms: expected a number more than 0.0 and at most 1.0 (got 0.0)"),
+        ({"text": ""}, "text: expected at least 1 character (got an empty string)"),
+        ({"text": " \n "}, "text: contains no words to speak"),
+        ({"ref_text": ""}, "ref_text: expected at least 1 character (got an empty string)"),
+        ({"timing_formats": ["srt"] * 6}, "timing_formats: expected at most 5 items (got 6)"),
+        ({"timing_formats": ["srt", "vtt", "srt"]}, "timing_formats: expected each value once (got 'srt' twice)"),
+        ({"max_lines": 0}, "max_lines: expected an integer from 1 to 4 (got 0)"),
+    ],
+)
+def test_range_and_length_errors_say_what_was_expected(fields, expected):
+    assert message_for({**TTS, **fields}, TtsRequest) == expected
+
+
+def test_text_limit_comes_from_the_settings_in_the_validation_context(tmp_path):
+    settings = Settings(storage_dir=tmp_path, max_text_chars=10)
+    with pytest.raises(PayloadTooLarge, match=r"^text: 11 characters, over the 10-character limit \(MAX_TEXT_CHARS\)$"):
+        parse_request({**TTS, "text": "x" * 11}, settings)
+    with pytest.raises(PayloadTooLarge, match="^text: 11 characters"):
+        parse_request({"endpoint": "stt", "audio": "x", "text": "x" * 11}, settings)
+    assert parse_request({**TTS, "text": "x" * 10}, settings)[1].text == "x" * 10
+    # A malformed field beside an over-long text is a malformed request, not a size problem.
+    with pytest.raises(InvalidInput, match="speed"):
+        parse_request({**TTS, "text": "x" * 11, "speed": 9.0}, settings)
+
+
+def test_timing_formats_come_from_one_tuple():
+    assert tuple(CONTENT_TYPES) == TIMING_FORMATS
+    assert SttRequest(endpoint="stt", audio="x").timing_formats == list(TIMING_FORMATS)
+    for fmt in TIMING_FORMATS:
+        assert DownloadRequest(endpoint="download", job_id="j", file=fmt).file == fmt
+    assert message_for({"endpoint": "download", "job_id": "j", "file": "txt"}).startswith(
+        "file: expected one of 'audio', " + ", ".join(f"'{fmt}'" for fmt in TIMING_FORMATS[:-1])
+    )
 
 
 def test_long_or_secret_values_are_not_echoed():
     message = message_for({"endpoint": "download", "job_id": "j", "file": "x" * 500})
     assert "x" * 41 not in message
+    assert "secret-value" not in message_for({**TTS, "speed": "secret-value"}, TtsRequest)
+    assert len(message_for({**TTS, "k" * 100_000: 1}, TtsRequest)) < 600
 
 
 def test_many_errors_are_summarised():
     message = message_for({"endpoint": "download", "job_id": 1, "file": 2, "delivery": 3, "a": 1, "b": 2})
-    assert message.endswith("more")
+    assert "and 2 more" in message
 
 
 def test_strict_types_refuse_coercion():

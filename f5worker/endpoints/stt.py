@@ -10,7 +10,7 @@ from ..media.audio import decode_audio
 from ..media.sources import read_audio_source
 from ..progress import report_progress
 from ..schemas import SttRequest
-from .limits import InlineBudget, check_response_size, check_text_length, require_timing_engine
+from .limits import InlineBudget, check_response_size, require_timing_engine
 from .result import save_result
 from .timing_files import resolve_delivery, store_timing_files
 
@@ -24,7 +24,6 @@ def elapsed_ms(since: float) -> float:
 
 def run(request: SttRequest, ctx: WorkerContext, job_id: str) -> dict:
     started = time.perf_counter()
-    check_text_length(request.text, ctx.settings.max_text_chars)
     delivery = resolve_delivery(request.delivery, ctx)
     require_timing_engine(ctx, request.timing_engine)
 

@@ -29,6 +29,8 @@ from importlib.resources import files
 
 import numpy as np
 
+from .model_files import public_name
+
 log = logging.getLogger(__name__)
 
 # Fixed by f5-tts (utils_infer.py): the vocoder and the mel features are built for these.
@@ -225,8 +227,8 @@ class F5Engine:
     def describe(self) -> dict:
         dtype = next(self.model.parameters()).dtype
         return {
-            "model": self.model_name,
-            "ckpt": self.ckpt_file,
+            "model": public_name(self.model_name),
+            "ckpt": public_name(self.ckpt_file),
             "device": self.device,
             "dtype": str(dtype).removeprefix("torch."),
             "flash_attn": self.flash_attn,

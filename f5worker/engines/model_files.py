@@ -38,6 +38,13 @@ class F5Files:
     sources: dict[str, str]
 
 
+def public_name(name: str) -> str:
+    """A model as callers see it (``health``, outputs): a hub name as given, a local file or folder by
+    its last part only, since where models sit on the worker's disk is none of the caller's business."""
+    path = Path(name)
+    return path.name if path.is_absolute() or (len(path.parts) > 1 and path.exists()) else name
+
+
 def cached_checkpoint(settings: Settings) -> Path | None:
     folder = settings.model_cache_dir / "f5-tts" / settings.f5_model
     found = sorted(folder.glob("model*.safetensors")) + sorted(folder.glob("model*.pt"))

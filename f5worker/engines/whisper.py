@@ -15,6 +15,7 @@ import numpy as np
 from ..media.subtitles import Word
 from ..settings import Settings
 from .alignment import Aligner
+from .model_files import public_name
 from .transcript import EngineFailure, Segment, Transcript
 
 log = logging.getLogger(__name__)
@@ -47,12 +48,14 @@ class WhisperEngine:
         aligner = None
         if settings.align_models:
             aligner = Aligner.load(settings.align_models, run_on, settings.nltk_data)
-        return cls(model, settings.whisper_model, settings.whisper_beam_size, aligner)
+        return cls(model, public_name(settings.whisper_model), settings.whisper_beam_size, aligner)
 
     def describe(self) -> dict:
         return {
             "model": self.model_name,
-            "alignment": dict(self.aligner.names) if self.aligner else None,
+            "alignment": {lang: public_name(name) for lang, name in self.aligner.names.items()}
+            if self.aligner
+            else None,
             "sentence_splitter": self.aligner.splitter if self.aligner else None,
         }
 

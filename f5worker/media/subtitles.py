@@ -19,8 +19,6 @@ from itertools import pairwise
 import pysubs2
 from pydantic import BaseModel, ConfigDict, Field
 
-TIMING_FORMATS: tuple[str, ...] = ("srt", "vtt", "ass", "csv", "json")
-
 CONTENT_TYPES: dict[str, str] = {
     "srt": "application/x-subrip",
     "vtt": "text/vtt",
@@ -28,6 +26,7 @@ CONTENT_TYPES: dict[str, str] = {
     "csv": "text/csv",
     "json": "application/json",
 }
+TIMING_FORMATS: tuple[str, ...] = tuple(CONTENT_TYPES)  # the one list: schemas and downloads derive theirs
 
 SENTENCE_END_CHARS = ".!?…"
 CLAUSE_END_CHARS = ",;:—–"
