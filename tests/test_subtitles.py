@@ -28,6 +28,7 @@ from f5worker.media.subtitles import (
     render_timing_files,
     sanitize_words,
 )
+from tests.caption_rules import check_timing_files
 
 ONE_MS = 0.001 + 1e-9
 ASS_TOLERANCE = 0.005 + 1e-9  # ASS stores centiseconds; pysubs2 rounds half up.
@@ -51,10 +52,13 @@ def caption_texts(captions: list[Caption]) -> list[str]:
 
 
 def render_all(words, **options) -> tuple[list[Word], list[Caption], dict[str, str]]:
-    """The sanitised words, their captions and every format, as a caller would receive them."""
+    """The sanitised words, their captions and every format, as a caller would receive them (and
+    held to the caption rules by independent parsers)."""
     opts = CaptionOptions(**options)
     clean = sanitize_words(words)
-    return clean, group_captions(clean, opts), render_timing_files(words, TIMING_FORMATS, opts)
+    files = render_timing_files(words, TIMING_FORMATS, opts)
+    check_timing_files(files, opts)
+    return clean, group_captions(clean, opts), files
 
 
 SAMPLE = (
@@ -209,17 +213,24 @@ def test_short_sentences_share_a_caption():
     assert caption_texts(grouped(timed("Hi. Yes. Go on."))) == ["Hi. Yes. Go on."]
 
 
-def test_lines_are_balanced():
+def test_lines_are_balanced_with_the_longer_line_at_the_bottom():
     (caption,) = grouped(timed("aaaa bbbb cccc dddd eeee"), max_chars_per_line=20)
-    assert caption.lines == ["aaaa bbbb cccc", "dddd eeee"]
+    assert caption.lines == ["aaaa bbbb", "cccc dddd eeee"]
 
 
-def test_word_longer_than_line_sits_alone():
+def test_word_longer_than_line_breaks_at_the_width():
     captions = grouped(timed("a supercalifragilistic b c"), max_chars_per_line=10, max_lines=2)
     lines = [line for caption in captions for line in caption.lines]
-    assert "supercalifragilistic" in lines
-    assert all(len(line) <= 10 or line == "supercalifragilistic" for line in lines)
-    assert all(len(caption.lines) <= 2 for caption in captions)
+    assert "supercalif" in lines and "ragilistic" in lines
+    assert all(len(line) <= 10 for line in lines) and all(len(caption.lines) <= 2 for caption in captions)
+
+
+def test_word_longer_than_line_breaks_after_hyphens():
+    word = "state-of-the-art-mother-in-law-free-for-all-mega-super-hyper-extra-long-word"  # 74 characters
+    (caption,) = grouped(timed(word))
+    assert caption.lines == ["state-of-the-art-mother-in-law-free-for-", "all-mega-super-hyper-extra-long-word"]
+    _, _, files = render_all(timed(f"Say {word} now."))
+    assert all(len(line) <= 42 for cue in srt.parse(files["srt"]) for line in cue.content.split("\n"))
 
 
 def test_word_longer_than_max_duration_is_its_own_caption():
@@ -231,7 +242,8 @@ def test_word_longer_than_max_duration_is_its_own_caption():
 def test_caption_fields():
     captions = grouped(timed("one two. three four", start=1.0), max_chars_per_line=10, max_lines=1)
     assert [c.index for c in captions] == list(range(1, len(captions) + 1))
-    assert captions[0].start == 1.0 and captions[0].end == captions[0].words[-1].end
+    assert captions[0].start == captions[0].words[0].start == 1.0
+    assert captions[0].end == captions[1].start - 0.083  # extended up to the gap before the next one
 
 
 # --------------------------------------------------------------------------- formats read back
@@ -246,7 +258,8 @@ def test_srt_reads_back_with_srt_and_pysubs2():
     parsed = list(srt.parse(files["srt"]))
     assert len(parsed) == len(captions) > 1
     for cue, caption in zip(parsed, captions, strict=True):
-        assert cue.index == caption.index and cue.content == "\n".join(caption.lines)
+        assert cue.index == caption.index
+        assert cue.content.replace("\u2060", "") == "\n".join(caption.lines)
         assert_close(cue.start.total_seconds(), caption.start)
         assert_close(cue.end.total_seconds(), caption.end)
     events = pysubs2.SSAFile.from_string(files["srt"], format_="srt").events
@@ -303,7 +316,8 @@ def test_json_reads_back():
         span = data["words"][record["word_start"] : record["word_end"]]
         assert [w["word"] for w in span] == [w.word for w in caption.words]
         assert record["lines"] == caption.lines and record["text"] == "\n".join(caption.lines)
-        assert (record["start"], record["end"]) == (span[0]["start"], span[-1]["end"])
+        assert (record["start"], record["end"]) == (caption.start, caption.end)
+        assert record["start"] == span[0]["start"]
     assert data["captions"][-1]["word_end"] == len(clean)
     assert "£13.60." in files["json"]  # ensure_ascii=False keeps it readable
 
@@ -326,10 +340,13 @@ def test_word_times_agree_across_formats():
 
 
 def test_special_characters_do_not_become_markup():
-    _, captions, files = render_all(timed("R&D {brace} a\\Nb <i>x</i>"))
+    _, captions, files = render_all(timed("R&D {brace} a\\Nb <i>x</i> {\\an8}"))
     assert pysubs2.SSAFile.from_string(files["ass"]).events[0].plaintext.count("\n") == 0
     assert list(srt.parse(files["srt"]))[0].content.count("\n") == len(captions[0].lines) - 1
-    assert "{brace}" in files["srt"] and "(brace)" in files["ass"]
+    assert "(brace)" in files["ass"]
+    # What FFmpeg's subrip decoder and libass show as typed (checked by rendering frames with ffmpeg).
+    assert "\\{\u2060brace\\}" in files["srt"] and "<\u2060i>x<\u2060/i>" in files["srt"]
+    assert "\\{\u2060\\an8\\}" in files["srt"] and "a\\\u2060Nb" in files["srt"]
 
 
 # --------------------------------------------------------------------------- empty input
@@ -439,13 +456,16 @@ def test_grouping_properties(words, options):
         assert previous.end <= caption.start
     for caption in captions:
         texts = [w.word for w in caption.words]
-        assert 0 <= caption.start <= caption.end
-        assert (caption.start, caption.end) == (caption.words[0].start, caption.words[-1].end)
-        assert " ".join(caption.lines) == " ".join(texts)
-        assert 1 <= len(caption.lines) <= options.max_lines
-        assert all(len(line) <= options.max_chars_per_line or line in texts for line in caption.lines)
+        assert 0 <= caption.start <= caption.end and caption.start == caption.words[0].start
+        pieces = [piece for line in caption.layout for piece in line]
+        rebuilt = ["".join(p.text for p in pieces if p.word == n) for n in range(len(texts))]
+        assert rebuilt == texts and [p.word for p in pieces] == sorted(p.word for p in pieces)
+        assert 1 <= len(caption.lines) <= options.max_lines or len(texts) == 1
+        assert all(len(line) <= options.max_chars_per_line for line in caption.lines)
+        span = caption.words[-1].end - caption.start
+        assert caption.end - caption.start <= max(options.max_caption_s, span) + 0.0015
         if len(caption.words) > 1:
-            assert caption.end - caption.start <= options.max_caption_s + 0.0015
+            assert span <= options.max_caption_s + 0.0015
             gaps = [b.start - a.end for a, b in zip(caption.words, caption.words[1:], strict=False)]
             assert max(gaps) <= options.pause_split_s + 0.0015
 
