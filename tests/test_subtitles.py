@@ -246,6 +246,106 @@ def test_caption_fields():
     assert captions[0].end == captions[1].start - 0.083  # extended up to the gap before the next one
 
 
+# --------------------------------------------------------------------------- broadcast rules
+
+
+def test_short_caption_is_extended_into_the_silence_after_it():
+    words = [Word(word="Yes.", start=1.0, end=1.2), Word(word="Then", start=4.0, end=4.3)]
+    first, second = grouped(words)
+    assert (first.start, first.end) == (1.0, 1.833)  # 5/6 s
+    assert second.end == 4.833  # the last caption too
+
+
+def test_extension_stops_two_frames_before_the_next_caption():
+    words = [Word(word="Yes.", start=1.0, end=1.2), Word(word="No.", start=1.8, end=2.0)]
+    first, _ = grouped(words, pause_split_s=0.5)
+    assert first.end == 1.717
+
+
+def test_back_to_back_captions_keep_a_two_frame_gap():
+    words = timed("one two three four five six seven eight nine ten eleven twelve", step=0.3, duration=0.3)
+    captions = grouped(words, max_chars_per_line=15, max_lines=1)
+    assert len(captions) > 2
+    for previous, caption in zip(captions, captions[1:], strict=False):
+        assert round(caption.start - previous.end, 3) == 0.083
+
+
+def test_min_gap_and_min_duration_are_options():
+    words = [Word(word="Yes.", start=1.0, end=1.2), Word(word="No.", start=2.0, end=2.2)]
+    first, _ = grouped(words, min_caption_s=0.5, min_gap_s=0.0)
+    assert first.end == 1.5
+    first, _ = grouped(words, min_caption_s=2.0, min_gap_s=0.25)
+    assert first.end == 1.75
+    (first, _) = grouped(words, min_caption_s=2.0, max_caption_s=0.6)  # min never exceeds max
+    assert first.end == 1.6
+
+
+def test_reading_speed_keeps_a_caption_up_into_the_pause():
+    words = [*timed("Extraordinarily complicated vocabulary", step=0.2, duration=0.2),
+             Word(word="Next", start=4, end=5)]  # fmt: skip
+    first = grouped(words)[0]
+    assert " ".join(first.lines) == "Extraordinarily complicated vocabulary"
+    assert first.end == 1.9  # 38 characters at 20 a second
+    assert grouped(words, max_chars_per_s=30)[0].end == 1.3
+
+
+def test_reading_speed_closes_a_caption_before_a_word_that_would_make_it_unreadable():
+    # The first sentence can stay up into the pause; joined with the fast run after it, it could not.
+    words = [*timed("Please stop there.", step=0.3, duration=0.3),
+             *timed("quickly said words run on and on", start=1.3, step=0.1, duration=0.1)]  # fmt: skip
+    assert caption_texts(grouped(words)) == ["Please stop there.", "quickly said words run on and on"]
+    assert len(grouped(words, max_chars_per_s=100)) == 1
+
+
+def test_lines_break_after_punctuation():
+    (caption,) = grouped(timed("When the rain stopped, everyone went outside to play"))
+    assert caption.lines == ["When the rain stopped,", "everyone went outside to play"]
+
+
+def test_lines_break_before_conjunctions_and_prepositions():
+    (caption,) = grouped(timed("I bought some bread and butter from the shop on the corner"))
+    assert caption.lines[1].split()[0] in {"and", "from", "on"}
+
+
+def test_lines_never_break_between_article_or_adjective_and_noun():
+    for text in ("We walked together all the way down to the harbour",
+                 "She gave the little dog a big bone to chew on today"):  # fmt: skip
+        for caption in grouped(timed(text), max_chars_per_line=30):
+            assert caption.lines[0].split()[-1] not in {"the", "a", "little", "big"}, caption.lines
+
+
+def test_smart_line_breaks_off_only_balances():
+    text = "We walked together all the way down to the harbour today"
+    assert grouped(timed(text))[0].lines == ["We walked together all the way", "down to the harbour today"]
+    (caption,) = grouped(timed(text), smart_line_breaks=False)
+    assert caption.lines == ["We walked together all the", "way down to the harbour today"]
+
+
+def test_caption_is_not_closed_on_an_article():
+    captions = grouped(timed("We went to see the big red house near the river"), max_chars_per_line=20, max_lines=1)
+    assert all(caption.lines[-1].split()[-1] not in {"the", "a", "big"} for caption in captions), captions
+
+
+def test_checker_catches_broken_rules():
+    """The checker itself: a hand-written SRT breaking one rule at a time is refused."""
+    good = "1\n00:00:00,000 --> 00:00:01,000\nHello there.\n\n2\n00:00:01,083 --> 00:00:02,000\nBye now.\n"
+    check_timing_files({"srt": good})
+    broken = {
+        "gap": good.replace("00:00:01,083", "00:00:01,020"),
+        "short": good.replace("00:00:01,000\nHello", "00:00:00,400\nHello"),
+        "long line": good.replace("Hello there.", "x " * 30),
+        "lines": good.replace("Hello there.", "a\nb\nc"),
+        "article": good.replace("Bye now.", "Bye the"),
+        "markup": good.replace("Hello there.", "<b>Hello</b>"),
+        "brace": good.replace("Hello there.", "{Hello}"),
+        "speed": good.replace("Bye now.", "Pneumonoultramicroscopic\nsilicovolcanoconiosis"),
+    }
+    for rule, text in broken.items():
+        with pytest.raises(AssertionError):
+            check_timing_files({"srt": text})
+            pytest.fail(f"{rule}: not caught")
+
+
 # --------------------------------------------------------------------------- formats read back
 
 

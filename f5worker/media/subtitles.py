@@ -214,8 +214,8 @@ def sanitize_words(words: Iterable[Word | dict]) -> list[Word]:
 # A line may not end on these: an article, determiner, possessive or common adjective belongs with
 # the noun after it (Netflix, BBC). A small English list; other languages only lose the preference.
 BINDS_FORWARD = frozenset({
-    "a", "an", "the", "this", "that", "these", "those", "my", "your", "his", "her", "its", "our", "their",
-    "whose", "some", "any", "no", "every", "each", "either", "neither", "another", "such", "what", "which",
+    "a", "an", "the", "this", "these", "those", "my", "your", "his", "her", "its", "our", "their",
+    "some", "any", "no", "every", "each", "either", "neither", "another", "such",
     "both", "all", "few", "many", "much", "several", "more", "most", "less", "least", "other", "own", "same",
     "mr", "mrs", "ms", "dr", "prof", "st", "mt", "big", "small", "little", "large", "great", "good", "bad", "new",
     "old", "young", "long", "short", "high", "low", "full", "whole", "first", "last", "next", "only", "best",
