@@ -286,7 +286,7 @@ def test_reading_speed_keeps_a_caption_up_into_the_pause():
     first = grouped(words)[0]
     assert " ".join(first.lines) == "Extraordinarily complicated vocabulary"
     assert first.end == 1.9  # 38 characters at 20 a second
-    assert grouped(words, max_chars_per_s=30)[0].end == 1.3
+    assert grouped(words, max_chars_per_s=30)[0].end == 1.267
 
 
 def test_reading_speed_closes_a_caption_before_a_word_that_would_make_it_unreadable():
