@@ -132,6 +132,7 @@ def test_remove_silence_and_normalize_off_are_honoured(ctx):
         ({"text": "x" * 5001, "voice": "narrator"}, "payload_too_large: text: 5001 characters"),
         ({"text": "hi", "ref_audio": "bm90IGF1ZGlv", "ref_text": "x"}, "invalid_input: ref_audio: not decodable"),
         ({"text": "hi", "voice": "narrator", "pitch": 2}, "invalid_input: pitch: unknown field"),
+        ({"text": "hi", "voice": "narrator", "karaoke": True}, "invalid_input: karaoke: karaoke applies only to word"),
     ],
 )
 def test_bad_input_is_named(ctx, fields, expected):
