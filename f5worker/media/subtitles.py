@@ -492,11 +492,17 @@ def _is_full_sentence_stop(words: Sequence[Word], limits: _Limits) -> bool:
 
 
 def _must_close(current: list[Word], word: Word, after: int | None, limits: _Limits) -> bool:
-    """Close the caption before `word` when it would not fit, or would make a readable caption unreadable."""
+    """Close the caption before `word` when it would not fit, or would make a readable caption unreadable.
+
+    The reading-speed split is made only when the caption closed here could stay up for the minimum
+    duration: a split that leaves a flash of a caption helps nobody.
+    """
     candidate = [*current, word]
     if not _fits(candidate, limits):
         return True
-    return _readable(current, _to_ms(word.start), limits) and not _readable(candidate, after, limits)
+    room = _room_ms(current, _to_ms(word.start), limits)
+    return (room >= limits.min_ms and _reading_ms(current, limits) <= room
+            and not _readable(candidate, after, limits))  # fmt: skip
 
 
 def _group_run(run: Sequence[Word], next_start: int | None, limits: _Limits) -> list[list[Word]]:
