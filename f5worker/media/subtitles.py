@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import pairwise
 
 import pysubs2
@@ -247,39 +248,47 @@ def _bare(text: str) -> str:
     return text.strip("\"'“”‘’«»()[]{}¿¡").lower()
 
 
+@lru_cache(maxsize=16384)
 def _binds_forward(text: str) -> bool:
     core = _strip_closing(text)
     return bool(core) and core[-1].isalnum() and _bare(text).rstrip(".") in BINDS_FORWARD
 
 
+@lru_cache(maxsize=16384)
 def _opens_phrase(text: str) -> bool:
     return _bare(text) in OPENS_PHRASE
+
+
+@lru_cache(maxsize=16384)
+def _penalty_after(text: str) -> int | None:
+    """The break penalty that the word before a break decides alone, or None when the next word decides."""
+    if _ends_sentence(text):
+        return BREAK_AFTER_SENTENCE
+    if _ends_clause(text):
+        return BREAK_AFTER_CLAUSE
+    if _binds_forward(text):
+        return BREAK_AFTER_BINDER
+    if _opens_phrase(text):
+        return BREAK_AFTER_PHRASE_WORD
+    return None
 
 
 def _break_penalty(before: str, after: str, smart: bool) -> int:
     """Cost of ending a line (or caption) after `before` when `after` comes next."""
     if not smart:
         return 0
-    if _ends_sentence(before):
-        return BREAK_AFTER_SENTENCE
-    if _ends_clause(before):
-        return BREAK_AFTER_CLAUSE
-    if _binds_forward(before):
-        return BREAK_AFTER_BINDER
-    if _opens_phrase(before):
-        return BREAK_AFTER_PHRASE_WORD
-    if _opens_phrase(after):
-        return BREAK_BEFORE_PHRASE
-    return BREAK_PLAIN
+    penalty = _penalty_after(before)
+    if penalty is not None:
+        return penalty
+    return BREAK_BEFORE_PHRASE if _opens_phrase(after) else BREAK_PLAIN
 
 
 # --------------------------------------------------------------------------- line layout
 
 
-def _word_parts(text: str, width: int) -> list[str]:
-    """A word that fits stays whole; a longer one breaks after hyphens or slashes, else at the width."""
-    if len(text) <= width:
-        return [text]
+@lru_cache(maxsize=4096)
+def _word_parts(text: str, width: int) -> tuple[str, ...]:
+    """A word too long for a line breaks after hyphens or slashes, else at the width."""
     segments = [part for part in re.split(f"(?<=[{re.escape(HYPHENS)}])", text) if part]
     parts: list[str] = []
     for segment in segments:
@@ -287,15 +296,18 @@ def _word_parts(text: str, width: int) -> list[str]:
             parts[-1] += segment
             continue
         parts.extend(segment[at : at + width] for at in range(0, len(segment), width))
-    return parts
+    return tuple(parts)
 
 
 def _pieces(words: Sequence[Word], width: int) -> list[Piece]:
-    return [
-        Piece(word=index, text=part, glued=position > 0)
-        for index, word in enumerate(words)
-        for position, part in enumerate(_word_parts(word.word, width))
-    ]
+    pieces: list[Piece] = []
+    for index, word in enumerate(words):
+        if len(word.word) <= width:
+            pieces.append(Piece(word=index, text=word.word, glued=False))
+        else:
+            pieces.extend(Piece(word=index, text=part, glued=position > 0)
+                          for position, part in enumerate(_word_parts(word.word, width)))  # fmt: skip
+    return pieces
 
 
 def _line_length(pieces: Sequence[Piece]) -> int:
@@ -364,16 +376,50 @@ def _best_breaks(words: Sequence[Word], pieces: Sequence[Piece], count: int, lim
     return starts[::-1]
 
 
+def _unbroken_line_count(words: Sequence[Word], pieces: Sequence[Piece], width: int) -> int | None:
+    """Fewest lines when no line may end on an article or adjective, or None when that cannot fit.
+
+    Pieces joined across a forbidden break form one block; filling lines greedily with blocks uses
+    the fewest lines.
+    """
+    blocks: list[tuple[int, bool]] = []  # (length, glued to the previous block)
+    for position, piece in enumerate(pieces):
+        bound = position > 0 and not piece.glued and _binds_forward(words[pieces[position - 1].word].word)
+        if bound:
+            length, glued = blocks[-1]
+            blocks[-1] = (length + 1 + len(piece.text), glued)
+        else:
+            blocks.append((len(piece.text), piece.glued))
+    lines, length = 0, 0
+    for block, glued in blocks:
+        if block > width:
+            return None
+        added = block + (0 if glued else 1)
+        if lines and length + added <= width:
+            length += added
+        else:
+            lines, length = lines + 1, block
+    return lines
+
+
+def _line_count(words: Sequence[Word], pieces: Sequence[Piece], limits: _Limits) -> tuple[int, bool]:
+    """Lines the caption takes and whether breaks after articles or adjectives are needed for that."""
+    if limits.smart:
+        count = _unbroken_line_count(words, pieces, limits.max_chars)
+        if count is not None and count <= limits.max_lines:
+            return count, False
+    return _greedy_line_count(pieces, limits.max_chars), True
+
+
 def _layout(words: Sequence[Word], limits: _Limits) -> tuple[tuple[Piece, ...], ...]:
     """The fewest lines, broken where the grammar allows and as evenly as possible (bottom may be longer)."""
     pieces = _pieces(words, limits.max_chars)
     if not pieces:
         return ()
-    count = _greedy_line_count(pieces, limits.max_chars)
+    count, allow_binder = _line_count(words, pieces, limits)
     if count == 1:
         return (tuple(pieces),)
-    starts = _best_breaks(words, pieces, count, limits, allow_binder=False)
-    starts = starts or _best_breaks(words, pieces, count, limits, allow_binder=True) or [0]
+    starts = _best_breaks(words, pieces, count, limits, allow_binder=allow_binder) or [0]
     bounds = [*starts, len(pieces)]
     return tuple(tuple(pieces[begin:end]) for begin, end in pairwise(bounds))
 
@@ -381,12 +427,8 @@ def _layout(words: Sequence[Word], limits: _Limits) -> tuple[tuple[Piece, ...], 
 def _layout_fits(words: Sequence[Word], limits: _Limits) -> bool:
     """Whether these words fit the caption's lines without breaking after an article or adjective."""
     pieces = _pieces(words, limits.max_chars)
-    count = _greedy_line_count(pieces, limits.max_chars)
-    if count > limits.max_lines:
-        return False
-    if count == 1 or not limits.smart:
-        return True
-    return _best_breaks(words, pieces, count, limits, allow_binder=False) is not None
+    count, needs_binder = _line_count(words, pieces, limits)
+    return count <= limits.max_lines and not (needs_binder and limits.smart and count > 1)
 
 
 def _line_text(pieces: Sequence[Piece]) -> str:
@@ -426,20 +468,24 @@ def _duration_ms(words: Sequence[Word]) -> int:
     return _to_ms(words[-1].end) - _to_ms(words[0].start)
 
 
-def _fits(words: Sequence[Word], limits: _Limits) -> bool:
-    """Whether these words can share one caption; a single word always can."""
+def _fits(words: Sequence[Word], limits: _Limits, length: int | None = None) -> bool:
+    """Whether these words can share one caption; a single word always can. `length`: their joined length."""
     if len(words) <= 1:
         return True
     if _duration_ms(words) > limits.max_ms:
         return False
-    if _joined_length(_texts(words)) > limits.max_lines * limits.max_chars:
+    length = _joined_length(_texts(words)) if length is None else length
+    if length <= limits.max_chars:
+        return True  # one line: no break to place
+    if length > limits.max_lines * limits.max_chars:
         return False
     return _layout_fits(words, limits)
 
 
-def _reading_ms(words: Sequence[Word], limits: _Limits) -> int:
-    """How long these words need on screen at the reading-speed limit."""
-    return math.ceil(_joined_length(_texts(words)) * 1000 / limits.chars_per_s)
+def _reading_ms(words: Sequence[Word], limits: _Limits, length: int | None = None) -> int:
+    """How long these words need on screen at the reading-speed limit. `length`: their joined length."""
+    length = _joined_length(_texts(words)) if length is None else length
+    return math.ceil(length * 1000 / limits.chars_per_s)
 
 
 def _room_ms(words: Sequence[Word], next_start: int | None, limits: _Limits) -> int:
@@ -449,10 +495,6 @@ def _room_ms(words: Sequence[Word], next_start: int | None, limits: _Limits) -> 
     if next_start is not None:
         latest = min(latest, next_start - limits.gap_ms)
     return max(latest, _to_ms(words[-1].end)) - start
-
-
-def _readable(words: Sequence[Word], next_start: int | None, limits: _Limits) -> bool:
-    return _reading_ms(words, limits) <= _room_ms(words, next_start, limits)
 
 
 def _is_tiny(head: Sequence[Word], whole: Sequence[Word], limits: _Limits) -> bool:
@@ -498,11 +540,13 @@ def _must_close(current: list[Word], word: Word, after: int | None, limits: _Lim
     duration: a split that leaves a flash of a caption helps nobody.
     """
     candidate = [*current, word]
-    if not _fits(candidate, limits):
+    length = _joined_length(_texts(current))
+    if not _fits(candidate, limits, length + 1 + len(word.word)):
         return True
     room = _room_ms(current, _to_ms(word.start), limits)
-    return (room >= limits.min_ms and _reading_ms(current, limits) <= room
-            and not _readable(candidate, after, limits))  # fmt: skip
+    if room < limits.min_ms or _reading_ms(current, limits, length) > room:
+        return False
+    return _reading_ms(candidate, limits, length + 1 + len(word.word)) > _room_ms(candidate, after, limits)
 
 
 def _group_run(run: Sequence[Word], next_start: int | None, limits: _Limits) -> list[list[Word]]:
