@@ -52,13 +52,10 @@ def make_words(count: int, seed: int = 1) -> list[Word]:
     return words
 
 
-def median_ms(call, repeat: int) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = call()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times), result
+def elapsed_ms(call) -> tuple[float, object]:
+    started = time.perf_counter()
+    result = call()
+    return (time.perf_counter() - started) * 1000, result
 
 
 def module_at(ref: str) -> types.ModuleType:
@@ -72,8 +69,8 @@ def module_at(ref: str) -> types.ModuleType:
     return module
 
 
-def measure(module, words: list[dict], karaoke: bool, repeat: int) -> tuple[int, dict[str, tuple[float, int]]]:
-    """Caption count and {step: (median ms, bytes)} for one version of the module."""
+def steps_of(module, words: list[dict], karaoke: bool) -> tuple[int, dict[str, object]]:
+    """Caption count and {step: call} for one version of the module."""
     options = module.CaptionOptions(karaoke=karaoke)
     module.render_timing_files(words[:200], module.TIMING_FORMATS, options)  # warm imports and caches
 
@@ -81,15 +78,21 @@ def measure(module, words: list[dict], karaoke: bool, repeat: int) -> tuple[int,
         clean = module.sanitize_words(words)
         return clean, module.group_captions(clean, options)
 
-    steps: dict[str, tuple[float, int]] = {}
-    group_ms, (clean, captions) = median_ms(group, repeat)
-    steps["sanitise + group"] = (group_ms, 0)
+    clean, captions = group()
+    steps = {"sanitise + group": group}
     for fmt in module.TIMING_FORMATS:
-        ms, text = median_ms(lambda fmt=fmt: module.render_timing_file(fmt, clean, captions, options), repeat)
-        steps["render " + fmt] = (ms, len(text.encode()))
-    total_ms, files = median_ms(lambda: module.render_timing_files(words, module.TIMING_FORMATS, options), repeat)
-    steps["all five (render_timing_files)"] = (total_ms, sum(len(text.encode()) for text in files.values()))
+        steps["render " + fmt] = lambda fmt=fmt: module.render_timing_file(fmt, clean, captions, options)
+    steps["all five (render_timing_files)"] = lambda: module.render_timing_files(words, module.TIMING_FORMATS,
+                                                                                 options)  # fmt: skip
     return len(captions), steps
+
+
+def output_bytes(result: object) -> int:
+    if isinstance(result, str):
+        return len(result.encode())
+    if isinstance(result, dict):
+        return sum(len(text.encode()) for text in result.values())
+    return 0
 
 
 def main() -> int:
@@ -105,19 +108,26 @@ def main() -> int:
     versions = {"this": subtitles}
     if args.against:
         versions[args.against] = module_at(args.against)
-    results = {name: measure(module, words, args.karaoke, args.repeat) for name, module in versions.items()}
-    counts = ", ".join(f"{name}: {count}" for name, (count, _) in results.items())
+    prepared = {name: steps_of(module, words, args.karaoke) for name, module in versions.items()}
+    counts = ", ".join(f"{name}: {count}" for name, (count, _) in prepared.items())
     print(f"{len(words)} words, {words[-1]['end'] / 60:.1f} min of speech; captions {counts}; "
-          f"karaoke {args.karaoke}; median of {args.repeat}")  # fmt: skip
+          f"karaoke {args.karaoke}; median of {args.repeat}, versions timed in turn")  # fmt: skip
     header = f"{'step':<32}" + "".join(f"{name + ' ms':>14}{'bytes':>10}{'us/word':>9}" for name in versions)
     print(header + (f"{'ratio':>7}" if args.against else ""))
-    for step in results["this"][1]:
+    for step in prepared["this"][1]:
+        times: dict[str, list[float]] = {name: [] for name in versions}
+        sizes: dict[str, int] = {}
+        for _ in range(args.repeat):  # alternate, so load from other processes hits both alike
+            for name, (_, steps) in prepared.items():
+                ms, result = elapsed_ms(steps[step])
+                times[name].append(ms)
+                sizes[name] = output_bytes(result)
+        medians = {name: statistics.median(values) for name, values in times.items()}
         row = f"{step:<32}"
-        for _, steps in results.values():
-            ms, size = steps[step]
-            row += f"{ms:>14.1f}{size or '':>10}{ms * 1000 / len(words):>9.1f}"
+        for name in versions:
+            row += f"{medians[name]:>14.1f}{sizes[name] or '':>10}{medians[name] * 1000 / len(words):>9.1f}"
         if args.against:
-            row += f"{results['this'][1][step][0] / results[args.against][1][step][0]:>7.2f}"
+            row += f"{medians['this'] / medians[args.against]:>7.2f}"
         print(row)
     return 0
 
