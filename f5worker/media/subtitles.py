@@ -2,6 +2,9 @@
 
 Every format is rendered from the same sanitised words and the same captions, so a video burnt
 with the ASS file and a player showing the SRT file change captions at exactly the same moments.
+Captions follow broadcast rules (Netflix's English Timed Text Style Guide, the BBC subtitle
+guidelines): line length and count, minimum and maximum duration, reading speed, a gap of two
+frames between captions, and line breaks where the grammar allows; each rule is a caption option.
 """
 
 from __future__ import annotations
