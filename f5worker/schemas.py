@@ -237,6 +237,19 @@ class TtsRequest(TimingFields):
             raise ValueError("voice: give either 'voice' (a stored voice) or 'ref_audio', not both or neither")
         return self
 
+    @model_validator(mode="after")
+    def _timing_options_need_timings(self) -> TtsRequest:
+        """Timing options without timings would be silently ignored; say so instead of guessing.
+
+        Refused rather than implied: timing costs time, and a typo should not buy it.
+        """
+        given = [name for name in TimingFields.model_fields if name in self.model_fields_set]
+        if given and not self.return_word_timings:
+            verb, pronoun = ("applies", "it") if len(given) == 1 else ("apply", "them")
+            raise ValueError(f"{given[0]}: {', '.join(given)} {verb} only to word timings; set "
+                             f"return_word_timings: true, or leave {pronoun} out")  # fmt: skip
+        return self
+
 
 class VoicesRequest(Request):
     endpoint: Literal["voices"]

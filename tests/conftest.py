@@ -13,6 +13,7 @@ from f5worker.context import build_context
 from f5worker.engines import Engines
 from f5worker.settings import Settings
 from f5worker.storage.s3 import S3Storage
+from tests.caption_rules import check_timing_files
 from tests.helpers import (
     TEST_ACCESS_KEY,
     TEST_SECRET_KEY,
@@ -27,6 +28,21 @@ pytest_plugins = ["tests.tiny_models"]  # the session-scoped tiny_models fixture
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(autouse=True)
+def caption_rules_on_every_rendered_file(monkeypatch):
+    """Every timing file a job renders in-process is held to the caption rules (tests/caption_rules.py)."""
+    from f5worker.endpoints import timing_files
+
+    render = timing_files.render_timing_files
+
+    def checked(words, formats, options):
+        files = render(words, formats, options)
+        check_timing_files(files, options)
+        return files
+
+    monkeypatch.setattr(timing_files, "render_timing_files", checked)
 
 
 @pytest.fixture(scope="session")

@@ -113,9 +113,12 @@ class WorkerAPI:
         return response.json()
 
     def output(self, job_input: dict, timeout: float = 120) -> dict:
-        """The output of a job that must succeed."""
+        """The output of a job that must succeed; its timing files are held to the caption rules."""
+        from tests.caption_rules import check_job_output
+
         body = self.runsync(job_input, timeout)
         assert body.get("status") == "COMPLETED", body
+        check_job_output(job_input, body["output"])
         return body["output"]
 
     def error(self, job_input: dict, timeout: float = 120) -> str:

@@ -31,6 +31,7 @@ import soundfile
 from f5worker.errors import ERROR_CODES
 from f5worker.settings import Settings
 from f5worker.storage.s3 import S3Storage
+from tests.caption_rules import check_timing_files
 from tests.conftest import make_bucket
 from tests.helpers import REPO, TEST_SECRET_KEY, espeak_wav, s3_env, worker_env
 from tests.job_queue import API_KEY, JobQueue, ProductionWorker
@@ -277,10 +278,12 @@ def check_success(kind: str, job_id: str, output: dict, worker: Worker, files: d
         assert_audio_object(storage, "voices/uploaded.wav", output["duration_s"])
     elif kind == "stt":
         assert output["job_id"] == job_id and output["words"], output
+        stored_files = {}
         for fmt, entry in output["files"].items():
             assert entry["key"] == f"outputs/{job_id}/timings.{fmt}"
-            stored_text = storage.get_bytes(entry["key"]).decode()
-            assert stored_text == entry["text"] if "text" in entry else stored_text
+            stored_files[fmt] = storage.get_bytes(entry["key"]).decode()
+            assert stored_files[fmt] == entry["text"] if "text" in entry else stored_files[fmt]
+        check_timing_files(stored_files)  # these jobs use the default caption options
         assert_stored_result(storage, job_id, "stt")
     elif kind == "tts":
         audio = output["audio"]
@@ -288,6 +291,9 @@ def check_success(kind: str, job_id: str, output: dict, worker: Worker, files: d
         assert "X-Amz-Algorithm=AWS4-HMAC-SHA256" in audio["url"]
         assert_audio_object(storage, audio["key"], audio["duration_s"])
         stored = assert_stored_result(storage, job_id, "tts")
+        if output["timings"]:
+            check_timing_files({fmt: storage.get_bytes(entry["key"]).decode()
+                                for fmt, entry in output["timings"]["files"].items()})  # fmt: skip
         assert stored["output"]["audio"]["key"] == audio["key"] and "base64" not in stored["output"]["audio"]
     else:  # pragma: no cover - a typo in the table
         raise AssertionError(kind)

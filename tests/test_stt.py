@@ -10,8 +10,11 @@ import pytest
 
 from f5worker.context import build_context
 from f5worker.dispatch import handle_job
+from f5worker.endpoints.stt import segment_output
 from f5worker.engines import Engines
+from f5worker.engines.transcript import Segment
 from f5worker.engines.whisper import WhisperEngine
+from f5worker.media.subtitles import Word
 from f5worker.settings import Settings
 from tests.helpers import convert_audio, espeak_wav, tiny_whisper_model
 
@@ -51,6 +54,8 @@ def test_transcribes_with_words_segments_files_metrics_and_stores_the_result(ctx
     assert output["language"] == "en" and output["engine"]["name"] == "whisperx"
     assert output["engine"]["method"] == "faster-whisper-words"
     assert output["words"] and all(w["end"] >= w["start"] >= 0 for w in output["words"])
+    times = [t for w in output["words"] for t in (w["start"], w["end"])]
+    assert all(round(t, 3) == t for t in times)
     assert output["segments"][0]["words"]
     assert set(output["files"]) == {"srt", "vtt", "ass", "csv", "json"}
     srt = pysubs2.SSAFile.from_string(output["files"]["srt"]["text"])
@@ -165,3 +170,12 @@ def test_long_audio_reports_progress_and_short_audio_does_not(ctx, speech, tmp_p
         stt(ctx, job_id="long", audio=b64(padded), timing_formats=[])
     assert [u["stage"] for u in updates] == ["transcribe", "files"]
     assert updates[0]["audio_s"] >= 30
+
+
+
+def test_times_are_whole_milliseconds():
+    """Offsets added to recogniser times leave float noise (30.159999999999997); outputs carry ms."""
+    noisy = Word(word="late", start=30.159999999999997, end=30.560000000000002, confidence=0.5)
+    segment = Segment(start=29.999999999999996, end=30.560000000000002, text="late", words=[noisy])
+    assert segment_output(segment) == {"start": 30.0, "end": 30.56, "text": "late",
+                                       "words": [{"word": "late", "start": 30.16, "end": 30.56, "confidence": 0.5}]}

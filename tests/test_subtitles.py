@@ -28,6 +28,7 @@ from f5worker.media.subtitles import (
     render_timing_files,
     sanitize_words,
 )
+from tests.caption_rules import check_timing_files
 
 ONE_MS = 0.001 + 1e-9
 ASS_TOLERANCE = 0.005 + 1e-9  # ASS stores centiseconds; pysubs2 rounds half up.
@@ -51,10 +52,13 @@ def caption_texts(captions: list[Caption]) -> list[str]:
 
 
 def render_all(words, **options) -> tuple[list[Word], list[Caption], dict[str, str]]:
-    """The sanitised words, their captions and every format, as a caller would receive them."""
+    """The sanitised words, their captions and every format, as a caller would receive them (and
+    held to the caption rules by independent parsers)."""
     opts = CaptionOptions(**options)
     clean = sanitize_words(words)
-    return clean, group_captions(clean, opts), render_timing_files(words, TIMING_FORMATS, opts)
+    files = render_timing_files(words, TIMING_FORMATS, opts)
+    check_timing_files(files, opts)
+    return clean, group_captions(clean, opts), files
 
 
 SAMPLE = (
@@ -209,17 +213,24 @@ def test_short_sentences_share_a_caption():
     assert caption_texts(grouped(timed("Hi. Yes. Go on."))) == ["Hi. Yes. Go on."]
 
 
-def test_lines_are_balanced():
+def test_lines_are_balanced_with_the_longer_line_at_the_bottom():
     (caption,) = grouped(timed("aaaa bbbb cccc dddd eeee"), max_chars_per_line=20)
-    assert caption.lines == ["aaaa bbbb cccc", "dddd eeee"]
+    assert caption.lines == ["aaaa bbbb", "cccc dddd eeee"]
 
 
-def test_word_longer_than_line_sits_alone():
+def test_word_longer_than_line_breaks_at_the_width():
     captions = grouped(timed("a supercalifragilistic b c"), max_chars_per_line=10, max_lines=2)
     lines = [line for caption in captions for line in caption.lines]
-    assert "supercalifragilistic" in lines
-    assert all(len(line) <= 10 or line == "supercalifragilistic" for line in lines)
-    assert all(len(caption.lines) <= 2 for caption in captions)
+    assert "supercalif" in lines and "ragilistic" in lines
+    assert all(len(line) <= 10 for line in lines) and all(len(caption.lines) <= 2 for caption in captions)
+
+
+def test_word_longer_than_line_breaks_after_hyphens():
+    word = "state-of-the-art-mother-in-law-free-for-all-mega-super-hyper-extra-long-word"  # 74 characters
+    (caption,) = grouped(timed(word))
+    assert caption.lines == ["state-of-the-art-mother-in-law-free-for-", "all-mega-super-hyper-extra-long-word"]
+    _, _, files = render_all(timed(f"Say {word} now."))
+    assert all(len(line) <= 42 for cue in srt.parse(files["srt"]) for line in cue.content.split("\n"))
 
 
 def test_word_longer_than_max_duration_is_its_own_caption():
@@ -231,7 +242,108 @@ def test_word_longer_than_max_duration_is_its_own_caption():
 def test_caption_fields():
     captions = grouped(timed("one two. three four", start=1.0), max_chars_per_line=10, max_lines=1)
     assert [c.index for c in captions] == list(range(1, len(captions) + 1))
-    assert captions[0].start == 1.0 and captions[0].end == captions[0].words[-1].end
+    assert captions[0].start == captions[0].words[0].start == 1.0
+    assert captions[0].end == captions[1].start - 0.083  # extended up to the gap before the next one
+
+
+# --------------------------------------------------------------------------- broadcast rules
+
+
+def test_short_caption_is_extended_into_the_silence_after_it():
+    words = [Word(word="Yes.", start=1.0, end=1.2), Word(word="Then", start=4.0, end=4.3)]
+    first, second = grouped(words)
+    assert (first.start, first.end) == (1.0, 1.833)  # 5/6 s
+    assert second.end == 4.833  # the last caption too
+
+
+def test_extension_stops_two_frames_before_the_next_caption():
+    words = [Word(word="Yes.", start=1.0, end=1.2), Word(word="No.", start=1.8, end=2.0)]
+    first, _ = grouped(words, pause_split_s=0.5)
+    assert first.end == 1.717
+
+
+def test_back_to_back_captions_keep_a_two_frame_gap():
+    words = timed("one two three four five six seven eight nine ten eleven twelve", step=0.3, duration=0.3)
+    captions = grouped(words, max_chars_per_line=15, max_lines=1)
+    assert len(captions) > 2
+    for previous, caption in zip(captions, captions[1:], strict=False):
+        assert round(caption.start - previous.end, 3) == 0.083
+
+
+def test_min_gap_and_min_duration_are_options():
+    words = [Word(word="Yes.", start=1.0, end=1.2), Word(word="No.", start=2.0, end=2.2)]
+    first, _ = grouped(words, min_caption_s=0.5, min_gap_s=0.0)
+    assert first.end == 1.5
+    first, _ = grouped(words, min_caption_s=2.0, min_gap_s=0.25)
+    assert first.end == 1.75
+    (first, _) = grouped(words, min_caption_s=2.0, max_caption_s=0.6)  # min never exceeds max
+    assert first.end == 1.6
+
+
+def test_reading_speed_keeps_a_caption_up_into_the_pause():
+    words = [*timed("Extraordinarily complicated vocabulary", step=0.2, duration=0.2),
+             Word(word="Next", start=4, end=5)]  # fmt: skip
+    first = grouped(words)[0]
+    assert " ".join(first.lines) == "Extraordinarily complicated vocabulary"
+    assert first.end == 1.9  # 38 characters at 20 a second
+    assert grouped(words, max_chars_per_s=30)[0].end == 1.267
+
+
+def test_reading_speed_closes_a_caption_before_a_word_that_would_make_it_unreadable():
+    # The first sentence can stay up into the pause; joined with the fast run after it, it could not.
+    words = [*timed("Please stop there.", step=0.3, duration=0.3),
+             *timed("quickly said words run on and on", start=1.3, step=0.1, duration=0.1)]  # fmt: skip
+    assert caption_texts(grouped(words)) == ["Please stop there.", "quickly said words run on and on"]
+    assert len(grouped(words, max_chars_per_s=100)) == 1
+
+
+def test_lines_break_after_punctuation():
+    (caption,) = grouped(timed("When the rain stopped, everyone went outside to play"))
+    assert caption.lines == ["When the rain stopped,", "everyone went outside to play"]
+
+
+def test_lines_break_before_conjunctions_and_prepositions():
+    (caption,) = grouped(timed("I bought some bread and butter from the shop on the corner"))
+    assert caption.lines[1].split()[0] in {"and", "from", "on"}
+
+
+def test_lines_never_break_between_article_or_adjective_and_noun():
+    for text in ("We walked together all the way down to the harbour",
+                 "She gave the little dog a big bone to chew on today"):  # fmt: skip
+        for caption in grouped(timed(text), max_chars_per_line=30):
+            assert caption.lines[0].split()[-1] not in {"the", "a", "little", "big"}, caption.lines
+
+
+def test_smart_line_breaks_off_only_balances():
+    text = "We walked together all the way down to the harbour today"
+    assert grouped(timed(text))[0].lines == ["We walked together all the way", "down to the harbour today"]
+    (caption,) = grouped(timed(text), smart_line_breaks=False)
+    assert caption.lines == ["We walked together all the", "way down to the harbour today"]
+
+
+def test_caption_is_not_closed_on_an_article():
+    captions = grouped(timed("We went to see the big red house near the river"), max_chars_per_line=20, max_lines=1)
+    assert all(caption.lines[-1].split()[-1] not in {"the", "a", "big"} for caption in captions), captions
+
+
+def test_checker_catches_broken_rules():
+    """The checker itself: a hand-written SRT breaking one rule at a time is refused."""
+    good = "1\n00:00:00,000 --> 00:00:01,000\nHello there.\n\n2\n00:00:01,083 --> 00:00:02,000\nBye now.\n"
+    check_timing_files({"srt": good})
+    broken = {
+        "gap": good.replace("00:00:01,083", "00:00:01,020"),
+        "short": good.replace("00:00:01,000\nHello", "00:00:00,400\nHello"),
+        "long line": good.replace("Hello there.", "x " * 30),
+        "lines": good.replace("Hello there.", "a\nb\nc"),
+        "article": good.replace("Bye now.", "Bye the"),
+        "markup": good.replace("Hello there.", "<b>Hello</b>"),
+        "brace": good.replace("Hello there.", "{Hello}"),
+        "speed": good.replace("Bye now.", "Pneumonoultramicroscopic\nsilicovolcanoconiosis"),
+    }
+    for rule, text in broken.items():
+        with pytest.raises(AssertionError):
+            check_timing_files({"srt": text})
+            pytest.fail(f"{rule}: not caught")
 
 
 # --------------------------------------------------------------------------- formats read back
@@ -246,7 +358,8 @@ def test_srt_reads_back_with_srt_and_pysubs2():
     parsed = list(srt.parse(files["srt"]))
     assert len(parsed) == len(captions) > 1
     for cue, caption in zip(parsed, captions, strict=True):
-        assert cue.index == caption.index and cue.content == "\n".join(caption.lines)
+        assert cue.index == caption.index
+        assert cue.content.replace("\u2060", "") == "\n".join(caption.lines)
         assert_close(cue.start.total_seconds(), caption.start)
         assert_close(cue.end.total_seconds(), caption.end)
     events = pysubs2.SSAFile.from_string(files["srt"], format_="srt").events
@@ -303,7 +416,8 @@ def test_json_reads_back():
         span = data["words"][record["word_start"] : record["word_end"]]
         assert [w["word"] for w in span] == [w.word for w in caption.words]
         assert record["lines"] == caption.lines and record["text"] == "\n".join(caption.lines)
-        assert (record["start"], record["end"]) == (span[0]["start"], span[-1]["end"])
+        assert (record["start"], record["end"]) == (caption.start, caption.end)
+        assert record["start"] == span[0]["start"]
     assert data["captions"][-1]["word_end"] == len(clean)
     assert "£13.60." in files["json"]  # ensure_ascii=False keeps it readable
 
@@ -326,10 +440,13 @@ def test_word_times_agree_across_formats():
 
 
 def test_special_characters_do_not_become_markup():
-    _, captions, files = render_all(timed("R&D {brace} a\\Nb <i>x</i>"))
+    _, captions, files = render_all(timed("R&D {brace} a\\Nb <i>x</i> {\\an8}"))
     assert pysubs2.SSAFile.from_string(files["ass"]).events[0].plaintext.count("\n") == 0
     assert list(srt.parse(files["srt"]))[0].content.count("\n") == len(captions[0].lines) - 1
-    assert "{brace}" in files["srt"] and "(brace)" in files["ass"]
+    assert "(brace)" in files["ass"]
+    # What FFmpeg's subrip decoder and libass show as typed (checked by rendering frames with ffmpeg).
+    assert "\\{\u2060brace\\}" in files["srt"] and "<\u2060i>x<\u2060/i>" in files["srt"]
+    assert "\\{\u2060\\an8\\}" in files["srt"] and "a\\\u2060Nb" in files["srt"]
 
 
 # --------------------------------------------------------------------------- empty input
@@ -439,13 +556,16 @@ def test_grouping_properties(words, options):
         assert previous.end <= caption.start
     for caption in captions:
         texts = [w.word for w in caption.words]
-        assert 0 <= caption.start <= caption.end
-        assert (caption.start, caption.end) == (caption.words[0].start, caption.words[-1].end)
-        assert " ".join(caption.lines) == " ".join(texts)
-        assert 1 <= len(caption.lines) <= options.max_lines
-        assert all(len(line) <= options.max_chars_per_line or line in texts for line in caption.lines)
+        assert 0 <= caption.start <= caption.end and caption.start == caption.words[0].start
+        pieces = [piece for line in caption.layout for piece in line]
+        rebuilt = ["".join(p.text for p in pieces if p.word == n) for n in range(len(texts))]
+        assert rebuilt == texts and [p.word for p in pieces] == sorted(p.word for p in pieces)
+        assert 1 <= len(caption.lines) <= options.max_lines or len(texts) == 1
+        assert all(len(line) <= options.max_chars_per_line for line in caption.lines)
+        span = caption.words[-1].end - caption.start
+        assert caption.end - caption.start <= max(options.max_caption_s, span) + 0.0015
         if len(caption.words) > 1:
-            assert caption.end - caption.start <= options.max_caption_s + 0.0015
+            assert span <= options.max_caption_s + 0.0015
             gaps = [b.start - a.end for a, b in zip(caption.words, caption.words[1:], strict=False)]
             assert max(gaps) <= options.pause_split_s + 0.0015
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import io
+import shutil
+import subprocess
 
 import pysubs2
 import pytest
@@ -132,6 +134,7 @@ def test_remove_silence_and_normalize_off_are_honoured(ctx):
         ({"text": "x" * 5001, "voice": "narrator"}, "payload_too_large: text: 5001 characters"),
         ({"text": "hi", "ref_audio": "bm90IGF1ZGlv", "ref_text": "x"}, "invalid_input: ref_audio: not decodable"),
         ({"text": "hi", "voice": "narrator", "pitch": 2}, "invalid_input: pitch: unknown field"),
+        ({"text": "hi", "voice": "narrator", "karaoke": True}, "invalid_input: karaoke: karaoke applies only to word"),
     ],
 )
 def test_bad_input_is_named(ctx, fields, expected):
@@ -172,3 +175,34 @@ def test_cuda_failure_breaks_the_engine_and_asks_for_a_new_worker(tmp_path, monk
     after = tts(ctx, job_id="next", text="Hello.", voice="narrator")
     assert after["error"].startswith("engine_unavailable: the tts engine is unavailable: broken after")
     assert "refresh_worker" not in after and engines.loaded.get("tts") is not None  # the shared engine is untouched
+
+
+BURN_TEXT = ("Hello <b>there</b>, {\\an8} R&D said: state-of-the-art-mother-in-law-free-for-all-mega-super-hyper-"
+             "extra-long-word. Then it ended.")  # fmt: skip
+
+
+def ffmpeg_has_libass() -> bool:
+    if shutil.which("ffmpeg") is None:
+        return False
+    filters = subprocess.run(["ffmpeg", "-hide_banner", "-filters"], capture_output=True, text=True).stdout
+    return " ass " in filters and " subtitles " in filters
+
+
+@pytest.mark.skipif(not ffmpeg_has_libass(), reason="needs ffmpeg with libass (ass, subtitles filters)")
+def test_ffmpeg_burns_the_timing_files_into_video_without_warnings(ctx, tmp_path):
+    """SRT/VTT/ASS (karaoke) of a job with markup, override tags and a 74-character word, burnt by libass
+    into a video FFmpeg makes itself (2 s at 160x90); `-loglevel warning` must print nothing."""
+    output = tts(ctx, job_id="burn", text=BURN_TEXT, voice="narrator", return_word_timings=True, karaoke=True,
+                 timing_formats=["srt", "vtt", "ass"])  # fmt: skip
+    assert "error" not in output, output
+    video = ["-f", "lavfi", "-i", "color=c=gray:s=160x90:r=24:d=2", "-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono"]
+    for fmt, video_filter in (("srt", "subtitles"), ("vtt", "subtitles"), ("ass", "ass")):
+        path = tmp_path / f"timings.{fmt}"
+        path.write_text(output["timings"]["files"][fmt]["text"], encoding="utf-8")
+        burnt = tmp_path / f"burnt-{fmt}.mp4"
+        command = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning", *video, "-t", "2",
+                   "-vf", f"{video_filter}=filename={path}", "-c:v", "libx264", "-preset", "ultrafast",
+                   "-c:a", "aac", str(burnt)]  # fmt: skip
+        result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0 and result.stderr == "", (fmt, result.stderr)
+        assert burnt.stat().st_size > 0

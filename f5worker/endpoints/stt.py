@@ -6,6 +6,7 @@ import time
 
 from ..context import WorkerContext
 from ..engines.timing import run_timing
+from ..engines.transcript import Segment
 from ..media.audio import decode_audio
 from ..media.sources import read_audio_source
 from ..progress import report_progress
@@ -20,6 +21,11 @@ PROGRESS_MIN_S = 30.0  # shorter jobs finish before a progress update would tell
 
 def elapsed_ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 1)
+
+
+def segment_output(segment: Segment) -> dict:
+    """A segment with whole-millisecond times, like its words and the timing files (no 30.159999999999997)."""
+    return {**segment.as_output(), "start": round(segment.start, 3), "end": round(segment.end, 3)}
 
 
 def run(request: SttRequest, ctx: WorkerContext, job_id: str) -> dict:
@@ -49,7 +55,7 @@ def run(request: SttRequest, ctx: WorkerContext, job_id: str) -> dict:
         "text": transcript.text,
         "language": transcript.language,
         "duration_s": duration_s,
-        "segments": [segment.as_output() for segment in transcript.segments],
+        "segments": [segment_output(segment) for segment in transcript.segments],
         "words": [word.model_dump() for word in words],
         "engine": transcript.engine_output(),
         "files": files,

@@ -2,6 +2,9 @@
 
 Every format is rendered from the same sanitised words and the same captions, so a video burnt
 with the ASS file and a player showing the SRT file change captions at exactly the same moments.
+Captions follow broadcast rules (Netflix's English Timed Text Style Guide, the BBC subtitle
+guidelines): line length and count, minimum and maximum duration, reading speed, a gap of two
+frames between captions, and line breaks where the grammar allows; each rule is a caption option.
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import pairwise
 
 import pysubs2
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 CONTENT_TYPES: dict[str, str] = {
     "srt": "application/x-subrip",
@@ -45,26 +49,55 @@ class Word(BaseModel):
     end: float = Field(description="End time in seconds.")
     confidence: float | None = Field(default=None, description="Recogniser confidence, if known.")
 
+    @field_serializer("start", "end")
+    def _whole_ms(self, seconds: float) -> float:
+        """Outputs carry milliseconds like the timing files, not float noise such as 30.159999999999997."""
+        return round(seconds, 3) if math.isfinite(seconds) else seconds
+
 
 class CaptionOptions(BaseModel):
-    """How words are grouped into captions; arrives as JSON, so unknown or mistyped fields fail."""
+    """How words become captions; arrives as JSON, so unknown or mistyped fields fail.
+
+    Defaults follow Netflix's English Timed Text Style Guide and the BBC subtitle guidelines.
+    """
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
     max_chars_per_line: int = Field(
         default=42, ge=10, le=200,
-        description="Most characters on one caption line; a longer single word sits alone.",
+        description="Most characters on one caption line; a longer word breaks after a hyphen, else "
+        "at the line width, so it never leaves the frame.",
     )  # fmt: skip
     max_lines: int = Field(default=2, ge=1, le=4, description="Most lines in one caption.")
+    min_caption_s: float = Field(
+        default=0.833, ge=0, le=10,
+        description="Shortest time a caption stays on screen (5/6 s); a shorter one is extended into "
+        "the silence after it, as far as that silence allows (never past max_caption_s).",
+    )  # fmt: skip
     max_caption_s: float = Field(
         default=7.0, ge=0.5, le=60,
         description="Longest time one caption stays on screen, in seconds; a longer single word "
         "becomes its own caption.",
     )  # fmt: skip
+    max_chars_per_s: float = Field(
+        default=20.0, ge=5, le=100,
+        description="Reading speed: a caption is kept on screen into the silence after it until its "
+        "characters per second are at most this, and is closed before a word that would push it over.",
+    )  # fmt: skip
+    min_gap_s: float = Field(
+        default=0.083, ge=0, le=1,
+        description="Least time between one caption's end and the next one's start (2 frames at 24 fps), "
+        "so a player shows a change of caption.",
+    )  # fmt: skip
     pause_split_s: float = Field(
         default=0.5, ge=0.05, le=10,
         description="A silence longer than this many seconds between words always starts a new caption.",
     )  # fmt: skip
+    smart_line_breaks: bool = Field(
+        default=True,
+        description="Break lines after punctuation and before conjunctions and prepositions, never "
+        "after an article or adjective; false: only balance the line lengths.",
+    )
     karaoke: bool = Field(
         default=False,
         description="ASS only: add \\k tags so each word is highlighted as it is spoken.",
@@ -72,14 +105,28 @@ class CaptionOptions(BaseModel):
 
 
 @dataclass(frozen=True)
+class Piece:
+    """A word, or one line-sized part of a word too long for a line, as laid out on a line."""
+
+    word: int  # index into the caption's words
+    text: str
+    glued: bool  # continues the previous piece of the same word (no space before it)
+
+
+@dataclass(frozen=True)
 class Caption:
-    """One on-screen caption: a contiguous run of words, wrapped into lines."""
+    """One on-screen caption: a contiguous run of words, wrapped into lines, with its display times.
+
+    ``start`` is its first word's start; ``end`` may run past its last word (minimum duration,
+    reading speed) or stop just before it (the gap before the next caption).
+    """
 
     index: int
     start: float
     end: float
     lines: list[str]
     words: list[Word]
+    layout: tuple[tuple[Piece, ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -88,8 +135,12 @@ class _Limits:
 
     max_chars: int
     max_lines: int
+    min_ms: int
     max_ms: int
+    chars_per_s: float
+    gap_ms: int
     pause_ms: int
+    smart: bool
 
 
 # --------------------------------------------------------------------------- sanitising
@@ -160,44 +211,230 @@ def sanitize_words(words: Iterable[Word | dict]) -> list[Word]:
     ]  # fmt: skip
 
 
-# --------------------------------------------------------------------------- line wrapping
+# --------------------------------------------------------------------------- words that bind
 
 
-def _joined_length(texts: Sequence[str]) -> int:
-    """Length of the texts joined by single spaces, without building the string."""
-    return sum(len(text) for text in texts) + max(len(texts) - 1, 0)
+# A line may not end on these: an article, determiner, possessive or common adjective belongs with
+# the noun after it (Netflix, BBC). A small English list; other languages only lose the preference.
+BINDS_FORWARD = frozenset({
+    "a", "an", "the", "this", "these", "those", "my", "your", "his", "her", "its", "our", "their",
+    "some", "any", "no", "every", "each", "either", "neither", "another", "such",
+    "both", "all", "few", "many", "much", "several", "more", "most", "less", "least", "other", "own", "same",
+    "mr", "mrs", "ms", "dr", "prof", "st", "mt", "big", "small", "little", "large", "great", "good", "bad", "new",
+    "old", "young", "long", "short", "high", "low", "full", "whole", "first", "last", "next", "only", "best",
+    "better", "worst", "real", "main",
+})
+# A line may start with these: conjunctions and prepositions open the phrase that follows.
+OPENS_PHRASE = frozenset({
+    "and", "but", "or", "nor", "so", "yet", "for", "because", "although", "though", "while", "whereas", "unless",
+    "until", "if", "when", "whenever", "where", "wherever", "since", "as", "than", "that", "which", "who", "whom",
+    "whose", "of", "to", "in", "on", "at", "by", "with", "from", "into", "onto", "upon", "about", "above",
+    "below", "over", "under", "after", "before", "between", "among", "through", "during", "without", "within",
+    "along", "across", "against", "around", "behind", "beyond", "near", "toward", "towards", "via",
+})
+
+# Break penalties in character units, weighed against how uneven the lines come out.
+BREAK_AFTER_SENTENCE = 0
+BREAK_AFTER_CLAUSE = 2
+BREAK_BEFORE_PHRASE = 4
+BREAK_PLAIN = 8
+BREAK_AFTER_BINDER = 60  # "never", unless no other break fits
+BREAK_AFTER_PHRASE_WORD = 12  # a line ending on "of" or "and" leaves the reader hanging
+TOP_HEAVY_WEIGHT = 0.5  # a top line longer than the bottom one costs extra (pyramid shape preferred)
+
+HYPHENS = "-‐‑–—/"
 
 
-def _wrap_greedy(texts: Sequence[str], width: int) -> list[list[str]]:
-    """Fill each line as far as it goes; this uses the fewest lines possible for the width."""
-    lines: list[list[str]] = []
-    current: list[str] = []
-    length = 0
-    for text in texts:
-        if current and length + 1 + len(text) > width:
-            lines.append(current)
-            current, length = [], 0
-        length = len(text) if not current else length + 1 + len(text)
-        current.append(text)
-    if current:
-        lines.append(current)
+def _bare(text: str) -> str:
+    """Lower-case word without surrounding punctuation, for the word lists."""
+    return text.strip("\"'“”‘’«»()[]{}¿¡").lower()
+
+
+@lru_cache(maxsize=16384)
+def _binds_forward(text: str) -> bool:
+    core = _strip_closing(text)
+    return bool(core) and core[-1].isalnum() and _bare(text).rstrip(".") in BINDS_FORWARD
+
+
+@lru_cache(maxsize=16384)
+def _opens_phrase(text: str) -> bool:
+    return _bare(text) in OPENS_PHRASE
+
+
+@lru_cache(maxsize=16384)
+def _penalty_after(text: str) -> int | None:
+    """The break penalty that the word before a break decides alone, or None when the next word decides."""
+    if _ends_sentence(text):
+        return BREAK_AFTER_SENTENCE
+    if _ends_clause(text):
+        return BREAK_AFTER_CLAUSE
+    if _binds_forward(text):
+        return BREAK_AFTER_BINDER
+    if _opens_phrase(text):
+        return BREAK_AFTER_PHRASE_WORD
+    return None
+
+
+def _break_penalty(before: str, after: str, smart: bool) -> int:
+    """Cost of ending a line (or caption) after `before` when `after` comes next."""
+    if not smart:
+        return 0
+    penalty = _penalty_after(before)
+    if penalty is not None:
+        return penalty
+    return BREAK_BEFORE_PHRASE if _opens_phrase(after) else BREAK_PLAIN
+
+
+# --------------------------------------------------------------------------- line layout
+
+
+@lru_cache(maxsize=4096)
+def _word_parts(text: str, width: int) -> tuple[str, ...]:
+    """A word too long for a line breaks after hyphens or slashes, else at the width."""
+    segments = [part for part in re.split(f"(?<=[{re.escape(HYPHENS)}])", text) if part]
+    parts: list[str] = []
+    for segment in segments:
+        if parts and len(parts[-1]) + len(segment) <= width:
+            parts[-1] += segment
+            continue
+        parts.extend(segment[at : at + width] for at in range(0, len(segment), width))
+    return tuple(parts)
+
+
+def _pieces(words: Sequence[Word], width: int) -> list[Piece]:
+    pieces: list[Piece] = []
+    for index, word in enumerate(words):
+        if len(word.word) <= width:
+            pieces.append(Piece(word=index, text=word.word, glued=False))
+        else:
+            pieces.extend(Piece(word=index, text=part, glued=position > 0)
+                          for position, part in enumerate(_word_parts(word.word, width)))  # fmt: skip
+    return pieces
+
+
+def _line_length(pieces: Sequence[Piece]) -> int:
+    return sum(len(piece.text) for piece in pieces) + sum(1 for piece in pieces[1:] if not piece.glued)
+
+
+def _greedy_line_count(pieces: Sequence[Piece], width: int) -> int:
+    """Fewest lines that hold these pieces at this width (each piece fits a line by construction)."""
+    lines, length = 0, 0
+    for piece in pieces:
+        added = len(piece.text) + (0 if piece.glued else 1)
+        if lines and length + added <= width:
+            length += added
+        else:
+            lines, length = lines + 1, len(piece.text)
     return lines
 
 
-def _wrap_balanced(texts: Sequence[str], max_chars: int) -> list[str]:
-    """Fewest lines, then the narrowest width that keeps that count, so lines come out even."""
-    if not texts:
-        return []
-    line_count = len(_wrap_greedy(texts, max_chars))
-    fitting = [len(text) for text in texts if len(text) <= max_chars]
-    low, high = max(fitting, default=max_chars), max_chars
-    while low < high:
-        middle = (low + high) // 2
-        if len(_wrap_greedy(texts, middle)) <= line_count:
-            high = middle
+def _best_breaks(words: Sequence[Word], pieces: Sequence[Piece], count: int, limits: _Limits,
+                 allow_binder: bool) -> list[int] | None:
+    """Where `count` lines start, by the least cost, or None when no layout fits.
+
+    A small dynamic programme over break positions: each line costs its distance from an even
+    share of the text (a top line longer than that costs extra) plus the penalty of the break that
+    ends it; with `allow_binder` false, breaks after an article or adjective are ruled out.
+    """
+    size = len(pieces)
+    chars, spaces = [0], [0]
+    for piece in pieces:
+        chars.append(chars[-1] + len(piece.text))
+        spaces.append(spaces[-1] + (0 if piece.glued else 1))
+    penalties = [0] * (size + 1)  # penalties[j]: cost of a line break before piece j
+    for end in range(1, size):
+        if not pieces[end].glued:
+            before, after = words[pieces[end - 1].word].word, words[pieces[end].word].word
+            penalties[end] = _break_penalty(before, after, limits.smart)
+            if not allow_binder and penalties[end] >= BREAK_AFTER_BINDER:
+                penalties[end] = -1
+    target = (chars[size] + spaces[size] - spaces[1]) / count if size else 0
+    best = [[math.inf] * (size + 1) for _ in range(count + 1)]
+    back = [[0] * (size + 1) for _ in range(count + 1)]
+    best[0][0] = 0.0
+    for lines in range(1, count + 1):
+        last_line = lines == count
+        for end in range(size if last_line else lines, size + 1):
+            if penalties[end] < 0 and end < size:
+                continue
+            ending = penalties[end] if end < size else 0
+            for begin in range(end - 1, lines - 2, -1):
+                length = chars[end] - chars[begin] + spaces[end] - spaces[begin + 1]
+                if length > limits.max_chars:
+                    break
+                if best[lines - 1][begin] == math.inf:
+                    continue
+                cost = best[lines - 1][begin] + abs(length - target) + ending
+                if lines == 1 and count > 1 and length > target:
+                    cost += TOP_HEAVY_WEIGHT * (length - target)
+                if cost < best[lines][end]:
+                    best[lines][end], back[lines][end] = cost, begin
+    if best[count][size] == math.inf:
+        return None
+    starts, end = [], size
+    for lines in range(count, 0, -1):
+        end = back[lines][end]
+        starts.append(end)
+    return starts[::-1]
+
+
+def _unbroken_line_count(words: Sequence[Word], pieces: Sequence[Piece], width: int) -> int | None:
+    """Fewest lines when no line may end on an article or adjective, or None when that cannot fit.
+
+    Pieces joined across a forbidden break form one block; filling lines greedily with blocks uses
+    the fewest lines.
+    """
+    blocks: list[tuple[int, bool]] = []  # (length, glued to the previous block)
+    for position, piece in enumerate(pieces):
+        bound = position > 0 and not piece.glued and _binds_forward(words[pieces[position - 1].word].word)
+        if bound:
+            length, glued = blocks[-1]
+            blocks[-1] = (length + 1 + len(piece.text), glued)
         else:
-            low = middle + 1
-    return [" ".join(line) for line in _wrap_greedy(texts, low)]
+            blocks.append((len(piece.text), piece.glued))
+    lines, length = 0, 0
+    for block, glued in blocks:
+        if block > width:
+            return None
+        added = block + (0 if glued else 1)
+        if lines and length + added <= width:
+            length += added
+        else:
+            lines, length = lines + 1, block
+    return lines
+
+
+def _line_count(words: Sequence[Word], pieces: Sequence[Piece], limits: _Limits) -> tuple[int, bool]:
+    """Lines the caption takes and whether breaks after articles or adjectives are needed for that."""
+    if limits.smart:
+        count = _unbroken_line_count(words, pieces, limits.max_chars)
+        if count is not None and count <= limits.max_lines:
+            return count, False
+    return _greedy_line_count(pieces, limits.max_chars), True
+
+
+def _layout(words: Sequence[Word], limits: _Limits) -> tuple[tuple[Piece, ...], ...]:
+    """The fewest lines, broken where the grammar allows and as evenly as possible (bottom may be longer)."""
+    pieces = _pieces(words, limits.max_chars)
+    if not pieces:
+        return ()
+    count, allow_binder = _line_count(words, pieces, limits)
+    if count == 1:
+        return (tuple(pieces),)
+    starts = _best_breaks(words, pieces, count, limits, allow_binder=allow_binder) or [0]
+    bounds = [*starts, len(pieces)]
+    return tuple(tuple(pieces[begin:end]) for begin, end in pairwise(bounds))
+
+
+def _layout_fits(words: Sequence[Word], limits: _Limits) -> bool:
+    """Whether these words fit the caption's lines without breaking after an article or adjective."""
+    pieces = _pieces(words, limits.max_chars)
+    count, needs_binder = _line_count(words, pieces, limits)
+    return count <= limits.max_lines and not (needs_binder and limits.smart and count > 1)
+
+
+def _line_text(pieces: Sequence[Piece]) -> str:
+    return "".join(piece.text if piece.glued or n == 0 else " " + piece.text for n, piece in enumerate(pieces))
 
 
 # --------------------------------------------------------------------------- grouping
@@ -224,17 +461,42 @@ def _texts(words: Sequence[Word]) -> list[str]:
     return [word.word for word in words]
 
 
+def _joined_length(texts: Sequence[str]) -> int:
+    """Length of the texts joined by single spaces, without building the string."""
+    return sum(len(text) for text in texts) + max(len(texts) - 1, 0)
+
+
 def _duration_ms(words: Sequence[Word]) -> int:
     return _to_ms(words[-1].end) - _to_ms(words[0].start)
 
 
-def _fits(words: Sequence[Word], limits: _Limits) -> bool:
-    """Whether these words can share one caption; a single word always can."""
+def _fits(words: Sequence[Word], limits: _Limits, length: int | None = None) -> bool:
+    """Whether these words can share one caption; a single word always can. `length`: their joined length."""
     if len(words) <= 1:
         return True
     if _duration_ms(words) > limits.max_ms:
         return False
-    return len(_wrap_greedy(_texts(words), limits.max_chars)) <= limits.max_lines
+    length = _joined_length(_texts(words)) if length is None else length
+    if length <= limits.max_chars:
+        return True  # one line: no break to place
+    if length > limits.max_lines * limits.max_chars:
+        return False
+    return _layout_fits(words, limits)
+
+
+def _reading_ms(words: Sequence[Word], limits: _Limits, length: int | None = None) -> int:
+    """How long these words need on screen at the reading-speed limit. `length`: their joined length."""
+    length = _joined_length(_texts(words)) if length is None else length
+    return math.ceil(length * 1000 / limits.chars_per_s)
+
+
+def _room_ms(words: Sequence[Word], next_start: int | None, limits: _Limits) -> int:
+    """The most screen time these words could get as one caption before the next one starts."""
+    start = _to_ms(words[0].start)
+    latest = start + max(limits.max_ms, _duration_ms(words))
+    if next_start is not None:
+        latest = min(latest, next_start - limits.gap_ms)
+    return max(latest, _to_ms(words[-1].end)) - start
 
 
 def _is_tiny(head: Sequence[Word], whole: Sequence[Word], limits: _Limits) -> bool:
@@ -243,18 +505,27 @@ def _is_tiny(head: Sequence[Word], whole: Sequence[Word], limits: _Limits) -> bo
     return _joined_length(_texts(head)) < threshold
 
 
-def _last_break(words: Sequence[Word], limits: _Limits, is_break: Callable[[str], bool]) -> int:
+def _last_break(words: Sequence[Word], limits: _Limits, is_break: Callable[[int], bool]) -> int:
     """Word count of the longest non-tiny head ending at a break point, or 0 when none."""
     for count in range(len(words), 0, -1):
-        head = words[:count]
-        if is_break(head[-1].word) and not _is_tiny(head, words, limits):
+        if is_break(count) and not _is_tiny(words[:count], words, limits):
             return count
     return 0
 
 
-def _split_preferred(words: Sequence[Word], limits: _Limits) -> tuple[list[Word], list[Word]]:
-    """Close a full caption at its last sentence end, else clause end, else keep it whole."""
-    count = _last_break(words, limits, _ends_sentence) or _last_break(words, limits, _ends_clause)
+def _split_preferred(words: Sequence[Word], following: Word, limits: _Limits) -> tuple[list[Word], list[Word]]:
+    """Close a full caption at its last sentence end, else clause end, else before a conjunction or
+    preposition; never right after an article or adjective when that can be helped."""
+    texts = [*_texts(words), following.word]
+    count = _last_break(words, limits, lambda n: _ends_sentence(texts[n - 1]))
+    if limits.smart:
+        count = count or _last_break(words, limits, lambda n: _ends_clause(texts[n - 1]))
+        count = count or _last_break(words, limits, lambda n: _opens_phrase(texts[n]) and not _binds_forward(
+            texts[n - 1]))
+        if not count:
+            count = len(words)
+            while count > 1 and _binds_forward(texts[count - 1]):
+                count -= 1
     count = count or len(words)
     return list(words[:count]), list(words[count:])
 
@@ -264,13 +535,30 @@ def _is_full_sentence_stop(words: Sequence[Word], limits: _Limits) -> bool:
     return _ends_sentence(words[-1].word) and _joined_length(_texts(words)) >= limits.max_chars
 
 
-def _group_run(run: Sequence[Word], limits: _Limits) -> list[list[Word]]:
+def _must_close(current: list[Word], word: Word, after: int | None, limits: _Limits) -> bool:
+    """Close the caption before `word` when it would not fit, or would make a readable caption unreadable.
+
+    The reading-speed split is made only when the caption closed here could stay up for the minimum
+    duration: a split that leaves a flash of a caption helps nobody.
+    """
+    candidate = [*current, word]
+    length = _joined_length(_texts(current))
+    if not _fits(candidate, limits, length + 1 + len(word.word)):
+        return True
+    room = _room_ms(current, _to_ms(word.start), limits)
+    if room < limits.min_ms or _reading_ms(current, limits, length) > room:
+        return False
+    return _reading_ms(candidate, limits, length + 1 + len(word.word)) > _room_ms(candidate, after, limits)
+
+
+def _group_run(run: Sequence[Word], next_start: int | None, limits: _Limits) -> list[list[Word]]:
     """Group words that have no long pause between them, respecting every caption limit."""
     groups: list[list[Word]] = []
     current: list[Word] = []
-    for word in run:
-        while current and not _fits([*current, word], limits):
-            head, current = _split_preferred(current, limits)
+    for position, word in enumerate(run):
+        after = _to_ms(run[position + 1].start) if position + 1 < len(run) else next_start
+        while current and _must_close(current, word, after, limits):
+            head, current = _split_preferred(current, word, limits)
             groups.append(head)
         current.append(word)
         if _is_full_sentence_stop(current, limits):
@@ -298,20 +586,50 @@ def _limits_from(options: CaptionOptions) -> _Limits:
     return _Limits(
         max_chars=options.max_chars_per_line,
         max_lines=options.max_lines,
+        min_ms=_to_ms(min(options.min_caption_s, options.max_caption_s)),
         max_ms=_to_ms(options.max_caption_s),
+        chars_per_s=options.max_chars_per_s,
+        gap_ms=_to_ms(options.min_gap_s),
         pause_ms=_to_ms(options.pause_split_s),
+        smart=options.smart_line_breaks,
     )
 
 
+def _display_end(words: Sequence[Word], next_start: int | None, limits: _Limits) -> int:
+    """When a caption leaves the screen, in ms.
+
+    At least its last word's end, the minimum duration and the reading time, extended into the
+    silence that follows but not past the longest duration; always the gap before the next caption.
+    """
+    start, last_end = _to_ms(words[0].start), _to_ms(words[-1].end)
+    wanted = max(last_end, start + limits.min_ms, start + _reading_ms(words, limits))
+    end = min(wanted, max(start + limits.max_ms, last_end))
+    if next_start is None:
+        return end
+    end = min(end, next_start - limits.gap_ms)
+    # Only words crammed closer than the gap get here; never show a caption for no time at all.
+    return end if end > start else min(max(last_end, start + 1), next_start)
+
+
 def group_captions(words: Sequence[Word], options: CaptionOptions) -> list[Caption]:
-    """Split sanitised words into captions once, so all formats share the same boundaries."""
+    """Split sanitised words into captions once, so all formats share the same boundaries and times."""
     limits = _limits_from(options)
-    groups = [group for run in _split_at_pauses(words, limits.pause_ms) for group in _group_run(run, limits)]
-    return [
-        Caption(index=number, start=group[0].start, end=group[-1].end,
-                lines=_wrap_balanced(_texts(group), limits.max_chars), words=list(group))
-        for number, group in enumerate(groups, start=1)
+    runs = _split_at_pauses(words, limits.pause_ms)
+    groups = [
+        group
+        for position, run in enumerate(runs)
+        for group in _group_run(run, _to_ms(runs[position + 1][0].start) if position + 1 < len(runs) else None,
+                                limits)
     ]  # fmt: skip
+    captions: list[Caption] = []
+    for number, group in enumerate(groups, start=1):
+        next_start = _to_ms(groups[number][0].start) if number < len(groups) else None
+        layout = _layout(group, limits)
+        captions.append(Caption(
+            index=number, start=group[0].start, end=_display_end(group, next_start, limits) / 1000,
+            lines=[_line_text(line) for line in layout], words=list(group), layout=layout,
+        ))  # fmt: skip
+    return captions
 
 
 # --------------------------------------------------------------------------- SRT / ASS (pysubs2)
@@ -323,15 +641,28 @@ def _protect_backslashes(text: str) -> str:
 
 
 def _ass_text(text: str) -> str:
-    """ASS has no escape for braces (they open override tags), so show them as parentheses."""
+    """ASS has no portable escape for braces (they open override tags), so show them as parentheses."""
     return _protect_backslashes(text).replace("{", "(").replace("}", ")")
+
+
+def _srt_text(text: str) -> str:
+    r"""SubRip text that players show as typed.
+
+    FFmpeg's subrip decoder (and so mpv and the subtitles filter) reads <b>, <i>, <u>, <font> and
+    drops other tags, keeps {\an8}-style blocks, and hands the rest to libass, which reads '{...}'
+    as an override block and '\N' as a line break. A word joiner after '<' stops tag parsing,
+    '\{' and '\}' are libass's literal braces (a word joiner keeps '\{' from looking like '{\'),
+    and '\N' is protected as in ASS.
+    """
+    text = _protect_backslashes(text).replace("{", "\\{\u2060").replace("}", "\\}")
+    return text.replace("<", "<\u2060")
 
 
 def render_srt(captions: Sequence[Caption]) -> str:
     """SubRip via pysubs2; '\\N' between lines becomes a real line break in the file."""
     subs = pysubs2.SSAFile()
     for caption in captions:
-        text = r"\N".join(_protect_backslashes(line) for line in caption.lines)
+        text = r"\N".join(_srt_text(line) for line in caption.lines)
         subs.append(pysubs2.SSAEvent(start=_to_ms(caption.start), end=_to_ms(caption.end), text=text))
     return subs.to_string("srt", keep_ssa_tags=True)
 
@@ -341,39 +672,31 @@ def _ass_centiseconds(seconds: float) -> int:
     return (_to_ms(seconds) + 5) // 10
 
 
-def _line_word_counts(caption: Caption) -> list[int]:
-    """How many of the caption's words sit on each of its lines (lines are words joined by spaces)."""
-    counts: list[int] = []
-    position = 0
-    for line in caption.lines:
-        count, length = 0, -1
-        while position + count < len(caption.words) and length < len(line):
-            length += 1 + len(caption.words[position + count].word)
-            count += 1
-        counts.append(count)
-        position += count
-    return counts
-
-
 def _karaoke_durations(caption: Caption) -> list[int]:
-    """Per-word \\k lengths in cs; each word keeps the gap after it, so they sum to the event length."""
+    """Per-word \\k lengths in cs; each word keeps the gap after it, so they sum to the event length.
+
+    A caption may end before its last word does (the gap before the next caption), so marks are
+    clamped to the event.
+    """
     origin = _ass_centiseconds(caption.start)
-    marks = [_ass_centiseconds(word.start) - origin for word in caption.words[1:]]
-    marks = [0, *marks, _ass_centiseconds(caption.end) - origin]
+    total = _ass_centiseconds(caption.end) - origin
+    marks = [min(max(_ass_centiseconds(word.start) - origin, 0), total) for word in caption.words[1:]]
+    marks = [0, *marks, total]
     return [after - before for before, after in pairwise(marks)]
 
 
 def _karaoke_text(caption: Caption) -> str:
     """Caption text with a {\\kN} tag before every word and '\\N' between lines."""
-    tagged = [
-        f"{{\\k{duration}}}{_ass_text(word.word)}"
-        for word, duration in zip(caption.words, _karaoke_durations(caption), strict=True)
-    ]
+    durations = _karaoke_durations(caption)
     lines: list[str] = []
-    position = 0
-    for count in _line_word_counts(caption):
-        lines.append(" ".join(tagged[position : position + count]))
-        position += count
+    for line in caption.layout:
+        parts: list[str] = []
+        for n, piece in enumerate(line):
+            text = _ass_text(piece.text)
+            if not piece.glued:
+                text = f"{{\\k{durations[piece.word]}}}{text}"
+            parts.append(text if piece.glued or n == 0 else " " + text)
+        lines.append("".join(parts))
     return r"\N".join(lines)
 
 

@@ -1,0 +1,181 @@
+"""Broadcast caption rules, checked on timing files as a player would read them.
+
+Each format is read back with an independent parser (``srt`` for SubRip, ``webvtt-py`` for WebVTT,
+pysubs2 for ASS), never with the worker's own code, and every cue is held to the caption options
+it was made with: line length and count, minimum and maximum duration, reading speed, the gap
+between cues, no line ending on an article, and text that shows as typed. Where a rule cannot be
+met (the next caption starts too soon to extend a cue, a single word longer than a caption) the
+writer's documented exception is the only thing accepted.
+
+``check_timing_files`` takes the rendered files; ``check_job_output`` takes a ``tts``/``stt`` job's
+input and output (text or URL delivery). ``tests/conftest.py`` runs the first on every file an
+in-process job renders, and ``tests/helpers.py`` the second on every job output of the local API.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+import pysubs2
+import requests
+import srt
+import webvtt
+from webvtt.models import Timestamp
+
+from f5worker.media.subtitles import CaptionOptions
+
+ARTICLES = ("a", "an", "the")
+WORD_JOINER = "\u2060"
+ASS_SLACK_S = 0.010  # ASS stores centiseconds: each of two times may move 5 ms
+MS_SLACK_S = 0.0015  # SRT/VTT store milliseconds
+KARAOKE_OR_NOTHING = re.compile(r"\{\\k\d+\}")
+
+
+@dataclass(frozen=True)
+class Cue:
+    start: float
+    end: float
+    lines: list[str]  # the text a viewer sees, line by line
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _srt_visible(content: str) -> list[str]:
+    r"""What libass shows for an SRT line written by the worker: '\{' '\}' are literal braces."""
+    assert not re.search(r"(?<!\\)\{", content), f"SRT: unescaped '{{' would hide text: {content!r}"
+    assert not re.search(r"<[A-Za-z/]", content), f"SRT: '<' would start a markup tag: {content!r}"
+    return [line.replace("\\{", "{").replace("\\}", "}").replace(WORD_JOINER, "") for line in content.split("\n")]
+
+
+def srt_cues(text: str) -> list[Cue]:
+    return [Cue(cue.start.total_seconds(), cue.end.total_seconds(), _srt_visible(cue.content))
+            for cue in srt.parse(text)]  # fmt: skip
+
+
+def vtt_cues(text: str) -> list[Cue]:
+    cues = webvtt.from_string(text, strict=True)
+    parsed = []
+    for cue in cues:
+        assert not any("<" in line for line in cue.lines), f"VTT: unescaped markup in {cue.lines!r}"
+        lines = [line.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&") for line in cue.lines]
+        start = Timestamp.from_string(cue.start).in_milliseconds() / 1000
+        parsed.append(Cue(start, Timestamp.from_string(cue.end).in_milliseconds() / 1000, lines))
+    return parsed
+
+
+def ass_cues(text: str) -> list[Cue]:
+    subs = pysubs2.SSAFile.from_string(text)
+    cues = []
+    for event in subs.events:
+        blocks = re.findall(r"\{[^}]*\}", event.text)
+        assert all(KARAOKE_OR_NOTHING.fullmatch(block) for block in blocks), f"ASS: stray override {blocks}"
+        cues.append(Cue(event.start / 1000, event.end / 1000, event.plaintext.replace(WORD_JOINER, "").split("\n")))
+    return cues
+
+
+PARSERS = {"srt": (srt_cues, MS_SLACK_S), "vtt": (vtt_cues, MS_SLACK_S), "ass": (ass_cues, ASS_SLACK_S)}
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def _single_word(cue: Cue) -> bool:
+    """One word broken over lines: the one caption allowed more lines or time than the options say."""
+    return not any(" " in line for line in cue.lines)
+
+
+def _visible_chars(cue: Cue) -> int:
+    return sum(len(line) for line in cue.lines) + len(cue.lines) - 1
+
+
+def check_cues(cues: list[Cue], options: CaptionOptions, fmt: str, slack: float) -> None:
+    """Every caption rule on one file's cues; `slack` is the format's time resolution."""
+    min_s = min(options.min_caption_s, options.max_caption_s)
+    for position, cue in enumerate(cues):
+        where = f"{fmt} cue {position + 1} {cue.start:.3f}-{cue.end:.3f} {cue.lines!r}"
+        following = cues[position + 1] if position + 1 < len(cues) else None
+        duration = cue.end - cue.start
+        assert cue.start >= 0 and duration > 0, f"{where}: empty or negative"
+        assert all(len(line) <= options.max_chars_per_line for line in cue.lines), f"{where}: line too long"
+        assert all(line.strip() for line in cue.lines), f"{where}: blank line"
+        assert len(cue.lines) <= options.max_lines or _single_word(cue), f"{where}: too many lines"
+        words = " ".join(cue.lines).split()
+        assert all(line.split()[-1].lower() not in ARTICLES for line in cue.lines), f"{where}: ends on an article"
+        capped = False  # the next cue starts too soon to show this one longer
+        if following is not None:
+            gap = following.start - cue.end
+            assert gap >= options.min_gap_s - slack, f"{where}: {gap * 1000:.0f} ms before the next cue"
+            capped = gap <= options.min_gap_s + slack
+        if not capped:
+            assert duration >= min_s - slack, f"{where}: shorter than {min_s} s with room to stay longer"
+        assert duration <= options.max_caption_s + slack or len(words) == 1, f"{where}: longer than max_caption_s"
+        at_max = duration >= options.max_caption_s - slack
+        if not (capped or at_max):
+            speed = _visible_chars(cue) / duration
+            assert speed <= options.max_chars_per_s + 0.5, f"{where}: {speed:.1f} characters a second"
+
+
+def _same_cues(reference: list[Cue], other: list[Cue], fmt: str, slack: float) -> None:
+    assert len(other) == len(reference), f"{fmt}: {len(other)} cues, SRT has {len(reference)}"
+    for mine, theirs in zip(other, reference, strict=True):
+        expected = [line.replace("{", "(").replace("}", ")") for line in theirs.lines] if fmt == "ass" else theirs.lines
+        assert mine.lines == expected, f"{fmt}: {mine.lines!r} != SRT {theirs.lines!r}"
+        assert abs(mine.start - theirs.start) <= slack and abs(mine.end - theirs.end) <= slack, (fmt, mine, theirs)
+
+
+def _check_json(text: str, reference: list[Cue] | None) -> None:
+    data = json.loads(text)
+    previous = 0.0
+    for word in data["words"]:
+        for key in ("start", "end"):
+            assert round(word[key], 3) == word[key], f"json: {key} {word[key]!r} is not whole milliseconds"
+        assert previous <= word["start"] <= word["end"], f"json: word times go backwards at {word}"
+        previous = word["start"]
+    if reference is not None:
+        assert [(c["start"], c["end"], c["lines"]) for c in data["captions"]] == [
+            (round(c.start, 3), round(c.end, 3), c.lines) for c in reference
+        ], "json captions differ from the SRT cues"
+
+
+def check_timing_files(files: dict[str, str], options: CaptionOptions | None = None) -> None:
+    """All rules on every caption format present, and the formats agree with each other."""
+    options = options or CaptionOptions()
+    parsed: dict[str, list[Cue]] = {}
+    for fmt, (parse, slack) in PARSERS.items():
+        if fmt in files:
+            parsed[fmt] = parse(files[fmt])
+            check_cues(parsed[fmt], options, fmt, slack)
+    reference = parsed.get("srt")
+    if reference is not None:
+        for fmt in ("vtt", "ass"):
+            if fmt in parsed:
+                _same_cues(reference, parsed[fmt], fmt, PARSERS[fmt][1])
+    if "json" in files:
+        _check_json(files["json"], reference)
+
+
+# --------------------------------------------------------------------------- job outputs
+
+
+def _file_text(entry: dict) -> str:
+    if "text" in entry:
+        return entry["text"]
+    response = requests.get(entry["url"], timeout=10)
+    response.raise_for_status()
+    return response.content.decode("utf-8")
+
+
+def check_job_output(job_input: dict, output: dict) -> None:
+    """Check the timing files of a finished tts/stt job, fetched the way a caller would."""
+    if not isinstance(output, dict):
+        return
+    files = output.get("files")
+    if files is None and isinstance(output.get("timings"), dict):
+        files = output["timings"].get("files")
+    if not files or job_input.get("endpoint", "tts") not in ("tts", "stt"):
+        return
+    options = CaptionOptions(**{name: job_input[name] for name in CaptionOptions.model_fields if name in job_input})
+    check_timing_files({fmt: _file_text(entry) for fmt, entry in files.items()}, options)
