@@ -133,6 +133,7 @@ class TtsRequest(TimingFields):
     sample_rate: SampleRate = 24000
     return_audio: Literal["url", "base64", "both"] | None = Field(None, description="url on S3, base64 on local.")
     return_word_timings: bool = Field(False, description="Time every word of the output and write timing files.")
+    stream: bool = Field(False, description="Stream each chunk's audio as it is made (STREAM_HANDLER workers).")
 
     @model_validator(mode="after")
     def _one_voice_source(self) -> TtsRequest:

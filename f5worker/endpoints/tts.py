@@ -34,6 +34,7 @@ from ..voices import VoiceCache, find_voice, read_reference_text
 from .result import save_result
 from .stt import check_text_length, elapsed_ms
 from .timing_files import require_url_storage, resolve_delivery, store_timing_files
+from .tts_stream import check_stream_request, piece_listener
 
 F5_RATE = 24000
 TIMING_RATE = 16000
@@ -131,6 +132,7 @@ def check_model_limits(request: TtsRequest, ref_seconds: float, ref_text: str, c
 
 def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
     started = time.perf_counter()
+    check_stream_request(request.stream, request.remove_silence)
     check_text_length(request.text, ctx.settings.max_text_chars)
     if not request.text.strip():
         raise InvalidInput("text: contains no words to speak")
@@ -164,6 +166,7 @@ def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
             cfg_strength=request.cfg_strength, sway_sampling_coef=request.sway_sampling_coef,
             target_rms=request.target_rms, cross_fade_duration=request.cross_fade_duration, speed=request.speed,
             seed=seed, fix_duration=request.fix_duration, on_chunk=on_chunk,
+            on_piece=piece_listener(request.stream, len(chunks)),
         )  # fmt: skip
     except RuntimeError as exc:  # torch.cuda.OutOfMemoryError is a RuntimeError
         if is_unrecoverable(exc):
@@ -204,7 +207,7 @@ def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
 
     metrics["total_ms"] = elapsed_ms(started)
     metrics["real_time_factor"] = round(metrics["total_ms"] / 1000 / duration_s, 4) if duration_s else None
-    params = request.model_dump(exclude={"endpoint", "text", "ref_audio", "ref_text"})
+    params = request.model_dump(exclude={"endpoint", "text", "ref_audio", "ref_text", "stream"})
     params.update(seed=seed, chunks=len(chunks), normalized_text=spoken_text if request.normalize_text else None)
     output = {"job_id": job_id, "audio": audio, "timings": timings, "voice": voice_info, "params": params,
               "metrics": metrics, "engine": engine.describe()}  # fmt: skip
