@@ -7,7 +7,7 @@ from typing import Literal
 
 from ..context import WorkerContext
 from ..errors import InvalidInput
-from ..media.subtitles import CONTENT_TYPES, CaptionOptions, Word, render_timing_files
+from ..media.subtitles import CONTENT_TYPES, CaptionOptions, SpeakerOptions, Word, render_timing_files
 from ..storage.layout import timing_key
 
 FileDelivery = Literal["url", "text"]
@@ -33,9 +33,10 @@ def store_timing_files(
     formats: Sequence[str],
     options: CaptionOptions,
     delivery: FileDelivery,
+    speakers: SpeakerOptions | None = None,
 ) -> dict[str, dict]:
     files: dict[str, dict] = {}
-    for fmt, text in render_timing_files(words, formats, options).items():
+    for fmt, text in render_timing_files(words, formats, options, speakers).items():
         key = timing_key(job_id, fmt)
         data = text.encode("utf-8")
         ctx.storage.put_bytes(key, data, content_type=CONTENT_TYPES[fmt])
