@@ -29,7 +29,9 @@ def list_action(ctx: WorkerContext) -> dict:
         except (soundfile.LibsndfileError, RuntimeError):
             duration = None  # a format libsndfile cannot read: still listed
         voices.append({"name": voice.name, "audio_key": voice.audio_key, "duration_s": duration,
-                       "has_text": voice.text_key is not None, "text_key": voice.text_key})  # fmt: skip
+                       "has_text": voice.text_key is not None, "text_key": voice.text_key,
+                       "tag": f"[{voice.name}]"})  # fmt: skip
+    # Every listed voice can be a job's 'voice', a '[name]' tag in dialogue text, or a segments[].voice.
     return {"voices": voices}
 
 
