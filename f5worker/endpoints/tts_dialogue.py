@@ -103,6 +103,7 @@ def _resolve(segment: DialogueSegment, position: int, request: TtsRequest, ctx: 
         if request.voice is None and request.ref_audio is None:
             raise InvalidInput(f"segments.{position}.voice: required (the job has no 'voice' or 'ref_audio')")
         samples, ref_text, info = single.load_reference(request, ctx)
+        single.check_reference_text(ref_text, len(samples) / SAMPLE_RATE, "ref_text" if request.ref_text else "voice")
         return request.voice or "voice", samples, ref_text, info
     field_name = "text" if tagged else f"segments.{position}.voice"
     try:
