@@ -22,7 +22,7 @@ from f5worker.client import JobFailed, RunPodClient, stream_audio
 from tests.helpers import WorkerAPI, espeak_wav, worker_env
 from tests.job_queue import JobQueue, ProductionWorker
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = pytest.mark.timeout(1500)
 
 REFERENCE_TEXT = "This is the reference voice that the tests clone today."
 LONG_TEXT = " ".join(f"Sentence number {n} talks about the weather and the sea." for n in range(1, 9))
@@ -77,13 +77,13 @@ def workers(tiny_tts_env, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def api(workers) -> WorkerAPI:
-    workers["api"].wait_ready(timeout=300)
+    workers["api"].wait_ready(timeout=900)
     return workers["api"]
 
 
 @pytest.fixture(scope="module")
 def loop(workers):
-    workers["prod"].wait_ready(workers["queue"], timeout=300)
+    workers["prod"].wait_ready(workers["queue"], timeout=900)
     return workers
 
 

@@ -21,6 +21,8 @@ from f5worker.settings import Settings
 from f5worker.streaming import run_job, stream_job
 from tests.helpers import espeak_wav
 
+pytestmark = pytest.mark.timeout(900)  # f5-tts's import alone can take minutes on a shared 2-core machine
+
 REFERENCE_TEXT = "This is the reference voice that the tests clone today."
 LONG_TEXT = " ".join(f"Sentence number {n} talks about the weather and the sea." for n in range(1, 9))
 

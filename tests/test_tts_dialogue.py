@@ -17,6 +17,8 @@ from f5worker.settings import Settings
 from f5worker.streaming import run_job, stream_job
 from tests.helpers import espeak_wav
 
+pytestmark = pytest.mark.timeout(900)  # f5-tts's import alone can take minutes on a shared 2-core machine
+
 NARRATOR_TEXT = "This is the reference voice that the tests clone today."
 GUEST_TEXT = "A second voice, speaking a little faster than the first."
 DIALOGUE = "[narrator] It was late, and the house was quiet. [guest] Was it? [narrator] It was."
