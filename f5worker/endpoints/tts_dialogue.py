@@ -3,7 +3,8 @@
 Each distinct voice is resolved once per job (the voice cache and the decoded-voice memory cache, as
 for single-voice jobs); each turn is normalised and chunked against its own reference's pace, and all
 chunks go through one cross-fade joiner, so turns join with the cross-fade exactly as chunks do. With
-``segment_pause_s`` a silence sits between turns (the joiner fades each voice out into it and back in).
+``segment_pause_s`` a silence sits between turns: each voice fades out into it and the next fades in
+from it, and ``segment_pause_s`` seconds in the middle hold neither voice.
 Turn k's chunks are seeded from ``chunk_seed(seed, k)`` (turn 0 from ``seed`` itself), so the same
 input and seed give the same audio.
 """
@@ -168,8 +169,8 @@ def synthesize_dialogue(
 
     turn_spans: list[tuple[int, int, str]] = []  # (first span index, last span index, speaker)
     for index, turn in enumerate(plan.turns):
-        if index and plan.pause_samples:
-            push(np.zeros(plan.pause_samples, dtype=np.float32), "")
+        if index and plan.pause_samples:  # the fades run into the silence: segment_pause_s is heard with no voice
+            push(np.zeros(plan.pause_samples + 2 * joiner.fade_samples, dtype=np.float32), "")
         first = len(joiner.spans)
 
         def progress(_done: int, _total: int) -> None:
