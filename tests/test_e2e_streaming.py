@@ -172,3 +172,21 @@ def test_production_loop_cancel_stops_at_the_next_chunk_and_keeps_nothing(loop):
     time.sleep(1)
     assert not (storage / "outputs" / job_id).exists() and not (storage / "results" / f"{job_id}.json").exists()
     assert "cancel" in loop["prod"].log().lower()
+
+
+def test_command_line_stream_writes_chunks_and_reports_time_to_first_audio(api, tmp_path, capsys):
+    import importlib.util
+
+    from tests.helpers import REPO
+
+    spec = importlib.util.spec_from_file_location("tts_client_cli", REPO / "scripts" / "tts-client.py")
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    code = cli.main(["tts", "--base-url", api.url, "--text", LONG_TEXT, "--voice", "narrator", "--seed", "3",
+                     "--param", "nfe_step=4", "--stream", "--out", str(tmp_path)])  # fmt: skip
+    assert code == 0
+    assert "time to first audio:" in capsys.readouterr().err
+    streamed, rate = soundfile.read(tmp_path / "stream.wav", dtype="int16")
+    final, _ = soundfile.read(tmp_path / "audio.wav", dtype="int16")
+    assert rate == 24000 and streamed.tolist() == final.tolist()
+    assert not (tmp_path / "stream.pcm.part").exists() and (tmp_path / "stream.pcm").stat().st_size == 2 * len(final)
