@@ -34,11 +34,15 @@ SENTENCE = "Sentence {n} carries the story a little further along the quiet road
 def text_with_chunks(target: int, budget: int) -> str:
     """Sentences added until the text splits into ``target`` chunks of at most ``budget`` characters."""
     from f5worker.media.chunking import split_text
+    from f5worker.media.text_normalize import normalize_english
+
+    def count(sentences: list[str]) -> int:
+        return len(split_text(normalize_english(" ".join(sentences)), budget))  # as the job splits it
 
     sentences: list[str] = []
-    while len(split_text(" ".join(sentences), budget)) < target or not sentences:
+    while not sentences or count(sentences) < target:
         sentences.append(SENTENCE.format(n=len(sentences) + 1))
-    while len(split_text(" ".join(sentences), budget)) > target:
+    while count(sentences) > target:
         sentences.pop()
     return " ".join(sentences)
 
@@ -65,7 +69,7 @@ def main() -> int:
     from f5worker.context import build_context
     from f5worker.endpoints.tts import F5_RATE, prepared_reference
     from f5worker.engines import Engines, load_tts
-    from f5worker.media.chunking import chunk_budget, split_text
+    from f5worker.media.chunking import chunk_budget
     from f5worker.settings import Settings
     from f5worker.streaming import run_job, stream_job
 
@@ -84,13 +88,15 @@ def main() -> int:
         text = " ".join(SENTENCE.format(n=n) for n in range(1, args.chars // 40 + 2))[: args.chars].rsplit(" ", 1)[0]
     else:
         text = text_with_chunks(args.chunks, budget)
-    chunks = len(split_text(text, budget))
+    chunks = 0  # as the job reports it
     job_input = {"endpoint": "tts", "text": text, "voice": "bench", "seed": 0, "nfe_step": args.nfe_step}
 
     def plain_ms() -> float:
+        nonlocal chunks
         started = time.perf_counter()
         output = asyncio.run(run_job({"id": "plain", "input": job_input}, ctx))
         assert "error" not in output, output
+        chunks = output["params"]["chunks"]
         return (time.perf_counter() - started) * 1000
 
     def streamed_ms() -> tuple[float, float]:
