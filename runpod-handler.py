@@ -10,18 +10,19 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import AsyncIterator
 
 from f5worker.context import WorkerContext, build_context
-from f5worker.dispatch import handle_job
 from f5worker.errors import ConfigError
-from f5worker.progress import progress_reporter
-from f5worker.settings import get_settings
+from f5worker.settings import Settings, get_settings
+from f5worker.streaming import run_job, stream_job
 from f5worker.temp_root import use_private_temp_root
 from f5worker.worker_process import BoundedShutdown, import_sdk_with_private_state
 
 log = logging.getLogger("f5worker")
 _context: WorkerContext | None = None
 _shutdown = BoundedShutdown()
+_serverless_config: dict = {}  # the dict the SDK keeps reading (refresh_worker), built by serverless_config
 
 
 def worker_context() -> WorkerContext:
@@ -43,8 +44,33 @@ def job_reporter(job: dict):
 
 async def handler(job: dict) -> dict:
     """Async so health/result/download jobs are served while a model job runs in a thread."""
-    with progress_reporter(job_reporter(job)):
-        return await _shutdown.run_job(lambda: handle_job(job, worker_context()))
+    return await _shutdown.run_job(run_job(job, worker_context(), job_reporter(job)))
+
+
+async def stream_handler(job: dict) -> AsyncIterator[dict]:
+    """The handler of STREAM_HANDLER=true workers: tts chunk items as they come, the usual output last.
+
+    RunPod posts each item to the job's stream and, with ``return_aggregate_stream``, returns all of
+    them as the job's output list (API.md, "Streaming"). A job that must replace the worker (CUDA out
+    of memory) sets the SDK's ``refresh_worker`` config flag, as a plain handler's result would.
+    """
+    async for item in stream_job(job, worker_context(), job_reporter(job)):
+        if item.pop("refresh_worker", False):
+            _serverless_config["refresh_worker"] = True
+        yield item
+
+
+def serverless_config(settings: Settings) -> dict:
+    """What ``runpod.serverless.start`` gets: the plain handler, or the generator with aggregation.
+
+    ``--test_input`` always gets the plain handler: the SDK's one-job mode cannot run a generator.
+    """
+    if settings.stream_handler and not any(arg.startswith("--test_input") for arg in sys.argv):
+        _serverless_config.update(handler=stream_handler, return_aggregate_stream=True)
+    else:
+        _serverless_config.update(handler=handler)
+    _serverless_config["concurrency_modifier"] = concurrency_modifier
+    return _serverless_config
 
 
 def concurrency_modifier(current_concurrency: int) -> int:
@@ -76,7 +102,7 @@ def main() -> None:
 
     import runpod
 
-    runpod.serverless.start({"handler": handler, "concurrency_modifier": concurrency_modifier})
+    runpod.serverless.start(serverless_config(settings))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,11 @@ what executes a job queued by ``/run`` (it returns when the job is done and the 
 forgotten). ``local=True`` selects POST; ``local=None`` (the default) tries GET and switches to POST
 for good when the server answers 405. The local API sends no progress updates.
 
+On a streaming endpoint (workers with ``STREAM_HANDLER=true``) RunPod returns every job's output as
+the list of items the worker yielded; :meth:`RunPodClient.output_of` returns the last one, which is
+the usual output, so callers see the same dicts on both kinds of endpoint. :meth:`RunPodClient.stream`
+reads the chunk items of a ``"stream": true`` tts job as they arrive.
+
 The API key travels only in the ``Authorization`` header of requests to the RunPod API: never in
 URLs, log lines or exception messages, and never to presigned storage URLs.
 """
@@ -48,7 +53,9 @@ __all__ = [
     "RunPodClient",
     "WaitTimeout",
     "encode_file",
+    "final_item",
     "parse_error",
+    "stream_audio",
 ]
 
 log = logging.getLogger(__name__)
@@ -112,6 +119,19 @@ def parse_error(error: Any, status: str = "FAILED", job_id: str | None = None) -
 def encode_file(path: str | os.PathLike) -> str:
     """A local file as the base64 text the worker accepts for ``audio`` / ``ref_audio``."""
     return base64.b64encode(Path(path).read_bytes()).decode("ascii")
+
+
+def final_item(output: Any) -> Any:
+    """A job's usual output: itself, or on a streaming endpoint (``STREAM_HANDLER=true``, where RunPod
+    returns every yielded item as a list) the last item, which always carries the usual output."""
+    if isinstance(output, list) and output and isinstance(output[-1], dict):
+        return output[-1]
+    return output
+
+
+def stream_audio(items: list[Mapping]) -> bytes:
+    """The raw PCM of chunk items, in ``seq`` order (16-bit little-endian mono at each item's ``sample_rate``)."""
+    return b"".join(base64.b64decode(item["audio"]) for item in sorted(items, key=lambda item: item["seq"]))
 
 
 def _audio_value(value: Any) -> Any:
@@ -339,7 +359,7 @@ class RunPodClient:
         status = body.get("status")
         job_id = body.get("id")
         if status == "COMPLETED":
-            output = body.get("output")
+            output = final_item(body.get("output"))
             if isinstance(output, dict) and isinstance(output.get("error"), str):
                 raise parse_error(output["error"], "FAILED", job_id)
             return output
@@ -375,13 +395,81 @@ class RunPodClient:
 
     def tts(self, text: str, voice: str | None = None, *, sync: bool = False,
             on_progress: Callable[[Any], None] | None = None, **params: Any) -> dict:  # fmt: skip
-        """Speech for ``text`` in a stored ``voice`` or a ``ref_audio`` (URL, base64, storage key, Path, bytes)."""
+        """Speech for ``text`` in a stored ``voice`` or a ``ref_audio`` (URL, base64, storage key, Path, bytes).
+
+        ``stream=True`` (a streaming endpoint) with ``on_chunk=callable`` gets each chunk item as it
+        arrives (:meth:`stream`); the return value is the usual output either way.
+        """
+        on_chunk = params.pop("on_chunk", None)
         job = {"endpoint": "tts", "text": text, **params}
         if voice is not None:
             job["voice"] = voice
         if "ref_audio" in job:
             job["ref_audio"] = _audio_value(job["ref_audio"])
+        if job.get("stream"):
+            return self.stream(job, on_chunk=on_chunk, on_progress=on_progress)
         return self.call(job, sync=sync, on_progress=on_progress)
+
+    def stream(
+        self,
+        job_input: dict,
+        on_chunk: Callable[[dict], None] | None = None,
+        on_progress: Callable[[Any], None] | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        """Run a job on a streaming endpoint (``STREAM_HANDLER=true``), handing each chunk item to
+        ``on_chunk`` as it arrives; returns the job's usual output (its last item).
+
+        Hosted RunPod: ``/run``, then ``GET /stream/{id}`` until the job ends (each call returns the
+        items posted since the last). The SDK's local API answers ``POST /stream/{id}`` once, with every
+        item, when the job is done. If ``on_chunk`` raises (or the caller is interrupted) the job is
+        cancelled, so the worker stops at its next chunk and keeps no outputs.
+        """
+        limit = self.wait_timeout if timeout is None else timeout
+        job_id = self.run(job_input)
+        started = time.monotonic()
+        delay = self.poll_interval
+        final: Any = None
+        try:
+            while True:
+                body = self._stream_call(job_id)
+                for entry in body.get("stream") or ():
+                    item = entry.get("output") if isinstance(entry, dict) and "output" in entry else entry
+                    if isinstance(item, dict) and item.get("type") == "chunk":
+                        if on_chunk is not None:
+                            on_chunk(item)
+                    elif item is not None:
+                        final = item
+                status = body.get("status")
+                if status in FINAL_STATUSES:
+                    break
+                if status == "IN_PROGRESS" and on_progress is not None and body.get("output") is not None:
+                    on_progress(body["output"])
+                if time.monotonic() - started > limit:
+                    raise WaitTimeout(job_id, time.monotonic() - started, status)
+                time.sleep(delay)
+                delay = min(delay * 2, self.max_poll_interval)
+        except BaseException:
+            with contextlib.suppress(ClientError):
+                if not self.local:
+                    self.cancel(job_id)
+            raise
+        if status == "COMPLETED" and final is not None:
+            return self.output_of({"status": "COMPLETED", "id": job_id, "output": final})
+        if status == "COMPLETED" and not self.local:
+            return self.output_of(self.status(job_id))
+        return self.output_of({**body, "id": job_id})
+
+    def _stream_call(self, job_id: str) -> dict:
+        """GET /stream/{id} on RunPod; POST on the local API (which runs the queued job then)."""
+        path = f"/stream/{job_id}"
+        if self.local:
+            return self._call_api("POST", path)
+        response = self._request("GET", path)
+        if response.status_code == 405 and self.local is None:
+            self.local = True
+            return self._call_api("POST", path)
+        return self._json("GET", path, response)
 
     def stt(self, audio: Any, *, sync: bool = False, on_progress: Callable[[Any], None] | None = None,
             **params: Any) -> dict:  # fmt: skip

@@ -13,6 +13,7 @@ ERROR_CODES = (
     "engine_unavailable",
     "storage_error",
     "internal_error",
+    "cancelled",
 )
 
 
@@ -59,6 +60,12 @@ class EngineBroken(EngineUnavailable):
 
 class StorageError(WorkerError):
     code = "storage_error"
+
+
+class JobCancelled(WorkerError):
+    """The caller cancelled the job (RunPod /cancel, or a streaming caller went away): stop, store nothing."""
+
+    code = "cancelled"
 
 
 class ConfigError(Exception):

@@ -22,6 +22,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from .media.dialogue import is_dialogue
 from .media.subtitles import TIMING_FORMATS, CaptionOptions
 from .storage.layout import JOB_ID_PATTERN, VOICE_NAME_PATTERN
 
@@ -208,11 +209,36 @@ def is_too_large(exc: ValidationError) -> bool:
     return all(err["type"] == TOO_LARGE for err in exc.errors())
 
 
+class DialogueSegmentRequest(Request):
+    """One voice turn of a multi-voice job."""
+
+    voice: VoiceName | None = Field(None, description="A stored voice; the job's voice/ref_audio when absent.")
+    text: SpokenText = Field(description="What this voice says.")
+    speed: float | None = Field(None, ge=0.3, le=3.0, description="This turn's speed; the job's when absent.")
+
+
+AssColor = Annotated[str, StringConstraints(pattern=r"^#[0-9A-Fa-f]{6}$")]
+
+
 class TtsRequest(TimingFields):
     """F5-TTS parameters keep f5-tts's own defaults (its CLI's), with ranges that keep audio sane."""
 
     endpoint: Literal["tts"]
-    text: SpokenText = Field(description="What to say (at most MAX_TEXT_CHARS characters).")
+    text: SpokenText | None = Field(None, description="What to say (at most MAX_TEXT_CHARS characters); "
+                             "starting with a '[voice]' tag makes it multi-voice dialogue.")  # fmt: skip
+    segments: list[DialogueSegmentRequest] | None = Field(
+        None, min_length=1, max_length=200, description="Multi-voice dialogue as voice turns (instead of text)."
+    )
+    segment_pause_s: float | None = Field(
+        None, ge=0.0, le=5.0, description="Silence between voice turns; absent: turns join with the cross-fade."
+    )
+    speaker_labels: bool | None = Field(
+        None, description="SRT: prefix a cue with its speaker's name when the speaker changes (default: on for "
+        "multi-voice jobs)."
+    )  # fmt: skip
+    speaker_colors: dict[VoiceName, AssColor] | None = Field(
+        None, max_length=50, description="ASS: '#RRGGBB' text colour per speaker (others get distinct defaults)."
+    )
     voice: VoiceName | None = Field(None, description="A stored voice (voices/<name>.*).")
     ref_audio: str | None = Field(None, min_length=1, description="Reference audio: http(s) URL or base64.")
     ref_text: str | None = Field(None, min_length=1, description="What the reference says; transcribed if absent.")
@@ -230,10 +256,17 @@ class TtsRequest(TimingFields):
     sample_rate: SampleRate = 24000
     return_audio: Literal["url", "base64", "both"] | None = Field(None, description="url on S3, base64 on local.")
     return_word_timings: bool = Field(False, description="Time every word of the output and write timing files.")
+    stream: bool = Field(False, description="Stream each chunk's audio as it is made (STREAM_HANDLER workers).")
 
     @model_validator(mode="after")
     def _one_voice_source(self) -> TtsRequest:
-        if (self.voice is None) == (self.ref_audio is None):
+        if self.text is None and self.segments is None:
+            raise ValueError("text: required field is missing (or give 'segments')")
+        if self.text is not None and self.segments is not None:
+            raise ValueError("segments: give either 'text' or 'segments', not both")
+        both = self.voice is not None and self.ref_audio is not None
+        multi_voice = self.segments is not None or is_dialogue(self.text)
+        if both or (not multi_voice and self.voice is None and self.ref_audio is None):
             raise ValueError("voice: give either 'voice' (a stored voice) or 'ref_audio', not both or neither")
         return self
 
@@ -249,6 +282,15 @@ class TtsRequest(TimingFields):
             raise ValueError(f"{given[0]}: {', '.join(given)} {verb} only to word timings; set "
                              f"return_word_timings: true, or leave {pronoun} out")  # fmt: skip
         return self
+
+    @property
+    def is_multi_voice(self) -> bool:
+        return self.segments is not None or is_dialogue(self.text)
+
+    @property
+    def total_text(self) -> str:
+        """Every word the job speaks (tags included), for the length limit."""
+        return self.text if self.text is not None else " ".join(segment.text for segment in self.segments or ())
 
 
 class VoicesRequest(Request):

@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     url_max_redirects: int = Field(3, ge=0, le=10)
     allow_private_urls: bool = Field(False, description="Let URL inputs reach private/loopback addresses.")
     log_level: str = "INFO"
+    stream_handler: bool = Field(False, description="Serve with RunPod's generator handler: tts can stream chunks.")
     max_text_chars: int = Field(5000, ge=1, description="Longest text accepted by tts and stt.")
     voice_cache_dir: Path = Field(Path("/tmp/f5worker-voices"), description="Local cache of stored voices.")
     voice_lock_timeout_s: float = Field(120.0, gt=0, description="Longest wait for another job's voice download.")

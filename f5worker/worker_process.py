@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import multiprocessing
 import os
@@ -20,7 +21,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -162,15 +163,22 @@ class BoundedShutdown:
         log.info("SIGTERM: exiting %s", why)
         self._exit_process(code)
 
-    async def run_job(self, work: Callable[[], dict]) -> dict:
-        """Run ``work`` in a thread; if the shutdown deadline passes first, answer with an error instead."""
+    async def run_job(self, work: Callable[[], dict] | Awaitable[dict]) -> dict:
+        """Run ``work`` (a function, in a thread; or an awaitable); if the shutdown deadline passes first,
+        answer with an error instead. Cancelling this cancels the work too."""
         if not self.deadline_passed.is_set():
-            running = asyncio.ensure_future(asyncio.to_thread(work))
-            while not self.deadline_passed.is_set():
-                done, _ = await asyncio.wait({running}, timeout=0.2)
-                if done:
-                    return running.result()
+            running = asyncio.ensure_future(work if inspect.isawaitable(work) else asyncio.to_thread(work))
+            try:
+                while not self.deadline_passed.is_set():
+                    done, _ = await asyncio.wait({running}, timeout=0.2)
+                    if done:
+                        return running.result()
+            except asyncio.CancelledError:
+                running.cancel()
+                raise
             running.add_done_callback(lambda task: task.cancelled() or task.exception())  # never "not retrieved"
+        elif inspect.iscoroutine(work):
+            work.close()  # never started: no "was never awaited" warning
         stopped = EngineUnavailable("the worker was stopped (SIGTERM) before this job finished; send it again")
         return stopped.as_output()
 

@@ -5,6 +5,7 @@ Examples:
   export RUNPOD_ENDPOINT_ID=abc123 RUNPOD_API_KEY=...
   scripts/tts-client.py tts --text "Hello there." --voice narrator --timings --formats srt,ass --out out/
   scripts/tts-client.py tts --text "Hi." --ref-audio me.wav --ref-text "What I say." --param nfe_step=16
+  scripts/tts-client.py tts --text-file story.txt --voice narrator --stream --out out/   # STREAM_HANDLER workers
   scripts/tts-client.py stt --audio interview.mp3 --language en --out subs/
   scripts/tts-client.py voices upload --name narrator --audio narrator.wav --text "What the narrator says."
   scripts/tts-client.py download --job-id JOB --file srt --out subs/
@@ -17,6 +18,7 @@ Exit status: 0 done, 1 the job failed (its "code: message" goes to stderr), 2 us
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import re
@@ -27,7 +29,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from f5worker.client import TIMING_FILES, ClientError, JobFailed, RunPodClient, WaitTimeout, encode_file  # noqa: E402
+from f5worker.client import (  # noqa: E402
+    TIMING_FILES,
+    ClientError,
+    JobFailed,
+    RunPodClient,
+    WaitTimeout,
+    encode_file,
+    stream_audio,
+)
 
 EXIT_JOB_FAILED = 1
 EXIT_USAGE = 2
@@ -105,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     tts.add_argument("--formats", type=format_list, help="timing files, e.g. srt,ass (default all five)")
     tts.add_argument("--format", dest="output_format", choices=("wav", "flac", "mp3", "ogg"), help="audio format")
     tts.add_argument("--seed", type=int)
+    tts.add_argument("--stream", action="store_true",
+                     help="streaming endpoint: write each chunk to --out as it arrives (stream.pcm.part, then "
+                          "stream.wav) and print the time to first audio")  # fmt: skip
     tts.add_argument("--param", **param)
 
     stt = sub.add_parser("stt", parents=[common], help="speech to text with word times and timing files")
@@ -144,6 +157,8 @@ def job_input(args: argparse.Namespace) -> dict:
                   "timing_formats": args.formats, "output_format": args.output_format, "seed": args.seed}  # fmt: skip
         if args.timings:
             job["return_word_timings"] = True
+        if args.stream:
+            job["stream"] = True
     elif command == "stt":
         fields = {"audio": args.audio, "language": args.language, "text": args.text, "timing_formats": args.formats}
     elif command == "download":
@@ -196,7 +211,65 @@ def printable(value: Any, raw: bool) -> Any:
     return value
 
 
+class ChunkWriter:
+    """Appends each streamed chunk's PCM to ``<out>/stream.pcm.part`` as it arrives; ``finish`` renames it to
+    ``stream.pcm`` and writes ``stream.wav`` (the same samples as the job's 24 kHz wav)."""
+
+    def __init__(self, out_dir: Path | None, progress: Progress):
+        self.out_dir = out_dir
+        self.progress = progress
+        self.items: list[dict] = []
+        self.first_audio_s: float | None = None
+        self._part = None
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            self._part = open(out_dir / "stream.pcm.part", "wb")  # noqa: SIM115 - closed in finish()
+
+    def __call__(self, item: dict) -> None:
+        if self.first_audio_s is None:
+            self.first_audio_s = time.monotonic() - self.progress.started
+            self.progress.say(f"first audio after {self.first_audio_s:.2f} s")
+        self.items.append(item)
+        if self._part is not None:
+            self._part.write(base64.b64decode(item["audio"]))
+            self._part.flush()
+        self.progress.say(f"chunk {item['seq'] + 1}/{item.get('chunks', '?')}: {item['duration_s']:.2f} s "
+                          f"of audio at {item['start_s']:.2f} s")  # fmt: skip
+
+    def finish(self) -> None:
+        if self._part is None:
+            return
+        self._part.close()
+        self._part = None
+        part = self.out_dir / "stream.pcm.part"
+        os.replace(part, self.out_dir / "stream.pcm")
+        if self.items:
+            import io
+
+            import numpy as np
+            import soundfile
+
+            samples = np.frombuffer(stream_audio(self.items), dtype="<i2")
+            buffer = io.BytesIO()
+            soundfile.write(buffer, samples, int(self.items[0]["sample_rate"]), format="WAV", subtype="PCM_16")
+            temp = self.out_dir / ".stream.wav.part"
+            temp.write_bytes(buffer.getvalue())
+            os.replace(temp, self.out_dir / "stream.wav")
+            self.progress.say(f"saved stream: {self.out_dir / 'stream.wav'}")
+
+
 def execute(client: RunPodClient, args: argparse.Namespace, job: dict, progress: Progress) -> Any:
+    if job.get("stream"):
+        writer = ChunkWriter(getattr(args, "out", None), progress)
+        progress.say("POST /run, reading /stream (tts)")
+        try:
+            output = client.stream(job, on_chunk=writer, on_progress=progress.update,
+                                   timeout=getattr(args, "wait_timeout", None))  # fmt: skip
+        finally:
+            writer.finish()
+        if writer.first_audio_s is not None:
+            print(f"time to first audio: {writer.first_audio_s:.3f} s", file=sys.stderr, flush=True)
+        return output
     if getattr(args, "sync", False):
         progress.say(f"POST /runsync ({job['endpoint']})")
         return client.call(job, sync=True, on_progress=progress.update)

@@ -14,8 +14,11 @@
   when the handler returned ``refresh_worker``), and also every ``progress_update`` as
   ``{"status": "IN_PROGRESS", "output": ...}``, each sent from a thread of its own (so in no guaranteed
   order). The body is JSON sent as ``application/x-www-form-urlencoded``; failed posts are retried (3
-  attempts). Only a generator handler's final post says ``isStream=true``; this worker's handler is not one.
-- ``POST RUNPOD_WEBHOOK_POST_STREAM`` (same placeholders, ``&isStream=false``): generator handlers only.
+  attempts). Only a generator handler's final post says ``isStream=true`` (``STREAM_HANDLER=true`` workers:
+  ``JobQueue(generator_handler=True)``); its body is ``{"output": [every yielded item]}`` with
+  ``return_aggregate_stream``, or the first error item as ``{"error": "..."}``.
+- ``POST RUNPOD_WEBHOOK_POST_STREAM`` (same placeholders, ``&isStream=false``): generator handlers only, one
+  ``{"output": item}`` per yielded item, in order (each awaited before the generator resumes).
 - ``GET  RUNPOD_WEBHOOK_PING`` (``$RUNPOD_POD_ID`` -> pod id) every ``RUNPOD_PING_INTERVAL`` ms with
   ``job_id=<ids in progress>&runpod_version=...``, from a forked process, only when ``RUNPOD_AI_API_KEY``
   and ``RUNPOD_POD_ID`` are set.
@@ -95,8 +98,9 @@ class _State:
 class JobQueue:
     """The fake queue. Use as a context manager; every record is guarded by one condition variable."""
 
-    def __init__(self, poll_hold_s: float = 0.5, pod_id: str = POD_ID):
+    def __init__(self, poll_hold_s: float = 0.5, pod_id: str = POD_ID, generator_handler: bool = False):
         self.pod_id = pod_id
+        self.generator_handler = generator_handler  # final posts then say isStream=true
         self.poll_hold_s = poll_hold_s
         self._cond = threading.Condition()
         self._state = _State()
@@ -218,6 +222,15 @@ class JobQueue:
                 found.setdefault(post.job_id, []).append(post.body.get("output"))
         return found
 
+    def stream_by_id(self) -> dict[str, list[object]]:
+        """The ``output`` of every job-stream post, per job id, in arrival order (generator handlers)."""
+        found: dict[str, list] = {}
+        for post in self.posts():
+            if post.kind == "stream":
+                body = post.body if isinstance(post.body, dict) else {}
+                found.setdefault(post.job_id, []).append(body.get("output"))
+        return found
+
     def result_times(self) -> dict[str, float]:
         return {p.job_id: p.at for p in self.final_posts()}
 
@@ -275,8 +288,10 @@ class JobQueue:
         except (UnicodeDecodeError, ValueError):
             body = None
         with self._cond:
-            if query.get("isStream") != ["false"] and kind == "done":
-                self._state.protocol_errors.append(f"job-done post without isStream=false: {path}?{query}")
+            progress = isinstance(body, dict) and body.get("status") == "IN_PROGRESS"
+            expected = "true" if self.generator_handler and kind == "done" and not progress else "false"
+            if query.get("isStream") != [expected]:
+                self._state.protocol_errors.append(f"{kind} post without isStream={expected}: {path}?{query}")
             if job_id not in self._state.handed_out:
                 self._state.protocol_errors.append(f"post for a job never handed out: {job_id}")
             self._state.posts.append(Post(kind, job_id, path, query, body, raw, time.monotonic()))

@@ -7,7 +7,7 @@ from typing import Literal
 
 from ..context import WorkerContext
 from ..errors import InvalidInput
-from ..media.subtitles import CONTENT_TYPES, CaptionOptions, Word, render_timing_files
+from ..media.subtitles import CONTENT_TYPES, CaptionOptions, SpeakerOptions, Word, render_timing_files
 from ..storage.layout import timing_key
 from .limits import InlineBudget
 
@@ -35,9 +35,10 @@ def store_timing_files(
     options: CaptionOptions,
     delivery: FileDelivery,
     budget: InlineBudget | None = None,
+    speakers: SpeakerOptions | None = None,
 ) -> dict[str, dict]:
     """Store each file; return it as text unless that would break the inline budget (then by URL on S3)."""
-    rendered = render_timing_files(words, formats, options)
+    rendered = render_timing_files(words, formats, options, speakers)
     if delivery == "text" and budget is not None:
         size = sum(len(text.encode("utf-8")) for text in rendered.values())
         if not budget.take("delivery", size, "the timing files"):

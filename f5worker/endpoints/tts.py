@@ -42,6 +42,15 @@ from .limits import (
 from .result import save_result
 from .stt import elapsed_ms
 from .timing_files import require_url_storage, resolve_delivery, store_timing_files
+from .tts_dialogue import (
+    DIALOGUE_FIELDS,
+    dialogue_params,
+    label_speakers,
+    plan_dialogue,
+    speaker_options,
+    synthesize_dialogue,
+)
+from .tts_stream import check_stream_request, piece_listener
 
 F5_RATE = 24000
 TIMING_RATE = 16000
@@ -164,7 +173,8 @@ def fit_audio_inline(audio_return: str, size: int, fmt: str, budget: InlineBudge
 
 def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
     started = time.perf_counter()
-    spoken = text_to_speak(request.text, request.normalize_text, ctx.settings.max_text_chars)
+    check_stream_request(request.stream, request.remove_silence)
+    spoken = text_to_speak(request.total_text, request.normalize_text, ctx.settings.max_text_chars)
     audio_return = resolve_audio_return(request.return_audio, ctx)
     delivery = resolve_delivery(request.delivery, ctx) if request.return_word_timings else None
     engine = ctx.engines.require("tts")
@@ -173,17 +183,23 @@ def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
     metrics: dict[str, float | bool | None] = {"model_loaded": True, "model_load_ms": ctx.engines.load_ms.get("tts")}
 
     step = time.perf_counter()
-    ref_audio, ref_text, voice_info = load_reference(request, ctx)
+    dialogue = plan_dialogue(request, ctx) if request.is_multi_voice else None  # voice turns: tts_dialogue.py
+    if dialogue is not None:
+        voice_info, spoken_text = dialogue.voice_info, dialogue.spoken_text
+        chunks = [chunk for turn in dialogue.turns for chunk in turn.chunks]
+    else:
+        ref_audio, ref_text, voice_info = load_reference(request, ctx)
     metrics["reference_ms"] = elapsed_ms(step)
 
     step = time.perf_counter()
-    spoken_text = spoken
-    ref_seconds = len(ref_audio) / F5_RATE
-    check_reference_text(ref_text, ref_seconds, "ref_text" if request.ref_text else "voice")
-    chunks = split_text(spoken_text, chunk_budget(ref_text, ref_seconds, request.speed))
-    check_model_limits(request, ref_seconds, ref_text, chunks)
-    check_inline_estimate(request, audio_return, budget, estimated_speech_seconds(
-        request.fix_duration, request.speed, ref_seconds, ref_text, chunks))  # fmt: skip
+    if dialogue is None:
+        spoken_text = spoken
+        ref_seconds = len(ref_audio) / F5_RATE
+        check_reference_text(ref_text, ref_seconds, "ref_text" if request.ref_text else "voice")
+        chunks = split_text(spoken_text, chunk_budget(ref_text, ref_seconds, request.speed))
+        check_model_limits(request, ref_seconds, ref_text, chunks)
+        check_inline_estimate(request, audio_return, budget, estimated_speech_seconds(
+            request.fix_duration, request.speed, ref_seconds, ref_text, chunks))  # fmt: skip
     metrics["normalize_ms"] = elapsed_ms(step)
 
     seed = request.seed if request.seed is not None else random.randrange(2**31)
@@ -194,12 +210,17 @@ def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
             report_progress({"stage": "synthesis", "chunk": done, "chunks": total})
 
     try:
-        speech = engine.synthesize(
-            ref_audio=ref_audio, ref_text=ref_text, chunks=chunks, nfe_step=request.nfe_step,
-            cfg_strength=request.cfg_strength, sway_sampling_coef=request.sway_sampling_coef,
-            target_rms=request.target_rms, cross_fade_duration=request.cross_fade_duration, speed=request.speed,
-            seed=seed, fix_duration=request.fix_duration, on_chunk=on_chunk,
-        )  # fmt: skip
+        if dialogue is not None:
+            speech = synthesize_dialogue(engine, dialogue, request, seed, on_chunk,
+                                         piece_listener(request.stream, dialogue.item_count))  # fmt: skip
+        else:
+            speech = engine.synthesize(
+                ref_audio=ref_audio, ref_text=ref_text, chunks=chunks, nfe_step=request.nfe_step,
+                cfg_strength=request.cfg_strength, sway_sampling_coef=request.sway_sampling_coef,
+                target_rms=request.target_rms, cross_fade_duration=request.cross_fade_duration, speed=request.speed,
+                seed=seed, fix_duration=request.fix_duration, on_chunk=on_chunk,
+                on_piece=piece_listener(request.stream, len(chunks)),
+            )  # fmt: skip
     except RuntimeError as exc:  # torch.cuda.OutOfMemoryError is a RuntimeError
         if is_unrecoverable(exc):
             raise ctx.engines.mark_broken("tts", exc) from exc
@@ -232,17 +253,21 @@ def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
     if request.return_word_timings:
         step = time.perf_counter()
         report_progress({"stage": "timing"})
+        known_text = dialogue.known_text if dialogue else request.text
         transcript = run_timing(ctx.engines, resample(speech, F5_RATE, TIMING_RATE), choice=request.timing_engine,
-                                language=None, known_text=request.text)  # fmt: skip
-        files = store_timing_files(ctx, job_id, transcript.words, request.timing_formats,
-                                   request.caption_options(), delivery, budget=budget)  # fmt: skip
-        timings = {"engine": transcript.engine_output(), "words": [w.model_dump() for w in transcript.words],
+                                language=None, known_text=known_text)  # fmt: skip
+        words = label_speakers(transcript.words, dialogue.ranges) if dialogue else transcript.words
+        files = store_timing_files(ctx, job_id, words, request.timing_formats, request.caption_options(), delivery,
+                                   budget=budget, speakers=speaker_options(request, dialogue))  # fmt: skip
+        timings = {"engine": transcript.engine_output(), "words": [w.model_dump() for w in words],
                    "files": files}  # fmt: skip
         metrics["timing_ms"] = elapsed_ms(step)
 
     metrics["total_ms"] = elapsed_ms(started)
     metrics["real_time_factor"] = round(metrics["total_ms"] / 1000 / duration_s, 4) if duration_s else None
-    params = request.model_dump(exclude={"endpoint", "text", "ref_audio", "ref_text"})
+    params = request.model_dump(exclude={"endpoint", "text", "ref_audio", "ref_text", "stream", *DIALOGUE_FIELDS})
+    if dialogue is not None:
+        params.update(dialogue_params(request, dialogue))
     params.update(seed=seed, chunks=len(chunks), normalized_text=spoken_text if request.normalize_text else None)
     output = {"job_id": job_id, "audio": audio, "timings": timings, "voice": voice_info, "params": params,
               "metrics": metrics, "engine": engine.describe()}  # fmt: skip

@@ -31,7 +31,9 @@ def list_action(ctx: WorkerContext) -> dict:
         except (soundfile.LibsndfileError, RuntimeError):
             duration = None  # a format libsndfile cannot read: still listed
         voices.append({"name": voice.name, "audio_key": voice.audio_key, "duration_s": duration,
-                       "has_text": voice.text_key is not None, "text_key": voice.text_key})  # fmt: skip
+                       "has_text": voice.text_key is not None, "text_key": voice.text_key,
+                       "tag": f"[{voice.name}]"})  # fmt: skip
+    # Every listed voice can be a job's 'voice', a '[name]' tag in dialogue text, or a segments[].voice.
     skipped = [{"key": key, "reason": "not a voice file (name pattern or extension); delete it with 'key'"}
                for key in malformed_voice_keys(ctx.storage)]  # fmt: skip
     return {"voices": voices, "skipped": skipped} if skipped else {"voices": voices}

@@ -40,6 +40,9 @@ VOCODER = "vocos"
 
 _SEED_MASK = (1 << 64) - 1
 
+# on_piece(samples, span of the chunk just joined, final): see F5Engine.synthesize_with_spans.
+PieceListener = Callable[[np.ndarray, "ChunkSpan", bool], None]
+
 
 def flash_attn_version() -> str | None:
     """The installed flash-attn version (used when a model config asks for attn_backend flash_attn)."""
@@ -242,12 +245,25 @@ class F5Engine:
         speech, _spans = self.synthesize_with_spans(**kwargs)
         return speech
 
-    def synthesize_with_spans(self, *, cross_fade_duration: float, **kwargs) -> tuple[np.ndarray, list[ChunkSpan]]:
-        """The joined speech and where each chunk lies in it (for timing each chunk's known text)."""
+    def synthesize_with_spans(
+        self, *, cross_fade_duration: float, on_piece: PieceListener | None = None, **kwargs
+    ) -> tuple[np.ndarray, list[ChunkSpan]]:
+        """The joined speech and where each chunk lies in it (for timing each chunk's known text).
+
+        ``on_piece(samples, span, final)`` sees each settled piece as soon as it exists (streaming):
+        the pieces concatenate to the returned speech. An exception it raises (a cancelled job)
+        stops synthesis before the next chunk and releases the model.
+        """
         joiner = CrossFadeJoiner(round(cross_fade_duration * SAMPLE_RATE))
-        pieces = [joiner.push(wave, text) for text, wave in self.iter_chunks(cross_fade_duration=cross_fade_duration,
-                                                                            **kwargs)]  # fmt: skip
+        pieces = []
+        with contextlib.closing(self.iter_chunks(cross_fade_duration=cross_fade_duration, **kwargs)) as chunks:
+            for text, wave in chunks:
+                pieces.append(joiner.push(wave, text))
+                if on_piece is not None:
+                    on_piece(pieces[-1], joiner.spans[-1], False)
         pieces.append(joiner.finish())
+        if on_piece is not None:
+            on_piece(pieces[-1], joiner.spans[-1], True)
         return np.concatenate(pieces).astype(np.float32, copy=False), joiner.spans
 
     def iter_chunks(

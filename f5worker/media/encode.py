@@ -92,3 +92,13 @@ def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     if from_rate == to_rate:
         return samples.copy()
     return np.asarray(soxr.resample(samples, from_rate, to_rate, quality="HQ"), dtype=np.float32)
+
+
+def pcm16_bytes(samples: np.ndarray) -> bytes:
+    """Raw signed 16-bit little-endian PCM, converted exactly as the wav/flac files are (libsndfile).
+
+    Streamed pieces use it: their bytes, concatenated, equal the data of the whole job's wav file.
+    """
+    buffer = io.BytesIO()
+    sf.write(buffer, _prepared(samples), 1, format="RAW", subtype="PCM_16", endian="LITTLE")
+    return buffer.getvalue()

@@ -16,12 +16,12 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import pairwise
 
 import pysubs2
-from pydantic import BaseModel, ConfigDict, Field, field_serializer
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, field_serializer, model_serializer
 
 CONTENT_TYPES: dict[str, str] = {
     "srt": "application/x-subrip",
@@ -48,6 +48,15 @@ class Word(BaseModel):
     start: float = Field(description="Start time in seconds.")
     end: float = Field(description="End time in seconds.")
     confidence: float | None = Field(default=None, description="Recogniser confidence, if known.")
+    speaker: str | None = Field(default=None, description="Who says it (multi-voice jobs); left out when None.")
+
+    @model_serializer(mode="wrap")
+    def _without_unknown_speaker(self, handler: SerializerFunctionWrapHandler) -> dict:
+        """Single-voice words serialise exactly as before speakers existed."""
+        data = handler(self)
+        if data.get("speaker") is None:
+            data.pop("speaker", None)
+        return data
 
     @field_serializer("start", "end")
     def _whole_ms(self, seconds: float) -> float:
@@ -104,6 +113,19 @@ class CaptionOptions(BaseModel):
     )
 
 
+# Distinct, readable on video (white is the single-voice colour): gold, sky blue, light green, salmon, ...
+SPEAKER_COLOURS = ("#FFD700", "#66CCFF", "#90EE90", "#FF9980", "#DDA0DD", "#FFA500", "#40E0D0", "#F0E68C")
+
+
+@dataclass(frozen=True)
+class SpeakerOptions:
+    """How a multi-voice job's speakers show: SRT name prefixes at speaker changes, ASS colours per speaker."""
+
+    speakers: list[str]
+    label_changes: bool = True
+    colors: dict[str, str] = field(default_factory=dict)  # speaker -> '#RRGGBB'
+
+
 @dataclass(frozen=True)
 class Piece:
     """A word, or one line-sized part of a word too long for a line, as laid out on a line."""
@@ -127,6 +149,7 @@ class Caption:
     lines: list[str]
     words: list[Word]
     layout: tuple[tuple[Piece, ...], ...] = ()
+    speaker: str | None = None
 
 
 @dataclass(frozen=True)
@@ -206,7 +229,7 @@ def sanitize_words(words: Iterable[Word | dict]) -> list[Word]:
     ends = _bounded_ends(kept, starts)
     return [
         Word(word=word.word, start=start / 1000, end=end / 1000,
-             confidence=_clean_confidence(word.confidence))
+             confidence=_clean_confidence(word.confidence), speaker=word.speaker)
         for word, start, end in zip(kept, starts, ends, strict=True)
     ]  # fmt: skip
 
@@ -611,10 +634,21 @@ def _display_end(words: Sequence[Word], next_start: int | None, limits: _Limits)
     return end if end > start else min(max(last_end, start + 1), next_start)
 
 
+def _speaker_runs(words: Sequence[Word]) -> list[list[Word]]:
+    """Runs of words by one speaker: a caption never holds two speakers."""
+    runs: list[list[Word]] = []
+    for word in words:
+        if runs and runs[-1][-1].speaker == word.speaker:
+            runs[-1].append(word)
+        else:
+            runs.append([word])
+    return runs
+
+
 def group_captions(words: Sequence[Word], options: CaptionOptions) -> list[Caption]:
     """Split sanitised words into captions once, so all formats share the same boundaries and times."""
     limits = _limits_from(options)
-    runs = _split_at_pauses(words, limits.pause_ms)
+    runs = [run for turn in _speaker_runs(words) for run in _split_at_pauses(turn, limits.pause_ms)]
     groups = [
         group
         for position, run in enumerate(runs)
@@ -627,7 +661,7 @@ def group_captions(words: Sequence[Word], options: CaptionOptions) -> list[Capti
         layout = _layout(group, limits)
         captions.append(Caption(
             index=number, start=group[0].start, end=_display_end(group, next_start, limits) / 1000,
-            lines=[_line_text(line) for line in layout], words=list(group), layout=layout,
+            lines=[_line_text(line) for line in layout], words=list(group), layout=layout, speaker=group[0].speaker,
         ))  # fmt: skip
     return captions
 
@@ -658,11 +692,18 @@ def _srt_text(text: str) -> str:
     return text.replace("<", "<\u2060")
 
 
-def render_srt(captions: Sequence[Caption]) -> str:
-    """SubRip via pysubs2; '\\N' between lines becomes a real line break in the file."""
+def render_srt(captions: Sequence[Caption], speakers: SpeakerOptions | None = None) -> str:
+    """SubRip via pysubs2; '\\N' between lines becomes a real line break in the file.
+
+    Multi-voice: a cue starts with 'Name: ' when its speaker differs from the previous cue's.
+    """
     subs = pysubs2.SSAFile()
+    previous = None
     for caption in captions:
         text = r"\N".join(_srt_text(line) for line in caption.lines)
+        if speakers is not None and speakers.label_changes and caption.speaker and caption.speaker != previous:
+            text = f"{caption.speaker}: {text}"
+        previous = caption.speaker
         subs.append(pysubs2.SSAEvent(start=_to_ms(caption.start), end=_to_ms(caption.end), text=text))
     return subs.to_string("srt", keep_ssa_tags=True)
 
@@ -715,17 +756,35 @@ def _ass_style(karaoke: bool) -> pysubs2.SSAStyle:
     )  # fmt: skip
 
 
-def render_ass(captions: Sequence[Caption], karaoke: bool) -> str:
-    """Advanced SubStation Alpha via pysubs2, for burning in with FFmpeg's subtitles/ass filter."""
+def _speaker_styles(karaoke: bool, speakers: SpeakerOptions) -> dict[str, pysubs2.SSAStyle]:
+    """One style per speaker, the default style's look in the speaker's colour (karaoke: the spoken colour)."""
+    styles = {}
+    for position, name in enumerate(speakers.speakers):
+        hex_colour = speakers.colors.get(name) or SPEAKER_COLOURS[position % len(SPEAKER_COLOURS)]
+        red, green, blue = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+        style = _ass_style(karaoke).copy()
+        style.primarycolor = pysubs2.Color(red, green, blue)
+        styles[name] = style
+    return styles
+
+
+def render_ass(captions: Sequence[Caption], karaoke: bool, speakers: SpeakerOptions | None = None) -> str:
+    """Advanced SubStation Alpha via pysubs2, for burning in with FFmpeg's subtitles/ass filter.
+
+    Multi-voice: one style per speaker (named after it), each in its own colour.
+    """
     subs = pysubs2.SSAFile()
     subs.info["Title"] = "F5-TTS word timings"
     subs.info["PlayResX"], subs.info["PlayResY"] = str(ASS_PLAY_RES[0]), str(ASS_PLAY_RES[1])
     subs.styles = {ASS_STYLE_NAME: _ass_style(karaoke)}
+    if speakers is not None:
+        subs.styles.update(_speaker_styles(karaoke, speakers))
     for caption in captions:
         text = _karaoke_text(caption) if karaoke else r"\N".join(_ass_text(x) for x in caption.lines)
+        style = caption.speaker if speakers is not None and caption.speaker in subs.styles else ASS_STYLE_NAME
         subs.append(pysubs2.SSAEvent(
             start=_ass_centiseconds(caption.start) * 10, end=_ass_centiseconds(caption.end) * 10,
-            text=text, style=ASS_STYLE_NAME,
+            text=text, style=style, name=caption.speaker or "",
         ))  # fmt: skip
     return subs.to_string("ass")
 
@@ -746,12 +805,20 @@ def _vtt_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _vtt_lines(caption: Caption) -> list[str]:
+    """Escaped cue lines; a speaker's cue opens with a '<v Name>' voice span (closed at the cue's end)."""
+    lines = [_vtt_escape(line) for line in caption.lines]
+    if caption.speaker and lines:
+        lines[0] = f"<v {_vtt_escape(caption.speaker)}>{lines[0]}"
+    return lines
+
+
 def render_vtt(captions: Sequence[Caption]) -> str:
     """WebVTT written directly: pysubs2 does not escape cue text, which breaks on '<' or '&'."""
     cues = [
         "\n".join([str(caption.index),
                    f"{_vtt_timestamp(caption.start)} --> {_vtt_timestamp(caption.end)}",
-                   *(_vtt_escape(line) for line in caption.lines)])
+                   *_vtt_lines(caption)])
         for caption in captions
     ]  # fmt: skip
     return "\n\n".join(["WEBVTT", *cues]) + "\n"
@@ -761,10 +828,12 @@ def render_csv(words: Sequence[Word]) -> str:
     """One row per word for spreadsheets and scripts; the csv module quotes commas and quotes."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["word", "start", "end", "confidence"])
+    with_speaker = any(word.speaker for word in words)  # multi-voice: a speaker column
+    writer.writerow(["word", "start", "end", "confidence", *(["speaker"] if with_speaker else [])])
     for word in words:
         confidence = "" if word.confidence is None else str(word.confidence)
-        writer.writerow([word.word, f"{word.start:.3f}", f"{word.end:.3f}", confidence])
+        speaker = [word.speaker or ""] if with_speaker else []
+        writer.writerow([word.word, f"{word.start:.3f}", f"{word.end:.3f}", confidence, *speaker])
     return buffer.getvalue()
 
 
@@ -779,6 +848,8 @@ def _caption_records(captions: Sequence[Caption]) -> list[dict]:
             "text": "\n".join(caption.lines), "lines": list(caption.lines),
             "word_start": first, "word_end": last,
         })  # fmt: skip
+        if caption.speaker:
+            records[-1]["speaker"] = caption.speaker
         first = last
     return records
 
@@ -800,27 +871,31 @@ def _check_format(fmt: str) -> None:
         raise ValueError(f"unknown timing format {fmt!r}; expected one of {', '.join(TIMING_FORMATS)}")
 
 
-def render_timing_file(fmt: str, words: Sequence[Word], captions: Sequence[Caption], options: CaptionOptions) -> str:
+def render_timing_file(
+    fmt: str, words: Sequence[Word], captions: Sequence[Caption], options: CaptionOptions,
+    speakers: SpeakerOptions | None = None,
+) -> str:  # fmt: skip
     """Render one format from already sanitised words and the captions grouped from them."""
     _check_format(fmt)
     if fmt == "srt":
-        return render_srt(captions)
+        return render_srt(captions, speakers)
     if fmt == "vtt":
         return render_vtt(captions)
     if fmt == "ass":
-        return render_ass(captions, karaoke=options.karaoke)
+        return render_ass(captions, karaoke=options.karaoke, speakers=speakers)
     if fmt == "csv":
         return render_csv(words)
     return render_json(words, captions)
 
 
 def render_timing_files(
-    words: Iterable[Word | dict], formats: Iterable[str], options: CaptionOptions
-) -> dict[str, str]:
+    words: Iterable[Word | dict], formats: Iterable[str], options: CaptionOptions,
+    speakers: SpeakerOptions | None = None,
+) -> dict[str, str]:  # fmt: skip
     """Sanitise and group once, then render each requested format: {format: file text}."""
     requested = list(formats)
     for fmt in requested:
         _check_format(fmt)
     clean = sanitize_words(words)
     captions = group_captions(clean, options)
-    return {fmt: render_timing_file(fmt, clean, captions, options) for fmt in requested}
+    return {fmt: render_timing_file(fmt, clean, captions, options, speakers) for fmt in requested}

@@ -1,0 +1,97 @@
+"""Streamed ``tts``: each chunk's settled audio as a stream item while the job goes on; and job cancel.
+
+The job itself is :func:`f5worker.endpoints.tts.run`, unchanged: it hands the engine the listener made
+here, which turns every piece the cross-fade joiner releases into an item and gives it to the
+``emit`` function the streaming handler installed for this job (a context variable, copied into the
+job's thread like the progress reporter). Items carry raw 16-bit PCM at F5-TTS's 24 kHz, converted
+exactly as the wav file is, so the items' audio concatenated equals the job's 24 kHz wav samples.
+
+The same listener checks the job's cancel flag before each chunk is handed on, so a cancelled or
+abandoned job stops at the next chunk boundary (and the model is released).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+
+import numpy as np
+
+from ..engines.f5 import SAMPLE_RATE, ChunkSpan, PieceListener
+from ..errors import InvalidInput, JobCancelled
+from ..media.encode import pcm16_bytes
+
+STREAM_AUDIO_FORMAT = "pcm_s16le"
+
+_emitter: ContextVar[Callable[[dict], None] | None] = ContextVar("stream_emitter", default=None)
+_cancelled: ContextVar[threading.Event | None] = ContextVar("job_cancelled", default=None)
+
+
+@contextlib.contextmanager
+def job_signals(emit: Callable[[dict], None] | None, cancelled: threading.Event | None) -> Iterator[None]:
+    """Install this job's stream sink (None: not a streaming handler) and cancel flag for the current context."""
+    tokens = (_emitter.set(emit), _cancelled.set(cancelled))
+    try:
+        yield
+    finally:
+        _cancelled.reset(tokens[1])
+        _emitter.reset(tokens[0])
+
+
+def raise_if_cancelled() -> None:
+    event = _cancelled.get()
+    if event is not None and event.is_set():
+        raise JobCancelled("the job was cancelled; synthesis stopped at a chunk boundary")
+
+
+def check_stream_request(stream: bool, remove_silence: bool) -> None:
+    """Refuse what a streamed job cannot honour, before any work is done."""
+    if not stream:
+        return
+    if _emitter.get() is None:
+        raise InvalidInput("stream: this endpoint does not stream (its workers run without STREAM_HANDLER=true); "
+                           "send the job without 'stream'")  # fmt: skip
+    if remove_silence:
+        raise InvalidInput("remove_silence: cannot be combined with stream (silences are cut from the whole audio, "
+                           "after chunks were already sent)")  # fmt: skip
+
+
+class ChunkStreamer:
+    """Builds one stream item per chunk from the joiner's pieces (the last chunk waits for the tail)."""
+
+    def __init__(self, emit: Callable[[dict], None], chunks: int):
+        self.emit = emit
+        self.chunks = chunks
+        self.position = 0  # samples already sent
+        self.held: tuple[np.ndarray, ChunkSpan] | None = None
+
+    def __call__(self, samples: np.ndarray, span: ChunkSpan, final: bool) -> None:
+        raise_if_cancelled()
+        if final:
+            held_samples, held_span = self.held or (np.zeros(0, dtype=np.float32), span)
+            self.held = None
+            self._send(np.concatenate([held_samples, samples]), held_span)
+        elif span.index == self.chunks - 1:
+            self.held = (samples, span)  # the last chunk goes out with its tail, as one item
+        else:
+            self._send(samples, span)
+
+    def _send(self, samples: np.ndarray, span: ChunkSpan) -> None:
+        self.emit({
+            "type": "chunk", "seq": span.index, "chunks": self.chunks, "text": span.text,
+            "start_s": round(self.position / SAMPLE_RATE, 6), "duration_s": round(samples.size / SAMPLE_RATE, 6),
+            "audio": base64.b64encode(pcm16_bytes(samples)).decode("ascii"),
+            "audio_format": STREAM_AUDIO_FORMAT, "sample_rate": SAMPLE_RATE,
+        })  # fmt: skip
+        self.position += samples.size
+
+
+def piece_listener(stream: bool, chunks: int) -> PieceListener:
+    """What ``tts`` gives the engine: a :class:`ChunkStreamer` for streamed jobs, else a cancel check."""
+    emit = _emitter.get()
+    if stream and emit is not None:
+        return ChunkStreamer(emit, chunks)
+    return lambda _samples, _span, _final: raise_if_cancelled()

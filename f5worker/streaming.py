@@ -1,0 +1,108 @@
+"""Running one RunPod job in a worker thread, for the plain handler and for the streaming (generator) one.
+
+Both give the job a cancel flag: when RunPod stops the job (``/cancel``, a timeout: the SDK cancels the
+job's asyncio task) or a streaming caller goes away (the generator is closed), the flag is set and
+``tts`` stops at its next chunk. Whatever a job stored after it was cancelled is deleted again, so a
+cancelled job leaves no outputs.
+
+The streaming handler yields ``tts`` chunk items as they are made (``"stream": true``) and always ends
+with the job's usual output as its last item; every other job yields that one item only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+from .context import WorkerContext
+from .dispatch import handle_job, storage_job_id
+from .endpoints.tts_stream import job_signals
+from .errors import StorageError
+from .progress import progress_reporter
+from .storage.layout import output_prefix, result_key
+
+log = logging.getLogger(__name__)
+
+Reporter = Callable[[dict], None]
+
+
+@dataclass(frozen=True)
+class _Finished:
+    output: dict
+
+
+def discard_outputs(ctx: WorkerContext, job_id: str) -> None:
+    """Delete what a cancelled job stored: its result record first (so ``result`` never points at
+    missing files), then its output files."""
+    try:
+        ctx.storage.delete(result_key(job_id))
+        for key in ctx.storage.list_keys(output_prefix(job_id)):
+            ctx.storage.delete(key)
+    except StorageError as exc:
+        log.warning("job %s: could not remove the outputs of the cancelled job: %s", job_id, exc.message)
+
+
+def _run_in_thread_context(job: dict, ctx: WorkerContext, reporter: Reporter | None,
+                           emit: Callable[[dict], None] | None, cancelled: threading.Event) -> dict:  # fmt: skip
+    with progress_reporter(reporter), job_signals(emit, cancelled):
+        output = handle_job(job, ctx)
+    if cancelled.is_set() and "error" not in output:
+        discard_outputs(ctx, storage_job_id(job.get("id")))
+        return {"error": "cancelled: the job was cancelled after it finished; its outputs were removed"}
+    return output
+
+
+async def run_job(job: dict, ctx: WorkerContext, reporter: Reporter | None = None) -> dict:
+    """The plain handler's job: the output dict, or ``{"error": ...}``; cancelling stops the thread's work."""
+    cancelled = threading.Event()
+    try:
+        return await asyncio.to_thread(_run_in_thread_context, job, ctx, reporter, None, cancelled)
+    except asyncio.CancelledError:
+        cancelled.set()
+        log.info("job %s cancelled: stopping at the next chunk", job.get("id"))
+        raise
+
+
+async def stream_job(job: dict, ctx: WorkerContext, reporter: Reporter | None = None) -> AsyncIterator[dict]:
+    """Items as they come: chunk items of a streamed ``tts`` job, then always the usual output last."""
+    loop = asyncio.get_running_loop()
+    items: asyncio.Queue = asyncio.Queue()
+    cancelled = threading.Event()
+
+    def deliver(item: object) -> None:
+        try:
+            loop.call_soon_threadsafe(items.put_nowait, item)
+        except RuntimeError:  # the event loop is gone: nobody is listening any more
+            cancelled.set()
+
+    def emit(item: dict) -> None:
+        deliver(item)
+
+    def work() -> None:
+        try:
+            output = _run_in_thread_context(job, ctx, reporter, emit, cancelled)
+        except BaseException:  # handle_job never raises; this is a last guard so the stream always ends
+            log.exception("job %s: streaming worker thread failed", job.get("id"))
+            output = {"error": f"internal_error: the worker hit an unexpected error on job {job.get('id')}"}
+        deliver(_Finished(output))
+
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(work,), daemon=True,
+                              name=f"job-{job.get('id')}")  # fmt: skip
+    thread.start()
+    finished = False
+    try:
+        while True:
+            item = await items.get()
+            if isinstance(item, _Finished):
+                finished = True
+                yield item.output
+                return
+            yield item
+    finally:
+        if not finished:  # the SDK cancelled the job, or the consumer closed the stream
+            cancelled.set()
+            log.info("job %s: stream abandoned or cancelled; stopping at the next chunk", job.get("id"))
