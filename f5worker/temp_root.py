@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 ROOT_PREFIX = "f5worker-tmp-"
+_shared_base: Path | None = None  # the temp folder all worker processes share (set by use_private_temp_root)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -52,9 +53,17 @@ def _exit_on_sigterm(signum, frame) -> None:
     sys.exit(128 + signum)  # SystemExit runs the atexit hooks (a bare SIGTERM would skip them)
 
 
+def shared_temp_base() -> Path:
+    """The temp folder shared by every worker process (not this process's private root): for state that a
+    later process must find, such as the SDK job-state folders of processes that were killed."""
+    return _shared_base or Path(tempfile.gettempdir())
+
+
 def use_private_temp_root(base: str | os.PathLike | None = None) -> Path:
     """Send this process's (and its children's) temp files to a folder of its own; remove it at exit."""
+    global _shared_base
     base_dir = Path(base or tempfile.gettempdir())
+    _shared_base = base_dir
     remove_stale_roots(base_dir)
     root = Path(tempfile.mkdtemp(prefix=f"{ROOT_PREFIX}{os.getpid()}-", dir=base_dir))
     os.environ["TMPDIR"] = str(root)

@@ -27,6 +27,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from .errors import EngineUnavailable
+from .temp_root import shared_temp_base
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +38,9 @@ _held_locks: list[FileLock] = []  # owner locks of this process's state director
 
 
 def state_root() -> Path:
-    """Where per-process SDK directories live: the worker's temp root (``TMPDIR``, set by the start script)."""
-    return Path(tempfile.gettempdir()) / "f5worker-sdk-state"
+    """Where per-process SDK directories live: under the temp folder all worker processes share (``TMPDIR``
+    as the start script set it), so a later process finds and removes those of killed ones."""
+    return shared_temp_base() / "f5worker-sdk-state"
 
 
 def remove_dead_state_dirs(root: Path) -> list[Path]:

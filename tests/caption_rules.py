@@ -14,8 +14,10 @@ in-process job renders, and ``tests/helpers.py`` the second on every job output 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pysubs2
@@ -140,13 +142,28 @@ def _check_json(text: str, reference: list[Cue] | None) -> None:
         ], "json captions differ from the SRT cues"
 
 
-def check_timing_files(files: dict[str, str], options: CaptionOptions | None = None) -> None:
-    """All rules on every caption format present, and the formats agree with each other."""
+def _without_speaker_label(cue: Cue, names: Sequence[str]) -> Cue:
+    """An SRT cue without its 'Name: ' speaker label, which the other formats carry as markup instead."""
+    first = cue.lines[0] if cue.lines else ""
+    for name in names:
+        if first.startswith(f"{name}: "):
+            return dataclasses.replace(cue, lines=[first.removeprefix(f"{name}: "), *cue.lines[1:]])
+    return cue
+
+
+def check_timing_files(files: dict[str, str], options: CaptionOptions | None = None,
+                       speaker_names: Sequence[str] = ()) -> None:  # fmt: skip
+    """All rules on every caption format present, and the formats agree with each other.
+
+    Multi-voice SRT cues open with 'Name: ' at speaker changes; the rules apply to the caption after it.
+    """
     options = options or CaptionOptions()
     parsed: dict[str, list[Cue]] = {}
     for fmt, (parse, slack) in PARSERS.items():
         if fmt in files:
             parsed[fmt] = parse(files[fmt])
+            if fmt == "srt" and speaker_names:
+                parsed[fmt] = [_without_speaker_label(cue, speaker_names) for cue in parsed[fmt]]
             check_cues(parsed[fmt], options, fmt, slack)
     reference = parsed.get("srt")
     if reference is not None:

@@ -37,9 +37,9 @@ def caption_rules_on_every_rendered_file(monkeypatch):
 
     render = timing_files.render_timing_files
 
-    def checked(words, formats, options):
-        files = render(words, formats, options)
-        check_timing_files(files, options)
+    def checked(words, formats, options, speakers=None):
+        files = render(words, formats, options, speakers)
+        check_timing_files(files, options, speakers.speakers if speakers else ())
         return files
 
     monkeypatch.setattr(timing_files, "render_timing_files", checked)
