@@ -8,6 +8,7 @@ followed by a good one.
 from __future__ import annotations
 
 import base64
+import json
 import time
 
 import pytest
@@ -89,17 +90,22 @@ def test_on_s3_an_over_limit_audio_is_delivered_by_url(s3):
 
 
 def test_timing_files_share_the_inline_budget(local, s3):
-    fields = {"text": "Hello there, this is fine.", "output_format": "mp3", "return_word_timings": True,
-              "timing_formats": ["srt", "vtt", "ass", "csv", "json"], "max_chars_per_line": 10}  # fmt: skip
-    tight = local.settings.model_copy(update={"max_inline_bytes": 1024})
-    local.settings = tight
+    fields = {"text": "Hello there, this is fine. " * 6, "output_format": "mp3", "return_word_timings": True,
+              "timing_formats": ["srt", "vtt", "ass", "csv", "json"], "max_chars_per_line": 10,
+              "max_lines": 1, "karaoke": True}  # fmt: skip
+    local.settings = local.settings.model_copy(update={"max_inline_bytes": 1024})
     error = tts(local, **fields, return_audio="base64")["error"]
     assert error.startswith("payload_too_large: "), error
     nothing_stored(local)
     local.settings = local.settings.model_copy(update={"max_inline_bytes": LIMIT})
     good_job(local)
-    s3.settings = s3.settings.model_copy(update={"max_inline_bytes": 1024})
-    output = tts(s3, **fields, delivery="text", return_audio="url")
+    # S3: measure the files and the rest of the response, then set the limit between the two
+    as_text = tts(s3, **fields, delivery="text", return_audio="url", seed=1)
+    files_size = sum(len(entry["text"].encode()) for entry in as_text["timings"]["files"].values())
+    by_url = len(json.dumps(tts(s3, **fields, delivery="url", return_audio="url", seed=1)).encode())
+    assert files_size > by_url + 256, (files_size, by_url)  # files alone overflow; the URL response fits
+    s3.settings = s3.settings.model_copy(update={"max_inline_bytes": by_url + 256})
+    output = tts(s3, **fields, delivery="text", return_audio="url", seed=1)
     assert all("url" in entry and "text" not in entry for entry in output["timings"]["files"].values()), output
 
 
