@@ -335,7 +335,7 @@ def test_checker_catches_broken_rules():
         "short": good.replace("00:00:01,000\nHello", "00:00:00,400\nHello"),
         "long line": good.replace("Hello there.", "x " * 30),
         "lines": good.replace("Hello there.", "a\nb\nc"),
-        "article": good.replace("Bye now.", "Bye the\\nend now."),
+        "article": good.replace("Bye now.", "Bye the\nend now."),
         "markup": good.replace("Hello there.", "<b>Hello</b>"),
         "brace": good.replace("Hello there.", "{Hello}"),
         "speed": good.replace("Bye now.", "Pneumonoultramicroscopic\nsilicovolcanoconiosis"),
