@@ -88,7 +88,8 @@ def _single_word(cue: Cue) -> bool:
 
 
 def _visible_chars(cue: Cue) -> int:
-    return sum(len(line) for line in cue.lines) + len(cue.lines) - 1
+    """Characters read, spaces included; a line break is not counted (it may split a long word)."""
+    return sum(len(line) for line in cue.lines)
 
 
 def check_cues(cues: list[Cue], options: CaptionOptions, fmt: str, slack: float) -> None:
