@@ -90,7 +90,8 @@ def _single_word(cue: Cue) -> bool:
 
 
 def _visible_chars(cue: Cue) -> int:
-    return sum(len(line) for line in cue.lines) + len(cue.lines) - 1
+    """Characters read, spaces included; a line break is not counted (it may split a long word)."""
+    return sum(len(line) for line in cue.lines)
 
 
 def check_cues(cues: list[Cue], options: CaptionOptions, fmt: str, slack: float) -> None:
@@ -104,16 +105,19 @@ def check_cues(cues: list[Cue], options: CaptionOptions, fmt: str, slack: float)
         assert all(len(line) <= options.max_chars_per_line for line in cue.lines), f"{where}: line too long"
         assert all(line.strip() for line in cue.lines), f"{where}: blank line"
         assert len(cue.lines) <= options.max_lines or _single_word(cue), f"{where}: too many lines"
-        words = " ".join(cue.lines).split()
-        assert all(line.split()[-1].lower() not in ARTICLES for line in cue.lines), f"{where}: ends on an article"
+        if options.smart_line_breaks:  # a caption's own end may be forced by a pause, its line breaks never
+            inner = [line.split()[-1].lower() for line in cue.lines[:-1]]
+            assert not set(inner) & set(ARTICLES), f"{where}: a line ends on an article"
         capped = False  # the next cue starts too soon to show this one longer
         if following is not None:
             gap = following.start - cue.end
-            assert gap >= options.min_gap_s - slack, f"{where}: {gap * 1000:.0f} ms before the next cue"
+            # A gap is kept unless the next cue starts within a gap and a frame (40 ms) of this one.
+            if following.start - cue.start > options.min_gap_s + 0.040 + slack:
+                assert gap >= options.min_gap_s - slack, f"{where}: {gap * 1000:.0f} ms before the next cue"
             capped = gap <= options.min_gap_s + slack
         if not capped:
             assert duration >= min_s - slack, f"{where}: shorter than {min_s} s with room to stay longer"
-        assert duration <= options.max_caption_s + slack or len(words) == 1, f"{where}: longer than max_caption_s"
+        assert duration <= options.max_caption_s + slack or _single_word(cue), f"{where}: longer than max_caption_s"
         at_max = duration >= options.max_caption_s - slack
         if not (capped or at_max):
             speed = _visible_chars(cue) / duration

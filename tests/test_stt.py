@@ -16,6 +16,7 @@ from f5worker.engines.transcript import Segment
 from f5worker.engines.whisper import WhisperEngine
 from f5worker.media.subtitles import Word
 from f5worker.settings import Settings
+from tests.caption_rules import check_job_output
 from tests.helpers import convert_audio, espeak_wav, tiny_whisper_model
 
 SENTENCE = "Please call Stella and ask her to bring these things with her from the store."
@@ -179,3 +180,14 @@ def test_times_are_whole_milliseconds():
     segment = Segment(start=29.999999999999996, end=30.560000000000002, text="late", words=[noisy])
     assert segment_output(segment) == {"start": 30.0, "end": 30.56, "text": "late",
                                        "words": [{"word": "late", "start": 30.16, "end": 30.56, "confidence": 0.5}]}
+
+
+def test_files_behind_s3_urls_meet_the_caption_rules(s3_settings, s3_storage, whisper_engines, speech):
+    """The checker fetches URL-delivered files the way a caller would (moto's S3 over HTTP)."""
+    ctx = build_context(s3_settings, engines=whisper_engines)
+    ctx.storage = s3_storage
+    job = {"endpoint": "stt", "audio": b64(speech), "timing_formats": ["srt", "vtt", "ass", "json"],
+           "max_chars_per_line": 24}  # fmt: skip
+    output = handle_job({"id": "stt-s3", "input": job}, ctx)
+    assert all("url" in entry and "text" not in entry for entry in output["files"].values()), output
+    check_job_output(job, output)

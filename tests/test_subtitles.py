@@ -335,7 +335,7 @@ def test_checker_catches_broken_rules():
         "short": good.replace("00:00:01,000\nHello", "00:00:00,400\nHello"),
         "long line": good.replace("Hello there.", "x " * 30),
         "lines": good.replace("Hello there.", "a\nb\nc"),
-        "article": good.replace("Bye now.", "Bye the"),
+        "article": good.replace("Bye now.", "Bye the\nend now."),
         "markup": good.replace("Hello there.", "<b>Hello</b>"),
         "brace": good.replace("Hello there.", "{Hello}"),
         "speed": good.replace("Bye now.", "Pneumonoultramicroscopic\nsilicovolcanoconiosis"),
@@ -534,6 +534,10 @@ OPTIONS = st.builds(
     max_lines=st.integers(1, 4),
     max_caption_s=st.floats(0.5, 60),
     pause_split_s=st.floats(0.05, 10),
+    min_caption_s=st.floats(0, 10),
+    max_chars_per_s=st.floats(5, 100),
+    min_gap_s=st.floats(0, 1),
+    smart_line_breaks=st.booleans(),
     karaoke=st.booleans(),
 )
 
@@ -589,3 +593,25 @@ def test_every_format_renders_consistent_times(words, options):
     assert len(list(csv.DictReader(io.StringIO(files["csv"])))) == len(json_words)
     if options.karaoke:
         assert all(total == duration for total, duration in karaoke_sums(files["ass"]))
+
+
+def speech_like(draw_tokens: list[tuple[str, float, float]]) -> list[Word]:
+    """Words laid end to end with the drawn durations and gaps, as a recogniser would time speech."""
+    words, clock = [], 0.0
+    for text, duration, gap in draw_tokens:
+        words.append(Word(word=text, start=round(clock, 3), end=round(clock + duration, 3)))
+        clock += duration + gap
+    return words
+
+
+SPEECH_TOKEN = st.tuples(
+    st.sampled_from([*SAMPLE.split(), "the", "a", "and", "of", "state-of-the-art-mother-in-law-free-for-all",
+                     "Pneumonoultramicroscopicsilicovolcanoconiosis", "{\\an8}", "<b>x</b>"]),
+    st.floats(0.12, 0.8), st.floats(0, 1.2),
+)  # fmt: skip
+
+
+@PROPERTY_SETTINGS
+@given(tokens=st.lists(SPEECH_TOKEN, min_size=1, max_size=50), options=OPTIONS)
+def test_speech_like_input_meets_every_caption_rule(tokens, options):
+    check_timing_files(render_timing_files(speech_like(tokens), TIMING_FORMATS, options), options)

@@ -37,6 +37,8 @@ CLAUSE_END_CHARS = ",;:—–"
 # Closing quotes and brackets may follow the punctuation that really ends the sentence or clause.
 CLOSING_CHARS = "\"'”’»)]}›"
 
+MIN_VISIBLE_MS = 40  # one frame at 25 fps: no caption is shown for less, gap or not
+
 ASS_PLAY_RES = (1920, 1080)
 ASS_STYLE_NAME = "Default"
 
@@ -630,8 +632,9 @@ def _display_end(words: Sequence[Word], next_start: int | None, limits: _Limits)
     if next_start is None:
         return end
     end = min(end, next_start - limits.gap_ms)
-    # Only words crammed closer than the gap get here; never show a caption for no time at all.
-    return end if end > start else min(max(last_end, start + 1), next_start)
+    # Only captions starting less than a gap (plus a frame) before the next one get here: show
+    # them for a frame, up to the next caption, rather than for no time at all.
+    return end if end - start >= MIN_VISIBLE_MS else min(start + MIN_VISIBLE_MS, next_start)
 
 
 def _speaker_runs(words: Sequence[Word]) -> list[list[Word]]:
