@@ -18,13 +18,13 @@ import numpy as np
 from ..context import WorkerContext
 from ..engines import is_unrecoverable
 from ..engines.f5 import chunk_durations
-from ..engines.timing import run_timing
+from ..engines.timing import align_tts_speech, run_timing
 from ..errors import EngineUnavailable, InvalidInput
 from ..media.audio import decode_audio
 from ..media.chunking import chunk_budget, split_text
 from ..media.encode import AUDIO_CONTENT_TYPES, encode_audio, resample
 from ..media.reference import prepare_reference
-from ..media.silence import remove_long_silences
+from ..media.silence import long_silence_mask
 from ..media.sources import read_audio_source
 from ..media.text_normalize import normalize_english
 from ..progress import report_progress
@@ -159,7 +159,7 @@ def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
             report_progress({"stage": "synthesis", "chunk": done, "chunks": total})
 
     try:
-        speech = engine.synthesize(
+        speech, spans = engine.synthesize_with_spans(
             ref_audio=ref_audio, ref_text=ref_text, chunks=chunks, nfe_step=request.nfe_step,
             cfg_strength=request.cfg_strength, sway_sampling_coef=request.sway_sampling_coef,
             target_rms=request.target_rms, cross_fade_duration=request.cross_fade_duration, speed=request.speed,
@@ -170,8 +170,10 @@ def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
             raise ctx.engines.mark_broken("tts", exc) from exc
         raise
     metrics["synthesis_ms"] = elapsed_ms(step)
+    unsilenced, kept = speech, None  # word times are aligned before silence removal and mapped through it
     if request.remove_silence:
-        speech = remove_long_silences(speech, F5_RATE)
+        kept = long_silence_mask(speech, F5_RATE)
+        speech = speech[kept]
     duration_s = round(len(speech) / F5_RATE, 3)
 
     step = time.perf_counter()
@@ -194,8 +196,13 @@ def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
     if request.return_word_timings:
         step = time.perf_counter()
         report_progress({"stage": "timing"})
-        transcript = run_timing(ctx.engines, resample(speech, F5_RATE, TIMING_RATE), choice=request.timing_engine,
-                                language=None, known_text=request.text)  # fmt: skip
+        transcript = None
+        if request.timing_engine == "auto":  # forced alignment chunk by chunk; the recogniser only as fallback
+            transcript = align_tts_speech(ctx.engines, unsilenced, F5_RATE, spans, request.text, spoken_text,
+                                          keep=kept)  # fmt: skip
+        if transcript is None:
+            transcript = run_timing(ctx.engines, resample(speech, F5_RATE, TIMING_RATE),
+                                    choice=request.timing_engine, language=None, known_text=request.text)  # fmt: skip
         files = store_timing_files(ctx, job_id, transcript.words, request.timing_formats,
                                    request.caption_options(), delivery)  # fmt: skip
         timings = {"engine": transcript.engine_output(), "words": [w.model_dump() for w in transcript.words],

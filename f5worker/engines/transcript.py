@@ -66,7 +66,10 @@ class Transcript:
         return [word for segment in self.segments for word in segment.words]
 
     def engine_output(self) -> dict:
-        return {"name": self.engine, "method": self.method, "model": self.model, "known_text": self.known_text}
+        output = {"name": self.engine, "method": self.method, "model": self.model, "known_text": self.known_text}
+        if any(getattr(word, "timed_by", None) for word in self.words):
+            output["timed_by"] = timed_by_counts(self.words)
+        return output
 
 
 def segments_by_sentence(words: list[Word]) -> list[Segment]:
