@@ -184,30 +184,26 @@ def main(argv=None) -> int:
         "long file": [joined(clean[: len(SENTENCES) * 2])],
         "edited text": [edited(item) for item in clean],
     }
-    results = {}
+    audio_s = sum(item.audio.size for item in clean) / 16000
+    long_s = sets["long file"][0].audio.size / 16000
+    print(f"Word-start error vs espeak-ng onsets: {len(clean)} sentences ({len(SENTENCES)} texts x "
+          f"{', '.join(f'{v} {r} wpm' for v, r in SPEAKERS)}), {audio_s:.0f} s; long file {long_s:.0f} s")  # fmt: skip
+    print(f"old: Whisper {Path(model).name} words mapped onto the text; new: pocketsphinx forced alignment")
+    header = f"{'set':<14} {'method':<4} {'mean ms':>7} {'p95 ms':>7} {'max ms':>7} {'bias ms':>8} {'CPU s/s':>9}  runs"
+    print("\n" + header + "\n" + "-" * len(header), flush=True)
     for name, items in sets.items():
+        results = {}
         for label, engines in (("old", old), ("new", new)):
             score = Score()
             for item in items:
                 timed(engines, item, score, args.verbose, label)
-            results[(name, label)] = score
-
-    audio_s = sum(item.audio.size for item in clean) / 16000
-    long_s = sets["long file"][0].audio.size / 16000
-    print(f"\nWord-start error vs espeak-ng onsets: {len(clean)} sentences ({len(SENTENCES)} texts x "
-          f"{', '.join(f'{v} {r} wpm' for v, r in SPEAKERS)}), {audio_s:.0f} s; long file {long_s:.0f} s")  # fmt: skip
-    print(f"old: Whisper {Path(model).name} words mapped onto the text; new: pocketsphinx forced alignment")
-    header = f"{'set':<14} {'method':<4} {'mean ms':>7} {'p95 ms':>7} {'max ms':>7} {'bias ms':>8} {'CPU s/s':>9}  runs"
-    print("\n" + header + "\n" + "-" * len(header))
-    for name in sets:
-        for label in ("old", "new"):
-            score = results[(name, label)]
+            results[label] = score
             notes = ", ".join(f"{count} {method}" for method, count in score.notes.items())
-            print(f"{name:<14} {label:<4} {score.row()}  {notes}")
-        old_mean = np.mean(np.abs(results[(name, "old")].errors))
-        new_mean = np.mean(np.abs(results[(name, "new")].errors))
-        cpu_ratio = results[(name, "old")].cpu_s / max(results[(name, "new")].cpu_s, 1e-9)
-        print(f"{'':<14} new/old: mean error x{new_mean / old_mean:.2f}, CPU x{1 / cpu_ratio:.2f}")
+            print(f"{name:<14} {label:<4} {score.row()}  {notes}", flush=True)
+        old_mean = np.mean(np.abs(results["old"].errors))
+        new_mean = np.mean(np.abs(results["new"].errors))
+        cpu = results["new"].cpu_s / max(results["old"].cpu_s, 1e-9)
+        print(f"{'':<14} new/old: mean error x{new_mean / old_mean:.2f}, CPU x{cpu:.2f}", flush=True)
     print("\nTargets (issue 10): clean <= 25 ms mean, <= 80 ms p95; 10 dB SNR <= 40 / 150 ms; <= 0.05 CPU s/s.")
     return 0
 

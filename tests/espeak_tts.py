@@ -28,6 +28,7 @@ class EspeakTtsEngine:
         self.words_per_minute = words_per_minute
         self.truth: list[tuple[str, float | None]] = []  # (spoken token, start in the joined output, s)
         self._chunk_truth: list[list[tuple[str, float | None]]] = []
+        self.last_speech = np.zeros(0, dtype=np.float32)  # the joined output of the last call
 
     def describe(self) -> dict:
         return {"model": "espeak-ng (test stand-in for F5-TTS)", "voice": self.voice, "device": "cpu"}
@@ -54,10 +55,11 @@ class EspeakTtsEngine:
         pieces = [joiner.push(wave, text)
                   for text, wave in self.iter_chunks(cross_fade_duration=cross_fade_duration, **kwargs)]  # fmt: skip
         pieces.append(joiner.finish())
+        self.last_speech = np.concatenate(pieces).astype(np.float32, copy=False)
         self.truth = [(token, None if start is None else span.start / SAMPLE_RATE + start)
                       for span, starts in zip(joiner.spans, self._chunk_truth, strict=True)
                       for token, start in starts]  # fmt: skip
-        return np.concatenate(pieces).astype(np.float32, copy=False), joiner.spans
+        return self.last_speech, joiner.spans
 
     def synthesize(self, **kwargs) -> np.ndarray:
         return self.synthesize_with_spans(**kwargs)[0]

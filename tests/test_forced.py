@@ -114,7 +114,8 @@ def test_text_that_is_not_english_is_left_to_the_recogniser(aligner):
 
 
 def test_wrong_text_falls_back_and_says_so(tmp_path, aligner):
-    audio, _truth = spoken_speech("The children played football in the park until it started to rain.", tmp_path / "a.wav")
+    said = "The children played football in the park until it started to rain."
+    audio, _truth = spoken_speech(said, tmp_path / "a.wav")
     wrong = "Completely different words about astronomy, telescopes, galaxies and the distant stars tonight."
     transcript = align_known_audio(Engines(loaded={"aligner": aligner}), audio, wrong, "en")
     assert [w.word for w in transcript.words] == wrong.split()
