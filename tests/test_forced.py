@@ -174,3 +174,27 @@ def test_tts_chunks_are_aligned_inside_their_spans_and_mapped_through_silence_re
     assert removed.words[-1].end <= keep.sum() / F5_RATE
     assert errors_ms(removed.words, shifted).mean() < 40
     assert removed.words[-1].start < plain.words[-1].start - 0.5  # the pause really was shortened
+
+
+# --------------------------------------------------------------------------- warm load and settings
+
+
+def test_warm_load_loads_the_aligner_by_default_and_health_describes_it():
+    from f5worker.engines import warm_load
+    from f5worker.settings import Settings
+
+    engines = warm_load(Settings(tts_enabled=False, timing_engines=""))
+    assert isinstance(engines.loaded["aligner"], ForcedAligner)
+    details = engines.describe()["aligner"]
+    assert details["loaded"] and details["details"]["english"]["version"] == "5.1.1"
+
+    off = warm_load(Settings(tts_enabled=False, timing_engines="", forced_aligner="off"))
+    assert "aligner" not in off.loaded and "FORCED_ALIGNER=off" in off.errors["aligner"]
+
+
+def test_forced_aligner_setting_is_checked():
+    from f5worker.errors import ConfigError
+    from f5worker.settings import load_settings
+
+    with pytest.raises(ConfigError, match="FORCED_ALIGNER"):
+        load_settings(forced_aligner="mfa")
