@@ -17,7 +17,7 @@ an edited-text variant (one word of each sentence changed in the text, not in th
 Errors are |start - espeak start| in ms over every original word that has an espeak onset; bias is
 the signed mean (> 0: late); CPU s/s is process CPU time per second of audio.
 
-Example: .venv/bin/python bench/timing_accuracy.py            (about 2 minutes on 2 cores)
+Example: .venv/bin/python bench/timing_accuracy.py            (about 5 CPU minutes)
 """
 
 from __future__ import annotations
