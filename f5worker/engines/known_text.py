@@ -4,12 +4,15 @@ A recogniser rewrites what it hears ("2014." becomes "twenty fourteen", "there" 
 appear, numbers lose their times). For TTS output the spoken text is already known, so the caller's
 spelling and punctuation are kept and only the *times* are borrowed from the recogniser:
 
-1. both sides are reduced to comparison keys (``normalize_token``) and aligned with difflib;
+1. both sides are reduced to comparison keys (``normalize_token``) and paired in time order: the most
+   equal keys, and among equally many the pairs nearest the word's even-rate time (not difflib's
+   first longest block, which gave a phrase written three times and heard once the wrong copy);
 2. equal runs and same-length substitutions copy times word for word ("matched");
 3. other substitution blocks share their time span by character length ("interpolated");
 4. original words still without a time are spread over the gap between their timed neighbours
    ("interpolated"); recognised words with no original counterpart are dropped ("unmatched");
-5. a final pass in whole milliseconds makes the times ordered, non-overlapping and inside the audio.
+5. a final pass in whole milliseconds makes the times ordered, non-overlapping and inside the audio,
+   with no word shorter than ``MIN_WORD_S`` nor starting with another where the audio has room.
 """
 
 from __future__ import annotations
