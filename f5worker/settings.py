@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -56,6 +57,9 @@ class Settings(BaseSettings):
 
     # Timing engines (speech recognition and word times)
     timing_engines: str = Field("whisperx,google", description="Engines to warm-load, comma-separated.")
+    forced_aligner: Literal["pocketsphinx", "off"] = Field(
+        "pocketsphinx", description="Known-text word timing for English (tts, stt with text); off: recogniser only."
+    )
     whisper_model: str = Field("large-v3", description="faster-whisper model name or CTranslate2 directory.")
     whisper_compute_type: str | None = Field(None, description="CTranslate2 compute type; auto when unset.")
     whisper_device: str = Field("auto", description="auto, cpu or cuda.")

@@ -90,9 +90,9 @@ def test_stats_as_dict():
 def test_exact_match_copies_times_and_confidence():
     recognised = [Word(word="hello", start=0.1, end=0.4, confidence=0.9), Word(word="world", start=0.5, end=0.9)]
     words, stats = align_known_text("Hello, world!", recognised)
-    assert words == [
-        Word(word="Hello,", start=0.1, end=0.4, confidence=0.9),
-        Word(word="world!", start=0.5, end=0.9, confidence=None),
+    assert [word.model_dump() for word in words] == [
+        {"word": "Hello,", "start": 0.1, "end": 0.4, "confidence": 0.9, "timed_by": "matched"},
+        {"word": "world!", "start": 0.5, "end": 0.9, "confidence": None, "timed_by": "matched"},
     ]
     assert stats == AlignmentStats(matched=2, interpolated=0, unmatched=0)
 
@@ -104,7 +104,8 @@ def test_case_and_punctuation_differences_still_match_and_keep_original_spelling
     assert_well_formed(words, tokenize_known_text(text))
     assert [w.word for w in words] == ["“Don’t", "STOP,”", "she", "said", "—", "quietly."]
     assert spans(words)[:4] == [(0.0, 0.4), (0.5, 0.9), (1.0, 1.4), (1.5, 1.9)]
-    assert words[4].start == words[4].end == 1.9  # unspoken dash: a point right after "said"
+    assert (words[4].start, words[4].end) == (1.9, 1.94)  # unspoken dash: the minimum length after "said"
+    assert words[4].timed_by == "interpolated"
     assert spans(words)[5] == (2.0, 2.4)
     assert stats == AlignmentStats(matched=5, interpolated=1, unmatched=0)
 
@@ -123,10 +124,10 @@ def test_dropped_words_share_the_gap_by_length():
     assert spans(words) == [(0.0, 1.0), (1.0, 1.75), (1.75, 4.0), (4.0, 5.0)]
 
 
-def test_dropped_word_with_no_gap_gets_a_point_without_overlap():
+def test_dropped_word_with_no_gap_takes_the_minimum_length_from_the_word_before():
     recognised = heard(("one", 0.0, 0.5), ("three", 0.5, 1.0))
     words, stats = align_known_text("one two three", recognised)
-    assert spans(words) == [(0.0, 0.5), (0.5, 0.5), (0.5, 1.0)]
+    assert spans(words) == [(0.0, 0.46), (0.46, 0.5), (0.5, 1.0)]
     assert stats.interpolated == 1
 
 
@@ -214,7 +215,7 @@ def test_missing_words_at_both_ends_use_zero_and_duration():
 
 def test_trailing_missing_words_without_duration_sit_at_the_last_end():
     words, _ = align_known_text("middle last", heard(("middle", 1.0, 2.0)))
-    assert spans(words) == [(1.0, 2.0), (2.0, 2.0)]
+    assert spans(words) == [(1.0, 2.0), (2.0, 2.04)]  # the minimum length, even past the last heard end
 
 
 def test_nothing_timed_with_duration_spreads_by_length():
@@ -225,7 +226,7 @@ def test_nothing_timed_with_duration_spreads_by_length():
 
 def test_nothing_timed_without_duration_gives_zero_times():
     words, stats = align_known_text("one two", [])
-    assert spans(words) == [(0.0, 0.0), (0.0, 0.0)]
+    assert spans(words) == [(0.0, 0.04), (0.04, 0.08)]
     assert stats == AlignmentStats(matched=0, interpolated=2, unmatched=0)
 
 
@@ -236,14 +237,15 @@ def test_empty_text():
 def test_times_are_clamped_to_duration_and_rounded_to_ms():
     recognised = heard(("a", 0.10004, 0.5), ("b", 0.6, 1.9), ("c", 2.0, 2.6))
     words, _ = align_known_text("a b c", recognised, duration=1.2345)
-    assert spans(words) == [(0.1, 0.5), (0.6, 1.234), (1.234, 1.234)]
+    # "c" was heard after the end: it keeps the minimum length and "b" makes room for it
+    assert spans(words) == [(0.1, 0.5), (0.6, 1.194), (1.194, 1.234)]
 
 
 def test_overlapping_and_backwards_recogniser_times_are_repaired():
     recognised = heard(("a", 0.5, 1.5), ("b", 1.0, 2.0), ("c", 0.8, 0.7), ("d", -1.0, 3.0))
     words, _ = align_known_text("a b c d", recognised)
     assert_well_formed(words, ["a", "b", "c", "d"])
-    assert spans(words)[0] == (0.5, 1.0)  # trimmed to the next start rather than pushing it
+    assert spans(words)[0] == (0.5, 0.96)  # trimmed to the next start rather than pushing it
 
 
 def test_repeated_words_align_to_the_right_occurrence():
@@ -360,3 +362,55 @@ def test_exact_output_is_fully_matched_for_any_vocabulary_text():
     spoken = sum(1 for token in tokens if normalize_token(token))
     assert stats == AlignmentStats(matched=spoken, interpolated=len(tokens) - spoken, unmatched=0)
     assert_well_formed(words, tokens)
+
+
+# --------------------------------------------------------------------------- repeated phrases, minimum length
+
+
+def assert_min_length_and_distinct_starts(words: list[Word], min_s: float = 0.04) -> None:
+    for word in words:
+        assert word.end - word.start >= min_s - 1e-9, word
+    starts = [word.start for word in words]
+    assert len(set(starts)) == len(starts)
+
+
+def test_repeated_phrase_heard_once_times_the_copy_it_was_heard_in():
+    text = "Say it again. Say it again. Say it again."
+    recognised = heard(("say", 4.2, 4.5), ("it", 4.5, 4.7), ("again", 4.7, 5.3))
+    words, stats = align_known_text(text, recognised, duration=6.0)
+    assert_well_formed(words, tokenize_known_text(text), 6.0)
+    assert spans(words)[6:] == [(4.2, 4.5), (4.5, 4.7), (4.7, 5.3)]
+    assert [word.timed_by for word in words] == ["interpolated"] * 6 + ["matched"] * 3
+    assert words[0].start == 0.0 and words[5].end <= 4.2
+    assert_min_length_and_distinct_starts(words)
+    assert stats == AlignmentStats(matched=3, interpolated=6, unmatched=0)
+
+
+def test_repeated_phrase_heard_once_at_the_start_times_the_first_copy():
+    text = "Say it again. Say it again. Say it again."
+    recognised = heard(("say", 0.1, 0.4), ("it", 0.4, 0.6), ("again", 0.6, 1.2))
+    words, _ = align_known_text(text, recognised, duration=6.0)
+    assert spans(words)[:3] == [(0.1, 0.4), (0.4, 0.6), (0.6, 1.2)]
+    assert_min_length_and_distinct_starts(words)
+
+
+def test_more_matches_win_over_closer_times():
+    """Time only breaks ties: a recogniser that heard every word keeps every match."""
+    text = "a b a b"
+    words, stats = align_known_text(text, spaced("a b a b", step=0.1, length=0.08), duration=60.0)
+    assert stats.matched == 4
+    assert spans(words) == [(0.0, 0.08), (0.1, 0.18), (0.2, 0.28), (0.3, 0.38)]
+
+
+def test_words_heard_at_one_instant_are_spread_to_the_minimum_length():
+    text = "one two three four five"
+    recognised = heard(*[(token, 1.0, 1.0) for token in text.split()])
+    words, _ = align_known_text(text, recognised, duration=3.0)
+    assert_well_formed(words, text.split(), 3.0)
+    assert_min_length_and_distinct_starts(words)
+
+
+def test_audio_too_short_for_the_minimum_spaces_words_evenly():
+    words, _ = align_known_text("a b c d e", [], duration=0.1)
+    assert [word.start for word in words] == [0.0, 0.02, 0.04, 0.06, 0.08]
+    assert words[-1].end == 0.1

@@ -9,7 +9,7 @@ Two workers start together (f5-tts's import dominates their start-up, about 50 s
 - worker A serves a mixed queue of every endpoint, then the concurrency check, then is sent SIGTERM
   in the middle of a tts job (so it must be the last user of A);
 - worker B has a fault injected without touching worker code: a ``sitecustomize.py`` first on
-  ``PYTHONPATH`` wraps ``F5Engine.synthesize`` to raise ``torch.cuda.OutOfMemoryError`` for texts
+  ``PYTHONPATH`` wraps ``F5Engine.synthesize_with_spans`` to raise ``torch.cuda.OutOfMemoryError`` for texts
   containing a marker, when (and only when) ``F5WORKER_TEST_OOM_MARKER`` is set.
 """
 
@@ -53,7 +53,7 @@ _marker = os.environ.get("F5WORKER_TEST_OOM_MARKER")
 if _marker:
     from f5worker.engines import f5 as _f5
 
-    _original = _f5.F5Engine.synthesize
+    _original = _f5.F5Engine.synthesize_with_spans
 
     def _synthesize(self, *args, **kwargs):
         if any(_marker in chunk for chunk in kwargs.get("chunks", ())):
@@ -62,7 +62,7 @@ if _marker:
             raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB (injected by a test)")
         return _original(self, *args, **kwargs)
 
-    _f5.F5Engine.synthesize = _synthesize
+    _f5.F5Engine.synthesize_with_spans = _synthesize
 '''
 
 

@@ -168,7 +168,7 @@ def test_cuda_failure_breaks_the_engine_and_asks_for_a_new_worker(tmp_path, monk
     def out_of_memory(**_kwargs):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    monkeypatch.setattr(own.loaded["tts"], "synthesize", out_of_memory)
+    monkeypatch.setattr(own.loaded["tts"], "synthesize_with_spans", out_of_memory)
     output = tts(ctx, text="Hello.", voice="narrator")
     assert output["refresh_worker"] is True
     assert output["error"].startswith("engine_unavailable: the tts engine failed unrecoverably (OutOfMemoryError")

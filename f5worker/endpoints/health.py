@@ -13,7 +13,7 @@ from ..schemas import HealthRequest
 
 REPORTED_PACKAGES = (
     "torch", "torchaudio", "f5-tts", "whisperx", "faster-whisper", "transformers",
-    "google-cloud-speech", "runpod", "boto3", "flash-attn",
+    "google-cloud-speech", "runpod", "boto3", "flash-attn", "pocketsphinx",
 )  # fmt: skip
 
 

@@ -18,13 +18,13 @@ import numpy as np
 from ..context import WorkerContext
 from ..engines import is_unrecoverable
 from ..engines.f5 import chunk_durations
-from ..engines.timing import run_timing
+from ..engines.timing import align_tts_speech, run_timing
 from ..errors import EngineUnavailable, InvalidInput
 from ..media.audio import decode_audio
 from ..media.chunking import chunk_budget, split_text
 from ..media.encode import AUDIO_CONTENT_TYPES, encode_audio, resample
 from ..media.reference import prepare_reference
-from ..media.silence import remove_long_silences
+from ..media.silence import long_silence_mask
 from ..media.sources import read_audio_source
 from ..progress import report_progress
 from ..schemas import TtsRequest
@@ -148,7 +148,8 @@ def check_model_limits(request: TtsRequest, ref_seconds: float, ref_text: str, c
 
 def require_job_engines(request: TtsRequest, ctx: WorkerContext) -> None:
     """Every engine the job will need, checked before any work (no synthesis thrown away at the end)."""
-    if request.return_word_timings:
+    aligns = request.timing_engine == "auto" and "aligner" in ctx.engines.loaded and not request.is_multi_voice
+    if request.return_word_timings and not aligns:  # the aligner falls back to a recogniser only when it can
         require_timing_engine(ctx, request.timing_engine)
     if request.ref_audio and not request.ref_text:
         require_timing_engine(ctx, "auto", needed_for="ref_text: missing and cannot be transcribed")
@@ -210,11 +211,12 @@ def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
             report_progress({"stage": "synthesis", "chunk": done, "chunks": total})
 
     try:
+        spans = None  # dialogue turns are timed on the joined audio (recogniser mapping)
         if dialogue is not None:
             speech = synthesize_dialogue(engine, dialogue, request, seed, on_chunk,
                                          piece_listener(request.stream, dialogue.item_count))  # fmt: skip
         else:
-            speech = engine.synthesize(
+            speech, spans = engine.synthesize_with_spans(
                 ref_audio=ref_audio, ref_text=ref_text, chunks=chunks, nfe_step=request.nfe_step,
                 cfg_strength=request.cfg_strength, sway_sampling_coef=request.sway_sampling_coef,
                 target_rms=request.target_rms, cross_fade_duration=request.cross_fade_duration, speed=request.speed,
@@ -226,8 +228,10 @@ def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
             raise ctx.engines.mark_broken("tts", exc) from exc
         raise
     metrics["synthesis_ms"] = elapsed_ms(step)
+    unsilenced, kept = speech, None  # word times are aligned before silence removal and mapped through it
     if request.remove_silence:
-        speech = remove_long_silences(speech, F5_RATE)
+        kept = long_silence_mask(speech, F5_RATE)
+        speech = speech[kept]
     duration_s = round(len(speech) / F5_RATE, 3)
 
     step = time.perf_counter()
@@ -254,8 +258,13 @@ def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
         step = time.perf_counter()
         report_progress({"stage": "timing"})
         known_text = dialogue.known_text if dialogue else request.text
-        transcript = run_timing(ctx.engines, resample(speech, F5_RATE, TIMING_RATE), choice=request.timing_engine,
-                                language=None, known_text=known_text)  # fmt: skip
+        transcript = None
+        if request.timing_engine == "auto" and spans is not None:  # forced alignment chunk by chunk
+            transcript = align_tts_speech(ctx.engines, unsilenced, F5_RATE, spans, request.text, spoken_text,
+                                          keep=kept)  # fmt: skip
+        if transcript is None:  # the recogniser: a named engine, dialogue, or no aligner
+            transcript = run_timing(ctx.engines, resample(speech, F5_RATE, TIMING_RATE),
+                                    choice=request.timing_engine, language=None, known_text=known_text)  # fmt: skip
         words = label_speakers(transcript.words, dialogue.ranges) if dialogue else transcript.words
         files = store_timing_files(ctx, job_id, words, request.timing_formats, request.caption_options(), delivery,
                                    budget=budget, speakers=speaker_options(request, dialogue))  # fmt: skip

@@ -111,6 +111,12 @@ def warm_load(settings: Settings) -> Engines:
             engines.load("google", lambda: GoogleSpeechEngine.load(settings))
         else:
             engines.errors["google"] = "not configured (set GOOGLE_CREDENTIALS_JSON or GOOGLE_APPLICATION_CREDENTIALS)"
+    if settings.forced_aligner == "pocketsphinx":
+        from .forced import ForcedAligner
+
+        engines.load("aligner", ForcedAligner.load)
+    else:
+        engines.errors["aligner"] = "disabled (FORCED_ALIGNER=off): known-text timings come from the recogniser"
     if settings.tts_enabled:
         engines.load("tts", lambda: load_tts(settings, engines.device))
     else:

@@ -4,12 +4,15 @@ A recogniser rewrites what it hears ("2014." becomes "twenty fourteen", "there" 
 appear, numbers lose their times). For TTS output the spoken text is already known, so the caller's
 spelling and punctuation are kept and only the *times* are borrowed from the recogniser:
 
-1. both sides are reduced to comparison keys (``normalize_token``) and aligned with difflib;
+1. both sides are reduced to comparison keys (``normalize_token``) and paired in time order: the most
+   equal keys, and among equally many the pairs nearest the word's even-rate time (not difflib's
+   first longest block, which gave a phrase written three times and heard once the wrong copy);
 2. equal runs and same-length substitutions copy times word for word ("matched");
 3. other substitution blocks share their time span by character length ("interpolated");
 4. original words still without a time are spread over the gap between their timed neighbours
    ("interpolated"); recognised words with no original counterpart are dropped ("unmatched");
-5. a final pass in whole milliseconds makes the times ordered, non-overlapping and inside the audio.
+5. a final pass in whole milliseconds makes the times ordered, non-overlapping and inside the audio,
+   with no word shorter than ``MIN_WORD_S`` nor starting with another where the audio has room.
 """
 
 from __future__ import annotations
@@ -18,14 +21,20 @@ import math
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from difflib import SequenceMatcher
 from typing import Any
 
+import numpy as np
+
 from ..media.subtitles import Word
+from .transcript import TimedWord
 
 # Hesitations a recogniser may "hear" in synthetic speech; dropped before alignment unless the text has them,
 # so a filler next to a misheard word cannot drag that word's timing block wider.
 FILLER_WORDS = frozenset({"uh", "um", "umm", "uhm", "er", "erm", "ah", "eh", "hm", "hmm", "mm", "mhm"})
+
+# No word is shorter than this where the audio has room: a caption flashing by for 0 ms is a bug,
+# and players and muxers (ffmpeg's "Non-monotonous DTS") choke on cues that start together.
+MIN_WORD_S = 0.040
 
 # Times beyond this many seconds (about 31 years) are garbage, and would overflow millisecond conversion.
 MAX_SECONDS = 1e9
@@ -194,13 +203,69 @@ def _share_block(
         slots[position] = _Slot(start, end)
 
 
-def _anchor_slots(keys: Sequence[str], heard: Sequence[_Heard]) -> tuple[list[_Slot | None], int]:
+def _expected_times(keys: Sequence[str], spoken: Sequence[int], tail: float) -> np.ndarray:
+    """Where each spoken original word would be if speech ran at an even rate (by character length)."""
+    lengths = np.array([max(len(keys[position]), 1) for position in spoken], dtype=np.float64)
+    before = np.cumsum(lengths) - lengths / 2
+    return before / lengths.sum() * tail if lengths.size else lengths
+
+
+def _matched_pairs(keys: Sequence[str], spoken: Sequence[int], heard: Sequence[_Heard], tail: float) -> list:
+    """Equal-key pairs (original index in ``spoken``, heard index), in order, chosen time-aware.
+
+    A longest-common-subsequence table whose score is the number of pairs plus a tie-breaker below
+    one in total that prefers pairs whose heard time is near the word's even-rate position. So the
+    most words are matched, and of equally many the ones at the plausible time: when "Say it again."
+    is written three times and heard once (at the end), the heard words go to the third copy, not
+    to the first, as difflib's first longest block would have it.
+    """
+    n, m = len(spoken), len(heard)
+    if not n or not m:
+        return []
+    expected = _expected_times(keys, spoken, tail)
+    heard_keys = np.array([word.key for word in heard], dtype=object)
+    heard_times = np.array([word.start if word.timed else np.nan for word in heard], dtype=np.float64)
+    window = max(2.0, 0.1 * tail)
+    bonus_scale = 1.0 / (min(n, m) + 1)
+    table = np.zeros((n + 1, m + 1), dtype=np.float64)
+    for row in range(1, n + 1):
+        equal = heard_keys == keys[spoken[row - 1]]
+        closeness = np.clip(1.0 - np.abs(heard_times - expected[row - 1]) / window, 0.0, 1.0)
+        score = np.where(equal, 1.0 + bonus_scale * np.nan_to_num(closeness, nan=0.0), -np.inf)
+        best = np.maximum(table[row - 1, 1:], table[row - 1, :-1] + score)
+        table[row, 1:] = np.maximum.accumulate(np.maximum(best, 0.0))
+    pairs = []
+    row, column = n, m
+    while row > 0 and column > 0:
+        if table[row, column] == table[row, column - 1]:
+            column -= 1
+        elif table[row, column] == table[row - 1, column]:
+            row -= 1
+        else:
+            pairs.append((row - 1, column - 1))
+            row, column = row - 1, column - 1
+    return pairs[::-1]
+
+
+def _blocks(pairs: list[tuple[int, int]], n: int, m: int):
+    """difflib-style opcodes (tag, a_start, a_end, b_start, b_end) from ordered matched pairs."""
+    a_at = b_at = 0
+    for a, b in [*pairs, (n, m)]:
+        if a > a_at or b > b_at:
+            tag = "replace" if a > a_at and b > b_at else ("delete" if a > a_at else "insert")
+            yield tag, a_at, a, b_at, b
+        if (a, b) != (n, m):
+            yield "equal", a, a + 1, b, b + 1
+        a_at, b_at = a + 1, b + 1
+
+
+def _anchor_slots(keys: Sequence[str], heard: Sequence[_Heard], tail: float) -> tuple[list[_Slot | None], int]:
     """Times taken from the recogniser per original word (None where it gave none), plus insertions."""
     slots: list[_Slot | None] = [None] * len(keys)
     spoken = [position for position, key in enumerate(keys) if key]
-    matcher = SequenceMatcher(None, [keys[p] for p in spoken], [word.key for word in heard], autojunk=False)
     inserted = 0
-    for tag, a_start, a_end, b_start, b_end in matcher.get_opcodes():
+    for tag, a_start, a_end, b_start, b_end in _blocks(_matched_pairs(keys, spoken, heard, tail), len(spoken),
+                                                       len(heard)):  # fmt: skip
         targets, block = spoken[a_start:a_end], heard[b_start:b_end]
         if tag == "insert":
             inserted += len(block)
@@ -260,34 +325,103 @@ def _duration_limit_ms(duration: float | None) -> int | None:
     return max(limit, 0)
 
 
-def _ordered_starts(slots: Sequence[_Slot], limit: int | None) -> list[int]:
-    """Start times in ms that are never negative, never decrease, and stay inside the audio."""
+def _pull_back(starts: list[int], ceiling: float, min_ms: int) -> None:
+    """Backward pass: each start at least ``min_ms`` before the next (and not after ``ceiling``)."""
+    for position in range(len(starts) - 1, -1, -1):
+        starts[position] = int(min(starts[position], ceiling))
+        ceiling = starts[position] - min_ms
+
+
+def _push_on(starts: list[int], min_ms: int) -> None:
+    """Forward pass: each start at least ``min_ms`` after the previous one, never negative."""
+    previous = -min_ms
+    for position, start in enumerate(starts):
+        starts[position] = max(start, previous + min_ms, 0)
+        previous = starts[position]
+
+
+def _ordered_starts(spans: Sequence[tuple[float, float]], limit: int | None, min_ms: int) -> list[int]:
+    """Start times in ms, never negative, at least ``min_ms`` apart, inside the audio.
+
+    A word stacked on the next one first takes room from the word before it (starts of matched
+    words are the reliable part), then any word still too close is pushed later; audio too short
+    for every word at ``min_ms`` gets the words evenly spaced (only then can starts be closer).
+    """
     starts: list[int] = []
-    previous = 0
-    for slot in slots:
-        start = max(previous, round(slot.start * 1000))
-        if limit is not None:
-            start = min(start, limit)
-        starts.append(start)
-        previous = start
+    for start, _end in spans:  # ordered first: a recogniser's backward times never reorder words
+        starts.append(max(round(start * 1000), starts[-1] if starts else 0))
+    for position in range(len(starts) - 2, -1, -1):  # a stacked word takes room from the one before
+        earlier = starts[position + 1] - min_ms
+        floor = starts[position - 1] + min_ms if position else 0
+        if starts[position] > earlier >= floor:
+            starts[position] = earlier
+    _push_on(starts, min_ms)
+    ceiling = math.inf if limit is None else limit - min_ms
+    if limit is not None and starts and starts[-1] > ceiling:
+        _pull_back(starts, ceiling, min_ms)
+        if starts[0] < 0:
+            step = limit / len(starts)
+            starts = [min(round(position * step), limit) for position in range(len(starts))]
     return starts
 
 
-def _ordered_ends(slots: Sequence[_Slot], starts: Sequence[int], limit: int | None) -> list[int]:
-    """End times in ms that are at least the start and trimmed so a word never runs into the next one.
+def _ordered_ends(spans: Sequence[tuple[float, float]], starts: Sequence[int], limit: int | None,
+                  min_ms: int) -> list[int]:  # fmt: skip
+    """End times in ms: at least ``min_ms`` after the start where there is room, never into the next word.
 
     Trimming the earlier word (rather than pushing the later one) keeps start times, which aligners
     place more reliably, and stops one bad time from shifting every word after it.
     """
     ends: list[int] = []
-    for position, slot in enumerate(slots):
-        end = max(starts[position], round(slot.end * 1000))
+    for position, (_start, end) in enumerate(spans):
+        value = max(starts[position] + min_ms, round(end * 1000))
         if position + 1 < len(starts):
-            end = min(end, starts[position + 1])
+            value = min(value, starts[position + 1])
         if limit is not None:
-            end = min(end, limit)
-        ends.append(end)
+            value = min(value, limit)
+        ends.append(max(value, starts[position]))
     return ends
+
+
+def settle_words(
+    tokens: Sequence[str],
+    spans: Sequence[tuple[float, float]],
+    timed_by: Sequence[str],
+    confidences: Sequence[float | None] | None = None,
+    duration: float | None = None,
+    min_word_s: float = MIN_WORD_S,
+) -> list[TimedWord]:
+    """Final words from provisional (start, end) seconds: whole ms, ordered, no overlap, no word
+    shorter than ``min_word_s`` or starting with another, all inside ``duration``."""
+    _check_duration(duration)
+    limit = _duration_limit_ms(duration)
+    min_ms = round(min_word_s * 1000)
+    starts = _ordered_starts(spans, limit, min_ms)
+    ends = _ordered_ends(spans, starts, limit, min_ms)
+    confidences = confidences or [None] * len(tokens)
+    return [TimedWord(word=token, start=start / 1000, end=end / 1000, confidence=confidence, timed_by=method)
+            for token, start, end, confidence, method in zip(tokens, starts, ends, confidences, timed_by,
+                                                              strict=True)]  # fmt: skip
+
+
+def known_text_spans(
+    text: str,
+    recognised: Sequence[Word | RecognisedWord | Mapping[str, Any]],
+    duration: float | None = None,
+) -> tuple[list[str], list[_Slot], AlignmentStats]:
+    """Tokens of ``text`` and their provisional times from the recogniser (before :func:`settle_words`)."""
+    _check_duration(duration)
+    tokens = tokenize_known_text(text)
+    if not tokens:
+        return [], [], AlignmentStats(matched=0, interpolated=0, unmatched=0)
+    keys = [normalize_token(token) for token in tokens]
+    heard, dropped = _usable_recognised(recognised, set(keys))
+    tail = duration if duration is not None else max((w.end for w in heard if w.timed), default=0.0)
+    anchored, inserted = _anchor_slots(keys, heard, tail)
+    matched = sum(1 for slot in anchored if slot is not None and slot.matched)
+    slots = _fill_gaps(anchored, keys, duration)
+    stats = AlignmentStats(matched=matched, interpolated=len(tokens) - matched, unmatched=inserted + dropped)
+    return tokens, slots, stats
 
 
 # --------------------------------------------------------------------------- entry point
@@ -297,27 +431,20 @@ def align_known_text(
     text: str,
     recognised: Sequence[Word | RecognisedWord | Mapping[str, Any]],
     duration: float | None = None,
-) -> tuple[list[Word], AlignmentStats]:
-    """One timed Word per token of ``text``, spelled exactly as given, timed from the recogniser's words.
+    min_word_s: float = MIN_WORD_S,
+) -> tuple[list[TimedWord], AlignmentStats]:
+    """One timed word per token of ``text``, spelled exactly as given, timed from the recogniser's words.
 
     ``duration`` (seconds of audio) bounds every time and gives trailing unheard words room; without it
-    they sit at the last heard end. Times are whole milliseconds, ordered and non-overlapping.
+    they sit at the last heard end. Times are whole milliseconds, ordered and non-overlapping, and each
+    word lasts at least ``min_word_s`` where the audio has room. ``timed_by`` says "matched" for a word
+    that took a recognised word's time and "interpolated" for one placed between its neighbours.
     """
-    _check_duration(duration)
-    tokens = tokenize_known_text(text)
+    tokens, slots, stats = known_text_spans(text, recognised, duration)
     if not tokens:
-        return [], AlignmentStats(matched=0, interpolated=0, unmatched=0)
-    keys = [normalize_token(token) for token in tokens]
-    heard, dropped = _usable_recognised(recognised, set(keys))
-    anchored, inserted = _anchor_slots(keys, heard)
-    matched = sum(1 for slot in anchored if slot is not None and slot.matched)
-    slots = _fill_gaps(anchored, keys, duration)
-    limit = _duration_limit_ms(duration)
-    starts = _ordered_starts(slots, limit)
-    ends = _ordered_ends(slots, starts, limit)
-    words = [
-        Word(word=token, start=start / 1000, end=end / 1000, confidence=slot.confidence if slot.matched else None)
-        for token, slot, start, end in zip(tokens, slots, starts, ends, strict=True)
-    ]
-    stats = AlignmentStats(matched=matched, interpolated=len(tokens) - matched, unmatched=inserted + dropped)
+        return [], stats
+    words = settle_words(tokens, [(slot.start, slot.end) for slot in slots],
+                         ["matched" if slot.matched else "interpolated" for slot in slots],
+                         [slot.confidence if slot.matched else None for slot in slots], duration,
+                         min_word_s)  # fmt: skip
     return words, stats

@@ -5,11 +5,16 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Callable
 
 import numpy as np
 
 from ..errors import EngineUnavailable
-from .known_text import align_known_text
+from ..media.encode import resample
+from ..media.silence import time_through_mask
+from ..media.text_normalize import normalize_english
+from .forced import LONG_AUDIO_S, Piece, cut_pieces, known_text_transcript, spread_evenly
+from .known_text import align_known_text, known_text_spans
 from .transcript import EngineFailure, Transcript, segments_by_sentence
 
 log = logging.getLogger(__name__)
@@ -18,7 +23,15 @@ TIMING_ENGINES = ("whisperx", "google")
 
 
 def run_timing(engines, audio: np.ndarray, *, choice: str, language: str | None, known_text: str | None) -> Transcript:
-    """``auto`` tries WhisperX, then Google; a named engine runs alone. None able: ``engine_unavailable``."""
+    """``auto`` tries WhisperX, then Google; a named engine runs alone. None able: ``engine_unavailable``.
+
+    Known English text with ``auto`` is force-aligned instead (:func:`align_known_audio`), with the
+    recogniser only where alignment fails.
+    """
+    if known_text is not None and choice == "auto":
+        aligned = align_known_audio(engines, audio, known_text, language)
+        if aligned is not None:
+            return aligned
     names = TIMING_ENGINES if choice == "auto" else (choice,)
     failures = []
     for name in names:
@@ -68,3 +81,86 @@ def transcribe_known_text(engine, audio: np.ndarray, language: str | None, text:
                       segments=segments_by_sentence(words), engine=engine.name, method=method,
                       model=getattr(engine, "model_name", None), known_text=stats.as_dict(),
                       timings_ms=timings)  # fmt: skip
+
+
+# --------------------------------------------------------------------------- forced alignment of known text
+
+
+def english_aligner(engines, text: str, language: str | None):
+    """The warm forced aligner when it can take this text (English), else None."""
+    aligner = engines.loaded.get("aligner")
+    if aligner is None or not text.strip() or not aligner.handles(text, language):
+        return None
+    return aligner
+
+
+def recogniser_for_fallback(engines) -> tuple[Callable | None, str | None]:
+    """16 kHz audio -> recognised English words from the first loaded recogniser (for failed pieces)."""
+    for name in TIMING_ENGINES:
+        engine = engines.loaded.get(name)
+        if engine is not None:
+            return (lambda audio, engine=engine: engine.transcribe(audio, "en").words), name
+    return None, None
+
+
+def align_known_audio(engines, audio: np.ndarray, text: str, language: str | None) -> Transcript | None:
+    """stt with ``text``: the whole file force-aligned, long files cut at pauses near sentence ends.
+
+    The cut points come from the recogniser's words mapped onto the text (one pass over the file),
+    or from an even spread over the speech when no recogniser is loaded. None: not for the aligner.
+    """
+    aligner = english_aligner(engines, text, language)
+    if aligner is None:
+        return None
+    spoken_text = normalize_english(text)
+    tokens = spoken_text.split()
+    recogniser, name = recogniser_for_fallback(engines)
+    duration = len(audio) / SAMPLE_RATE
+    approximate: list[tuple[float, float]] = []
+    if duration > LONG_AUDIO_S:
+        approximate = _approximate_times(audio, spoken_text, recogniser)
+    pieces = cut_pieces(audio, tokens, approximate)
+    return known_text_transcript(aligner, audio, text, spoken_text, pieces, recogniser, recogniser_name=name)
+
+
+def _approximate_times(audio: np.ndarray, spoken_text: str, recogniser) -> list[tuple[float, float]]:
+    duration = len(audio) / SAMPLE_RATE
+    if recogniser is not None:
+        try:
+            _tokens, slots, _stats = known_text_spans(spoken_text, recogniser(audio), duration)
+            return [(slot.start, slot.end) for slot in slots]
+        except EngineFailure as exc:
+            log.warning("no recogniser times to cut long audio at (%s): spreading evenly", exc)
+    piece = Piece(0, spoken_text.split(), 0.0, duration)
+    return spread_evenly(piece.tokens, audio)
+
+
+def align_tts_speech(
+    engines, speech: np.ndarray, rate: int, spans: list, text: str, spoken_text: str, *,
+    keep: np.ndarray | None = None,
+) -> Transcript | None:  # fmt: skip
+    """tts: each chunk's text force-aligned inside that chunk's samples (``ChunkSpan``s of ``speech``).
+
+    A chunk reaches from the middle of the cross-fade before it to the middle of the one after, so
+    the chunks tile the audio. Times are measured before silence removal and mapped through ``keep``
+    (the mask of samples it kept). None: the text is not for the aligner (not English).
+    """
+    aligner = english_aligner(engines, spoken_text, None)
+    if aligner is None:
+        return None
+    tokens = spoken_text.split()
+    pieces, first = [], 0
+    for span in spans:
+        chunk_tokens = span.text.split()
+        pieces.append(Piece(first, chunk_tokens, (span.start + span.fade_in / 2) / rate,
+                            (span.end - span.fade_out / 2) / rate, str(span.index)))  # fmt: skip
+        first += len(chunk_tokens)
+    if [token for piece in pieces for token in piece.tokens] != tokens:  # chunks always tile the text
+        log.warning("chunk texts do not add up to the spoken text: aligning the whole output at once")
+        pieces = [Piece(0, tokens, 0.0, len(speech) / rate, "0")]
+    audio = resample(speech, rate, SAMPLE_RATE)
+    recogniser, name = recogniser_for_fallback(engines)
+    time_map = time_through_mask(keep, rate) if keep is not None else None
+    duration = (int(keep.sum()) if keep is not None else len(speech)) / rate
+    return known_text_transcript(aligner, audio, text, spoken_text, pieces, recogniser, duration=duration,
+                                 time_map=time_map, recogniser_name=name)  # fmt: skip

@@ -3,12 +3,35 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import Field
 
 from ..media.subtitles import Word
 
 SENTENCE_END = (".", "!", "?", "…", '."', '!"', '?"')
 # Titles whose period does not end a sentence ("Dr. Smith"); "etc." usually does, so it is not here.
 ABBREVIATIONS = {"dr.", "mr.", "mrs.", "ms.", "prof.", "st.", "jr.", "sr.", "vs.", "e.g.", "i.e.", "no.", "mt."}
+
+
+TimedBy = Literal["aligned", "matched", "interpolated"]
+
+
+class TimedWord(Word):
+    """A word of a known text with how it got its time: found by forced alignment (``aligned``),
+    taken from a recognised word (``matched``), or placed between its neighbours (``interpolated``)."""
+
+    timed_by: TimedBy | None = Field(default=None, description="aligned, matched or interpolated.")
+
+
+def timed_by_counts(words: list[Word]) -> dict[str, int]:
+    """How many words each method timed, for the job output."""
+    counts = {"aligned": 0, "matched": 0, "interpolated": 0}
+    for word in words:
+        method = getattr(word, "timed_by", None)
+        if method in counts:
+            counts[method] += 1
+    return counts
 
 
 class EngineFailure(Exception):
@@ -43,7 +66,10 @@ class Transcript:
         return [word for segment in self.segments for word in segment.words]
 
     def engine_output(self) -> dict:
-        return {"name": self.engine, "method": self.method, "model": self.model, "known_text": self.known_text}
+        output = {"name": self.engine, "method": self.method, "model": self.model, "known_text": self.known_text}
+        if any(getattr(word, "timed_by", None) for word in self.words):
+            output["timed_by"] = timed_by_counts(self.words)
+        return output
 
 
 def segments_by_sentence(words: list[Word]) -> list[Segment]:

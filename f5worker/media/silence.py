@@ -7,6 +7,8 @@ AudioSegment (16-bit integers, millisecond steps) and are slow on long audio.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 FRAME_S = 0.010
@@ -47,26 +49,44 @@ def _silent_runs(loud: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(starts.tolist(), ends.tolist(), strict=True))
 
 
-def remove_long_silences(samples: np.ndarray, sample_rate: int, max_silence_s: float = 0.3) -> np.ndarray:
-    """Shorten every pause longer than ``max_silence_s`` to that length, keeping its two edges.
+def long_silence_mask(samples: np.ndarray, sample_rate: int, max_silence_s: float = 0.3) -> np.ndarray:
+    """Which samples :func:`remove_long_silences` keeps (True) and drops; word times map through it.
 
     Half of the kept pause stays next to the speech on each side, so word endings and breaths are
     untouched; leading and trailing silence keep half the length on their speech side only.
-    Audio that is silent throughout is returned unchanged.
+    Audio that is silent throughout is kept whole.
     """
     if max_silence_s < 0:
         raise ValueError(f"max_silence_s must not be negative, got {max_silence_s}")
-    samples = np.asarray(samples, dtype=np.float32)
+    samples = np.asarray(samples, dtype=np.float32).reshape(-1)
+    keep = np.ones(samples.size, dtype=bool)
     frame = frame_length(sample_rate)
     rms = frame_rms(samples, frame)
     if is_silent(rms):
-        return samples.copy()
+        return keep
     half = round(max_silence_s * sample_rate / 2)
-    keep = np.ones(samples.size, dtype=bool)
     for start_frame, end_frame in _silent_runs(loud_frames(rms)):
         start, end = start_frame * frame, min(end_frame * frame, samples.size)
         head = 0 if start == 0 else half  # leading silence has no speech before it to keep
         tail = 0 if end == samples.size else half
         if end - start > head + tail:
             keep[start + head : end - tail] = False
-    return samples[keep]
+    return keep
+
+
+def remove_long_silences(samples: np.ndarray, sample_rate: int, max_silence_s: float = 0.3) -> np.ndarray:
+    """Shorten every pause longer than ``max_silence_s`` to that length, keeping its two edges
+    (see :func:`long_silence_mask`)."""
+    samples = np.asarray(samples, dtype=np.float32)
+    return samples[long_silence_mask(samples, sample_rate, max_silence_s)]
+
+
+def time_through_mask(keep: np.ndarray, sample_rate: int) -> Callable[[float], float]:
+    """Maps a time in the audio before removal to the same moment after it (dropped stretches collapse)."""
+    kept_before = np.concatenate(([0], np.cumsum(keep, dtype=np.int64)))
+
+    def mapped(seconds: float) -> float:
+        index = min(max(int(round(seconds * sample_rate)), 0), keep.size)
+        return float(kept_before[index]) / sample_rate
+
+    return mapped

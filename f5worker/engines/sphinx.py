@@ -1,0 +1,194 @@
+"""English forced alignment of known text with pocketsphinx: where each word is, not what was said.
+
+The configuration is the one measured best here (notes/issue-10-align.md, bench/timing_accuracy.py):
+no language model, no filler words (with fillers, pocketsphinx 5 returned empty or partial results
+for about half the sentences), beams so wide the search never prunes the right path, and a JSGF
+grammar that is the text itself, ``[sp] w1 w2 [sp] w3 ... [sp]``, where ``sp`` is a word made of
+the silence phone, optional at both ends and after punctuation. TTS output has stretches of exact
+digital silence, on which the acoustic features degenerate and the search fails for about one
+sentence in five: a -60 dBFS dither goes in first. A failed search is retried with other beams and
+another dither before the caller falls back to a recogniser.
+
+The acoustic model and the CMU dictionary ship inside the pocketsphinx wheel: nothing to download.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import logging
+import re
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from .pronounce import Pronouncer, dictionary_words
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16000
+FRAME_S = 0.01  # pocketsphinx's feature frame rate: 100 a second
+PAUSE = "sp"
+DITHER_DBFS = -60.0
+# (beam, dither seed) for the first try and the retries; the first is the measured configuration.
+ATTEMPTS = ((1e-60, 0), (1e-80, 1), (1e-40, 2))
+PAUSE_AFTER = re.compile(r"[,.;:!?…—–\-\"”’)\]]$")
+_GRAMMAR_NAME = re.compile(r"^[a-z][a-z']*$")
+_NOT_WORDS = {PAUSE, "<s>", "</s>", "<sil>", "(NULL)", "[NOISE]"}
+
+
+@dataclass(frozen=True)
+class TokenTimes:
+    """Where each token was found: (start, end) seconds from the start of the audio given, or None
+    for a token with nothing to say ("—"); ``phones`` counts each token's phones (0 when silent)."""
+
+    times: list[tuple[float, float] | None]
+    phones: list[int]
+
+
+def _arpabet_count(phones: str) -> int:
+    return len(phones.split())
+
+
+class _Search:
+    """One pocketsphinx decoder (its beam is fixed when it is built) and the words added to it."""
+
+    def __init__(self, beam: float):
+        from pocketsphinx import Decoder
+
+        self.beam = beam
+        self.decoder = Decoder(lm=None, fsgusefiller=False, beam=beam, wbeam=beam, pbeam=beam, lpbeam=beam,
+                               lponlybeam=beam, bestpath=False, loglevel="FATAL")  # fmt: skip
+        self.decoder.add_word(PAUSE, "SIL", True)
+        self.added: set[str] = set()
+
+    def lookup(self, word: str) -> str | None:
+        return self.decoder.lookup_word(word)
+
+    def ensure(self, entries: dict[str, str]) -> None:
+        """Add grammar words the dictionary does not have (names, aliases of dotted words)."""
+        new = [(name, phones) for name, phones in entries.items() if name not in self.added]
+        for position, (name, phones) in enumerate(new):
+            if self.decoder.lookup_word(name) != phones:
+                self.decoder.add_word(name, phones, position == len(new) - 1)
+            self.added.add(name)
+
+    def run(self, pcm: bytes, grammar: str) -> list[tuple[str, int, int]] | None:
+        """(word, first frame, last frame) of every grammar word found, or None when the search failed."""
+        decoder = self.decoder
+        decoder.add_jsgf_string("text", grammar)
+        decoder.activate_search("text")
+        decoder.start_utt()
+        decoder.process_raw(pcm, full_utt=True)
+        decoder.end_utt()
+        if decoder.hyp() is None:
+            return None
+        found = []
+        for segment in decoder.seg():
+            word = re.sub(r"\(\d+\)$", "", segment.word)
+            if word not in _NOT_WORDS:
+                found.append((word, segment.start_frame, segment.end_frame))
+        return found
+
+
+class SphinxAligner:
+    """Warm pocketsphinx decoders (one per beam, built on first need) behind a lock."""
+
+    name = "pocketsphinx"
+
+    def __init__(self):
+        self._searches: dict[float, _Search] = {}
+        self._lock = threading.Lock()
+        first = self._search(ATTEMPTS[0][0])
+        self.pronouncer = Pronouncer(first.lookup)
+        self.version = importlib.metadata.version("pocketsphinx")
+
+    @classmethod
+    def load(cls) -> SphinxAligner:
+        return cls()
+
+    def describe(self) -> dict:
+        return {"model": "en-us (pocketsphinx wheel)", "version": self.version, "languages": ["en"],
+                "grammar": "known text, optional pauses", "beam": ATTEMPTS[0][0]}  # fmt: skip
+
+    def supports(self, language: str | None) -> bool:
+        return (language or "en").lower().split("-")[0] == "en"
+
+    def known_share(self, text: str) -> float:
+        """Share of the text's words found in the CMU dictionary: a cheap 'is this English?' test."""
+        words = [word for token in text.split() for word in dictionary_words(token)]
+        if not words:
+            return 0.0
+        search = self._search(ATTEMPTS[0][0])
+        with self._lock:
+            return sum(1 for word in words if search.lookup(word) or word.isdigit()) / len(words)
+
+    def _search(self, beam: float) -> _Search:
+        if beam not in self._searches:
+            self._searches[beam] = _Search(beam)
+        return self._searches[beam]
+
+    def align(self, audio: np.ndarray, tokens: list[str]) -> TokenTimes | None:
+        """Times of ``tokens`` (spoken forms, punctuation attached) in 16 kHz ``audio``; None when not found."""
+        token_words = [dictionary_words(token) for token in tokens]
+        if not any(token_words):
+            return TokenTimes([None] * len(tokens), [0] * len(tokens))
+        if audio.size < SAMPLE_RATE * FRAME_S * 3 * sum(map(len, token_words)):
+            return None  # shorter than three frames a word: nothing to find
+        with self._lock:
+            pronounced = self.pronouncer.pronounce(word for words in token_words for word in words)
+            names = {word: _grammar_name(word, source) for word, (_phones, source) in pronounced.items()}
+            grammar, sequence = _grammar(tokens, token_words, names)
+            if not sequence:
+                return TokenTimes([None] * len(tokens), [0] * len(tokens))
+            entries = {names[word]: phones for word, (phones, source) in pronounced.items()
+                       if names[word] != word or source != "dictionary"}  # fmt: skip
+            for beam, seed in ATTEMPTS:
+                search = self._search(beam)
+                search.ensure(entries)
+                found = search.run(_pcm(audio, seed), grammar)
+                if found is not None and [word for word, _s, _e in found] == [name for name, _t in sequence]:
+                    return _token_times(found, sequence, tokens, token_words, pronounced)
+                log.info("pocketsphinx search failed (beam %g, %s words): %s", beam, len(sequence),
+                         "no result" if found is None else f"{len(found)} words found")  # fmt: skip
+        return None
+
+
+def _grammar_name(word: str, source: str) -> str:
+    """The dictionary word itself when JSGF can carry it, else a stable alias added to the dictionary."""
+    if _GRAMMAR_NAME.match(word):
+        return word
+    return "w_" + hashlib.sha1(word.encode()).hexdigest()[:12]
+
+
+def _grammar(tokens: list[str], token_words: list[list[str]], names: dict[str, str]) -> tuple[str, list]:
+    """The JSGF text ``[sp] w1 w2 [sp] ...`` and the (grammar word, token index) sequence it forces."""
+    parts = [f"[{PAUSE}]"]
+    sequence: list[tuple[str, int]] = []
+    for index, (token, words) in enumerate(zip(tokens, token_words, strict=True)):
+        for word in words:
+            if word in names:
+                parts.append(names[word])
+                sequence.append((names[word], index))
+        if PAUSE_AFTER.search(token) and parts[-1] != f"[{PAUSE}]":
+            parts.append(f"[{PAUSE}]")
+    if parts[-1] != f"[{PAUSE}]":
+        parts.append(f"[{PAUSE}]")
+    return "#JSGF V1.0;\ngrammar text;\npublic <text> = " + " ".join(parts) + " ;\n", sequence
+
+
+def _pcm(audio: np.ndarray, seed: int) -> bytes:
+    """16-bit samples with a -60 dBFS dither, so exact digital silence never reaches the features."""
+    noise = np.random.default_rng(seed).standard_normal(audio.size) * 10 ** (DITHER_DBFS / 20)
+    return (np.clip(audio.astype(np.float64) + noise, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+
+
+def _token_times(found, sequence, tokens, token_words, pronounced) -> TokenTimes:
+    times: list[tuple[float, float] | None] = [None] * len(tokens)
+    for (_word, first, last), (_name, index) in zip(found, sequence, strict=True):
+        start, end = first * FRAME_S, (last + 1) * FRAME_S
+        times[index] = (start, end) if times[index] is None else (times[index][0], end)
+    phones = [sum(_arpabet_count(pronounced[word][0]) for word in words if word in pronounced)
+              for words in token_words]  # fmt: skip
+    return TokenTimes(times, phones)
