@@ -211,18 +211,28 @@ def test_a_body_cut_short_once_is_fetched_again_and_the_model_uploads(faulty_hub
 
 
 def test_a_stalled_body_is_resumed_with_a_ranged_get(faulty_hub, moto_endpoint, tiny_models, tmp_path):
-    """A read timeout mid-body is huggingface_hub's own resume case: it asks for the rest with Range."""
-    repo, filename = "charactr/vocos-mel-24khz", "pytorch_model.bin"
+    """A read timeout mid-body is huggingface_hub's own resume case: it asks for the rest with Range.
+
+    It writes in 10 MiB chunks, so only a file past that size (Whisper's model.bin, 75 MB) has kept bytes
+    to resume from; the tiny F5 and Vocos files would simply be fetched again from the start.
+    """
+    repo, filename = "Systran/faster-whisper-large-v3", "model.bin"
     faulty_hub.faults.clear()
     faulty_hub.faults[(repo, filename)] = "stall-once"
     before = len(faulty_hub.log())
-    result, storage = tts_only_start(faulty_hub, moto_endpoint, tiny_models, tmp_path, HF_HUB_DOWNLOAD_TIMEOUT="1")
+    bucket = make_bucket(moto_endpoint)
+    env = hub_env(faulty_hub.url, tmp_path, tiny_models, MODEL_CACHE_DIR=str(tmp_path / "volume"),
+                  TTS_ENABLED="false", HF_HUB_DOWNLOAD_TIMEOUT="1", **s3_env(moto_endpoint, bucket))  # fmt: skip
+    result = cache_init(env)
     assert result.returncode == 0, result.stdout + result.stderr
     wanted = resolve_path(repo, filename)
-    gets = [r for r in faulty_hub.log()[before:] if r.method == "GET" and file_key(r.path) == wanted]
-    size = (faulty_hub.root / repo / filename).stat().st_size
-    assert [(r.status, r.range) for r in gets] == [(200, None), (206, f"bytes={size // 2}-")], gets
-    assert storage.get_bytes(f"models/vocos/{filename}") == (faulty_hub.root / repo / filename).read_bytes()
+    gets = sorted((r.status, r.range) for r in faulty_hub.log()[before:]
+                  if r.method == "GET" and file_key(r.path) == wanted)  # fmt: skip
+    assert [status for status, _ in gets] == [200, 206] and gets[0][1] is None, gets
+    resumed_from = int(gets[1][1].removeprefix("bytes=").removesuffix("-"))
+    assert resumed_from > 0 and resumed_from % (10 * 1024 * 1024) == 0, gets
+    data = (faulty_hub.root / repo / filename).read_bytes()
+    assert storage_for(moto_endpoint, bucket).get_bytes(f"models/whisper/large-v3/{filename}") == data
 
 
 # ------------------------------------------------------------------ two workers at once
