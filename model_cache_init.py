@@ -222,6 +222,21 @@ def check_hub_etag(path: Path, label: str) -> None:
         raise ModelCacheError(f"{label}: the downloaded bytes do not match the hub's ETag {etag}")
 
 
+def resuming_once(download: Callable[[], str]) -> str:
+    """Call a hub download again once after a body cut short or a dropped connection.
+
+    huggingface_hub 0.36 resumes by itself (a ranged GET) only after a connection error or read timeout
+    while streaming, not after a body shorter than its Content-Length, which it raises at once.
+    """
+    import requests
+
+    try:
+        return download()
+    except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError) as exc:
+        log.warning("hub download interrupted (%s); resuming once", type(exc).__name__)
+        return download()
+
+
 def hub_files(repo: str, filenames: list[str]) -> Callable[[Path], None]:
     """Named files of one hub repository (``HF_ENDPOINT``, ``HF_TOKEN`` honoured), checked against their ETags.
 
@@ -235,7 +250,7 @@ def hub_files(repo: str, filenames: list[str]) -> Callable[[Path], None]:
         with tempfile.TemporaryDirectory(prefix=".hub-", dir=dest) as hub_cache:
             for filename in filenames:
                 try:
-                    path = Path(hf_hub_download(repo, filename, cache_dir=hub_cache))
+                    path = Path(resuming_once(lambda name=filename: hf_hub_download(repo, name, cache_dir=hub_cache)))
                 except (OSError, ValueError) as exc:  # huggingface_hub's errors are OSErrors (requests')
                     raise ModelCacheError(f"fetching {repo}/{filename} from {constants.ENDPOINT}") from exc
                 check_hub_etag(path, f"{repo}/{filename}")
@@ -253,7 +268,7 @@ def whisper_files(name: str) -> Callable[[Path], None]:
 
         with tempfile.TemporaryDirectory(prefix=".hub-", dir=dest) as hub_cache:
             try:
-                snapshot = Path(download_model(name, cache_dir=hub_cache))
+                snapshot = Path(resuming_once(lambda: download_model(name, cache_dir=hub_cache)))
             except (OSError, ValueError) as exc:
                 raise ModelCacheError(f"fetching whisper {name} from {constants.ENDPOINT}") from exc
             for path in sorted(snapshot.iterdir()):

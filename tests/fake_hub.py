@@ -13,7 +13,9 @@ and answers only what huggingface_hub 0.36 asks for (read from ``file_download.p
 
 Every request is recorded (method, path, range, status, body bytes sent). Faults for one file on demand:
 ``404``, ``500``, ``truncate`` (the body stops halfway on every GET), ``truncate-once`` (only the first
-GET; a resumed GET then completes) and ``wrong-etag`` (an ETag that matches no content).
+GET; the next one is whole), ``stall-once`` (the first GET sends half, then nothing for ``stall_s``: a
+read timeout, after which huggingface_hub resumes with a ranged GET) and ``wrong-etag`` (an ETag that
+matches no content).
 Standard library only.
 """
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 import urllib.parse
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,7 +32,7 @@ from pathlib import Path
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"  # one fake commit for every repo
 LFS_MIN_BYTES = 10 * 1024  # the hub stores big files (weights) in LFS: their ETag is a sha256
-FAULTS = ("404", "500", "truncate", "truncate-once", "wrong-etag")
+FAULTS = ("404", "500", "truncate", "truncate-once", "stall-once", "wrong-etag")
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class FakeHub:
         self.requests: list[HubRequest] = []
         self._lock = threading.Lock()
         self._truncated_once: set[tuple[str, str]] = set()
+        self.stall_s = 3.0
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -138,7 +142,7 @@ class FakeHub:
                 pass
 
             def _send(self, status: int, headers: dict[str, str], body: bytes = b"", head: bool = False,
-                      cut: int | None = None) -> None:  # fmt: skip
+                      cut: int | None = None, stall: bool = False) -> None:  # fmt: skip
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
@@ -153,6 +157,9 @@ class FakeHub:
                     payload = body if cut is None else body[:cut]
                     self.wfile.write(payload)
                     sent = len(payload)
+                    if stall:
+                        self.wfile.flush()
+                        time.sleep(hub.stall_s)
                 hub.record(HubRequest(self.command, urllib.parse.urlsplit(self.path).path,
                                       self.headers.get("Range"), status, sent))  # fmt: skip
 
@@ -204,10 +211,11 @@ class FakeHub:
                 if start:
                     headers["Content-Range"] = f"bytes {start}-{len(data) - 1}/{len(data)}"
                 cut = None
-                if fault == "truncate" or (fault == "truncate-once" and (repo, filename) not in hub._truncated_once):
+                once = fault in ("truncate-once", "stall-once") and (repo, filename) not in hub._truncated_once
+                if fault == "truncate" or once:
                     hub._truncated_once.add((repo, filename))
                     cut = len(body) // 2
-                return self._send(status, headers, body, cut=cut)
+                return self._send(status, headers, body, cut=cut, stall=once and fault == "stall-once")
 
             def do_GET(self):
                 self._route(head=False)

@@ -79,7 +79,8 @@ class Take:
     query: dict[str, list[str]]
     batch: bool
     job_ids: tuple[str, ...]
-    at: float
+    at: float  # when it was answered
+    started: float  # when it arrived (a take held open by a process that has since died started before)
 
 
 @dataclass
@@ -185,9 +186,13 @@ class JobQueue:
                 raise TimeoutError(f"job queue: no {what} after {timeout}s; {self.summary_locked()}")
             return predicate(self._state)
 
-    def wait_for_poll(self, timeout: float = 180) -> None:
-        """The worker is serving once it asks for work."""
-        self.wait_for(lambda s: len(s.takes) > 0, timeout, "job-take request")
+    def wait_for_poll(self, timeout: float = 180, since: float = float("-inf")) -> None:
+        """The worker is serving once it asks for work: a job-take that arrived at ``since`` or later.
+
+        ``since`` tells a new worker's first take from the long-polls of one that ran before it: a take
+        held open by a process killed just now still hands out jobs enqueued within ``poll_hold_s``.
+        """
+        self.wait_for(lambda s: any(take.started >= since for take in s.takes), timeout, "job-take request")
 
     def wait_for_results(self, n: int, timeout: float) -> list[Post]:
         """Wait until at least ``n`` final results have arrived in total; return all final posts."""
@@ -263,6 +268,7 @@ class JobQueue:
     # ------------------------------------------------------------------ HTTP side
 
     def _take(self, batch_size: int, path: str, query: dict, batch: bool) -> list[dict]:
+        started = time.monotonic()
         with self._cond:
             self._cond.wait_for(lambda: self._state.pending or self._closing, timeout=self.poll_hold_s)
             jobs = []
@@ -271,7 +277,7 @@ class JobQueue:
             now = time.monotonic()
             for job in jobs:
                 self._state.handed_out[job["id"]] = now
-            self._state.takes.append(Take(path, query, batch, tuple(job["id"] for job in jobs), now))
+            self._state.takes.append(Take(path, query, batch, tuple(job["id"] for job in jobs), now, started))
             self._cond.notify_all()
             return jobs
 
@@ -381,6 +387,7 @@ class ProductionWorker:
         self.cwd = Path(cwd)
         self.cwd.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
+        self.started = time.monotonic()
         self.process = subprocess.Popen([sys.executable, str(REPO / "runpod-handler.py")], cwd=self.cwd, env=env,
                                         stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
 
@@ -399,7 +406,7 @@ class ProductionWorker:
             if self.process.poll() is not None:
                 raise RuntimeError(f"worker exited with {self.process.returncode}:\n{self.log()[-5000:]}")
             with contextlib.suppress(TimeoutError):
-                queue.wait_for_poll(timeout=0.5)
+                queue.wait_for_poll(timeout=0.5, since=self.started)
                 return
         raise TimeoutError(f"worker did not poll the queue within {timeout}s:\n{self.log()[-5000:]}")
 
