@@ -34,7 +34,8 @@ pytestmark = [
 ]
 
 # What `health` imports with TTS and Whisper off (torch is optional there: a missing one means CPU).
-SLICE_ROOTS = ("runpod", "pydantic-settings", "boto3", "numpy", "soundfile", "soxr", "pysubs2", "filelock", "requests")
+SLICE_ROOTS = ("runpod", "pydantic-settings", "boto3", "numpy", "soundfile", "soxr", "pysubs2", "filelock", "requests",
+               "av", "num2words", "idna")
 HEALTH = json.dumps({"input": {"endpoint": "health"}})
 SLICE_INSIDE = "/slice/requirements.txt"
 
