@@ -17,12 +17,16 @@ from tests.helpers import TEST_SECRET_KEY, free_port, s3_env, worker_api, worker
 VTT = "WEBVTT\n\n00:00:00.000 --> 00:00:00.500\nHi\n"
 
 
+STORED_OUTPUT = {"audio": {"key": audio_key("job-e2e", "wav")},
+                 "timings": {"files": {"vtt": {"key": timing_key("job-e2e", "vtt")}}}}  # fmt: skip
+
+
 @pytest.fixture(scope="module", autouse=True)
 def stored_job(worker_storage):
     """A finished job's files, placed the way a tts job leaves them."""
     worker_storage.put_bytes(timing_key("job-e2e", "vtt"), VTT.encode(), content_type="text/vtt")
     worker_storage.put_bytes(audio_key("job-e2e", "wav"), b"RIFF-not-really")
-    save_result(worker_storage, "job-e2e", "tts", {"duration_s": 0.5})
+    save_result(worker_storage, "job-e2e", "tts", STORED_OUTPUT)  # the result names the files download serves
 
 
 def test_health_over_http(s3_worker):
@@ -44,7 +48,7 @@ def test_download_url_base64_and_text(s3_worker):
 
 def test_result_over_http(s3_worker):
     output = s3_worker.output({"endpoint": "result", "job_id": "job-e2e"})
-    assert output["job_id"] == "job-e2e" and output["output"] == {"duration_s": 0.5}
+    assert output["job_id"] == "job-e2e" and output["output"] == STORED_OUTPUT
 
 
 @pytest.mark.parametrize(
