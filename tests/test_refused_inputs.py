@@ -99,7 +99,8 @@ def test_a_badly_named_object_is_skipped_by_list_and_deletable_by_key(ctx, refer
         after = handle_job({"id": "l", "input": {"endpoint": "voices", "action": "list"}}, backend)
         assert after == {"voices": [{"name": "narrator", "audio_key": "voices/narrator.wav",
                                      "duration_s": after["voices"][0]["duration_s"], "has_text": backend is ctx,
-                                     "text_key": "voices/narrator.txt" if backend is ctx else None}]}  # fmt: skip
+                                     "text_key": "voices/narrator.txt" if backend is ctx else None,
+                                     "tag": "[narrator]"}]}  # fmt: skip
         missing = handle_job({"id": "d", "input": {"endpoint": "voices", "action": "delete", "key": "voices/nope x"}},
                              backend)  # fmt: skip
         assert missing["error"].startswith("not_found: key: ")
