@@ -152,3 +152,15 @@ def s3_ctx(s3_settings, s3_storage):
     ctx = build_context(s3_settings, engines=Engines())
     ctx.storage = s3_storage
     return ctx
+
+
+@pytest.fixture(scope="module")
+def whisper_engines() -> Engines:
+    """tiny.en, so that stt jobs pass the up-front engine check and reach decoding."""
+    from f5worker.engines.whisper import WhisperEngine
+    from tests.helpers import tiny_whisper_model
+
+    loaded = Engines(device="cpu")
+    loaded.load("whisperx", lambda: WhisperEngine.load(Settings(whisper_model=tiny_whisper_model()), "cpu"))
+    assert not loaded.errors, loaded.errors
+    return loaded

@@ -50,11 +50,17 @@ class EspeakTtsEngine:
                     on_chunk(index + 1, len(chunks))
                 yield chunk, wave
 
-    def synthesize_with_spans(self, *, cross_fade_duration: float, **kwargs) -> tuple[np.ndarray, list[ChunkSpan]]:
+    def synthesize_with_spans(self, *, cross_fade_duration: float, on_piece=None,
+                              **kwargs) -> tuple[np.ndarray, list[ChunkSpan]]:  # fmt: skip
         joiner = CrossFadeJoiner(round(cross_fade_duration * SAMPLE_RATE))
-        pieces = [joiner.push(wave, text)
-                  for text, wave in self.iter_chunks(cross_fade_duration=cross_fade_duration, **kwargs)]  # fmt: skip
+        pieces = []
+        for text, wave in self.iter_chunks(cross_fade_duration=cross_fade_duration, **kwargs):
+            pieces.append(joiner.push(wave, text))
+            if on_piece is not None:  # streaming, as F5Engine does it
+                on_piece(pieces[-1], joiner.spans[-1], False)
         pieces.append(joiner.finish())
+        if on_piece is not None:
+            on_piece(pieces[-1], joiner.spans[-1], True)
         self.last_speech = np.concatenate(pieces).astype(np.float32, copy=False)
         self.truth = [(token, None if start is None else span.start / SAMPLE_RATE + start)
                       for span, starts in zip(joiner.spans, self._chunk_truth, strict=True)

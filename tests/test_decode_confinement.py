@@ -16,11 +16,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from f5worker.dispatch import handle_job
-from f5worker.engines import Engines
 from f5worker.errors import InvalidInput
 from f5worker.media.audio import ALLOWED_CONTAINERS, decode_audio, sniff_container
-from f5worker.settings import Settings
-from tests.helpers import espeak_wav, tiny_whisper_model
+from tests.helpers import espeak_wav
 
 
 class Recorder(BaseHTTPRequestHandler):
@@ -76,17 +74,6 @@ def test_reference_following_inputs_are_refused_without_touching_disk_or_network
         assert message.startswith("audio: not decodable audio"), (name, message)
         assert "/tmp" not in message and str(speech.parent) not in message, (name, message)
     assert Recorder.requests == []
-
-
-@pytest.fixture(scope="module")
-def whisper_engines() -> Engines:
-    """tiny.en, so that stt jobs pass the up-front engine check and reach decoding."""
-    from f5worker.engines.whisper import WhisperEngine
-
-    loaded = Engines(device="cpu")
-    loaded.load("whisperx", lambda: WhisperEngine.load(Settings(whisper_model=tiny_whisper_model()), "cpu"))
-    assert not loaded.errors, loaded.errors
-    return loaded
 
 
 def test_stt_and_voices_jobs_refuse_a_concat_file_then_serve_a_good_job(speech, loopback, local_ctx, whisper_engines):

@@ -77,7 +77,8 @@ def seed_bucket(storage: S3Storage, reference: Path) -> None:
     storage.put_bytes("outputs/done-job/timings.vtt", VTT.encode(), content_type="text/vtt")
     storage.put_bytes("outputs/done-job/audio.wav", reference.read_bytes(), content_type="audio/wav")
     record = {"job_id": "done-job", "endpoint": "tts", "created_at": "2026-11-23T00:00:00+00:00",
-              "output": {"duration_s": 0.5}}  # fmt: skip
+              "output": {"duration_s": 0.5, "audio": {"key": "outputs/done-job/audio.wav"},
+                         "timings": {"files": {"vtt": {"key": "outputs/done-job/timings.vtt"}}}}}  # fmt: skip
     storage.put_bytes("results/done-job.json", json.dumps(record).encode(), content_type="application/json")
 
 
@@ -261,7 +262,7 @@ def check_success(kind: str, job_id: str, output: dict, worker: Worker, files: d
         assert output["status"] == "ok" and output["storage"]["backend"] == "s3"
         assert output["engines"]["tts"]["loaded"] is True and output["engines"]["whisperx"]["loaded"] is True
     elif kind == "result":
-        assert output["job_id"] == "done-job" and output["output"] == {"duration_s": 0.5}
+        assert output["job_id"] == "done-job" and output["output"]["duration_s"] == 0.5
     elif kind == "dl":
         if "text" in output:
             assert output["text"] == VTT
