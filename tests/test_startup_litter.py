@@ -33,7 +33,8 @@ def test_a_started_and_stopped_worker_leaves_an_empty_temp_dir(tiny_tts_env, tmp
         assert api.output({"endpoint": "health"})["status"] in ("ok", "degraded")
     finally:
         api.stop()  # SIGTERM, as the platform stops a worker
-    assert list(temp.iterdir()) == []
+    # the SDK state folder is shared between worker processes (issue 16)
+    assert [path.name for path in temp.iterdir()] in ([], ["f5worker-sdk-state"])
 
 
 def test_roots_of_dead_workers_are_removed_at_the_next_start(tmp_path):
