@@ -64,8 +64,9 @@ class ModelReport:
 
 def build_manifest(folder: Path) -> dict:
     files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".tmp-"))
-    return {"files": {p.relative_to(folder).as_posix(): {"size": p.stat().st_size, "sha256": sha256_file(p)}
-                      for p in files}}  # fmt: skip
+    return {
+        "files": {p.relative_to(folder).as_posix(): {"size": p.stat().st_size, "sha256": sha256_file(p)} for p in files}
+    }
 
 
 def _marker(path: Path) -> Path:
@@ -317,8 +318,13 @@ def prepare_models(settings: Settings, extra: list[ModelSpec] = ()) -> list[Mode
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dest", type=Path, help="local model directory (default: MODEL_CACHE_DIR)")
-    parser.add_argument("--model", action="append", default=[], metavar="NAME=DIR",
-                        help="also cache a local model folder under models/NAME (repeatable)")  # fmt: skip
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="NAME=DIR",
+        help="also cache a local model folder under models/NAME (repeatable)",
+    )
     parser.add_argument("--only-extra", action="store_true", help="skip the models the settings configure")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

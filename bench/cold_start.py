@@ -85,20 +85,33 @@ def main() -> int:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=KEY,
-                 aws_secret_access_key=SECRET).create_bucket(Bucket="bench")  # fmt: skip
+    boto3.client(
+        "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=KEY, aws_secret_access_key=SECRET
+    ).create_bucket(Bucket="bench")
     keep = ("PATH", "HOME", "LANG", "SSL_CERT_FILE", "SSL_CERT_DIR", "PIP_CERT", "REQUESTS_CA_BUNDLE")
     base = {name: os.environ[name] for name in keep if name in os.environ}
     base.update(PIP_CONFIG_FILE=os.devnull, UV_NO_CONFIG="1", PYTHONDONTWRITEBYTECODE="1")
-    s3 = {"AWS_S3_BUCKET": "bench", "AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET,
-          "AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": "us-west-004"}  # fmt: skip
+    s3 = {
+        "AWS_S3_BUCKET": "bench",
+        "AWS_ACCESS_KEY_ID": KEY,
+        "AWS_SECRET_ACCESS_KEY": SECRET,
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_DEFAULT_REGION": "us-west-004",
+    }
     installer = ["bash", str(REPO / "scripts" / "install-runpod-deps.sh")]
 
     def volume(name: str, **extra: str) -> dict[str, str]:
         root = work / name
         root.mkdir()
-        return {**base, **s3, "WORKER_ROOT": str(root), "PYTHON": sys.executable, "REQUIREMENTS_FILE": str(lock),
-                "INSTALL_MIN_FREE_MB": "1000", **extra}  # fmt: skip
+        return {
+            **base,
+            **s3,
+            "WORKER_ROOT": str(root),
+            "PYTHON": sys.executable,
+            "REQUIREMENTS_FILE": str(lock),
+            "INSTALL_MIN_FREE_MB": "1000",
+            **extra,
+        }
 
     class Progress(dict):
         """Rows that also go to stderr as they are measured (a long run keeps what it got)."""
@@ -126,15 +139,20 @@ def main() -> int:
         rows["plain pip install -r (index, empty cache)"] = time.perf_counter() - started
         rows["skip path: the installer on a warm volume"] = min(timed(installer, warm) for _ in range(5))
         rows["no-op uv pip install -r (all installed)"] = min(
-            timed(["uv", "pip", "install", "-q", "--python", str(work / "plain-uv/bin/python"), "-r", str(lock)],
-                  uv_env) for _ in range(3))  # fmt: skip
+            timed(
+                ["uv", "pip", "install", "-q", "--python", str(work / "plain-uv/bin/python"), "-r", str(lock)], uv_env
+            )
+            for _ in range(3)
+        )
         rows["no-op pip install -r (all installed)"] = min(timed([*pip, "-r", str(lock)], pip_env) for _ in range(3))
     finally:
         server.stop()
         shutil.rmtree(work, ignore_errors=True)
 
-    print(f"{packages} packages ({'full lock' if args.full else 'slice of the lock'}); {os.cpu_count()} cores; "
-          f"python {sys.version.split()[0]}; bucket: moto on 127.0.0.1")  # fmt: skip
+    print(
+        f"{packages} packages ({'full lock' if args.full else 'slice of the lock'}); {os.cpu_count()} cores; "
+        f"python {sys.version.split()[0]}; bucket: moto on 127.0.0.1"
+    )
     print(f"{'measurement':<50}{'seconds':>9}")
     for label, value in rows.items():
         print(f"{label:<50}{value:>9.2f}")

@@ -27,8 +27,14 @@ sys.path.insert(0, str(REPO))
 
 from f5worker.media.audio import decode_audio  # noqa: E402
 
-FORMATS = {"wav": [], "flac": [], "mp3": [], "ogg": ["-c:a", "libvorbis"], "m4a": ["-c:a", "aac"],
-           "webm": ["-c:a", "libopus"]}  # fmt: skip
+FORMATS = {
+    "wav": [],
+    "flac": [],
+    "mp3": [],
+    "ogg": ["-c:a", "libvorbis"],
+    "m4a": ["-c:a", "aac"],
+    "webm": ["-c:a", "libopus"],
+}
 
 
 def ffmpeg_program(data: bytes, rate: int) -> np.ndarray:
@@ -37,8 +43,23 @@ def ffmpeg_program(data: bytes, rate: int) -> np.ndarray:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        command = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-i", path, "-vn", "-ac", "1",
-                   "-ar", str(rate), "-f", "f32le", "pipe:1"]  # fmt: skip
+        command = [
+            "ffmpeg",
+            "-nostdin",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-i",
+            path,
+            "-vn",
+            "-ac",
+            "1",
+            "-ar",
+            str(rate),
+            "-f",
+            "f32le",
+            "pipe:1",
+        ]
         return np.frombuffer(subprocess.run(command, capture_output=True, check=True).stdout, dtype=np.float32)
     finally:
         os.unlink(path)
@@ -60,15 +81,30 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         source = Path(folder) / "source.wav"
-        subprocess.run(["espeak-ng", "-w", str(source), "The quick brown fox jumps over the lazy dog. " * 40],
-                       check=True)  # fmt: skip
+        subprocess.run(
+            ["espeak-ng", "-w", str(source), "The quick brown fox jumps over the lazy dog. " * 40], check=True
+        )
         print(f"{args.seconds:g} s of espeak-ng speech, mono float32 at 16 kHz, median of {args.repeat}\n")
         print("| format | bytes | PyAV in memory ms | ffmpeg program ms | ratio |")
         print("| --- | --- | --- | --- | --- |")
         for ext, codec in FORMATS.items():
             dest = Path(folder) / f"speech.{ext}"
-            subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(source), "-t",
-                            str(args.seconds), *codec, str(dest)], check=True)  # fmt: skip
+            subprocess.run(
+                [
+                    "ffmpeg",
+                    "-nostdin",
+                    "-loglevel",
+                    "error",
+                    "-y",
+                    "-i",
+                    str(source),
+                    "-t",
+                    str(args.seconds),
+                    *codec,
+                    str(dest),
+                ],
+                check=True,
+            )
             data = dest.read_bytes()
             ours = decode_audio(data, 16000, max_seconds=3600)
             theirs = ffmpeg_program(data, 16000)

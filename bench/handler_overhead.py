@@ -51,9 +51,12 @@ def percentile(values: list[float], q: float) -> float:
 
 def seed(storage, work: Path) -> None:
     """A finished job (stored result + SRT) and two stored voices."""
-    record = {"job_id": "bench-job", "endpoint": "stt", "created_at": "2026-11-23T00:00:00+00:00",
-              "output": {"text": "hello " * 50, "words": [{"word": "hello", "start": i, "end": i + 0.5}
-                                                          for i in range(50)]}}  # fmt: skip
+    record = {
+        "job_id": "bench-job",
+        "endpoint": "stt",
+        "created_at": "2026-11-23T00:00:00+00:00",
+        "output": {"text": "hello " * 50, "words": [{"word": "hello", "start": i, "end": i + 0.5} for i in range(50)]},
+    }
     storage.put_bytes("results/bench-job.json", json.dumps(record).encode(), content_type="application/json")
     storage.put_bytes("outputs/bench-job/timings.srt", SRT.encode(), content_type="application/x-subrip")
     for name in ("alpha", "beta"):
@@ -107,8 +110,12 @@ def throughput(queue: JobQueue, count: int) -> float:
 
 def start_worker(storage_env: dict, concurrency: int, work: Path) -> tuple[JobQueue, ProductionWorker]:
     queue = JobQueue().start()
-    env = worker_env(**storage_env, **queue.env(ping=False), MAX_CONCURRENCY=str(concurrency),
-                     VOICE_CACHE_DIR=str(work / f"voice-cache-{concurrency}"))  # fmt: skip
+    env = worker_env(
+        **storage_env,
+        **queue.env(ping=False),
+        MAX_CONCURRENCY=str(concurrency),
+        VOICE_CACHE_DIR=str(work / f"voice-cache-{concurrency}"),
+    )
     worker = ProductionWorker(env, work / f"worker-{concurrency}.log", work / f"cwd-{concurrency}")
     worker.wait_ready(queue, timeout=180)
     return queue, worker
@@ -142,13 +149,16 @@ def main() -> int:
         storage_env = s3_env(f"http://127.0.0.1:{port}", make_bucket(f"http://127.0.0.1:{port}"))
     else:
         storage_env = {"STORAGE_DIR": str(work / "storage")}
-    settings = Settings(**{key.lower(): value for key, value in storage_env.items()},
-                        voice_cache_dir=work / "voice-cache-inprocess")  # fmt: skip
+    settings = Settings(
+        **{key.lower(): value for key, value in storage_env.items()}, voice_cache_dir=work / "voice-cache-inprocess"
+    )
     ctx = build_context(settings, engines=Engines())
     seed(ctx.storage, work)
 
-    print(f"storage {args.storage}; {args.jobs} jobs per endpoint (after 3 warm-up jobs); "
-          f"throughput over {args.throughput_jobs} result/download jobs")  # fmt: skip
+    print(
+        f"storage {args.storage}; {args.jobs} jobs per endpoint (after 3 warm-up jobs); "
+        f"throughput over {args.throughput_jobs} result/download jobs"
+    )
     rates = {}
     latency_rows = []
     for concurrency in (4, 1):
@@ -168,12 +178,16 @@ def main() -> int:
         moto.stop()
 
     print()
-    print(f"{'endpoint':<13}{'loop p50':>10}{'loop p90':>10}{'in-proc p50':>13}{'in-proc p90':>13}"
-          f"{'loop-in-proc':>14}{'loop/in-proc':>14}")  # fmt: skip
+    print(
+        f"{'endpoint':<13}{'loop p50':>10}{'loop p90':>10}{'in-proc p50':>13}{'in-proc p90':>13}"
+        f"{'loop-in-proc':>14}{'loop/in-proc':>14}"
+    )
     for name, loop, local in latency_rows:
         loop_p50, local_p50 = statistics.median(loop), statistics.median(local)
-        print(f"{name:<13}{loop_p50:>10.1f}{percentile(loop, 0.9):>10.1f}{local_p50:>13.2f}"
-              f"{percentile(local, 0.9):>13.2f}{loop_p50 - local_p50:>14.1f}{loop_p50 / local_p50:>14.0f}")  # fmt: skip
+        print(
+            f"{name:<13}{loop_p50:>10.1f}{percentile(loop, 0.9):>10.1f}{local_p50:>13.2f}"
+            f"{percentile(local, 0.9):>13.2f}{loop_p50 - local_p50:>14.1f}{loop_p50 / local_p50:>14.0f}"
+        )
     print("(milliseconds; loop = queued -> job-done post through the SDK production loop)")
     print()
     print(f"{'MAX_CONCURRENCY':<17}{'jobs/s':>8}{'ratio':>8}")

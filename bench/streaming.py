@@ -57,8 +57,11 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="bench-stream-"))
     if not os.environ.get("F5_CKPT_FILE"):
-        subprocess.run([sys.executable, str(REPO / "scripts/make-tiny-models.py"), str(work / "tiny")], check=True,
-                       stdout=subprocess.DEVNULL)  # fmt: skip
+        subprocess.run(
+            [sys.executable, str(REPO / "scripts/make-tiny-models.py"), str(work / "tiny")],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         for line in (work / "tiny" / "tiny.env").read_text().splitlines():
             key, _, value = line.partition("=")
             if key.startswith("F5_"):
@@ -119,12 +122,17 @@ def main() -> int:
         first.append(first_ms)
         whole.append(whole_ms)
     plain_median, first_median, whole_median = (statistics.median(x) for x in (plain, first, whole))
-    print(f"device {engines.device}; model {engines.require('tts').describe()['model']}; nfe_step {args.nfe_step}; "
-          f"{len(text)} chars in {chunks} chunks; median of {args.repeat}")  # fmt: skip
-    print(f"{'non-streamed job ms':>20}{'first chunk ms':>16}{'streamed job ms':>17}{'first/job':>11}"
-          f"{'streamed/job':>14}")  # fmt: skip
-    print(f"{plain_median:>20.0f}{first_median:>16.0f}{whole_median:>17.0f}{first_median / plain_median:>11.3f}"
-          f"{whole_median / plain_median:>14.3f}")  # fmt: skip
+    print(
+        f"device {engines.device}; model {engines.require('tts').describe()['model']}; nfe_step {args.nfe_step}; "
+        f"{len(text)} chars in {chunks} chunks; median of {args.repeat}"
+    )
+    print(
+        f"{'non-streamed job ms':>20}{'first chunk ms':>16}{'streamed job ms':>17}{'first/job':>11}{'streamed/job':>14}"
+    )
+    print(
+        f"{plain_median:>20.0f}{first_median:>16.0f}{whole_median:>17.0f}{first_median / plain_median:>11.3f}"
+        f"{whole_median / plain_median:>14.3f}"
+    )
     return 0
 
 

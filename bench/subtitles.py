@@ -28,8 +28,10 @@ sys.path.insert(0, str(REPO))
 from f5worker.media import subtitles  # noqa: E402
 from f5worker.media.subtitles import Word  # noqa: E402
 
-VOCABULARY_TEXT = ("the quick brown fox jumps over lazy dog while seven bright sailors count their silver coins near "
-                   "harbour because tomorrow weather may turn cold and grey again Zürich café naïve 2014 £13.60")
+VOCABULARY_TEXT = (
+    "the quick brown fox jumps over lazy dog while seven bright sailors count their silver coins near "
+    "harbour because tomorrow weather may turn cold and grey again Zürich café naïve 2014 £13.60"
+)
 VOCABULARY = VOCABULARY_TEXT.split()
 
 
@@ -46,8 +48,14 @@ def make_words(count: int, seed: int = 1) -> list[Word]:
         elif roll < 0.13:
             text += "?"
         duration = rng.uniform(0.15, 0.6)
-        words.append(Word(word=text, start=round(clock, 3), end=round(clock + duration, 3),
-                          confidence=round(rng.uniform(0.5, 1.0), 3)))  # fmt: skip
+        words.append(
+            Word(
+                word=text,
+                start=round(clock, 3),
+                end=round(clock + duration, 3),
+                confidence=round(rng.uniform(0.5, 1.0), 3),
+            )
+        )
         clock += duration + (rng.uniform(0.6, 1.5) if rng.random() < 0.03 else rng.uniform(0.0, 0.12))
     return words
 
@@ -60,8 +68,12 @@ def elapsed_ms(call) -> tuple[float, object]:
 
 def module_at(ref: str) -> types.ModuleType:
     """f5worker/media/subtitles.py as of a git ref, loaded beside the working copy's."""
-    source = subprocess.run(["git", "-C", str(REPO), "show", f"{ref}:f5worker/media/subtitles.py"],
-                            capture_output=True, text=True, check=True).stdout  # fmt: skip
+    source = subprocess.run(
+        ["git", "-C", str(REPO), "show", f"{ref}:f5worker/media/subtitles.py"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     module = types.ModuleType(f"subtitles_at_{ref}")
     module.__file__ = f"{ref}:f5worker/media/subtitles.py"
     sys.modules[module.__name__] = module  # pydantic resolves annotations through sys.modules
@@ -82,8 +94,7 @@ def steps_of(module, words: list[dict], karaoke: bool) -> tuple[int, dict[str, o
     steps = {"sanitise + group": group}
     for fmt in module.TIMING_FORMATS:
         steps["render " + fmt] = lambda fmt=fmt: module.render_timing_file(fmt, clean, captions, options)
-    steps["all five (render_timing_files)"] = lambda: module.render_timing_files(words, module.TIMING_FORMATS,
-                                                                                 options)  # fmt: skip
+    steps["all five (render_timing_files)"] = lambda: module.render_timing_files(words, module.TIMING_FORMATS, options)
     return len(captions), steps
 
 
@@ -100,8 +111,9 @@ def main() -> int:
     parser.add_argument("--words", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--karaoke", action="store_true", help="ASS with \\k tags")
-    parser.add_argument("--against", metavar="GIT_REF",
-                        help="also time f5worker/media/subtitles.py as of this git ref, side by side")  # fmt: skip
+    parser.add_argument(
+        "--against", metavar="GIT_REF", help="also time f5worker/media/subtitles.py as of this git ref, side by side"
+    )
     args = parser.parse_args()
 
     words = [word.model_dump() for word in make_words(args.words)]
@@ -110,8 +122,10 @@ def main() -> int:
         versions[args.against] = module_at(args.against)
     prepared = {name: steps_of(module, words, args.karaoke) for name, module in versions.items()}
     counts = ", ".join(f"{name}: {count}" for name, (count, _) in prepared.items())
-    print(f"{len(words)} words, {words[-1]['end'] / 60:.1f} min of speech; captions {counts}; "
-          f"karaoke {args.karaoke}; median of {args.repeat}, versions timed in turn")  # fmt: skip
+    print(
+        f"{len(words)} words, {words[-1]['end'] / 60:.1f} min of speech; captions {counts}; "
+        f"karaoke {args.karaoke}; median of {args.repeat}, versions timed in turn"
+    )
     header = f"{'step':<32}" + "".join(f"{name + ' ms':>14}{'bytes':>10}{'us/word':>9}" for name in versions)
     print(header + (f"{'ratio':>7}" if args.against else ""))
     for step in prepared["this"][1]:

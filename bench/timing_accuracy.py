@@ -70,8 +70,10 @@ class Score:
         if not self.errors:
             return f"{'-':>7} {'-':>7} {'-':>7} {'-':>8} {'-':>9}"
         absolute = np.abs(np.array(self.errors)) * 1000
-        return (f"{absolute.mean():>7.0f} {np.percentile(absolute, 95):>7.0f} {absolute.max():>7.0f} "
-                f"{np.mean(self.errors) * 1000:>+8.0f} {self.cpu_s / self.audio_s:>9.3f}")  # fmt: skip
+        return (
+            f"{absolute.mean():>7.0f} {np.percentile(absolute, 95):>7.0f} {absolute.max():>7.0f} "
+            f"{np.mean(self.errors) * 1000:>+8.0f} {self.cpu_s / self.audio_s:>9.3f}"
+        )
 
 
 @dataclass
@@ -128,9 +130,21 @@ def joined(items: list[Item]) -> Item:
     return Item(" ".join(item.text for item in items), np.concatenate(audio), truth)
 
 
-EDITS = {"window": "door", "Paris.": "Rome.", "Chicago": "Boston", "total.": "all.", "Stella": "Sarah",
-         "really": "truly", "platform": "track", "lecture": "talk", "students": "pupils", "football": "soccer",
-         "Tokyo": "Osaka", "bicycle": "scooter", "dawn,": "noon,"}  # fmt: skip
+EDITS = {
+    "window": "door",
+    "Paris.": "Rome.",
+    "Chicago": "Boston",
+    "total.": "all.",
+    "Stella": "Sarah",
+    "really": "truly",
+    "platform": "track",
+    "lecture": "talk",
+    "students": "pupils",
+    "football": "soccer",
+    "Tokyo": "Osaka",
+    "bicycle": "scooter",
+    "dawn,": "noon,",
+}
 
 
 def edited(item: Item) -> Item:
@@ -186,8 +200,10 @@ def main(argv=None) -> int:
     }
     audio_s = sum(item.audio.size for item in clean) / 16000
     long_s = sets["long file"][0].audio.size / 16000
-    print(f"Word-start error vs espeak-ng onsets: {len(clean)} sentences ({len(SENTENCES)} texts x "
-          f"{', '.join(f'{v} {r} wpm' for v, r in SPEAKERS)}), {audio_s:.0f} s; long file {long_s:.0f} s")  # fmt: skip
+    print(
+        f"Word-start error vs espeak-ng onsets: {len(clean)} sentences ({len(SENTENCES)} texts x "
+        f"{', '.join(f'{v} {r} wpm' for v, r in SPEAKERS)}), {audio_s:.0f} s; long file {long_s:.0f} s"
+    )
     print(f"old: Whisper {Path(model).name} words mapped onto the text; new: pocketsphinx forced alignment")
     header = f"{'set':<14} {'method':<4} {'mean ms':>7} {'p95 ms':>7} {'max ms':>7} {'bias ms':>8} {'CPU s/s':>9}  runs"
     print("\n" + header + "\n" + "-" * len(header), flush=True)

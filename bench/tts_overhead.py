@@ -53,8 +53,11 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="bench-tts-"))
     if not os.environ.get("F5_CKPT_FILE"):
-        subprocess.run([sys.executable, str(REPO / "scripts/make-tiny-models.py"), str(work / "tiny")], check=True,
-                       stdout=subprocess.DEVNULL)  # fmt: skip
+        subprocess.run(
+            [sys.executable, str(REPO / "scripts/make-tiny-models.py"), str(work / "tiny")],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         for line in (work / "tiny" / "tiny.env").read_text().splitlines():
             key, _, value = line.partition("=")
             if key.startswith("F5_"):
@@ -69,9 +72,9 @@ def main() -> int:
     from f5worker.engines.whisper import WhisperEngine
     from f5worker.settings import Settings
 
-
-    settings = Settings(storage_dir=work / "storage", voice_cache_dir=work / "cache",
-                        whisper_model=str(get_model_path()))  # fmt: skip
+    settings = Settings(
+        storage_dir=work / "storage", voice_cache_dir=work / "cache", whisper_model=str(get_model_path())
+    )
     engines = Engines(device="cuda" if torch.cuda.is_available() else "cpu")
     engines.load("tts", lambda: load_tts(settings, engines.device))
     engines.load("whisperx", lambda: WhisperEngine.load(settings, engines.device))
@@ -81,17 +84,40 @@ def main() -> int:
     ctx.storage.put_bytes("voices/bench.wav", ref.read_bytes())
     ctx.storage.put_bytes("voices/bench.txt", REFERENCE.encode())
     engine = engines.require("tts")
-    print(f"device {engines.device}; model {engine.describe()['model']}; nfe_step {args.nfe_step}; "
-          f"median of {args.repeat}; torch threads {torch.get_num_threads()}")  # fmt: skip
+    print(
+        f"device {engines.device}; model {engine.describe()['model']}; nfe_step {args.nfe_step}; "
+        f"median of {args.repeat}; torch threads {torch.get_num_threads()}"
+    )
 
     def bare(text: str):
         torch.manual_seed(0)
-        infer_process(str(ref), REFERENCE, text, engine.model, engine.vocoder, nfe_step=args.nfe_step,
-                      show_info=lambda *a: None, progress=None, device=engines.device)  # fmt: skip
+        infer_process(
+            str(ref),
+            REFERENCE,
+            text,
+            engine.model,
+            engine.vocoder,
+            nfe_step=args.nfe_step,
+            show_info=lambda *a: None,
+            progress=None,
+            device=engines.device,
+        )
 
     def job(text: str, timings: bool):
-        output = handle_job({"id": "bench", "input": {"endpoint": "tts", "text": text, "voice": "bench", "seed": 0,
-                                                     "nfe_step": args.nfe_step, "return_word_timings": timings}}, ctx)
+        output = handle_job(
+            {
+                "id": "bench",
+                "input": {
+                    "endpoint": "tts",
+                    "text": text,
+                    "voice": "bench",
+                    "seed": 0,
+                    "nfe_step": args.nfe_step,
+                    "return_word_timings": timings,
+                },
+            },
+            ctx,
+        )
         assert "error" not in output, output
 
     for text in TEXTS.values():  # warm every path once (first calls allocate and compile)
@@ -101,8 +127,10 @@ def main() -> int:
         bare_ms = median_ms(lambda text=text: bare(text), args.repeat)
         job_ms = median_ms(lambda text=text: job(text, False), args.repeat)
         timed_ms = median_ms(lambda text=text: job(text, True), args.repeat)
-        print(f"{name:<8}{len(text):>6}{bare_ms:>10.0f}{job_ms:>10.0f}{job_ms / bare_ms:>10.2f}"
-              f"{timed_ms:>12.0f}{timed_ms / bare_ms:>8.2f}")  # fmt: skip
+        print(
+            f"{name:<8}{len(text):>6}{bare_ms:>10.0f}{job_ms:>10.0f}{job_ms / bare_ms:>10.2f}"
+            f"{timed_ms:>12.0f}{timed_ms / bare_ms:>8.2f}"
+        )
     return 0
 
 

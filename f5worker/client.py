@@ -393,8 +393,15 @@ class RunPodClient:
 
     # ------------------------------------------------------------------ endpoints
 
-    def tts(self, text: str, voice: str | None = None, *, sync: bool = False,
-            on_progress: Callable[[Any], None] | None = None, **params: Any) -> dict:  # fmt: skip
+    def tts(
+        self,
+        text: str,
+        voice: str | None = None,
+        *,
+        sync: bool = False,
+        on_progress: Callable[[Any], None] | None = None,
+        **params: Any,
+    ) -> dict:
         """Speech for ``text`` in a stored ``voice`` or a ``ref_audio`` (URL, base64, storage key, Path, bytes).
 
         ``stream=True`` (a streaming endpoint) with ``on_chunk=callable`` gets each chunk item as it
@@ -471,8 +478,9 @@ class RunPodClient:
             return self._call_api("POST", path)
         return self._json("GET", path, response)
 
-    def stt(self, audio: Any, *, sync: bool = False, on_progress: Callable[[Any], None] | None = None,
-            **params: Any) -> dict:  # fmt: skip
+    def stt(
+        self, audio: Any, *, sync: bool = False, on_progress: Callable[[Any], None] | None = None, **params: Any
+    ) -> dict:
         """Words and timing files for ``audio`` (URL, base64, storage key, Path or bytes)."""
         job = {"endpoint": "stt", "audio": _audio_value(audio), **params}
         return self.call(job, sync=sync, on_progress=on_progress)

@@ -42,8 +42,11 @@ def _within_text_limit(text: str | None, info: ValidationInfo) -> str | None:
     """MAX_TEXT_CHARS, when the caller passed the worker's settings as validation context."""
     settings = (info.context or {}).get("settings")
     if text is not None and settings is not None and len(text) > settings.max_text_chars:
-        raise PydanticCustomError(TOO_LARGE, "{length} characters, over the {limit}-character limit (MAX_TEXT_CHARS)",
-                                  {"length": len(text), "limit": settings.max_text_chars})  # fmt: skip
+        raise PydanticCustomError(
+            TOO_LARGE,
+            "{length} characters, over the {limit}-character limit (MAX_TEXT_CHARS)",
+            {"length": len(text), "limit": settings.max_text_chars},
+        )
     return text
 
 
@@ -92,9 +95,10 @@ class TimingFields(CaptionOptions):
     model_config = ConfigDict(extra="forbid", strict=True)
     timing_engine: TimingEngine = Field("auto", description="auto: WhisperX, then Google; or one engine only.")
     timing_formats: Annotated[list[TimingFormat], AfterValidator(_unique)] = Field(
-        default_factory=lambda: list(TIMING_FORMATS), max_length=len(TIMING_FORMATS),
+        default_factory=lambda: list(TIMING_FORMATS),
+        max_length=len(TIMING_FORMATS),
         description="Timing files to produce, each at most once.",
-    )  # fmt: skip
+    )
     delivery: Literal["url", "text"] | None = Field(None, description="Timing files as URLs (S3) or inline text.")
 
     def caption_options(self) -> CaptionOptions:
@@ -108,8 +112,14 @@ class SttRequest(TimingFields):
     text: SpokenText | None = Field(None, description="Known transcript: times for exactly these words.")
 
 
-_JSON_TYPES = {str: "a string", bool: "a boolean", int: "an integer", float: "a number", dict: "an object",
-               list: "an array"}  # fmt: skip
+_JSON_TYPES = {
+    str: "a string",
+    bool: "a boolean",
+    int: "an integer",
+    float: "a number",
+    dict: "an object",
+    list: "an array",
+}
 _EXPECTED = {
     "string_type": "expected a string",
     "int_type": "expected an integer",
@@ -139,7 +149,7 @@ def _shown(value: Any) -> str:
 
 
 def _range(model: type[BaseModel], loc: tuple, kind: str, ctx: dict) -> str:
-    """"an integer from 4 to 64": both bounds of a top-level field, else the one that failed."""
+    """ "an integer from 4 to 64": both bounds of a top-level field, else the one that failed."""
     info = model.model_fields.get(loc[0]) if len(loc) == 1 else None
     bounds = {kind: ctx[kind]}
     what = "a number"
@@ -224,8 +234,11 @@ class TtsRequest(TimingFields):
     """F5-TTS parameters keep f5-tts's own defaults (its CLI's), with ranges that keep audio sane."""
 
     endpoint: Literal["tts"]
-    text: SpokenText | None = Field(None, description="What to say (at most MAX_TEXT_CHARS characters); "
-                             "starting with a '[voice]' tag makes it multi-voice dialogue.")  # fmt: skip
+    text: SpokenText | None = Field(
+        None,
+        description="What to say (at most MAX_TEXT_CHARS characters); "
+        "starting with a '[voice]' tag makes it multi-voice dialogue.",
+    )
     segments: list[DialogueSegmentRequest] | None = Field(
         None, min_length=1, max_length=200, description="Multi-voice dialogue as voice turns (instead of text)."
     )
@@ -233,9 +246,10 @@ class TtsRequest(TimingFields):
         None, ge=0.0, le=5.0, description="Silence between voice turns; absent: turns join with the cross-fade."
     )
     speaker_labels: bool | None = Field(
-        None, description="SRT: prefix a cue with its speaker's name when the speaker changes (default: on for "
-        "multi-voice jobs)."
-    )  # fmt: skip
+        None,
+        description="SRT: prefix a cue with its speaker's name when the speaker changes (default: on for "
+        "multi-voice jobs).",
+    )
     speaker_colors: dict[VoiceName, AssColor] | None = Field(
         None, max_length=50, description="ASS: '#RRGGBB' text colour per speaker (others get distinct defaults)."
     )
@@ -279,8 +293,10 @@ class TtsRequest(TimingFields):
         given = [name for name in TimingFields.model_fields if name in self.model_fields_set]
         if given and not self.return_word_timings:
             verb, pronoun = ("applies", "it") if len(given) == 1 else ("apply", "them")
-            raise ValueError(f"{given[0]}: {', '.join(given)} {verb} only to word timings; set "
-                             f"return_word_timings: true, or leave {pronoun} out")  # fmt: skip
+            raise ValueError(
+                f"{given[0]}: {', '.join(given)} {verb} only to word timings; set "
+                f"return_word_timings: true, or leave {pronoun} out"
+            )
         return self
 
     @property

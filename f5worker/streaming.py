@@ -46,8 +46,13 @@ def discard_outputs(ctx: WorkerContext, job_id: str) -> None:
         log.warning("job %s: could not remove the outputs of the cancelled job: %s", job_id, exc.message)
 
 
-def _run_in_thread_context(job: dict, ctx: WorkerContext, reporter: Reporter | None,
-                           emit: Callable[[dict], None] | None, cancelled: threading.Event) -> dict:  # fmt: skip
+def _run_in_thread_context(
+    job: dict,
+    ctx: WorkerContext,
+    reporter: Reporter | None,
+    emit: Callable[[dict], None] | None,
+    cancelled: threading.Event,
+) -> dict:
     with progress_reporter(reporter), job_signals(emit, cancelled):
         output = handle_job(job, ctx)
     if cancelled.is_set() and "error" not in output:
@@ -90,8 +95,9 @@ async def stream_job(job: dict, ctx: WorkerContext, reporter: Reporter | None = 
             output = {"error": f"internal_error: the worker hit an unexpected error on job {job.get('id')}"}
         deliver(_Finished(output))
 
-    thread = threading.Thread(target=contextvars.copy_context().run, args=(work,), daemon=True,
-                              name=f"job-{job.get('id')}")  # fmt: skip
+    thread = threading.Thread(
+        target=contextvars.copy_context().run, args=(work,), daemon=True, name=f"job-{job.get('id')}"
+    )
     thread.start()
     finished = False
     try:

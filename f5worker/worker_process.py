@@ -88,8 +88,9 @@ def import_sdk_with_private_state(root: Path | None = None) -> Path:
     from runpod.serverless.modules.worker_state import JobsProgress
 
     state_file = Path(JobsProgress._STATE_FILE)
-    log.info("RunPod SDK job-state file: %s (%d job(s) in progress at start)", state_file,
-             JobsProgress().get_job_count())  # fmt: skip
+    log.info(
+        "RunPod SDK job-state file: %s (%d job(s) in progress at start)", state_file, JobsProgress().get_job_count()
+    )
     return state_file
 
 
@@ -108,8 +109,13 @@ class BoundedShutdown:
     90 s by the platform), and drains running jobs without a limit; a loop waiting on a stale job never ends.
     """
 
-    def __init__(self, grace_s: float = 60.0, settle_s: float = 3.0, jobs_in_progress: Callable[[], int] | None = None,
-                 exit_process: Callable[[int], None] | None = None):  # fmt: skip
+    def __init__(
+        self,
+        grace_s: float = 60.0,
+        settle_s: float = 3.0,
+        jobs_in_progress: Callable[[], int] | None = None,
+        exit_process: Callable[[int], None] | None = None,
+    ):
         self.grace_s = grace_s
         self.settle_s = settle_s
         self._jobs_in_progress = jobs_in_progress or sdk_jobs_in_progress
@@ -148,8 +154,11 @@ class BoundedShutdown:
         while self._jobs_in_progress() > 0 and time.monotonic() - started < self.grace_s:
             time.sleep(0.1)
         if self._jobs_in_progress() > 0:
-            log.warning("SIGTERM: %d job(s) still running after %.0f s: answering them with an error",
-                        self._jobs_in_progress(), self.grace_s)  # fmt: skip
+            log.warning(
+                "SIGTERM: %d job(s) still running after %.0f s: answering them with an error",
+                self._jobs_in_progress(),
+                self.grace_s,
+            )
             self.deadline_passed.set()
             # The abandoned work keeps its thread, and asyncio.run waits for it: leave once answered.
             answered_by = time.monotonic() + self.settle_s

@@ -171,8 +171,13 @@ def build_parser() -> argparse.ArgumentParser:
     pull_parser = commands.add_parser("pull", help="download objects under PREFIX that are missing or differ")
     pull_parser.add_argument("prefix", metavar="PREFIX")
     pull_parser.add_argument("dest", metavar="DEST_DIR", type=Path)
-    pull_parser.add_argument("--include", action="append", default=[], metavar="GLOB",
-                             help="only file names matching this glob (repeatable, case-insensitive)")  # fmt: skip
+    pull_parser.add_argument(
+        "--include",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="only file names matching this glob (repeatable, case-insensitive)",
+    )
     pull_parser.add_argument("--include-from", type=Path, metavar="FILE", help="file of globs, one per line")
     push_parser = commands.add_parser("push", help="upload files of SRC_DIR that are missing or differ")
     push_parser.add_argument("src", metavar="SRC_DIR", type=Path)

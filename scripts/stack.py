@@ -348,10 +348,22 @@ def fetch_wheels(config: Config, missing: list[str]) -> None:
             for number, batch in enumerate(batches):
                 listing = stage / f"batch-{number}.txt"
                 listing.write_text("".join(f"{line}\n" for line in batch))
-                command = [*pip, "wheel", "--no-deps", "--progress-bar", "off", "--timeout", str(config.timeout_s),
-                           "--wheel-dir", str(stage / "out"), "--find-links", str(config.wheels),
-                           *[arg for name in NEVER_BUILT for arg in ("--only-binary", name)],
-                           "-r", str(listing)]  # fmt: skip
+                command = [
+                    *pip,
+                    "wheel",
+                    "--no-deps",
+                    "--progress-bar",
+                    "off",
+                    "--timeout",
+                    str(config.timeout_s),
+                    "--wheel-dir",
+                    str(stage / "out"),
+                    "--find-links",
+                    str(config.wheels),
+                    *[arg for name in NEVER_BUILT for arg in ("--only-binary", name)],
+                    "-r",
+                    str(listing),
+                ]
                 processes.append(subprocess.Popen(command, env=env, stdout=sys.stderr, stderr=sys.stderr))
             failed = [process.wait() for process in processes]
             if any(failed):
@@ -416,9 +428,25 @@ def install_from_wheels(config: Config, pins: dict[str, str], folder: Path) -> N
         need_space(config, f"installing {len(pins)} package(s)")
         env = tool_env(config)
         run([uv(), "venv", "--quiet", "--relocatable", "--python", sys.executable, str(folder)], env, "uv venv")
-        run([uv(), "pip", "sync", "--quiet", "--python", str(folder / "bin" / "python"), "--no-index",
-             "--find-links", str(config.wheels), "--require-hashes", "--no-build", "--strict",
-             str(hashed_lock(config, pins, wheels))], env, "uv pip sync")  # fmt: skip
+        run(
+            [
+                uv(),
+                "pip",
+                "sync",
+                "--quiet",
+                "--python",
+                str(folder / "bin" / "python"),
+                "--no-index",
+                "--find-links",
+                str(config.wheels),
+                "--require-hashes",
+                "--no-build",
+                "--strict",
+                str(hashed_lock(config, pins, wheels)),
+            ],
+            env,
+            "uv pip sync",
+        )
         step.note = f"{len(pins)} package(s) into {folder.name}"
 
 
@@ -436,8 +464,17 @@ def install_flash_attn(config: Config, folder: Path) -> None:
         log(f"flash-attn: skipped: the wheel is for torch {wheel_torch.group(1)}, the lock pins torch {pinned_torch}")
         return
     with Step("flash-attn") as step:
-        command = [uv(), "pip", "install", "--quiet", "--python", str(folder / "bin" / "python"), "--no-deps",
-                   "--no-build", config.flash_url]  # fmt: skip
+        command = [
+            uv(),
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            str(folder / "bin" / "python"),
+            "--no-deps",
+            "--no-build",
+            config.flash_url,
+        ]
         try:
             retry(config, "flash-attn", lambda: run(command, tool_env(config), "uv pip install flash-attn"))
             step.note = "installed"

@@ -88,8 +88,10 @@ def restore(config, building: Path) -> bool:
                 download(store, archive_key, archive)
                 size, digest = archive.stat().st_size, sha256_file(archive)
                 if size != manifest.get("size") or digest != manifest.get("sha256"):
-                    log(f"warning: the snapshot {archive_key} does not match its manifest (size {size}, sha256 "
-                        f"{digest[:12]}); installing from wheels instead")  # fmt: skip
+                    log(
+                        f"warning: the snapshot {archive_key} does not match its manifest (size {size}, sha256 "
+                        f"{digest[:12]}); installing from wheels instead"
+                    )
                     return False
                 unpack(archive, building)
             finally:
@@ -134,8 +136,9 @@ def pack(folder: Path, dest: Path) -> tuple[int, str]:
     """``tar -c`` of ``folder`` (relative names) through zstd into ``dest``; return its size and sha256."""
     import zstandard
 
-    tar = subprocess.Popen(["tar", "-c", "-f", "-", "-C", str(folder), "--exclude=./.last-used", "."],
-                           stdout=subprocess.PIPE)  # fmt: skip
+    tar = subprocess.Popen(
+        ["tar", "-c", "-f", "-", "-C", str(folder), "--exclude=./.last-used", "."], stdout=subprocess.PIPE
+    )
     with open(dest, "wb") as handle:
         out = Hashing(handle)
         zstandard.ZstdCompressor(level=3, threads=-1).copy_stream(tar.stdout, out, read_size=1 << 20)

@@ -78,8 +78,11 @@ def common_options() -> argparse.ArgumentParser:
     """Options accepted before or after the subcommand (SUPPRESS: only what is given is set)."""
     parser = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
     group = parser.add_argument_group("connection and output")
-    group.add_argument("--base-url", help="API base URL, e.g. http://127.0.0.1:8000 for the local API "
-                       "(default: $RUNPOD_BASE_URL, else https://api.runpod.ai/v2/<endpoint id>)")  # fmt: skip
+    group.add_argument(
+        "--base-url",
+        help="API base URL, e.g. http://127.0.0.1:8000 for the local API "
+        "(default: $RUNPOD_BASE_URL, else https://api.runpod.ai/v2/<endpoint id>)",
+    )
     group.add_argument("--endpoint-id", help="RunPod endpoint id (default: $RUNPOD_ENDPOINT_ID)")
     group.add_argument("--local", action="store_true", help="the SDK's local API: POST /status (detected when unset)")
     group.add_argument("--sync", action="store_true", help="use /runsync instead of /run + polling")
@@ -101,8 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    param = {"action": "append", "type": key_value, "default": [], "metavar": "KEY=VALUE",
-             "help": "any other input field, value parsed as JSON (repeatable)"}  # fmt: skip
+    param = {
+        "action": "append",
+        "type": key_value,
+        "default": [],
+        "metavar": "KEY=VALUE",
+        "help": "any other input field, value parsed as JSON (repeatable)",
+    }
 
     tts = sub.add_parser("tts", parents=[common], help="voice-cloned speech, optionally with word timings")
     text = tts.add_mutually_exclusive_group(required=True)
@@ -115,9 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
     tts.add_argument("--formats", type=format_list, help="timing files, e.g. srt,ass (default all five)")
     tts.add_argument("--format", dest="output_format", choices=("wav", "flac", "mp3", "ogg"), help="audio format")
     tts.add_argument("--seed", type=int)
-    tts.add_argument("--stream", action="store_true",
-                     help="streaming endpoint: write each chunk to --out as it arrives (stream.pcm.part, then "
-                          "stream.wav) and print the time to first audio")  # fmt: skip
+    tts.add_argument(
+        "--stream",
+        action="store_true",
+        help="streaming endpoint: write each chunk to --out as it arrives (stream.pcm.part, then "
+        "stream.wav) and print the time to first audio",
+    )
     tts.add_argument("--param", **param)
 
     stt = sub.add_parser("stt", parents=[common], help="speech to text with word times and timing files")
@@ -153,8 +164,14 @@ def job_input(args: argparse.Namespace) -> dict:
     job: dict[str, Any] = {"endpoint": command}
     if command == "tts":
         job["text"] = args.text if args.text is not None else args.text_file.read_text(encoding="utf-8")
-        fields = {"voice": args.voice, "ref_audio": args.ref_audio, "ref_text": args.ref_text,
-                  "timing_formats": args.formats, "output_format": args.output_format, "seed": args.seed}  # fmt: skip
+        fields = {
+            "voice": args.voice,
+            "ref_audio": args.ref_audio,
+            "ref_text": args.ref_text,
+            "timing_formats": args.formats,
+            "output_format": args.output_format,
+            "seed": args.seed,
+        }
         if args.timings:
             job["return_word_timings"] = True
         if args.stream:
@@ -202,10 +219,13 @@ def printable(value: Any, raw: bool) -> Any:
         return value
     if isinstance(value, dict):
         return {
-            key: (f"<{len(item)} base64 characters; --out saves the file, --raw prints them>"
-                  if key == "base64" and isinstance(item, str) and len(item) > INLINE_SHOWN else printable(item, raw))
+            key: (
+                f"<{len(item)} base64 characters; --out saves the file, --raw prints them>"
+                if key == "base64" and isinstance(item, str) and len(item) > INLINE_SHOWN
+                else printable(item, raw)
+            )
             for key, item in value.items()
-        }  # fmt: skip
+        }
     if isinstance(value, list):
         return [printable(item, raw) for item in value]
     return value
@@ -233,8 +253,10 @@ class ChunkWriter:
         if self._part is not None:
             self._part.write(base64.b64decode(item["audio"]))
             self._part.flush()
-        self.progress.say(f"chunk {item['seq'] + 1}/{item.get('chunks', '?')}: {item['duration_s']:.2f} s "
-                          f"of audio at {item['start_s']:.2f} s")  # fmt: skip
+        self.progress.say(
+            f"chunk {item['seq'] + 1}/{item.get('chunks', '?')}: {item['duration_s']:.2f} s "
+            f"of audio at {item['start_s']:.2f} s"
+        )
 
     def finish(self) -> None:
         if self._part is None:
@@ -263,8 +285,9 @@ def execute(client: RunPodClient, args: argparse.Namespace, job: dict, progress:
         writer = ChunkWriter(getattr(args, "out", None), progress)
         progress.say("POST /run, reading /stream (tts)")
         try:
-            output = client.stream(job, on_chunk=writer, on_progress=progress.update,
-                                   timeout=getattr(args, "wait_timeout", None))  # fmt: skip
+            output = client.stream(
+                job, on_chunk=writer, on_progress=progress.update, timeout=getattr(args, "wait_timeout", None)
+            )
         finally:
             writer.finish()
         if writer.first_audio_s is not None:
@@ -300,8 +323,11 @@ def save(client: RunPodClient, args: argparse.Namespace, output: Any, progress: 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    options = {"endpoint_id": getattr(args, "endpoint_id", None), "base_url": getattr(args, "base_url", None),
-               "local": True if getattr(args, "local", False) else None}  # fmt: skip
+    options = {
+        "endpoint_id": getattr(args, "endpoint_id", None),
+        "base_url": getattr(args, "base_url", None),
+        "local": True if getattr(args, "local", False) else None,
+    }
     if getattr(args, "timeout", None):
         options["timeout"] = args.timeout
     try:

@@ -53,8 +53,9 @@ def _srt_visible(content: str) -> list[str]:
 
 
 def srt_cues(text: str) -> list[Cue]:
-    return [Cue(cue.start.total_seconds(), cue.end.total_seconds(), _srt_visible(cue.content))
-            for cue in srt.parse(text)]  # fmt: skip
+    return [
+        Cue(cue.start.total_seconds(), cue.end.total_seconds(), _srt_visible(cue.content)) for cue in srt.parse(text)
+    ]
 
 
 def vtt_cues(text: str) -> list[Cue]:
@@ -155,8 +156,9 @@ def _without_speaker_label(cue: Cue, names: Sequence[str]) -> Cue:
     return cue
 
 
-def check_timing_files(files: dict[str, str], options: CaptionOptions | None = None,
-                       speaker_names: Sequence[str] = ()) -> None:  # fmt: skip
+def check_timing_files(
+    files: dict[str, str], options: CaptionOptions | None = None, speaker_names: Sequence[str] = ()
+) -> None:
     """All rules on every caption format present, and the formats agree with each other.
 
     Multi-voice SRT cues open with 'Name: ' at speaker changes; the rules apply to the caption after it.

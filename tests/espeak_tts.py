@@ -34,24 +34,37 @@ class EspeakTtsEngine:
         return {"model": "espeak-ng (test stand-in for F5-TTS)", "voice": self.voice, "device": "cpu"}
 
     def iter_chunks(
-        self, *, ref_audio: np.ndarray, ref_text: str, chunks: list[str], nfe_step: int, cfg_strength: float,
-        sway_sampling_coef: float, target_rms: float, cross_fade_duration: float, speed: float, seed: int,
-        fix_duration: float | None, on_chunk: Callable[[int, int], None] | None = None,
-    ) -> Iterator[tuple[str, np.ndarray]]:  # fmt: skip
+        self,
+        *,
+        ref_audio: np.ndarray,
+        ref_text: str,
+        chunks: list[str],
+        nfe_step: int,
+        cfg_strength: float,
+        sway_sampling_coef: float,
+        target_rms: float,
+        cross_fade_duration: float,
+        speed: float,
+        seed: int,
+        fix_duration: float | None,
+        on_chunk: Callable[[int, int], None] | None = None,
+    ) -> Iterator[tuple[str, np.ndarray]]:
         self._chunk_truth = []
         with tempfile.TemporaryDirectory(prefix="espeak-tts-") as folder:
             for index, chunk in enumerate(chunks):
                 wav = Path(folder) / f"{index}.wav"
-                starts = espeak_speech(chunk, wav, voice=self.voice, words_per_minute=round(self.words_per_minute
-                                                                                            * speed))  # fmt: skip
+                starts = espeak_speech(
+                    chunk, wav, voice=self.voice, words_per_minute=round(self.words_per_minute * speed)
+                )
                 self._chunk_truth.append(starts)
                 wave = resample(load_16k(wav), 16000, SAMPLE_RATE)
                 if on_chunk is not None:
                     on_chunk(index + 1, len(chunks))
                 yield chunk, wave
 
-    def synthesize_with_spans(self, *, cross_fade_duration: float, on_piece=None,
-                              **kwargs) -> tuple[np.ndarray, list[ChunkSpan]]:  # fmt: skip
+    def synthesize_with_spans(
+        self, *, cross_fade_duration: float, on_piece=None, **kwargs
+    ) -> tuple[np.ndarray, list[ChunkSpan]]:
         joiner = CrossFadeJoiner(round(cross_fade_duration * SAMPLE_RATE))
         pieces = []
         for text, wave in self.iter_chunks(cross_fade_duration=cross_fade_duration, **kwargs):
@@ -62,9 +75,11 @@ class EspeakTtsEngine:
         if on_piece is not None:
             on_piece(pieces[-1], joiner.spans[-1], True)
         self.last_speech = np.concatenate(pieces).astype(np.float32, copy=False)
-        self.truth = [(token, None if start is None else span.start / SAMPLE_RATE + start)
-                      for span, starts in zip(joiner.spans, self._chunk_truth, strict=True)
-                      for token, start in starts]  # fmt: skip
+        self.truth = [
+            (token, None if start is None else span.start / SAMPLE_RATE + start)
+            for span, starts in zip(joiner.spans, self._chunk_truth, strict=True)
+            for token, start in starts
+        ]
         return self.last_speech, joiner.spans
 
     def synthesize(self, **kwargs) -> np.ndarray:

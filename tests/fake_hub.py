@@ -121,8 +121,13 @@ class FakeHub:
         headers = {"X-Repo-Commit": COMMIT, "Content-Length": str(len(data)), "Accept-Ranges": "bytes"}
         if len(data) >= LFS_MIN_BYTES:
             etag = hashlib.sha256(data).hexdigest()
-            headers.update({"X-Linked-Etag": f'"{etag}"', "X-Linked-Size": str(len(data)),
-                            "ETag": f'"{git_blob_sha1(etag.encode())}"'})  # fmt: skip
+            headers.update(
+                {
+                    "X-Linked-Etag": f'"{etag}"',
+                    "X-Linked-Size": str(len(data)),
+                    "ETag": f'"{git_blob_sha1(etag.encode())}"',
+                }
+            )
         else:
             headers["ETag"] = f'"{git_blob_sha1(data)}"'
         if self.faults.get((repo, filename)) == "wrong-etag":
@@ -141,8 +146,15 @@ class FakeHub:
             def log_message(self, format, *args):  # noqa: A002 - the base class's signature
                 pass
 
-            def _send(self, status: int, headers: dict[str, str], body: bytes = b"", head: bool = False,
-                      cut: int | None = None, stall: bool = False) -> None:  # fmt: skip
+            def _send(
+                self,
+                status: int,
+                headers: dict[str, str],
+                body: bytes = b"",
+                head: bool = False,
+                cut: int | None = None,
+                stall: bool = False,
+            ) -> None:
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
@@ -160,18 +172,24 @@ class FakeHub:
                     if stall:
                         self.wfile.flush()
                         time.sleep(hub.stall_s)
-                hub.record(HubRequest(self.command, urllib.parse.urlsplit(self.path).path,
-                                      self.headers.get("Range"), status, sent))  # fmt: skip
+                hub.record(
+                    HubRequest(
+                        self.command, urllib.parse.urlsplit(self.path).path, self.headers.get("Range"), status, sent
+                    )
+                )
 
             def _json(self, status: int, payload: object, head: bool = False) -> None:
                 body = json.dumps(payload).encode()
-                self._send(status, {"Content-Type": "application/json", "Content-Length": str(len(body))}, body,
-                           head)  # fmt: skip
+                self._send(status, {"Content-Type": "application/json", "Content-Length": str(len(body))}, body, head)
 
             def _error(self, status: int, message: str, head: bool, extra: dict | None = None) -> None:
                 body = json.dumps({"error": message}).encode()
-                headers = {"Content-Type": "application/json", "Content-Length": str(len(body)),
-                           "X-Error-Message": message, **(extra or {})}  # fmt: skip
+                headers = {
+                    "Content-Type": "application/json",
+                    "Content-Length": str(len(body)),
+                    "X-Error-Message": message,
+                    **(extra or {}),
+                }
                 self._send(status, headers, body, head)
 
             def _route(self, head: bool) -> None:
@@ -182,8 +200,17 @@ class FakeHub:
                     files = hub.repo_files(repo)
                     if not files:
                         return self._error(404, "Repository not found", head, {"X-Error-Code": "RepoNotFound"})
-                    return self._json(200, {"id": repo, "modelId": repo, "sha": COMMIT, "private": False,
-                                            "siblings": [{"rfilename": name} for name in files]}, head)  # fmt: skip
+                    return self._json(
+                        200,
+                        {
+                            "id": repo,
+                            "modelId": repo,
+                            "sha": COMMIT,
+                            "private": False,
+                            "siblings": [{"rfilename": name} for name in files],
+                        },
+                        head,
+                    )
                 if len(parts) >= 5 and parts[2] == "resolve":
                     repo, filename = "/".join(parts[:2]), "/".join(parts[4:])
                     return self._file(repo, filename, head)
@@ -193,8 +220,9 @@ class FakeHub:
                 fault = hub.faults.get((repo, filename))
                 source = hub.root / repo / filename
                 if fault == "404" or not source.is_file():
-                    return self._error(404, "Entry not found", head,
-                                       {"X-Error-Code": "EntryNotFound", "X-Repo-Commit": COMMIT})  # fmt: skip
+                    return self._error(
+                        404, "Entry not found", head, {"X-Error-Code": "EntryNotFound", "X-Repo-Commit": COMMIT}
+                    )
                 if fault == "500":
                     return self._error(500, "Internal Error (injected by the fake hub)", head)
                 data = source.read_bytes()

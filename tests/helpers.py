@@ -61,8 +61,14 @@ def worker_env(**extra: str) -> dict[str, str]:
     for name in [name for name in env if name.startswith("F5_")]:
         env.pop(name)
     # TTS off unless a test asks for it: importing f5-tts costs about 40 s of every worker start here.
-    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1", RUNPOD_DEBUG_LEVEL="INFO",
-               WHISPER_MODEL=tiny_whisper_model(), TTS_ENABLED="false")  # fmt: skip
+    env.update(
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        PYTHONUNBUFFERED="1",
+        RUNPOD_DEBUG_LEVEL="INFO",
+        WHISPER_MODEL=tiny_whisper_model(),
+        TTS_ENABLED="false",
+    )
     env.update(extra)
     return env
 
@@ -78,8 +84,12 @@ def run_test_input(job_input: dict, env: dict[str, str], timeout: float = 120) -
     with tempfile.TemporaryDirectory(prefix="worker-cwd-") as cwd:
         return subprocess.run(
             [sys.executable, HANDLER, "--test_input", json.dumps({"input": job_input})],
-            cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
-        )  # fmt: skip
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
 
 class WorkerAPI:
@@ -90,12 +100,20 @@ class WorkerAPI:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self._log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
-        command = [sys.executable, HANDLER, "--rp_serve_api",
-                   "--rp_api_host", "127.0.0.1", "--rp_api_port", str(self.port)]  # fmt: skip
+        command = [
+            sys.executable,
+            HANDLER,
+            "--rp_serve_api",
+            "--rp_api_host",
+            "127.0.0.1",
+            "--rp_api_port",
+            str(self.port),
+        ]
         # Its own working directory: the SDK keeps job state in ./.runpod_jobs.pkl, which two
         # workers sharing a directory would share.
-        self.process = subprocess.Popen(command, cwd=log_path.parent, env=env, stdout=self._log,
-                                        stderr=subprocess.STDOUT)  # fmt: skip
+        self.process = subprocess.Popen(
+            command, cwd=log_path.parent, env=env, stdout=self._log, stderr=subprocess.STDOUT
+        )
 
     def wait_ready(self, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout

@@ -143,8 +143,11 @@ class JobQueue:
             "RUNPOD_SKIP_GPU_CHECK": "true",
         }
         if ping:
-            env.update(RUNPOD_WEBHOOK_PING=f"{base}/ping/$RUNPOD_POD_ID?gpu=test", RUNPOD_PING_INTERVAL="1000",
-                       RUNPOD_AI_API_KEY=API_KEY)  # fmt: skip
+            env.update(
+                RUNPOD_WEBHOOK_PING=f"{base}/ping/$RUNPOD_POD_ID?gpu=test",
+                RUNPOD_PING_INTERVAL="1000",
+                RUNPOD_AI_API_KEY=API_KEY,
+            )
         return env
 
     # ------------------------------------------------------------------ feeding jobs
@@ -200,8 +203,9 @@ class JobQueue:
         return self.final_posts()
 
     def wait_for_result(self, job_id: str, timeout: float) -> dict:
-        self.wait_for(lambda s: any(p.is_final and p.job_id == job_id for p in s.posts), timeout,
-                      f"result for {job_id}")  # fmt: skip
+        self.wait_for(
+            lambda s: any(p.is_final and p.job_id == job_id for p in s.posts), timeout, f"result for {job_id}"
+        )
         return self.results_by_id()[job_id][0]
 
     def final_posts(self) -> list[Post]:
@@ -262,8 +266,10 @@ class JobQueue:
     def summary_locked(self) -> str:
         state = self._state
         finals = sum(p.is_final for p in state.posts)
-        return (f"pending={len(state.pending)} handed_out={len(state.handed_out)} finals={finals} "
-                f"posts={len(state.posts)} takes={len(state.takes)} errors={state.protocol_errors[:3]}")  # fmt: skip
+        return (
+            f"pending={len(state.pending)} handed_out={len(state.handed_out)} finals={finals} "
+            f"posts={len(state.posts)} takes={len(state.takes)} errors={state.protocol_errors[:3]}"
+        )
 
     # ------------------------------------------------------------------ HTTP side
 
@@ -321,7 +327,7 @@ class JobQueue:
                 query = urllib.parse.parse_qs(parsed.query, keep_blank_values=True)
                 if not parsed.path.startswith(prefix):
                     return None, [], query, parsed.path
-                return parsed.path, parsed.path[len(prefix):].split("/"), query, parsed.path
+                return parsed.path, parsed.path[len(prefix) :].split("/"), query, parsed.path
 
             def _json(self, status: int, payload: object) -> None:
                 data = json.dumps(payload).encode()
@@ -354,8 +360,9 @@ class JobQueue:
                     return self._json(200, {"jobsToStop": ids}) if ids else self._empty(204)
                 if path and len(parts) == 2 and parts[0] == "ping":
                     with queue._cond:
-                        queue._state.pings.append({"query": query, "at": time.monotonic(),
-                                                   "auth": self.headers.get("Authorization")})  # fmt: skip
+                        queue._state.pings.append(
+                            {"query": query, "at": time.monotonic(), "auth": self.headers.get("Authorization")}
+                        )
                     return self._empty(200)
                 queue._protocol_error(f"unexpected GET {self.path}")
                 return self._empty(404)
@@ -388,8 +395,14 @@ class ProductionWorker:
         self.cwd.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
         self.started = time.monotonic()
-        self.process = subprocess.Popen([sys.executable, str(REPO / "runpod-handler.py")], cwd=self.cwd, env=env,
-                                        stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        self.process = subprocess.Popen(
+            [sys.executable, str(REPO / "runpod-handler.py")],
+            cwd=self.cwd,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     @property
     def pid(self) -> int:

@@ -77,8 +77,16 @@ def _synthesise_here(text: str, wav_path: str, voice: str, words_per_minute: int
     library.espeak_SetSynthCallback.argtypes = [_SYNTH_CALLBACK]
     library.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
     library.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
-    library.espeak_Synth.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
-                                     ctypes.c_uint, ctypes.POINTER(ctypes.c_uint), ctypes.c_void_p]  # fmt: skip
+    library.espeak_Synth.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_size_t,
+        ctypes.c_uint,
+        ctypes.c_int,
+        ctypes.c_uint,
+        ctypes.c_uint,
+        ctypes.POINTER(ctypes.c_uint),
+        ctypes.c_void_p,
+    ]
     sample_rate = library.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, None, 0)
     if sample_rate <= 0:
         raise RuntimeError(f"espeak_Initialize failed ({sample_rate})")
@@ -104,8 +112,9 @@ def _synthesise_here(text: str, wav_path: str, voice: str, words_per_minute: int
     callback = _SYNTH_CALLBACK(collect)  # kept referenced until synthesis is over
     library.espeak_SetSynthCallback(callback)
     raw = text.encode("utf-8") + b"\0"
-    status = library.espeak_Synth(ctypes.create_string_buffer(raw), len(raw), 0, _POS_CHARACTER, 0,
-                                  _CHARS_UTF8 | _ENDPAUSE, None, None)  # fmt: skip
+    status = library.espeak_Synth(
+        ctypes.create_string_buffer(raw), len(raw), 0, _POS_CHARACTER, 0, _CHARS_UTF8 | _ENDPAUSE, None, None
+    )
     if status != 0:
         raise RuntimeError(f"espeak_Synth failed ({status})")
     with wave.open(wav_path, "wb") as handle:
@@ -145,10 +154,18 @@ def espeak_speech(
     began that token in this very wav, or ``None`` for a word it ran into the previous one (see
     ``_first_event_per_token``). Runs in a fresh interpreter so the audio is reproducible.
     """
-    command = [sys.executable, "-I", "-S", str(Path(__file__).resolve()), voice, str(int(words_per_minute)),
-               str(Path(wav_path).resolve())]  # fmt: skip
-    result = subprocess.run(command, input=text, capture_output=True, text=True, encoding="utf-8",
-                            timeout=SYNTH_TIMEOUT_S, check=False)  # fmt: skip
+    command = [
+        sys.executable,
+        "-I",
+        "-S",
+        str(Path(__file__).resolve()),
+        voice,
+        str(int(words_per_minute)),
+        str(Path(wav_path).resolve()),
+    ]
+    result = subprocess.run(
+        command, input=text, capture_output=True, text=True, encoding="utf-8", timeout=SYNTH_TIMEOUT_S, check=False
+    )
     if result.returncode != 0:
         raise RuntimeError(f"espeak-ng synthesis failed: {result.stderr.strip()[-500:]}")
     return [(token, None if start is None else float(start)) for token, start in json.loads(result.stdout)]
@@ -180,8 +197,9 @@ def edit_distance(reference: list[str], hypothesis: list[str]) -> int:
     for row, ref_word in enumerate(reference, start=1):
         current = [row]
         for column, hyp_word in enumerate(hypothesis, start=1):
-            current.append(min(previous[column] + 1, current[column - 1] + 1,
-                               previous[column - 1] + (ref_word != hyp_word)))  # fmt: skip
+            current.append(
+                min(previous[column] + 1, current[column - 1] + 1, previous[column - 1] + (ref_word != hyp_word))
+            )
         previous = current
     return previous[-1]
 

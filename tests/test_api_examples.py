@@ -120,10 +120,26 @@ def test_api_md_has_examples_of_every_endpoint():
 def doc_fixtures(s3_worker, worker_storage, tmp_path_factory):
     """The voice and the stored job that the examples name."""
     wav = espeak_wav(NARRATOR_TEXT, tmp_path_factory.mktemp("api-examples") / "narrator.wav")
-    s3_worker.output({"endpoint": "voices", "action": "upload", "name": "narrator", "overwrite": True,
-                      "audio": base64.b64encode(wav.read_bytes()).decode(), "text": NARRATOR_TEXT})  # fmt: skip
-    done = s3_worker.output({"endpoint": "tts", "text": "A stored job for the examples.", "voice": "narrator",
-                             "nfe_step": 4, "return_word_timings": True}, timeout=300)  # fmt: skip
+    s3_worker.output(
+        {
+            "endpoint": "voices",
+            "action": "upload",
+            "name": "narrator",
+            "overwrite": True,
+            "audio": base64.b64encode(wav.read_bytes()).decode(),
+            "text": NARRATOR_TEXT,
+        }
+    )
+    done = s3_worker.output(
+        {
+            "endpoint": "tts",
+            "text": "A stored job for the examples.",
+            "voice": "narrator",
+            "nfe_step": 4,
+            "return_word_timings": True,
+        },
+        timeout=300,
+    )
     for key in worker_storage.list_keys(f"outputs/{done['job_id']}/"):
         worker_storage.put_bytes(key.replace(done["job_id"], DOC_JOB), worker_storage.get_bytes(key))
     # The copy's result names the copied files, as a result stored by a job with that id would.

@@ -97,8 +97,9 @@ def fake_runpod():
             code, payload = fake.answer(method, self.path, dict(self.headers), body)
             data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
             self.send_response(code)
-            self.send_header("Content-Type", "application/octet-stream" if isinstance(payload, bytes) else
-                             "application/json")  # fmt: skip
+            self.send_header(
+                "Content-Type", "application/octet-stream" if isinstance(payload, bytes) else "application/json"
+            )
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
@@ -126,8 +127,15 @@ def hosted(fake_runpod):
     """A client for the fake hosted API, polling fast."""
     fake_runpod.seen.clear()
     fake_runpod.run_failures = 0
-    with RunPodClient(api_key=API_KEY, base_url=fake_runpod.url, timeout=10, local=False,
-                      poll_interval=0.01, max_poll_interval=0.02, backoff_factor=0) as client:  # fmt: skip
+    with RunPodClient(
+        api_key=API_KEY,
+        base_url=fake_runpod.url,
+        timeout=10,
+        local=False,
+        poll_interval=0.01,
+        max_poll_interval=0.02,
+        backoff_factor=0,
+    ) as client:
         yield client
 
 
@@ -137,15 +145,17 @@ def completed(job_id: str, output: dict) -> dict:
 
 def test_queue_progress_completed_with_callbacks_in_order(fake_runpod, hosted):
     chunks = [{"stage": "synthesis", "chunk": k, "chunks": 3} for k in (1, 2, 3)]
-    fake_runpod.script("job-progress",
-                       {"id": "job-progress", "status": "IN_QUEUE"},
-                       {"id": "job-progress", "status": "IN_PROGRESS"},
-                       {"id": "job-progress", "status": "IN_PROGRESS", "output": chunks[0]},
-                       {"id": "job-progress", "status": "IN_PROGRESS", "output": chunks[0]},  # polled twice: one call
-                       {"id": "job-progress", "status": "IN_PROGRESS", "output": chunks[1]},
-                       {"id": "job-progress", "status": "IN_PROGRESS", "output": chunks[2]},
-                       {"id": "job-progress", "status": "IN_PROGRESS", "output": {"stage": "timing"}},
-                       completed("job-progress", {"job_id": "job-progress", "audio": {"duration_s": 1.0}}))  # fmt: skip
+    fake_runpod.script(
+        "job-progress",
+        {"id": "job-progress", "status": "IN_QUEUE"},
+        {"id": "job-progress", "status": "IN_PROGRESS"},
+        {"id": "job-progress", "status": "IN_PROGRESS", "output": chunks[0]},
+        {"id": "job-progress", "status": "IN_PROGRESS", "output": chunks[0]},  # polled twice: one call
+        {"id": "job-progress", "status": "IN_PROGRESS", "output": chunks[1]},
+        {"id": "job-progress", "status": "IN_PROGRESS", "output": chunks[2]},
+        {"id": "job-progress", "status": "IN_PROGRESS", "output": {"stage": "timing"}},
+        completed("job-progress", {"job_id": "job-progress", "audio": {"duration_s": 1.0}}),
+    )
     seen = []
     output = hosted.call({"endpoint": "tts", "scenario": "job-progress"}, on_progress=seen.append)
     assert output == {"job_id": "job-progress", "audio": {"duration_s": 1.0}}
@@ -161,8 +171,11 @@ def test_runsync_that_outlasts_its_window_goes_on_polling(fake_runpod, hosted):
 
 
 def test_failed_job_raises_the_workers_code_and_message(fake_runpod, hosted):
-    fake_runpod.script("job-bad", {"id": "job-bad", "status": "IN_PROGRESS"},
-                       {"id": "job-bad", "status": "FAILED", "error": "invalid_input: text: required field is missing"})
+    fake_runpod.script(
+        "job-bad",
+        {"id": "job-bad", "status": "IN_PROGRESS"},
+        {"id": "job-bad", "status": "FAILED", "error": "invalid_input: text: required field is missing"},
+    )
     with pytest.raises(JobFailed) as caught:
         hosted.tts("", voice="narrator", scenario="job-bad")
     assert (caught.value.code, caught.value.message) == ("invalid_input", "text: required field is missing")
@@ -193,8 +206,9 @@ def test_error_strings_are_parsed():
 def test_wait_backs_off_exponentially_and_times_out(fake_runpod):
     fake_runpod.seen.clear()
     fake_runpod.script("job-forever", {"id": "job-forever", "status": "IN_PROGRESS"})
-    client = RunPodClient(api_key=API_KEY, base_url=fake_runpod.url, local=False,
-                          poll_interval=0.05, max_poll_interval=0.4)  # fmt: skip
+    client = RunPodClient(
+        api_key=API_KEY, base_url=fake_runpod.url, local=False, poll_interval=0.05, max_poll_interval=0.4
+    )
     started = time.monotonic()
     with pytest.raises(WaitTimeout) as caught:
         client.wait("job-forever", timeout=1.5)
@@ -227,10 +241,14 @@ def test_api_key_goes_in_the_header_and_nowhere_else(fake_runpod, hosted, caplog
         "srt": {"key": "outputs/job-files/timings.srt", "text": "1\n00:00:00,000 --> 00:00:01,000\nHi\n"},
         "vtt": {"key": "outputs/job-files/timings.vtt", "url": f"{fake_runpod.url}/files/gone.vtt"},  # expired
     }
-    audio = {"key": "outputs/job-files/audio.wav", "format": "wav",
-             "url": f"{fake_runpod.url}/files/audio.wav?X-Amz-Signature=abc"}  # fmt: skip
-    fake_runpod.script("job-files", completed("job-files", {"job_id": "job-files", "audio": audio,
-                                                            "timings": {"files": files}}))  # fmt: skip
+    audio = {
+        "key": "outputs/job-files/audio.wav",
+        "format": "wav",
+        "url": f"{fake_runpod.url}/files/audio.wav?X-Amz-Signature=abc",
+    }
+    fake_runpod.script(
+        "job-files", completed("job-files", {"job_id": "job-files", "audio": audio, "timings": {"files": files}})
+    )
     saved = hosted.save_outputs(hosted.call({"scenario": "job-files"}), tmp_path)
     assert saved["audio"].read_bytes() == b"RIFF-fake-audio"
     assert saved["srt"].read_text().endswith("Hi\n")
@@ -272,17 +290,24 @@ def test_a_failed_url_download_leaves_no_partial_file(fake_runpod, hosted, tmp_p
         hosted.save_outputs(output, tmp_path, download=False)
     assert [p.name for p in tmp_path.iterdir()] == ["timings.vtt"] and (tmp_path / "timings.vtt").read_text() == "old"
     with pytest.raises(ClientError, match="no url, base64 or text"):
-        hosted.save_outputs({"job_id": "job-x", "files": {"srt": {"key": "outputs/job-x/timings.srt"}}}, tmp_path,
-                            download=False)  # fmt: skip
+        hosted.save_outputs(
+            {"job_id": "job-x", "files": {"srt": {"key": "outputs/job-x/timings.srt"}}}, tmp_path, download=False
+        )
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o077])
 def test_saved_files_honour_the_umask_like_any_other_file(fake_runpod, hosted, tmp_path, umask):
     fake_runpod.files["timings.vtt"] = b"WEBVTT\n"
-    output = {"job_id": "job-u", "audio": {"key": "outputs/job-u/audio.wav", "base64": "UklGRg=="},
-              "timings": {"files": {"srt": {"key": "outputs/job-u/timings.srt", "text": "1\n"},
-                                    "vtt": {"key": "outputs/job-u/timings.vtt",
-                                            "url": f"{fake_runpod.url}/files/timings.vtt"}}}}  # fmt: skip
+    output = {
+        "job_id": "job-u",
+        "audio": {"key": "outputs/job-u/audio.wav", "base64": "UklGRg=="},
+        "timings": {
+            "files": {
+                "srt": {"key": "outputs/job-u/timings.srt", "text": "1\n"},
+                "vtt": {"key": "outputs/job-u/timings.vtt", "url": f"{fake_runpod.url}/files/timings.vtt"},
+            }
+        },
+    }
     previous = os.umask(umask)
     try:
         saved = hosted.save_outputs(output, tmp_path, download=False)
@@ -311,9 +336,17 @@ def test_cli_refuses_a_mistyped_local_file_instead_of_sending_it_as_a_url(tmp_pa
     assert cli("stt", "--base-url", "http://127.0.0.1:9", "--audio", "interview").returncode == 2
 
 
-@pytest.mark.parametrize("value", ["https://example.com/me.mp3", "http://10.0.0.2/a.wav", "voices/narrator.wav",
-                                   "outputs/job-1/audio.wav", "data:audio/wav;base64,UklGRg==",
-                                   base64.b64encode(b"RIFF....WAVEfmt ").decode()])  # fmt: skip
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://example.com/me.mp3",
+        "http://10.0.0.2/a.wav",
+        "voices/narrator.wav",
+        "outputs/job-1/audio.wav",
+        "data:audio/wav;base64,UklGRg==",
+        base64.b64encode(b"RIFF....WAVEfmt ").decode(),
+    ],
+)
 def test_cli_passes_urls_storage_keys_and_base64_unchanged(value):
     import importlib.util
 
@@ -366,14 +399,26 @@ def spoken(subtitles: list[srt.Subtitle]) -> str:
 
 
 def test_sync_tts_saved_and_parsed_then_result_and_download(local, voice, tmp_path):
-    job = {"endpoint": "tts", "text": TEXT, "voice": voice, "nfe_step": 4, "seed": 5, "output_format": "flac",
-           "return_word_timings": True, "timing_formats": ["srt", "ass", "json"]}  # fmt: skip
+    job = {
+        "endpoint": "tts",
+        "text": TEXT,
+        "voice": voice,
+        "nfe_step": 4,
+        "seed": 5,
+        "output_format": "flac",
+        "return_word_timings": True,
+        "timing_formats": ["srt", "ass", "json"],
+    }
     output = local.call(job, sync=True)
     job_id = output["job_id"]
     saved = local.save_outputs(output, tmp_path / "urls")
     assert set(saved) == {"audio", "srt", "ass", "json"}
-    assert sorted(p.name for p in (tmp_path / "urls").iterdir()) == ["audio.flac", "timings.ass", "timings.json",
-                                                                      "timings.srt"]  # fmt: skip
+    assert sorted(p.name for p in (tmp_path / "urls").iterdir()) == [
+        "audio.flac",
+        "timings.ass",
+        "timings.json",
+        "timings.srt",
+    ]
     samples, rate = soundfile.read(saved["audio"])
     assert rate == 24000 and len(samples) / rate == pytest.approx(output["audio"]["duration_s"], abs=0.01)
     assert spoken(list(srt.parse(saved["srt"].read_text()))) == TEXT
@@ -400,9 +445,19 @@ def test_sync_tts_saved_and_parsed_then_result_and_download(local, voice, tmp_pa
 
 def test_run_then_wait_detects_the_local_api(s3_worker, voice, tmp_path):
     client = RunPodClient(base_url=s3_worker.url, poll_interval=0.05)
-    job_id = client.run({"endpoint": "tts", "text": TEXT, "voice": voice, "nfe_step": 4, "seed": 9,
-                         "return_audio": "base64", "return_word_timings": True, "delivery": "text",
-                         "timing_formats": ["srt"]})  # fmt: skip
+    job_id = client.run(
+        {
+            "endpoint": "tts",
+            "text": TEXT,
+            "voice": voice,
+            "nfe_step": 4,
+            "seed": 9,
+            "return_audio": "base64",
+            "return_word_timings": True,
+            "delivery": "text",
+            "timing_formats": ["srt"],
+        }
+    )
     assert client.local is None
     body = client.wait(job_id)  # GET /status is 405 there: POST /status, which runs the job
     assert client.local is True and body["status"] == "COMPLETED"
@@ -434,9 +489,28 @@ def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
 
 def test_cli_tts_with_a_local_reference_file_saves_files(s3_worker, reference, tmp_path):
     out = tmp_path / "out"
-    done = cli("tts", "--base-url", s3_worker.url, "--text", TEXT, "--ref-audio", str(reference),
-               "--ref-text", REF_TEXT, "--timings", "--formats", "srt,vtt", "--format", "wav",
-               "--param", "nfe_step=4", "--param", "seed=11", "--out", str(out))  # fmt: skip
+    done = cli(
+        "tts",
+        "--base-url",
+        s3_worker.url,
+        "--text",
+        TEXT,
+        "--ref-audio",
+        str(reference),
+        "--ref-text",
+        REF_TEXT,
+        "--timings",
+        "--formats",
+        "srt,vtt",
+        "--format",
+        "wav",
+        "--param",
+        "nfe_step=4",
+        "--param",
+        "seed=11",
+        "--out",
+        str(out),
+    )
     assert done.returncode == 0, done.stderr
     output = json.loads(done.stdout)
     assert output["voice"]["ref_text"] == REF_TEXT and output["params"]["seed"] == 11

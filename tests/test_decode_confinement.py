@@ -57,8 +57,9 @@ def hostile_inputs(speech, loopback) -> dict[str, bytes]:
         "hls-master": f"#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n{loopback}/audio.m3u8\n".encode(),
         "m3u": f"#EXTM3U\n{loopback}/a.wav\n".encode(),
         "pls": f"[playlist]\nFile1={loopback}/a.wav\nNumberOfEntries=1\n".encode(),
-        "sdp": f"v=0\no=- 0 0 IN IP4 127.0.0.1\ns=x\nc=IN IP4 127.0.0.1\nt=0 0\nm=audio {loopback[-5:]} RTP/AVP 0\n"
-        .encode(),
+        "sdp": (
+            f"v=0\no=- 0 0 IN IP4 127.0.0.1\ns=x\nc=IN IP4 127.0.0.1\nt=0 0\nm=audio {loopback[-5:]} RTP/AVP 0\n"
+        ).encode(),
         "png": b"\x89PNG\r\n\x1a\n" + bytes(200),
         "jpeg": b"\xff\xd8\xff\xe0" + bytes(200),
         "html": b"<html><body>not audio</body></html>",
@@ -81,13 +82,20 @@ def test_stt_and_voices_jobs_refuse_a_concat_file_then_serve_a_good_job(speech, 
     good_audio = base64.b64encode(speech.read_bytes()).decode()
     for index, (name, data) in enumerate(hostile_inputs(speech, loopback).items()):
         encoded = base64.b64encode(data).decode()
-        for job_input in ({"endpoint": "stt", "audio": encoded},  # fmt: skip
-                          {"endpoint": "voices", "action": "upload", "name": f"stolen{index}", "audio": encoded}):
+        for job_input in (
+            {"endpoint": "stt", "audio": encoded},
+            {"endpoint": "voices", "action": "upload", "name": f"stolen{index}", "audio": encoded},
+        ):
             output = handle_job({"id": f"bad-{name}", "input": job_input}, local_ctx)
             assert output.get("error", "").startswith("invalid_input: "), (name, output)
             assert "/tmp" not in output["error"]
-        good = handle_job({"id": "good", "input": {"endpoint": "voices", "action": "upload", "name": f"good{index}",
-                                                   "audio": good_audio}}, local_ctx)  # fmt: skip
+        good = handle_job(
+            {
+                "id": "good",
+                "input": {"endpoint": "voices", "action": "upload", "name": f"good{index}", "audio": good_audio},
+            },
+            local_ctx,
+        )
         assert good.get("audio_key") == f"voices/good{index}.wav", good
     assert Recorder.requests == []
     assert all(key.startswith("voices/good") for key in local_ctx.storage.list_keys("voices/"))
@@ -115,8 +123,9 @@ ENCODINGS = {
 @pytest.mark.parametrize("ext", sorted(ENCODINGS))
 def test_every_allowed_container_decodes(speech, tmp_path, ext):
     dest = tmp_path / f"speech.{ext}"
-    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(speech), *ENCODINGS[ext], str(dest)],
-                   check=True)  # fmt: skip
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(speech), *ENCODINGS[ext], str(dest)], check=True
+    )
     data = dest.read_bytes()
     assert sniff_container(data) in ALLOWED_CONTAINERS
     samples = decode_audio(data, 16000, max_seconds=60)

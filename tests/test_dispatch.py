@@ -31,7 +31,7 @@ BAD_INPUTS = [
     ({"endpoint": "tts", "text": "hi", "voice": "v"}, "engine_unavailable: the tts engine is unavailable"),
     ({"text": "no endpoint means tts", "voice": "v"}, "engine_unavailable: the tts engine is unavailable"),
     ({"endpoint": "stt"}, "invalid_input: audio: required field is missing"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("payload", "expected"), BAD_INPUTS)

@@ -17,8 +17,10 @@ from tests.helpers import TEST_SECRET_KEY, free_port, s3_env, worker_api, worker
 VTT = "WEBVTT\n\n00:00:00.000 --> 00:00:00.500\nHi\n"
 
 
-STORED_OUTPUT = {"audio": {"key": audio_key("job-e2e", "wav")},
-                 "timings": {"files": {"vtt": {"key": timing_key("job-e2e", "vtt")}}}}  # fmt: skip
+STORED_OUTPUT = {
+    "audio": {"key": audio_key("job-e2e", "wav")},
+    "timings": {"files": {"vtt": {"key": timing_key("job-e2e", "vtt")}}},
+}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -82,8 +84,7 @@ def test_s3_stopped_gives_a_bounded_storage_error(tmp_path):
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
     bucket = make_bucket(endpoint)
-    env = worker_env(**s3_env(endpoint, bucket), S3_CONNECT_TIMEOUT_S="1", S3_READ_TIMEOUT_S="2",
-                     S3_MAX_ATTEMPTS="2")  # fmt: skip
+    env = worker_env(**s3_env(endpoint, bucket), S3_CONNECT_TIMEOUT_S="1", S3_READ_TIMEOUT_S="2", S3_MAX_ATTEMPTS="2")
     with worker_api(env, tmp_path / "worker.log") as api:
         assert api.error({"endpoint": "result", "job_id": "nothing"}).startswith("not_found: ")
         server.stop()

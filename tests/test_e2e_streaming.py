@@ -61,11 +61,15 @@ def workers(tiny_tts_env, tmp_path_factory):
     api = prod = None
     try:
         (root / "api").mkdir()
-        api = WorkerAPI(worker_env(**common, STORAGE_DIR=str(api_storage), VOICE_CACHE_DIR=str(root / "vc-api")),
-                        root / "api" / "worker.log")  # fmt: skip
-        prod = ProductionWorker(worker_env(**common, **queue.env(), STORAGE_DIR=str(loop_storage),
-                                           VOICE_CACHE_DIR=str(root / "vc-loop")),
-                                root / "loop.log", root / "cwd-loop")  # fmt: skip
+        api = WorkerAPI(
+            worker_env(**common, STORAGE_DIR=str(api_storage), VOICE_CACHE_DIR=str(root / "vc-api")),
+            root / "api" / "worker.log",
+        )
+        prod = ProductionWorker(
+            worker_env(**common, **queue.env(), STORAGE_DIR=str(loop_storage), VOICE_CACHE_DIR=str(root / "vc-loop")),
+            root / "loop.log",
+            root / "cwd-loop",
+        )
         yield {"api": api, "prod": prod, "queue": queue, "loop_storage": loop_storage, "api_storage": api_storage}
     finally:
         if api is not None:
@@ -152,8 +156,9 @@ def test_production_loop_plain_jobs_and_errors(loop):
     result = queue.wait_for_result(ok, timeout=300)
     assert list(result) == ["output"] and len(result["output"]) == 1 and "audio" in result["output"][0]
     assert queue.wait_for_result(bad, timeout=60)["error"].startswith("invalid_input: remove_silence:")
-    assert queue.wait_for_result(missing, timeout=60) == {"error": "not_found: no stored result for job_id "
-                                                                   "'nothing-here'"}  # fmt: skip
+    assert queue.wait_for_result(missing, timeout=60) == {
+        "error": "not_found: no stored result for job_id 'nothing-here'"
+    }
     assert queue.protocol_errors() == []
 
 
@@ -182,8 +187,24 @@ def test_command_line_stream_writes_chunks_and_reports_time_to_first_audio(api, 
     spec = importlib.util.spec_from_file_location("tts_client_cli", REPO / "scripts" / "tts-client.py")
     cli = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(cli)
-    code = cli.main(["tts", "--base-url", api.url, "--text", LONG_TEXT, "--voice", "narrator", "--seed", "3",
-                     "--param", "nfe_step=4", "--stream", "--out", str(tmp_path)])  # fmt: skip
+    code = cli.main(
+        [
+            "tts",
+            "--base-url",
+            api.url,
+            "--text",
+            LONG_TEXT,
+            "--voice",
+            "narrator",
+            "--seed",
+            "3",
+            "--param",
+            "nfe_step=4",
+            "--stream",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert code == 0
     assert "time to first audio:" in capsys.readouterr().err
     streamed, rate = soundfile.read(tmp_path / "stream.wav", dtype="int16")

@@ -29,8 +29,7 @@ def test_half_configured_s3_refuses_to_start(tmp_path):
 def test_readme_demo_runs_a_tts_job_on_local_storage(tmp_path, tiny_tts_env):
     """The README's main command (tiny models, local storage), minus the install step already done."""
     env = worker_env(STORAGE_DIR=str(tmp_path / "storage"), SKIP_SETUP="1", **tiny_tts_env)
-    result = subprocess.run(["bash", "scripts/demo.sh"], cwd=REPO, env=env, capture_output=True, text=True,
-                            timeout=600)  # fmt: skip
+    result = subprocess.run(["bash", "scripts/demo.sh"], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     for line in ("demo: health ok", "demo: voice uploaded", "demo: tts ok", "demo: download ok"):
         assert line in result.stdout

@@ -15,13 +15,28 @@ TEXT = "Welcome back. Today we test the whole pipeline, from text to timed subti
 
 def test_upload_voice_then_tts_with_timings_then_result_and_downloads(s3_worker, tmp_path):
     reference = espeak_wav("The narrator speaks clearly for the reference clip.", tmp_path / "ref.wav")
-    uploaded = s3_worker.output({"endpoint": "voices", "action": "upload", "name": "e2e-narrator",
-                                 "audio": base64.b64encode(reference.read_bytes()).decode(),
-                                 "text": "The narrator speaks clearly for the reference clip."})  # fmt: skip
+    uploaded = s3_worker.output(
+        {
+            "endpoint": "voices",
+            "action": "upload",
+            "name": "e2e-narrator",
+            "audio": base64.b64encode(reference.read_bytes()).decode(),
+            "text": "The narrator speaks clearly for the reference clip.",
+        }
+    )
     assert uploaded["audio_key"] == "voices/e2e-narrator.wav"
 
-    output = s3_worker.output({"endpoint": "tts", "text": TEXT, "voice": "e2e-narrator", "nfe_step": 4, "seed": 3,
-                               "return_word_timings": True, "output_format": "flac"})  # fmt: skip
+    output = s3_worker.output(
+        {
+            "endpoint": "tts",
+            "text": TEXT,
+            "voice": "e2e-narrator",
+            "nfe_step": 4,
+            "seed": 3,
+            "return_word_timings": True,
+            "output_format": "flac",
+        }
+    )
     job_id = output["job_id"]
     audio = requests.get(output["audio"]["url"], timeout=10).content
     samples, rate = soundfile.read(io.BytesIO(audio))

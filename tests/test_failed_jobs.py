@@ -30,10 +30,14 @@ def ctx(request, tmp_path, engines, reference):
     if request.param == "local":
         settings = Settings(storage_dir=tmp_path / "storage", voice_cache_dir=tmp_path / "cache")
     else:
-        settings = Settings(aws_s3_bucket=request.getfixturevalue("bucket"), aws_access_key_id=TEST_ACCESS_KEY,
-                            aws_secret_access_key=TEST_SECRET_KEY, aws_default_region="us-east-1",
-                            aws_endpoint_url=request.getfixturevalue("moto_endpoint"),
-                            voice_cache_dir=tmp_path / "cache")  # fmt: skip
+        settings = Settings(
+            aws_s3_bucket=request.getfixturevalue("bucket"),
+            aws_access_key_id=TEST_ACCESS_KEY,
+            aws_secret_access_key=TEST_SECRET_KEY,
+            aws_default_region="us-east-1",
+            aws_endpoint_url=request.getfixturevalue("moto_endpoint"),
+            voice_cache_dir=tmp_path / "cache",
+        )
     ctx = build_context(settings, engines=engines)
     ctx.storage.put_bytes("voices/narrator.wav", reference)
     ctx.storage.put_bytes("voices/narrator.txt", REFERENCE_TEXT.encode())
@@ -47,8 +51,9 @@ def run(ctx, job_id: str, **fields) -> dict:
 
 def download(ctx, job_id: str, file: str) -> dict:
     delivery = "text" if file != "audio" else "base64"
-    return handle_job({"id": "dl", "input": {"endpoint": "download", "job_id": job_id, "file": file,
-                                             "delivery": delivery}}, ctx)  # fmt: skip
+    return handle_job(
+        {"id": "dl", "input": {"endpoint": "download", "job_id": job_id, "file": file, "delivery": delivery}}, ctx
+    )
 
 
 def good_job(ctx) -> None:
@@ -84,12 +89,21 @@ def test_a_job_failing_after_its_audio_was_stored_removes_it(ctx, monkeypatch):
 
 
 def test_a_second_run_of_an_id_replaces_the_first_set_whole(ctx):
-    first = run(ctx, "local_test", text="First run with timings.", output_format="mp3", return_word_timings=True,
-                timing_formats=["srt", "vtt"], delivery="text")  # fmt: skip
+    first = run(
+        ctx,
+        "local_test",
+        text="First run with timings.",
+        output_format="mp3",
+        return_word_timings=True,
+        timing_formats=["srt", "vtt"],
+        delivery="text",
+    )
     assert "error" not in first, first
-    assert ctx.storage.list_keys("outputs/local_test/") == ["outputs/local_test/audio.mp3",
-                                                             "outputs/local_test/timings.srt",
-                                                             "outputs/local_test/timings.vtt"]  # fmt: skip
+    assert ctx.storage.list_keys("outputs/local_test/") == [
+        "outputs/local_test/audio.mp3",
+        "outputs/local_test/timings.srt",
+        "outputs/local_test/timings.vtt",
+    ]
     second = run(ctx, "local_test", text="Second run, plain wav.", output_format="wav")
     assert "error" not in second, second
     assert ctx.storage.list_keys("outputs/local_test/") == ["outputs/local_test/audio.wav"]

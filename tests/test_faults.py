@@ -47,8 +47,13 @@ def reference(tmp_path_factory) -> Path:
 
 
 def tts_job(ctx, job_id: str, text: str = MULTI_CHUNK_TEXT, **fields) -> dict:
-    return handle_job({"id": job_id, "input": {"endpoint": "tts", "text": text, "voice": "narrator", "nfe_step": 4,
-                                               "seed": 11, **fields}}, ctx)  # fmt: skip
+    return handle_job(
+        {
+            "id": job_id,
+            "input": {"endpoint": "tts", "text": text, "voice": "narrator", "nfe_step": 4, "seed": 11, **fields},
+        },
+        ctx,
+    )
 
 
 def run_with_fault_mid_job(ctx, job_id: str, fault) -> tuple[dict, float]:
@@ -135,8 +140,9 @@ class _Body:
         yield self._data
 
 
-DENIED = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
-          b"<Message>Access Denied</Message></Error>")  # fmt: skip
+DENIED = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>'
+)
 
 
 def deny_key(client, key: str):
@@ -163,19 +169,33 @@ def private_s3():
         servers.append(ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False))
         servers[-1].start()
 
-    state = {"endpoint": endpoint, "bucket": make_bucket(endpoint), "port": port, "restart": restart,
-             "stop": lambda: servers[-1].stop()}  # fmt: skip
+    state = {
+        "endpoint": endpoint,
+        "bucket": make_bucket(endpoint),
+        "port": port,
+        "restart": restart,
+        "stop": lambda: servers[-1].stop(),
+    }
     yield state
     with contextlib.suppress(Exception):
         servers[-1].stop()
 
 
-def s3_context(engines, endpoint: str, bucket: str, tmp_path: Path, reference: Path | None = None,
-               cache_dir: Path | None = None):
-    settings = Settings(storage_dir=tmp_path / "unused", aws_s3_bucket=bucket, aws_access_key_id=TEST_ACCESS_KEY,
-                        aws_secret_access_key=TEST_SECRET_KEY, aws_endpoint_url=endpoint,
-                        aws_default_region="us-west-004", s3_connect_timeout_s=1, s3_read_timeout_s=1,
-                        s3_max_attempts=2, voice_cache_dir=cache_dir or tmp_path / "voice-cache")  # fmt: skip
+def s3_context(
+    engines, endpoint: str, bucket: str, tmp_path: Path, reference: Path | None = None, cache_dir: Path | None = None
+):
+    settings = Settings(
+        storage_dir=tmp_path / "unused",
+        aws_s3_bucket=bucket,
+        aws_access_key_id=TEST_ACCESS_KEY,
+        aws_secret_access_key=TEST_SECRET_KEY,
+        aws_endpoint_url=endpoint,
+        aws_default_region="us-west-004",
+        s3_connect_timeout_s=1,
+        s3_read_timeout_s=1,
+        s3_max_attempts=2,
+        voice_cache_dir=cache_dir or tmp_path / "voice-cache",
+    )
     ctx = build_context(settings, engines=engines)
     guard_b2(ctx.storage.client)
     if reference is not None:
@@ -206,15 +226,22 @@ def test_slow_s3_times_out_into_a_storage_error_and_the_next_job_succeeds(engine
     try:
         endpoint = f"http://127.0.0.1:{proxy.port}"
         ctx = s3_context(engines, endpoint, private_s3["bucket"], tmp_path, reference)
-        direct = S3Storage(Settings(aws_s3_bucket=private_s3["bucket"], aws_access_key_id=TEST_ACCESS_KEY,
-                                    aws_secret_access_key=TEST_SECRET_KEY, aws_endpoint_url=private_s3["endpoint"]))
+        direct = S3Storage(
+            Settings(
+                aws_s3_bucket=private_s3["bucket"],
+                aws_access_key_id=TEST_ACCESS_KEY,
+                aws_secret_access_key=TEST_SECRET_KEY,
+                aws_endpoint_url=private_s3["endpoint"],
+            )
+        )
 
         def slow_down():
             proxy.delay_s = 3.0  # beyond S3_READ_TIMEOUT_S=1
 
         output, after_fault_s = run_with_fault_mid_job(ctx, "s3-slow", slow_down)
-        assert output["error"].startswith("storage_error: S3 PutObject of outputs/s3-slow/audio.wav failed: "
-                                          "ReadTimeoutError"), output  # fmt: skip
+        assert output["error"].startswith(
+            "storage_error: S3 PutObject of outputs/s3-slow/audio.wav failed: ReadTimeoutError"
+        ), output
         assert after_fault_s < 15  # 2 attempts x 1 s read timeout, plus backoff
         # The PUT body did reach S3 before its answer was held up: what is there is whole, never cut short.
         assert_whole_objects(direct, "s3-slow")
@@ -240,8 +267,9 @@ def test_s3_403_for_one_key_is_a_storage_error_naming_it_and_other_keys_still_wo
     try:
         started = time.monotonic()
         output = tts_job(ctx, "s3-denied", text=SHORT_TEXT)
-        assert output["error"] == ("storage_error: S3 PutObject of outputs/s3-denied/audio.wav failed: "
-                                   "AccessDenied (HTTP 403)")  # fmt: skip
+        assert output["error"] == (
+            "storage_error: S3 PutObject of outputs/s3-denied/audio.wav failed: AccessDenied (HTTP 403)"
+        )
         assert time.monotonic() - started < 15
         assert assert_whole_objects(ctx.storage, "s3-denied") == []
         fine = tts_job(ctx, "s3-allowed", text=SHORT_TEXT)
@@ -282,16 +310,20 @@ class SmallDisk:
 
     def leftovers(self) -> list[str]:
         """Temp files anywhere on the disk (the worker's ``.tmp-*`` and ``f5worker-in-*``)."""
-        return sorted(str(p.relative_to(self.path)) for p in self.path.rglob("*")
-                      if p.is_file() and p.name.startswith((".tmp-", "f5worker-", "tmp")))  # fmt: skip
+        return sorted(
+            str(p.relative_to(self.path))
+            for p in self.path.rglob("*")
+            if p.is_file() and p.name.startswith((".tmp-", "f5worker-", "tmp"))
+        )
 
 
 @pytest.fixture
 def small_disk(tmp_path):
     mount = tmp_path / "small-disk"
     mount.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True,
-                            text=True, check=False)  # fmt: skip
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True, text=True, check=False
+    )
     if result.returncode != 0:
         pytest.skip(f"cannot mount a size-limited tmpfs here ({result.stderr.strip() or result.returncode})")
     try:
@@ -359,8 +391,9 @@ def test_disk_full_while_writing_the_voice_cache_marker(engines, reference, smal
 
 
 def test_disk_full_while_downloading_a_voice_from_s3(engines, reference, small_disk, private_s3, tmp_path):
-    ctx = s3_context(engines, private_s3["endpoint"], private_s3["bucket"], tmp_path, reference,
-                     cache_dir=small_disk.path / "cache")  # fmt: skip
+    ctx = s3_context(
+        engines, private_s3["endpoint"], private_s3["bucket"], tmp_path, reference, cache_dir=small_disk.path / "cache"
+    )
     small_disk.leave_free(8 * 1024)
     output = tts_job(ctx, "s3-cache-full", text=SHORT_TEXT)
     assert output["error"].startswith("storage_error: "), output
@@ -415,8 +448,9 @@ def test_voices_list_while_another_job_deletes_a_voice(engines, reference, tmp_p
     def list_then_delete(prefix: str) -> list[str]:
         keys = listed(prefix)
         if prefix == "voices/" and ctx.storage.exists("voices/leaving.wav"):
-            deleted = handle_job({"id": "d", "input": {"endpoint": "voices", "action": "delete", "name": "leaving"}},
-                                 ctx)  # fmt: skip
+            deleted = handle_job(
+                {"id": "d", "input": {"endpoint": "voices", "action": "delete", "name": "leaving"}}, ctx
+            )
             assert deleted["deleted"] == ["voices/leaving.wav"], deleted
         return keys
 

@@ -127,8 +127,9 @@ def test_wrong_text_falls_back_and_says_so(tmp_path, aligner):
 def test_long_audio_is_cut_at_pauses_near_sentence_ends(tmp_path):
     rate = 16000
     sentences = [f"Sentence number {n} is here." for n in range(1, 41)]
-    audio = np.concatenate([np.r_[np.full(int(1.5 * rate), 0.1, np.float32), np.zeros(rate // 2, np.float32)]
-                            for _ in sentences])  # fmt: skip
+    audio = np.concatenate(
+        [np.r_[np.full(int(1.5 * rate), 0.1, np.float32), np.zeros(rate // 2, np.float32)] for _ in sentences]
+    )
     tokens = " ".join(sentences).split()
     approximate = [(2.0 * (i // 5) + 0.3 * (i % 5), 2.0 * (i // 5) + 0.3 * (i % 5) + 0.25) for i in range(len(tokens))]
     pieces = cut_pieces(audio, tokens, approximate)

@@ -60,8 +60,10 @@ def _no_google_env(monkeypatch):
 
 def timedelta_response(words) -> cloud_speech.RecognizeResponse:
     """Word times set as ``datetime.timedelta`` on proto-plus messages."""
-    infos = [cloud_speech.WordInfo(word=w, start_time=timedelta(seconds=s), end_time=timedelta(seconds=e))
-             for w, s, e in words]  # fmt: skip
+    infos = [
+        cloud_speech.WordInfo(word=w, start_time=timedelta(seconds=s), end_time=timedelta(seconds=e))
+        for w, s, e in words
+    ]
     alternative = cloud_speech.SpeechRecognitionAlternative(
         transcript=" ".join(w for w, _s, _e in words), confidence=CONFIDENCE, words=infos
     )
@@ -205,8 +207,9 @@ def test_word_times_arrive_in_seconds_whatever_the_server_used(server, engine, s
     server.style = style
     audio = noise(2.0)
     transcript = engine.transcribe(audio, "en")
-    assert as_tuples(transcript.words) == [(w, pytest.approx(s, abs=1e-9), pytest.approx(e, abs=1e-9))
-                                           for w, s, e in WORDS]  # fmt: skip
+    assert as_tuples(transcript.words) == [
+        (w, pytest.approx(s, abs=1e-9), pytest.approx(e, abs=1e-9)) for w, s, e in WORDS
+    ]
     assert all(isinstance(w.start, float) and w.confidence == CONFIDENCE for w in transcript.words)
     assert (transcript.engine, transcript.method, transcript.model) == ("google", "google-word-offsets", "speech_v1")
     assert transcript.text == "Hello brave world." and transcript.language == "en"
@@ -219,7 +222,7 @@ def test_the_request_carries_linear16_audio_and_asks_for_word_offsets(server, en
     audio = noise(1.5)
     audio[:4] = [1.5, -1.5, 0.5, -0.5]  # out-of-range samples are clipped, not wrapped
     engine.transcribe(audio, "de")
-    (_name, request), = server.calls  # fmt: skip
+    ((_name, request),) = server.calls
     config = request.config
     assert config.encoding == cloud_speech.RecognitionConfig.AudioEncoding.LINEAR16
     assert config.sample_rate_hertz == SAMPLE_RATE and config.language_code == "de-DE"
@@ -242,8 +245,9 @@ def test_long_audio_goes_through_long_running_recognition(server, engine):
     server.operation_done_after = 2  # the client must poll GetOperation at least twice
     audio = noise(SYNC_LIMIT_S + 1.5)
     transcript = engine.transcribe(audio, "en")
-    assert as_tuples(transcript.words) == [(w, pytest.approx(s, abs=1e-9), pytest.approx(e, abs=1e-9))
-                                           for w, s, e in LATE_WORDS]  # fmt: skip
+    assert as_tuples(transcript.words) == [
+        (w, pytest.approx(s, abs=1e-9), pytest.approx(e, abs=1e-9)) for w, s, e in LATE_WORDS
+    ]
     assert server.names() == ["LongRunningRecognize", "GetOperation", "GetOperation"]
     request = server.calls[0][1]
     assert len(request.audio.content) == 2 * len(audio) and request.config.enable_word_time_offsets
@@ -355,15 +359,17 @@ def service_account_json() -> str:
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
-    return json.dumps({
-        "type": "service_account",
-        "project_id": "f5worker-tests",
-        "private_key_id": "0123456789abcdef",
-        "private_key": pem,
-        "client_email": "timing@f5worker-tests.iam.gserviceaccount.com",
-        "client_id": "100000000000000000001",
-        "token_uri": "https://oauth2.googleapis.com/token",
-    })  # fmt: skip
+    return json.dumps(
+        {
+            "type": "service_account",
+            "project_id": "f5worker-tests",
+            "private_key_id": "0123456789abcdef",
+            "private_key": pem,
+            "client_email": "timing@f5worker-tests.iam.gserviceaccount.com",
+            "client_id": "100000000000000000001",
+            "token_uri": "https://oauth2.googleapis.com/token",
+        }
+    )
 
 
 @pytest.fixture

@@ -25,11 +25,16 @@ def test_health_reports_versions_storage_disk_and_device(s3_ctx):
     assert "secret" not in str(output).lower()
 
 
-def test_health_reports_each_loaded_engine_without_paths_of_the_workers_disk(s3_settings, s3_storage, engines,
-                                                                              tiny_models):  # fmt: skip
+def test_health_reports_each_loaded_engine_without_paths_of_the_workers_disk(
+    s3_settings, s3_storage, engines, tiny_models
+):
     """The real (tiny) F5-TTS and Whisper, loaded from files in temp folders, plus one failed engine."""
-    loaded = Engines(device="cpu", loaded=dict(engines.loaded), load_ms=dict(engines.load_ms),
-                     errors={"google": "not configured (set GOOGLE_CREDENTIALS_JSON)"})  # fmt: skip
+    loaded = Engines(
+        device="cpu",
+        loaded=dict(engines.loaded),
+        load_ms=dict(engines.load_ms),
+        errors={"google": "not configured (set GOOGLE_CREDENTIALS_JSON)"},
+    )
     ctx = build_context(s3_settings, engines=loaded)
     ctx.storage = s3_storage
     reported = handle_job({"id": "h", "input": {"endpoint": "health"}}, ctx)["engines"]
@@ -38,8 +43,12 @@ def test_health_reports_each_loaded_engine_without_paths_of_the_workers_disk(s3_
     for name in ("tts", "whisperx"):
         assert reported[name]["loaded"] is True and reported[name]["error"] is None
         assert reported[name]["load_ms"] > 0
-    assert reported["google"] == {"loaded": False, "error": "not configured (set GOOGLE_CREDENTIALS_JSON)",
-                                  "load_ms": None, "details": None}  # fmt: skip
+    assert reported["google"] == {
+        "loaded": False,
+        "error": "not configured (set GOOGLE_CREDENTIALS_JSON)",
+        "load_ms": None,
+        "details": None,
+    }
     assert reported["tts"]["details"]["ckpt"] == Path(tiny_models["F5_CKPT_FILE"]).name
     assert reported["whisperx"]["details"]["model"] == Path(tiny_whisper_model()).name
     folders = {str(Path(tiny_models["F5_CKPT_FILE"]).parent), str(Path(tiny_whisper_model()).parent)}

@@ -80,9 +80,29 @@ def nested(depth: int, leaf: object = "x", as_dict: bool = False) -> object:
 def flac_bomb(tmp_path_factory) -> bytes:
     """Two hours of digital silence in about 20 KB of FLAC: decodes to hundreds of MB of samples."""
     path = tmp_path_factory.mktemp("bomb") / "two-hours.flac"
-    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono",
-                    "-t", "7200", "-c:a", "flac", "-frame_size", "65535", "-strict", "-2", str(path)],
-                   check=True)  # fmt: skip
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "anullsrc=r=8000:cl=mono",
+            "-t",
+            "7200",
+            "-c:a",
+            "flac",
+            "-frame_size",
+            "65535",
+            "-strict",
+            "-2",
+            str(path),
+        ],
+        check=True,
+    )
     data = path.read_bytes()
     assert len(data) < 64 * 1024
     return data
@@ -173,8 +193,12 @@ CORPUS: list[tuple[str, object, str, str]] = [
     ("stt-karaoke-string", {**S, "audio": NOT_AUDIO, "karaoke": "yes"}, "invalid_input", "karaoke"),
     ("voices-overwrite-string", {**U, "audio": NOT_AUDIO, "overwrite": "true"}, "invalid_input", "overwrite"),
     ("voices-action-null", {"endpoint": "voices", "action": None}, "invalid_input", "action"),
-    ("download-delivery-int", {"endpoint": "download", "job_id": "j", "file": "srt", "delivery": 1},
-     "invalid_input", "delivery"),
+    (
+        "download-delivery-int",
+        {"endpoint": "download", "job_id": "j", "file": "srt", "delivery": 1},
+        "invalid_input",
+        "delivery",
+    ),
     # huge numbers
     ("tts-nfe-huge", {**T, "text": "hi", "nfe_step": 10**30}, "invalid_input", "nfe_step"),
     ("tts-seed-huge", {**T, "text": "hi", "seed": 2**64}, "invalid_input", "seed"),
@@ -184,8 +208,12 @@ CORPUS: list[tuple[str, object, str, str]] = [
     ("tts-cfg-nan", {**T, "text": "hi", "cfg_strength": math.nan}, "invalid_input", "cfg_strength"),
     ("tts-rms-inf", {**T, "text": "hi", "target_rms": math.inf}, "invalid_input", "target_rms"),
     ("tts-fix-duration-huge", {**T, "text": "hi", "fix_duration": 1e308}, "invalid_input", "fix_duration"),
-    ("stt-chars-negative", {**S, "audio": NOT_AUDIO, "max_chars_per_line": -(10**20)}, "invalid_input",
-     "max_chars_per_line"),
+    (
+        "stt-chars-negative",
+        {**S, "audio": NOT_AUDIO, "max_chars_per_line": -(10**20)},
+        "invalid_input",
+        "max_chars_per_line",
+    ),
     ("stt-caption-huge", {**S, "audio": NOT_AUDIO, "max_caption_s": 1e300}, "invalid_input", "max_caption_s"),
     # huge strings
     ("tts-text-10mb", {**T, "text": "word " * 2_000_000}, "payload_too_large", "text"),
@@ -194,13 +222,21 @@ CORPUS: list[tuple[str, object, str, str]] = [
     ("tts-voice-1mb", {**T, "text": "hi", "voice": "v" * 1_000_000}, "invalid_input", "voice"),
     ("result-id-1mb", {"endpoint": "result", "job_id": "j" * 1_000_000}, "invalid_input", "job_id"),
     ("stt-audio-2mb", {**S, "audio": "A" * 2_000_000}, "payload_too_large", "audio"),
-    ("tts-ref-2mb", {**T, "voice": None, "text": "hi", "ref_audio": "QUJD" * 500_000}, "payload_too_large",
-     "ref_audio"),
+    (
+        "tts-ref-2mb",
+        {**T, "voice": None, "text": "hi", "ref_audio": "QUJD" * 500_000},
+        "payload_too_large",
+        "ref_audio",
+    ),
     # deep nesting
     ("stt-audio-deep-list", {**S, "audio": nested(10_000)}, "invalid_input", "audio"),
     ("tts-unknown-deep-dict", {**T, "text": "hi", "extra": nested(10_000, as_dict=True)}, "invalid_input", "extra"),
-    ("stt-formats-deep", {**S, "audio": NOT_AUDIO, "timing_formats": [nested(1000)]}, "invalid_input",
-     "timing_formats"),
+    (
+        "stt-formats-deep",
+        {**S, "audio": NOT_AUDIO, "timing_formats": [nested(1000)]},
+        "invalid_input",
+        "timing_formats",
+    ),
     # unicode
     ("result-id-japanese", {"endpoint": "result", "job_id": "ジョブ"}, "invalid_input", "job_id"),
     ("tts-voice-accent", {**T, "text": "hi", "voice": "narrátor"}, "invalid_input", "voice"),
@@ -214,30 +250,50 @@ CORPUS: list[tuple[str, object, str, str]] = [
     ("stt-b64-bad-padding", {**S, "audio": "QUJDRA="}, "invalid_input", "audio"),
     ("stt-b64-only-prefix", {**S, "audio": "data:audio/wav;base64,"}, "invalid_input", "audio"),
     ("stt-not-audio", {**S, "audio": NOT_AUDIO}, "invalid_input", "audio"),
-    ("stt-html-data-url", {**S, "audio": "data:text/html;base64," + b64(b"<script>alert(1)</script>" * 9)},
-     "invalid_input", "audio"),
-    ("tts-ref-not-audio", {**T, "voice": None, "text": "hi", "ref_audio": NOT_AUDIO, "ref_text": "x"},
-     "invalid_input", "ref_audio"),
+    (
+        "stt-html-data-url",
+        {**S, "audio": "data:text/html;base64," + b64(b"<script>alert(1)</script>" * 9)},
+        "invalid_input",
+        "audio",
+    ),
+    (
+        "tts-ref-not-audio",
+        {**T, "voice": None, "text": "hi", "ref_audio": NOT_AUDIO, "ref_text": "x"},
+        "invalid_input",
+        "ref_audio",
+    ),
     ("voices-upload-not-audio", {**U, "audio": NOT_AUDIO}, "invalid_input", "audio"),
     ("stt-gzip-bomb", {**S, "audio": b64(gzip_bomb())}, "invalid_input", "audio"),
     ("stt-zip-bomb", {**S, "audio": b64(zip_bomb())}, "invalid_input", "audio"),
-    ("tts-wav-claims-hours", {**T, "voice": None, "text": "hi", "ref_audio": b64(wav_header_claiming_hours()),
-                              "ref_text": "x"}, "invalid_input", "ref_audio"),
+    (
+        "tts-wav-claims-hours",
+        {**T, "voice": None, "text": "hi", "ref_audio": b64(wav_header_claiming_hours()), "ref_text": "x"},
+        "invalid_input",
+        "ref_audio",
+    ),
     ("voices-wav-claims-hours", {**U, "audio": b64(wav_header_claiming_hours())}, "invalid_input", "audio"),
     ("stt-wav-header-only", {**S, "audio": b64(wav_header_claiming_hours()[:44])}, "invalid_input", "audio"),
     # traversal and storage keys
     ("tts-voice-traversal", {**T, "text": "hi", "voice": "../narrator"}, "invalid_input", "voice"),
     ("voices-name-dotdot", {**U, "name": "..", "audio": NOT_AUDIO}, "invalid_input", "name"),
     ("voices-name-slash", {"endpoint": "voices", "action": "delete", "name": "a/b"}, "invalid_input", "name"),
-    ("download-id-traversal", {"endpoint": "download", "job_id": "../../etc", "file": "srt"}, "invalid_input",
-     "job_id"),
+    (
+        "download-id-traversal",
+        {"endpoint": "download", "job_id": "../../etc", "file": "srt"},
+        "invalid_input",
+        "job_id",
+    ),
     ("result-id-dotdot", {"endpoint": "result", "job_id": ".."}, "invalid_input", "job_id"),
     ("stt-key-traversal", {**S, "audio": "voices/../../../etc/passwd"}, "invalid_input", "audio"),
     ("stt-key-dot", {**S, "audio": "outputs/./x/audio.wav"}, "invalid_input", "audio"),
     ("stt-key-double-slash", {**S, "audio": "outputs//audio.wav"}, "invalid_input", "audio"),
     ("stt-key-missing", {**S, "audio": "voices/nobody.wav"}, "not_found", "audio"),
-    ("tts-ref-key-missing", {**T, "voice": None, "text": "hi", "ref_audio": "outputs/none/audio.wav",
-                             "ref_text": "x"}, "not_found", "ref_audio"),
+    (
+        "tts-ref-key-missing",
+        {**T, "voice": None, "text": "hi", "ref_audio": "outputs/none/audio.wav", "ref_text": "x"},
+        "not_found",
+        "ref_audio",
+    ),
     ("voices-delete-missing", {"endpoint": "voices", "action": "delete", "name": "ghost"}, "not_found", "name"),
     ("download-missing", {"endpoint": "download", "job_id": "never-ran", "file": "audio"}, "not_found", "job_id"),
     # private, loopback and link-local URLs (ALLOW_PRIVATE_URLS unset)
@@ -245,8 +301,12 @@ CORPUS: list[tuple[str, object, str, str]] = [
     ("url-localhost", {**S, "audio": "http://localhost/speech.wav"}, "invalid_input", "audio"),
     ("url-ipv6-loopback", {**S, "audio": "http://[::1]/speech.wav"}, "invalid_input", "audio"),
     ("url-ipv4-mapped", {**S, "audio": "http://[::ffff:127.0.0.1]/speech.wav"}, "invalid_input", "audio"),
-    ("url-metadata", {**T, "voice": None, "text": "hi", "ref_audio": "http://169.254.169.254/latest/meta-data/"},
-     "invalid_input", "ref_audio"),
+    (
+        "url-metadata",
+        {**T, "voice": None, "text": "hi", "ref_audio": "http://169.254.169.254/latest/meta-data/"},
+        "invalid_input",
+        "ref_audio",
+    ),
     ("url-private-10", {**S, "audio": "http://10.0.0.1/speech.wav"}, "invalid_input", "audio"),
     ("url-private-192", {**U, "audio": "https://192.168.1.1/speech.wav"}, "invalid_input", "audio"),
     ("url-zero", {**S, "audio": "http://0.0.0.0/speech.wav"}, "invalid_input", "audio"),
@@ -258,14 +318,22 @@ CORPUS: list[tuple[str, object, str, str]] = [
     # other schemes
     ("scheme-file", {**S, "audio": "file:///etc/passwd"}, "invalid_input", "audio"),
     ("scheme-ftp", {**S, "audio": "ftp://example.com/speech.wav"}, "invalid_input", "audio"),
-    ("scheme-gopher", {**T, "voice": None, "text": "hi", "ref_audio": "gopher://127.0.0.1:70/_x"}, "invalid_input",
-     "ref_audio"),
+    (
+        "scheme-gopher",
+        {**T, "voice": None, "text": "hi", "ref_audio": "gopher://127.0.0.1:70/_x"},
+        "invalid_input",
+        "ref_audio",
+    ),
     ("scheme-javascript", {**U, "audio": "javascript:alert(1)"}, "invalid_input", "audio"),
     ("scheme-upper-http", {**S, "audio": "HTTP://127.0.0.1/speech.wav"}, "invalid_input", "audio"),
     # redirects (the first hop is let through as if public; every later hop is checked for real)
     ("redirect-loopback", {**S, "audio": "{site}/hop/to-loopback"}, "invalid_input", "audio"),
-    ("redirect-metadata", {**T, "voice": None, "text": "hi", "ref_audio": "{site}/hop/to-metadata"},
-     "invalid_input", "ref_audio"),
+    (
+        "redirect-metadata",
+        {**T, "voice": None, "text": "hi", "ref_audio": "{site}/hop/to-metadata"},
+        "invalid_input",
+        "ref_audio",
+    ),
     ("redirect-private-10", {**U, "audio": "{site}/hop/to-ten"}, "invalid_input", "audio"),
     ("redirect-file", {**S, "audio": "{site}/hop/to-file"}, "invalid_input", "audio"),
     ("redirect-ftp", {**S, "audio": "{site}/hop/to-ftp"}, "invalid_input", "audio"),
@@ -273,7 +341,7 @@ CORPUS: list[tuple[str, object, str, str]] = [
     ("url-declares-10gb", {**S, "audio": "{site}/hop/huge"}, "payload_too_large", "audio"),
     ("url-html", {**S, "audio": "{site}/hop/not-audio"}, "invalid_input", "audio"),
     ("url-404", {**S, "audio": "{site}/hop/missing"}, "invalid_input", "audio"),
-]  # fmt: skip
+]
 
 
 def materialise(job_input: object, site: str) -> object:
@@ -296,8 +364,13 @@ def hostile(engines, site, tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile")
     temp_dir = root / "tmp"
     temp_dir.mkdir()
-    settings = Settings(storage_dir=root / "storage", voice_cache_dir=root / "cache", max_input_bytes=MAX_INPUT_BYTES,
-                        max_audio_s=MAX_AUDIO_S, url_timeout_s=5)  # fmt: skip
+    settings = Settings(
+        storage_dir=root / "storage",
+        voice_cache_dir=root / "cache",
+        max_input_bytes=MAX_INPUT_BYTES,
+        max_audio_s=MAX_AUDIO_S,
+        url_timeout_s=5,
+    )
     assert settings.allow_private_urls is False
     ctx = build_context(settings, engines=engines)
     reference = espeak_wav(REFERENCE_TEXT, root / "narrator.wav")
@@ -353,10 +426,11 @@ def test_the_private_target_of_a_redirect_is_never_fetched(hostile, site):
 
 def test_decompression_bomb_is_cut_at_the_audio_length_limit(hostile, flac_bomb):
     """A 20 KB FLAC that decodes to two hours: refused after decoding just past MAX_AUDIO_S."""
-    for job_input, field in [({**S, "audio": b64(flac_bomb)}, "audio"),
-                             ({**T, "voice": None, "text": "hi", "ref_audio": b64(flac_bomb), "ref_text": "x"},
-                              "ref_audio"),
-                             ({**U, "audio": b64(flac_bomb)}, "audio")]:  # fmt: skip
+    for job_input, field in [
+        ({**S, "audio": b64(flac_bomb)}, "audio"),
+        ({**T, "voice": None, "text": "hi", "ref_audio": b64(flac_bomb), "ref_text": "x"}, "ref_audio"),
+        ({**U, "audio": b64(flac_bomb)}, "audio"),
+    ]:
         error = handle_job({"id": "bomb", "input": job_input}, hostile["ctx"])["error"]
         assert error == f"payload_too_large: {field}: audio is longer than the 60 s limit (MAX_AUDIO_S)"
     assert_nothing_left(hostile)
@@ -375,7 +449,7 @@ UNBREAKABLE_CJK = "这是一个没有空格的很长的中文段落，" * 40  # 
         pytest.param({**T, "text": "hi", "ref_text": "word " * 2000}, "ref_text", id="huge-ref-text"),
         pytest.param({**T, "text": "hi", "fix_duration": 100.0}, "fix_duration", id="fix-duration-100s"),
     ],
-)  # fmt: skip
+)
 def test_inputs_the_schema_accepts_but_the_model_cannot_take(hostile, job_input, field):
     output = handle_job({"id": "model-limit", "input": job_input}, hostile["ctx"])
     assert "error" in output and not output["error"].startswith("internal_error"), output
@@ -400,12 +474,46 @@ def test_a_voice_with_an_over_long_stored_text_is_refused_at_upload_or_tts(hosti
 
 # --------------------------------------------------------------------------- fuzzing the schemas
 
-JSON_LEAVES = (st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12)
-               | st.sampled_from(["tts", "stt", "voices", "download", "result", "health", "list", "upload", "delete",
-                                  "srt", "vtt", "audio", "url", "text", "base64", "narrator", "job-1", "en", "wav",
-                                  "auto", "whisperx", "voices/narrator.wav", "../x", ""]))  # fmt: skip
-JSON_VALUES = st.recursive(JSON_LEAVES, lambda children: st.lists(children, max_size=4)
-                           | st.dictionaries(st.text(max_size=6), children, max_size=4), max_leaves=12)  # fmt: skip
+JSON_LEAVES = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=12)
+    | st.sampled_from(
+        [
+            "tts",
+            "stt",
+            "voices",
+            "download",
+            "result",
+            "health",
+            "list",
+            "upload",
+            "delete",
+            "srt",
+            "vtt",
+            "audio",
+            "url",
+            "text",
+            "base64",
+            "narrator",
+            "job-1",
+            "en",
+            "wav",
+            "auto",
+            "whisperx",
+            "voices/narrator.wav",
+            "../x",
+            "",
+        ]
+    )
+)
+JSON_VALUES = st.recursive(
+    JSON_LEAVES,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4),
+    max_leaves=12,
+)
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -433,9 +541,14 @@ def test_schema_fuzzing_validates_or_explains(name):
 
 
 @FUZZ
-@given(raw=JSON_VALUES | st.builds(lambda endpoint, rest: {**rest, "endpoint": endpoint},
-                                   st.sampled_from(sorted(ENDPOINTS)) | JSON_LEAVES,
-                                   st.dictionaries(st.text(max_size=8), JSON_VALUES, max_size=6)))  # fmt: skip
+@given(
+    raw=JSON_VALUES
+    | st.builds(
+        lambda endpoint, rest: {**rest, "endpoint": endpoint},
+        st.sampled_from(sorted(ENDPOINTS)) | JSON_LEAVES,
+        st.dictionaries(st.text(max_size=8), JSON_VALUES, max_size=6),
+    )
+)
 def test_parse_request_raises_nothing_but_invalid_input(raw):
     try:
         endpoint, request = parse_request(raw)
@@ -456,8 +569,13 @@ def test_a_worker_with_s3_credentials_never_logs_the_secret(moto_endpoint, tmp_p
     storage.put_bytes("outputs/old-job/timings.srt", b"1\n00:00:00,000 --> 00:00:01,000\nHi\n\n")
     speech = b64(espeak_wav("Bring the blue box to the kitchen table.", tmp_path / "speech.wav").read_bytes())
     with JobQueue() as queue:
-        env = worker_env(**s3_env(moto_endpoint, bucket), **queue.env(), LOG_LEVEL="DEBUG", RUNPOD_DEBUG_LEVEL="DEBUG",
-                         VOICE_CACHE_DIR=str(tmp_path / "voices"))  # fmt: skip
+        env = worker_env(
+            **s3_env(moto_endpoint, bucket),
+            **queue.env(),
+            LOG_LEVEL="DEBUG",
+            RUNPOD_DEBUG_LEVEL="DEBUG",
+            VOICE_CACHE_DIR=str(tmp_path / "voices"),
+        )
         worker = ProductionWorker(env, tmp_path / "worker.log", tmp_path / "cwd")
         try:
             worker.wait_ready(queue, timeout=120)

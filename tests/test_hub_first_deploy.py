@@ -31,12 +31,16 @@ pytestmark = pytest.mark.timeout(600)
 VOICE_TEXT = "This is the voice the first deploy clones."
 MODELS = ("f5-tts/F5TTS_v1_Base", "vocos", "whisper/large-v3")
 HUB_FILES = {
-    "f5-tts/F5TTS_v1_Base": [("SWivid/F5-TTS", "F5TTS_v1_Base/model_1250000.safetensors"),
-                             ("SWivid/F5-TTS", "F5TTS_v1_Base/vocab.txt")],
+    "f5-tts/F5TTS_v1_Base": [
+        ("SWivid/F5-TTS", "F5TTS_v1_Base/model_1250000.safetensors"),
+        ("SWivid/F5-TTS", "F5TTS_v1_Base/vocab.txt"),
+    ],
     "vocos": [("charactr/vocos-mel-24khz", "config.yaml"), ("charactr/vocos-mel-24khz", "pytorch_model.bin")],
-    "whisper/large-v3": [("Systran/faster-whisper-large-v3", name)
-                         for name in ("config.json", "model.bin", "tokenizer.json", "vocabulary.txt")],
-}  # fmt: skip
+    "whisper/large-v3": [
+        ("Systran/faster-whisper-large-v3", name)
+        for name in ("config.json", "model.bin", "tokenizer.json", "vocabulary.txt")
+    ],
+}
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +65,14 @@ def hub_env(hub_url: str, tmp: Path, tiny_models: dict, **extra: str) -> dict[st
 
 
 def cache_init(env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(REPO / "model_cache_init.py")], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=timeout)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, str(REPO / "model_cache_init.py")],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def storage_for(endpoint: str, bucket: str) -> S3Storage:
@@ -80,8 +90,7 @@ def first_deploy(hub_root, tiny_models, moto_endpoint, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("first-deploy")
     bucket = make_bucket(moto_endpoint)
     with FakeHub(hub_root) as hub:
-        env = hub_env(hub.url, tmp, tiny_models, MODEL_CACHE_DIR=str(tmp / "volume-1"),
-                      **s3_env(moto_endpoint, bucket))  # fmt: skip
+        env = hub_env(hub.url, tmp, tiny_models, MODEL_CACHE_DIR=str(tmp / "volume-1"), **s3_env(moto_endpoint, bucket))
         result = cache_init(env)
         after_init = hub.log()
         assert result.returncode == 0, result.stdout + result.stderr
@@ -89,18 +98,41 @@ def first_deploy(hub_root, tiny_models, moto_endpoint, tmp_path_factory):
         try:
             worker.wait_ready(timeout=300)
             speech = espeak_wav(VOICE_TEXT, tmp / "voice.wav")
-            worker.output({"endpoint": "voices", "action": "upload", "name": "first", "text": VOICE_TEXT,
-                           "audio": base64.b64encode(speech.read_bytes()).decode()})  # fmt: skip
-            tts = worker.output({"endpoint": "tts", "text": "Hello from the first deploy.", "voice": "first",
-                                 "nfe_step": 4, "return_word_timings": True, "timing_formats": ["srt"]},
-                                timeout=300)  # fmt: skip
+            worker.output(
+                {
+                    "endpoint": "voices",
+                    "action": "upload",
+                    "name": "first",
+                    "text": VOICE_TEXT,
+                    "audio": base64.b64encode(speech.read_bytes()).decode(),
+                }
+            )
+            tts = worker.output(
+                {
+                    "endpoint": "tts",
+                    "text": "Hello from the first deploy.",
+                    "voice": "first",
+                    "nfe_step": 4,
+                    "return_word_timings": True,
+                    "timing_formats": ["srt"],
+                },
+                timeout=300,
+            )
             health = worker.output({"endpoint": "health"})
         finally:
             worker.stop()
         hub_requests = hub.log()
     # The hub is stopped from here on: HF_ENDPOINT now points at a closed port.
-    return {"result": result, "init_requests": after_init, "hub_requests": hub_requests, "tts": tts,
-            "health": health, "bucket": bucket, "env": env, "tmp": tmp}  # fmt: skip
+    return {
+        "result": result,
+        "init_requests": after_init,
+        "hub_requests": hub_requests,
+        "tts": tts,
+        "health": health,
+        "bucket": bucket,
+        "env": env,
+        "tmp": tmp,
+    }
 
 
 def test_first_start_fetches_every_default_model_once_and_uploads_it_with_a_manifest(first_deploy, moto_endpoint):
@@ -121,8 +153,7 @@ def test_first_start_fetches_every_default_model_once_and_uploads_it_with_a_mani
         assert not storage.exists(f"models/{name}/.lock")
     keys = storage.list_keys("models/")
     assert all(key.startswith(tuple(f"models/{name}/" for name in MODELS)) for key in keys), keys
-    print(f"hub requests: {len(requests)}; bytes served {sum(r.sent for r in requests)}; "
-          f"bucket objects {len(keys)}")  # fmt: skip
+    print(f"hub requests: {len(requests)}; bytes served {sum(r.sent for r in requests)}; bucket objects {len(keys)}")
 
 
 def test_the_worker_warm_loads_from_the_cache_and_serves_tts_with_timings_without_the_hub(first_deploy):
@@ -163,8 +194,15 @@ def faulty_hub(hub_root):
 def tts_only_start(hub: FakeHub, moto_endpoint: str, tiny_models: dict, tmp: Path, **extra: str) -> tuple:
     """model_cache_init.py for F5-TTS and Vocos only (Whisper's 75 MB model.bin is covered above)."""
     bucket = make_bucket(moto_endpoint)
-    env = hub_env(hub.url, tmp, tiny_models, MODEL_CACHE_DIR=str(tmp / "volume"), TIMING_ENGINES="google",
-                  **s3_env(moto_endpoint, bucket), **extra)  # fmt: skip
+    env = hub_env(
+        hub.url,
+        tmp,
+        tiny_models,
+        MODEL_CACHE_DIR=str(tmp / "volume"),
+        TIMING_ENGINES="google",
+        **s3_env(moto_endpoint, bucket),
+        **extra,
+    )
     return cache_init(env), storage_for(moto_endpoint, bucket)
 
 
@@ -173,7 +211,7 @@ FAULT_CASES = [
     ("500", "vocos", "charactr/vocos-mel-24khz", "config.yaml", "500 Server Error"),
     ("truncate", "f5-tts/F5TTS_v1_Base", "SWivid/F5-TTS", "F5TTS_v1_Base/vocab.txt", "IncompleteRead"),
     ("wrong-etag", "vocos", "charactr/vocos-mel-24khz", "pytorch_model.bin", "do not match the hub's ETag"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("fault", "model", "repo", "filename", "cause"), FAULT_CASES, ids=[c[0] for c in FAULT_CASES])
@@ -221,13 +259,21 @@ def test_a_stalled_body_is_resumed_with_a_ranged_get(faulty_hub, moto_endpoint, 
     faulty_hub.faults[(repo, filename)] = "stall-once"
     before = len(faulty_hub.log())
     bucket = make_bucket(moto_endpoint)
-    env = hub_env(faulty_hub.url, tmp_path, tiny_models, MODEL_CACHE_DIR=str(tmp_path / "volume"),
-                  TTS_ENABLED="false", HF_HUB_DOWNLOAD_TIMEOUT="1", **s3_env(moto_endpoint, bucket))  # fmt: skip
+    env = hub_env(
+        faulty_hub.url,
+        tmp_path,
+        tiny_models,
+        MODEL_CACHE_DIR=str(tmp_path / "volume"),
+        TTS_ENABLED="false",
+        HF_HUB_DOWNLOAD_TIMEOUT="1",
+        **s3_env(moto_endpoint, bucket),
+    )
     result = cache_init(env)
     assert result.returncode == 0, result.stdout + result.stderr
     wanted = resolve_path(repo, filename)
-    gets = sorted((r.status, r.range) for r in faulty_hub.log()[before:]
-                  if r.method == "GET" and file_key(r.path) == wanted)  # fmt: skip
+    gets = sorted(
+        (r.status, r.range) for r in faulty_hub.log()[before:] if r.method == "GET" and file_key(r.path) == wanted
+    )
     assert [status for status, _ in gets] == [200, 206] and gets[0][1] is None, gets
     resumed_from = int(gets[1][1].removeprefix("bytes=").removesuffix("-"))
     assert resumed_from > 0 and resumed_from % (10 * 1024 * 1024) == 0, gets
@@ -245,18 +291,35 @@ def test_two_workers_starting_at_once_on_an_empty_bucket_fetch_from_the_hub_once
     with FakeHub(hub_root) as hub:
         runs = []
         for n in (1, 2):
-            env = hub_env(hub.url, tmp_path / f"w{n}", tiny_models, MODEL_CACHE_DIR=str(tmp_path / f"volume-{n}"),
-                          **s3_env(moto_endpoint, bucket))  # fmt: skip
-            runs.append(subprocess.Popen([sys.executable, str(REPO / "model_cache_init.py")], cwd=REPO, env=env,
-                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))  # fmt: skip
+            env = hub_env(
+                hub.url,
+                tmp_path / f"w{n}",
+                tiny_models,
+                MODEL_CACHE_DIR=str(tmp_path / f"volume-{n}"),
+                **s3_env(moto_endpoint, bucket),
+            )
+            runs.append(
+                subprocess.Popen(
+                    [sys.executable, str(REPO / "model_cache_init.py")],
+                    cwd=REPO,
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                )
+            )
         outputs = [run.communicate(timeout=400)[0] for run in runs]
         assert [run.returncode for run in runs] == [0, 0], outputs
         downloads = hub.downloads()
     expected = {resolve_path(repo, filename): 1 for files in HUB_FILES.values() for repo, filename in files}
     assert downloads == expected
     for name in MODELS:
-        actions = sorted(line.split(": ")[1].split(" ")[0] for out in outputs for line in out.splitlines()
-                         if line.startswith(f"model {name}: "))  # fmt: skip
+        actions = sorted(
+            line.split(": ")[1].split(" ")[0]
+            for out in outputs
+            for line in out.splitlines()
+            if line.startswith(f"model {name}: ")
+        )
         assert actions == ["restored", "uploaded"], outputs
         for n in (1, 2):
             assert any((tmp_path / f"volume-{n}" / name).iterdir())
@@ -267,11 +330,18 @@ def test_two_workers_starting_at_once_on_an_empty_bucket_fetch_from_the_hub_once
 
 def test_demo_hub_runs_against_the_fake_hub(hub_root, tiny_models, tmp_path):
     with FakeHub(hub_root) as hub:
-        env = hub_env(hub.url, tmp_path, tiny_models, SKIP_SETUP="1", STORAGE_DIR=str(tmp_path / "storage"),
-                      MODEL_CACHE_DIR=str(tmp_path / "volume"))  # fmt: skip
+        env = hub_env(
+            hub.url,
+            tmp_path,
+            tiny_models,
+            SKIP_SETUP="1",
+            STORAGE_DIR=str(tmp_path / "storage"),
+            MODEL_CACHE_DIR=str(tmp_path / "volume"),
+        )
         started = time.monotonic()
-        demo = subprocess.run(["bash", "scripts/demo.sh", "--hub"], cwd=REPO, env=env, capture_output=True,
-                              text=True, timeout=540)  # fmt: skip
+        demo = subprocess.run(
+            ["bash", "scripts/demo.sh", "--hub"], cwd=REPO, env=env, capture_output=True, text=True, timeout=540
+        )
         fetched = hub.downloads()
     assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
     assert "demo: tts ok" in demo.stdout and "-->" in demo.stdout  # an SRT cue

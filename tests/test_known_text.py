@@ -268,9 +268,30 @@ def test_filler_list_is_normalised():
 # --------------------------------------------------------------------------- properties
 
 VOCABULARY = [
-    "the", "a", "cat", "dog", "there", "their", "one", "won", "New", "York", "don't", "Don’t", "café",
-    "2014.", "£13.60", "42", "hello,", "world!", "“quoted”", "—", "...", "Straße", "日本",
-]  # fmt: skip
+    "the",
+    "a",
+    "cat",
+    "dog",
+    "there",
+    "their",
+    "one",
+    "won",
+    "New",
+    "York",
+    "don't",
+    "Don’t",
+    "café",
+    "2014.",
+    "£13.60",
+    "42",
+    "hello,",
+    "world!",
+    "“quoted”",
+    "—",
+    "...",
+    "Straße",
+    "日本",
+]
 NOISE = ["um", "uh", "like", "twenty", "fourteen", "the", "er", "x"]
 
 texts = st.lists(st.sampled_from(VOCABULARY), min_size=0, max_size=25).map(" ".join)
@@ -302,8 +323,11 @@ def recogniser_outputs(draw, tokens: list[str]) -> list[RecognisedWord]:
 
 def timed_or_not(text: str, index: int):
     """A recognised word that is usually timed; times are placeholders re-laid monotonically later."""
-    return st.booleans().map(lambda untimed: RecognisedWord(text, None, None) if untimed else
-                             RecognisedWord(text, float(index), float(index), 0.5))  # fmt: skip
+    return st.booleans().map(
+        lambda untimed: (
+            RecognisedWord(text, None, None) if untimed else RecognisedWord(text, float(index), float(index), 0.5)
+        )
+    )
 
 
 def lay_out_times(words: list[RecognisedWord], gaps: list[tuple[float, float]]) -> list[RecognisedWord]:

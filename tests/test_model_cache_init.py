@@ -42,13 +42,15 @@ def test_empty_bucket_uploads_then_a_fresh_worker_restores(s3_storage, tiny_f5_d
     def no_public_source(_dest):
         raise AssertionError("a populated bucket must not send a worker to the public source")
 
-    fresh = model_cache_init.ensure_model(s3_storage, model_cache_init.ModelSpec("f5-tts/tiny", no_public_source),
-                                          tmp_path / "b")  # fmt: skip
+    fresh = model_cache_init.ensure_model(
+        s3_storage, model_cache_init.ModelSpec("f5-tts/tiny", no_public_source), tmp_path / "b"
+    )
     assert fresh.action == "restored" and fresh.files == 4
     for path in tiny_f5_dir.iterdir():
         assert (tmp_path / "b" / "f5-tts" / "tiny" / path.name).read_bytes() == path.read_bytes()
-    again = model_cache_init.ensure_model(s3_storage, model_cache_init.ModelSpec("f5-tts/tiny", no_public_source),
-                                          tmp_path / "b")  # fmt: skip
+    again = model_cache_init.ensure_model(
+        s3_storage, model_cache_init.ModelSpec("f5-tts/tiny", no_public_source), tmp_path / "b"
+    )
     assert again.action == "verified" and again.files == 0
 
 
@@ -73,11 +75,22 @@ def test_a_corrupted_bucket_copy_fails_clearly(s3_storage, tiny_f5_dir, tmp_path
 
 def test_two_concurrent_processes_upload_once(moto_endpoint, bucket, tiny_f5_dir, tmp_path):
     env = worker_env(**s3_env(moto_endpoint, bucket))
-    command = [sys.executable, str(REPO / "model_cache_init.py"), "--only-extra", "--model",
-               f"f5-tts/tiny={tiny_f5_dir}"]  # fmt: skip
+    command = [
+        sys.executable,
+        str(REPO / "model_cache_init.py"),
+        "--only-extra",
+        "--model",
+        f"f5-tts/tiny={tiny_f5_dir}",
+    ]
     processes = [
-        subprocess.Popen([*command, "--dest", str(tmp_path / f"w{i}")], env=env, cwd=tmp_path,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        subprocess.Popen(
+            [*command, "--dest", str(tmp_path / f"w{i}")],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for i in range(2)
     ]
     outputs = [process.communicate(timeout=180) for process in processes]
@@ -86,13 +99,19 @@ def test_two_concurrent_processes_upload_once(moto_endpoint, bucket, tiny_f5_dir
     assert sorted(line.split(":")[1].split()[0] for line in lines) == ["restored", "uploaded"], lines
     for i in range(2):
         assert (tmp_path / f"w{i}" / "f5-tts" / "tiny" / "vocab.txt").read_bytes() == (
-            tiny_f5_dir / "vocab.txt").read_bytes()
+            tiny_f5_dir / "vocab.txt"
+        ).read_bytes()
 
 
 def test_script_without_s3_has_nothing_to_do(tmp_path):
-    result = subprocess.run([sys.executable, str(REPO / "model_cache_init.py")],
-                            env=worker_env(STORAGE_DIR=str(tmp_path)), cwd=tmp_path, capture_output=True, text=True,
-                            timeout=60)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, str(REPO / "model_cache_init.py")],
+        env=worker_env(STORAGE_DIR=str(tmp_path)),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0 and "nothing to do" in result.stderr
 
 

@@ -21,8 +21,9 @@ RACERS = 6
 def speeches(tmp_path_factory) -> list[str]:
     folder = tmp_path_factory.mktemp("race")
     texts = [f"Racer number {index} says a short sentence here." for index in range(RACERS)]
-    return [base64.b64encode(espeak_wav(text, folder / f"{i}.wav").read_bytes()).decode() for i, text in
-            enumerate(texts)]  # fmt: skip
+    return [
+        base64.b64encode(espeak_wav(text, folder / f"{i}.wav").read_bytes()).decode() for i, text in enumerate(texts)
+    ]
 
 
 def race(ctx, speeches: list[str], name: str, **extra) -> list[dict]:
@@ -30,8 +31,14 @@ def race(ctx, speeches: list[str], name: str, **extra) -> list[dict]:
     outputs: list[dict] = [{}] * len(speeches)
 
     def upload(index: int) -> None:
-        job = {"endpoint": "voices", "action": "upload", "name": name, "audio": speeches[index],
-               "text": f"Racer number {index} says a short sentence here.", **extra}  # fmt: skip
+        job = {
+            "endpoint": "voices",
+            "action": "upload",
+            "name": name,
+            "audio": speeches[index],
+            "text": f"Racer number {index} says a short sentence here.",
+            **extra,
+        }
         barrier.wait()
         outputs[index] = handle_job({"id": f"race-{index}", "input": job}, ctx)
 
@@ -59,8 +66,19 @@ def test_exactly_one_of_n_simultaneous_uploads_creates_a_new_name(request, backe
         assert stored_text == f"Racer number {winners[0]} says a short sentence here."
         assert ctx.storage.list_keys(f"voices/{name}.") == [f"voices/{name}.txt", f"voices/{name}.wav"]
     # a good job afterwards: overwrite still replaces
-    good = handle_job({"id": "g", "input": {"endpoint": "voices", "action": "upload", "name": "contested0",
-                                            "audio": speeches[0], "overwrite": True}}, ctx)  # fmt: skip
+    good = handle_job(
+        {
+            "id": "g",
+            "input": {
+                "endpoint": "voices",
+                "action": "upload",
+                "name": "contested0",
+                "audio": speeches[0],
+                "overwrite": True,
+            },
+        },
+        ctx,
+    )
     assert good["replaced"] is True
 
 

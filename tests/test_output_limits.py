@@ -36,16 +36,26 @@ def with_voice(ctx, reference):
 
 @pytest.fixture
 def local(tmp_path, engines, reference):
-    settings = Settings(storage_dir=tmp_path / "storage", voice_cache_dir=tmp_path / "cache", max_inline_bytes=LIMIT,
-                        max_text_chars=1000)  # fmt: skip
+    settings = Settings(
+        storage_dir=tmp_path / "storage",
+        voice_cache_dir=tmp_path / "cache",
+        max_inline_bytes=LIMIT,
+        max_text_chars=1000,
+    )
     return with_voice(build_context(settings, engines=engines), reference)
 
 
 @pytest.fixture
 def s3(tmp_path, engines, reference, moto_endpoint, bucket):
-    settings = Settings(aws_s3_bucket=bucket, aws_access_key_id=TEST_ACCESS_KEY, aws_secret_access_key=TEST_SECRET_KEY,
-                        aws_endpoint_url=moto_endpoint, aws_default_region="us-east-1", max_inline_bytes=LIMIT,
-                        voice_cache_dir=tmp_path / "cache")  # fmt: skip
+    settings = Settings(
+        aws_s3_bucket=bucket,
+        aws_access_key_id=TEST_ACCESS_KEY,
+        aws_secret_access_key=TEST_SECRET_KEY,
+        aws_endpoint_url=moto_endpoint,
+        aws_default_region="us-east-1",
+        max_inline_bytes=LIMIT,
+        voice_cache_dir=tmp_path / "cache",
+    )
     return with_voice(build_context(settings, engines=engines), reference)
 
 
@@ -90,9 +100,15 @@ def test_on_s3_an_over_limit_audio_is_delivered_by_url(s3):
 
 
 def test_timing_files_share_the_inline_budget(local, s3):
-    fields = {"text": "Hello there, this is fine. " * 6, "output_format": "mp3", "return_word_timings": True,
-              "timing_formats": ["srt", "vtt", "ass", "csv", "json"], "max_chars_per_line": 10,
-              "max_lines": 1, "karaoke": True}  # fmt: skip
+    fields = {
+        "text": "Hello there, this is fine. " * 6,
+        "output_format": "mp3",
+        "return_word_timings": True,
+        "timing_formats": ["srt", "vtt", "ass", "csv", "json"],
+        "max_chars_per_line": 10,
+        "max_lines": 1,
+        "karaoke": True,
+    }
     local.settings = local.settings.model_copy(update={"max_inline_bytes": 1024})
     error = tts(local, **fields, return_audio="base64")["error"]
     assert error.startswith("payload_too_large: "), error
@@ -111,10 +127,14 @@ def test_timing_files_share_the_inline_budget(local, s3):
 
 def test_stt_files_obey_the_limit(local, tmp_path):
     local.settings = local.settings.model_copy(update={"max_inline_bytes": 1024})
-    speech = espeak_wav("One two three four five six seven eight nine ten eleven twelve thirteen fourteen.",
-                        tmp_path / "s.wav")  # fmt: skip
-    job = {"endpoint": "stt", "audio": base64.b64encode(speech.read_bytes()).decode(),
-           "timing_formats": ["srt", "vtt", "ass", "csv", "json"]}  # fmt: skip
+    speech = espeak_wav(
+        "One two three four five six seven eight nine ten eleven twelve thirteen fourteen.", tmp_path / "s.wav"
+    )
+    job = {
+        "endpoint": "stt",
+        "audio": base64.b64encode(speech.read_bytes()).decode(),
+        "timing_formats": ["srt", "vtt", "ass", "csv", "json"],
+    }
     error = handle_job({"id": "stt-limit", "input": job}, local)["error"]
     assert error.startswith("payload_too_large: delivery: the timing files"), error
     nothing_stored(local, "stt-limit")

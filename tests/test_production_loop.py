@@ -76,9 +76,16 @@ def seed_bucket(storage: S3Storage, reference: Path) -> None:
     storage.put_bytes("voices/narrator.txt", REFERENCE_TEXT.encode(), content_type="text/plain")
     storage.put_bytes("outputs/done-job/timings.vtt", VTT.encode(), content_type="text/vtt")
     storage.put_bytes("outputs/done-job/audio.wav", reference.read_bytes(), content_type="audio/wav")
-    record = {"job_id": "done-job", "endpoint": "tts", "created_at": "2026-11-23T00:00:00+00:00",
-              "output": {"duration_s": 0.5, "audio": {"key": "outputs/done-job/audio.wav"},
-                         "timings": {"files": {"vtt": {"key": "outputs/done-job/timings.vtt"}}}}}  # fmt: skip
+    record = {
+        "job_id": "done-job",
+        "endpoint": "tts",
+        "created_at": "2026-11-23T00:00:00+00:00",
+        "output": {
+            "duration_s": 0.5,
+            "audio": {"key": "outputs/done-job/audio.wav"},
+            "timings": {"files": {"vtt": {"key": "outputs/done-job/timings.vtt"}}},
+        },
+    }
     storage.put_bytes("results/done-job.json", json.dumps(record).encode(), content_type="application/json")
 
 
@@ -118,8 +125,13 @@ def workers(moto_endpoint, tiny_tts_env, files):
             extra = {}
             if name == "b":
                 extra = {"PYTHONPATH": f"{files['site']}:{REPO}", "F5WORKER_TEST_OOM_MARKER": OOM_MARKER}
-            env = worker_env(**s3_env(moto_endpoint, bucket), **tiny_tts_env, **queue.env(),
-                             VOICE_CACHE_DIR=str(files["root"] / f"voices-{name}"), **extra)  # fmt: skip
+            env = worker_env(
+                **s3_env(moto_endpoint, bucket),
+                **tiny_tts_env,
+                **queue.env(),
+                VOICE_CACHE_DIR=str(files["root"] / f"voices-{name}"),
+                **extra,
+            )
             process = ProductionWorker(env, files["root"] / f"worker-{name}.log", files["root"] / f"cwd-{name}")
             started[name] = Worker(queue, process, storage)
         yield started
@@ -186,32 +198,87 @@ def mixed_jobs(files: dict[str, Path]) -> list[tuple[str, dict | object, str]]:
         ("dl-vtt-text", {"endpoint": "download", "job_id": "done-job", "file": "vtt", "delivery": "text"}, "ok:dl"),
         ("dl-vtt-url", {"endpoint": "download", "job_id": "done-job", "file": "vtt"}, "ok:dl"),
         ("dl-vtt-b64", {"endpoint": "download", "job_id": "done-job", "file": "vtt", "delivery": "base64"}, "ok:dl"),
-        ("dl-audio-b64", {"endpoint": "download", "job_id": "done-job", "file": "audio", "delivery": "base64"},
-         "ok:dl"),
+        (
+            "dl-audio-b64",
+            {"endpoint": "download", "job_id": "done-job", "file": "audio", "delivery": "base64"},
+            "ok:dl",
+        ),
         ("dl-audio-url", {"endpoint": "download", "job_id": "done-job", "file": "audio"}, "ok:dl"),
         ("voices-list-1", {"endpoint": "voices", "action": "list"}, "ok:list"),
         ("voices-list-2", {"endpoint": "voices", "action": "list"}, "ok:list"),
-        ("voices-upload", {"endpoint": "voices", "action": "upload", "name": "uploaded", "audio": reference,
-                           "text": REFERENCE_TEXT}, "ok:upload"),
-        ("stt-b64", {"endpoint": "stt", "audio": speech, "language": "en", "timing_formats": ["srt", "json"]},
-         "ok:stt"),
+        (
+            "voices-upload",
+            {"endpoint": "voices", "action": "upload", "name": "uploaded", "audio": reference, "text": REFERENCE_TEXT},
+            "ok:upload",
+        ),
+        (
+            "stt-b64",
+            {"endpoint": "stt", "audio": speech, "language": "en", "timing_formats": ["srt", "json"]},
+            "ok:stt",
+        ),
         ("stt-key", {"endpoint": "stt", "audio": "voices/narrator.wav", "text": REFERENCE_TEXT}, "ok:stt"),
         ("stt-text", {"endpoint": "stt", "audio": speech, "delivery": "text", "timing_formats": ["vtt"]}, "ok:stt"),
-        ("tts-wav", {"endpoint": "tts", "text": "Hello there, how are you today?", "voice": "narrator",
-                     "nfe_step": 4, "seed": 1}, "ok:tts"),
-        ("tts-mp3", {"endpoint": "tts", "text": "A second short sentence.", "voice": "narrator", "nfe_step": 4,
-                     "output_format": "mp3"}, "ok:tts"),
-        ("tts-flac", {"endpoint": "tts", "text": "A third one, in flac.", "voice": "narrator", "nfe_step": 4,
-                      "output_format": "flac", "sample_rate": 16000}, "ok:tts"),
-        ("tts-long", {"endpoint": "tts", "text": LONG_TEXT, "voice": "narrator", "nfe_step": 4, "seed": 2},
-         "ok:tts"),
-        ("tts-ref", {"endpoint": "tts", "text": "Cloned from an inline reference.", "ref_audio": reference,
-                     "ref_text": REFERENCE_TEXT, "nfe_step": 4}, "ok:tts"),
-        ("tts-timed", {"endpoint": "tts", "text": "Timed words, please.", "voice": "narrator", "nfe_step": 4,
-                       "return_word_timings": True, "timing_formats": ["srt"], "return_audio": "both"}, "ok:tts"),
-        ("default-endpoint", {"text": "No endpoint field means tts.", "voice": "narrator", "nfe_step": 4},
-         "ok:tts"),
-    ]  # fmt: skip
+        (
+            "tts-wav",
+            {
+                "endpoint": "tts",
+                "text": "Hello there, how are you today?",
+                "voice": "narrator",
+                "nfe_step": 4,
+                "seed": 1,
+            },
+            "ok:tts",
+        ),
+        (
+            "tts-mp3",
+            {
+                "endpoint": "tts",
+                "text": "A second short sentence.",
+                "voice": "narrator",
+                "nfe_step": 4,
+                "output_format": "mp3",
+            },
+            "ok:tts",
+        ),
+        (
+            "tts-flac",
+            {
+                "endpoint": "tts",
+                "text": "A third one, in flac.",
+                "voice": "narrator",
+                "nfe_step": 4,
+                "output_format": "flac",
+                "sample_rate": 16000,
+            },
+            "ok:tts",
+        ),
+        ("tts-long", {"endpoint": "tts", "text": LONG_TEXT, "voice": "narrator", "nfe_step": 4, "seed": 2}, "ok:tts"),
+        (
+            "tts-ref",
+            {
+                "endpoint": "tts",
+                "text": "Cloned from an inline reference.",
+                "ref_audio": reference,
+                "ref_text": REFERENCE_TEXT,
+                "nfe_step": 4,
+            },
+            "ok:tts",
+        ),
+        (
+            "tts-timed",
+            {
+                "endpoint": "tts",
+                "text": "Timed words, please.",
+                "voice": "narrator",
+                "nfe_step": 4,
+                "return_word_timings": True,
+                "timing_formats": ["srt"],
+                "return_audio": "both",
+            },
+            "ok:tts",
+        ),
+        ("default-endpoint", {"text": "No endpoint field means tts.", "voice": "narrator", "nfe_step": 4}, "ok:tts"),
+    ]
     bad = [
         ("bad-endpoint", {"endpoint": "bogus"}, "invalid_input: endpoint:"),
         ("bad-input-str", "just a string", "invalid_input: input:"),
@@ -219,40 +286,67 @@ def mixed_jobs(files: dict[str, Path]) -> list[tuple[str, dict | object, str]]:
         ("bad-input-list", [1, 2], "invalid_input: input:"),
         ("tts-no-text", {"endpoint": "tts", "voice": "narrator"}, "invalid_input: text:"),
         ("tts-unknown-voice", {"endpoint": "tts", "text": "Hi", "voice": "nobody"}, "not_found: voice:"),
-        ("tts-two-voices", {"endpoint": "tts", "text": "Hi", "voice": "narrator", "ref_audio": reference},
-         "invalid_input: voice:"),
-        ("tts-nfe", {"endpoint": "tts", "text": "Hi", "voice": "narrator", "nfe_step": 1000},
-         "invalid_input: nfe_step:"),
-        ("tts-speed-type", {"endpoint": "tts", "text": "Hi", "voice": "narrator", "speed": "fast"},
-         "invalid_input: speed:"),
+        (
+            "tts-two-voices",
+            {"endpoint": "tts", "text": "Hi", "voice": "narrator", "ref_audio": reference},
+            "invalid_input: voice:",
+        ),
+        (
+            "tts-nfe",
+            {"endpoint": "tts", "text": "Hi", "voice": "narrator", "nfe_step": 1000},
+            "invalid_input: nfe_step:",
+        ),
+        (
+            "tts-speed-type",
+            {"endpoint": "tts", "text": "Hi", "voice": "narrator", "speed": "fast"},
+            "invalid_input: speed:",
+        ),
         ("tts-too-long", {"endpoint": "tts", "text": "a" * 5001, "voice": "narrator"}, "payload_too_large: text:"),
-        ("tts-return", {"endpoint": "tts", "text": "Hi", "voice": "narrator", "return_audio": "sms"},
-         "invalid_input: return_audio:"),
-        ("tts-bad-ref", {"endpoint": "tts", "text": "Hi", "ref_audio": not_audio, "ref_text": "x"},
-         "invalid_input: ref_audio:"),
+        (
+            "tts-return",
+            {"endpoint": "tts", "text": "Hi", "voice": "narrator", "return_audio": "sms"},
+            "invalid_input: return_audio:",
+        ),
+        (
+            "tts-bad-ref",
+            {"endpoint": "tts", "text": "Hi", "ref_audio": not_audio, "ref_text": "x"},
+            "invalid_input: ref_audio:",
+        ),
         ("stt-no-audio", {"endpoint": "stt"}, "invalid_input: audio:"),
         ("stt-bad-b64", {"endpoint": "stt", "audio": "@@@ not base64 @@@"}, "invalid_input: audio:"),
         ("stt-not-audio", {"endpoint": "stt", "audio": not_audio}, "invalid_input: audio: not decodable"),
-        ("stt-private-url", {"endpoint": "stt", "audio": "http://169.254.169.254/latest/meta-data"},
-         "invalid_input: audio:"),
+        (
+            "stt-private-url",
+            {"endpoint": "stt", "audio": "http://169.254.169.254/latest/meta-data"},
+            "invalid_input: audio:",
+        ),
         ("stt-language", {"endpoint": "stt", "audio": speech, "language": "english"}, "invalid_input: language:"),
-        ("stt-formats", {"endpoint": "stt", "audio": speech, "timing_formats": ["docx"]},
-         "invalid_input: timing_formats"),
+        (
+            "stt-formats",
+            {"endpoint": "stt", "audio": speech, "timing_formats": ["docx"]},
+            "invalid_input: timing_formats",
+        ),
         ("stt-missing-key", {"endpoint": "stt", "audio": "outputs/nothing/audio.wav"}, "not_found: audio:"),
         ("voices-action", {"endpoint": "voices", "action": "rename"}, "invalid_input: action:"),
         ("voices-no-name", {"endpoint": "voices", "action": "upload", "audio": reference}, "invalid_input: name:"),
         ("voices-delete-unknown", {"endpoint": "voices", "action": "delete", "name": "ghost"}, "not_found: name:"),
-        ("voices-exists", {"endpoint": "voices", "action": "upload", "name": "narrator", "audio": reference},
-         "invalid_input: name:"),
+        (
+            "voices-exists",
+            {"endpoint": "voices", "action": "upload", "name": "narrator", "audio": reference},
+            "invalid_input: name:",
+        ),
         ("dl-file", {"endpoint": "download", "job_id": "done-job", "file": "docx"}, "invalid_input: file:"),
         ("dl-unknown", {"endpoint": "download", "job_id": "never-ran", "file": "srt"}, "not_found: "),
-        ("dl-audio-text", {"endpoint": "download", "job_id": "done-job", "file": "audio", "delivery": "text"},
-         "invalid_input: delivery:"),
+        (
+            "dl-audio-text",
+            {"endpoint": "download", "job_id": "done-job", "file": "audio", "delivery": "text"},
+            "invalid_input: delivery:",
+        ),
         ("result-traversal", {"endpoint": "result", "job_id": "../results/done-job"}, "invalid_input: job_id:"),
         ("result-unknown", {"endpoint": "result", "job_id": "never-ran"}, "not_found: "),
         ("result-type", {"endpoint": "result", "job_id": 12}, "invalid_input: job_id:"),
         ("health-extra", {"endpoint": "health", "colour": "blue"}, "invalid_input: colour:"),
-    ]  # fmt: skip
+    ]
     return ok + bad
 
 
@@ -293,8 +387,9 @@ def check_success(kind: str, job_id: str, output: dict, worker: Worker, files: d
         assert_audio_object(storage, audio["key"], audio["duration_s"])
         stored = assert_stored_result(storage, job_id, "tts")
         if output["timings"]:
-            check_timing_files({fmt: storage.get_bytes(entry["key"]).decode()
-                                for fmt, entry in output["timings"]["files"].items()})  # fmt: skip
+            check_timing_files(
+                {fmt: storage.get_bytes(entry["key"]).decode() for fmt, entry in output["timings"]["files"].items()}
+            )
         assert stored["output"]["audio"]["key"] == audio["key"] and "base64" not in stored["output"]["audio"]
     else:  # pragma: no cover - a typo in the table
         raise AssertionError(kind)
@@ -358,9 +453,15 @@ def test_batches_of_max_concurrency_and_quick_jobs_overtake_a_long_tts_job(worke
     result_ids = [f"quick-result-{n}" for n in range(10)]
     # Twice the long text (six chunks): runpod 1.10.0 sleeps 1 s whenever all 4 slots are taken, so the 10
     # quick jobs need about 3 s of fetch rounds however fast they are; the tts job must outlast that.
-    queue.enqueue_many([(tts_id, {"endpoint": "tts", "text": f"{LONG_TEXT} {LONG_TEXT}", "voice": "narrator",
-                                  "nfe_step": 32, "seed": 5})]  # fmt: skip
-                       + [(job_id, {"endpoint": "result", "job_id": "done-job"}) for job_id in result_ids])
+    queue.enqueue_many(
+        [
+            (
+                tts_id,
+                {"endpoint": "tts", "text": f"{LONG_TEXT} {LONG_TEXT}", "voice": "narrator", "nfe_step": 32, "seed": 5},
+            )
+        ]
+        + [(job_id, {"endpoint": "result", "job_id": "done-job"}) for job_id in result_ids]
+    )
     queue.wait_for_result(tts_id, timeout=240)
     results = queue.results_by_id()
     assert "output" in results[tts_id][0], results[tts_id]
@@ -379,17 +480,21 @@ def test_batches_of_max_concurrency_and_quick_jobs_overtake_a_long_tts_job(worke
 
 def test_unrecoverable_engine_failure_asks_for_a_new_worker_and_the_rest_still_serves(worker_b):
     queue = worker_b.queue
-    healthy = queue.wait_for_result(queue.enqueue({"endpoint": "tts", "text": "Fine before.", "voice": "narrator",
-                                                   "nfe_step": 4}), timeout=120)  # fmt: skip
+    healthy = queue.wait_for_result(
+        queue.enqueue({"endpoint": "tts", "text": "Fine before.", "voice": "narrator", "nfe_step": 4}), timeout=120
+    )
     assert "output" in healthy, healthy
 
-    broken = queue.wait_for_result(queue.enqueue({"endpoint": "tts", "text": f"Say {OOM_MARKER} now.",
-                                                  "voice": "narrator", "nfe_step": 4}), timeout=120)  # fmt: skip
+    broken = queue.wait_for_result(
+        queue.enqueue({"endpoint": "tts", "text": f"Say {OOM_MARKER} now.", "voice": "narrator", "nfe_step": 4}),
+        timeout=120,
+    )
     assert set(broken) == {"error", "stopPod"} and broken["stopPod"] is True, broken
     assert broken["error"].startswith("engine_unavailable: the tts engine failed unrecoverably (OutOfMemoryError")
 
-    after = queue.wait_for_result(queue.enqueue({"endpoint": "tts", "text": "Fine after?", "voice": "narrator",
-                                                 "nfe_step": 4}), timeout=60)  # fmt: skip
+    after = queue.wait_for_result(
+        queue.enqueue({"endpoint": "tts", "text": "Fine after?", "voice": "narrator", "nfe_step": 4}), timeout=60
+    )
     assert after["error"].startswith("engine_unavailable: the tts engine is unavailable: broken after")
     assert_contract(after)
 
@@ -405,10 +510,19 @@ def test_unrecoverable_engine_failure_asks_for_a_new_worker_and_the_rest_still_s
 def test_sigterm_during_a_tts_job_leaves_one_whole_result_or_none(worker_a):
     queue = worker_a.queue
     job_id = "tts-sigterm"
-    queue.enqueue({"endpoint": "tts", "text": LONG_TEXT.replace("weather", "mountains"), "voice": "narrator",
-                   "nfe_step": 32, "seed": 9}, job_id)  # fmt: skip
-    queue.wait_for(lambda state: any(p.job_id == job_id and p.is_progress for p in state.posts), 120,
-                   "first progress update")  # fmt: skip
+    queue.enqueue(
+        {
+            "endpoint": "tts",
+            "text": LONG_TEXT.replace("weather", "mountains"),
+            "voice": "narrator",
+            "nfe_step": 32,
+            "seed": 9,
+        },
+        job_id,
+    )
+    queue.wait_for(
+        lambda state: any(p.job_id == job_id and p.is_progress for p in state.posts), 120, "first progress update"
+    )
     assert queue.results_by_id().get(job_id) is None, "the job must still be running when SIGTERM arrives"
     signalled = time.monotonic()
     worker_a.process.process.send_signal(signal.SIGTERM)

@@ -31,8 +31,16 @@ DROPPED_NAMES = ("WHISPER_MODEL", "STORAGE_DIR", "ALIGN_MODEL", "TIMING_ENGINES"
 
 def fresh_checkout(dest: Path) -> Path:
     """The files a clone of this working tree would have (uncommitted edits included, ignored files not)."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                            capture_output=True, check=True).stdout.decode().split("\0")  # fmt: skip
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=REPO,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, listed):
         source = REPO / name
         if source.is_file() and not source.is_symlink():  # deleted-but-tracked files are skipped
@@ -46,25 +54,34 @@ def newcomer_env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(DROPPED) and k not in DROPPED_NAMES}
     venv_bin = str(Path(os.environ.get("VIRTUAL_ENV", REPO / ".venv")) / "bin")
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p != venv_bin)
-    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", UV_LINK_MODE="hardlink",
-               HF_HOME=str(home / "hf"), XDG_CACHE_HOME=str(home / "cache"))  # fmt: skip
-    env.setdefault("UV_CACHE_DIR", subprocess.run(["uv", "cache", "dir"], capture_output=True, text=True,
-                                                  check=True).stdout.strip())  # fmt: skip
+    env.update(
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        UV_LINK_MODE="hardlink",
+        HF_HOME=str(home / "hf"),
+        XDG_CACHE_HOME=str(home / "cache"),
+    )
+    env.setdefault(
+        "UV_CACHE_DIR",
+        subprocess.run(["uv", "cache", "dir"], capture_output=True, text=True, check=True).stdout.strip(),
+    )
     return env
 
 
 def run(command: list[str], cwd: Path, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess:
     """Run a script in its own process group, so a timeout also stops the worker it started."""
-    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)  # fmt: skip
+    process = subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
     try:
         stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         stdout, stderr = process.communicate()
         pytest.fail(f"{' '.join(command)} ran over {timeout} s:\n{stdout[-3000:]}\n{stderr[-3000:]}")
-    assert process.returncode == 0, f"{' '.join(command)} exited {process.returncode}:\n{stdout[-3000:]}\n" \
-                                    f"{stderr[-3000:]}"  # fmt: skip
+    assert process.returncode == 0, (
+        f"{' '.join(command)} exited {process.returncode}:\n{stdout[-3000:]}\n{stderr[-3000:]}"
+    )
     return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 

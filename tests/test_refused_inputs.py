@@ -25,30 +25,38 @@ def reference(tmp_path_factory):
 
 @pytest.fixture
 def ctx(tmp_path, engines, reference):
-    ctx = build_context(Settings(storage_dir=tmp_path / "storage", voice_cache_dir=tmp_path / "cache"),
-                        engines=engines)  # fmt: skip
+    ctx = build_context(Settings(storage_dir=tmp_path / "storage", voice_cache_dir=tmp_path / "cache"), engines=engines)
     ctx.storage.put_bytes("voices/narrator.wav", reference)
     ctx.storage.put_bytes("voices/narrator.txt", REFERENCE_TEXT.encode())
     return ctx
 
 
 def job(ctx, **fields) -> dict:
-    return handle_job({"id": "refused", "input": {"endpoint": "tts", "nfe_step": 4, "voice": "narrator", **fields}},
-                      ctx)  # fmt: skip
+    return handle_job(
+        {"id": "refused", "input": {"endpoint": "tts", "nfe_step": 4, "voice": "narrator", **fields}}, ctx
+    )
 
 
 def good_job(ctx) -> None:
-    output = handle_job({"id": "good", "input": {"endpoint": "tts", "nfe_step": 4, "voice": "narrator",
-                                                 "text": "Fine again."}}, ctx)  # fmt: skip
+    output = handle_job(
+        {"id": "good", "input": {"endpoint": "tts", "nfe_step": 4, "voice": "narrator", "text": "Fine again."}}, ctx
+    )
     assert output["audio"]["duration_s"] > 0, output
 
 
 @pytest.mark.parametrize(
     "text",
-    ["1" * 4301, "$" + "9" * 4999, "9" * 4400 + "th", "1." + "2" * 4500, "-" + "3" * 4400 + "%",
-     "£" + "1" * 4350 + ".50", "7" * 1300],
+    [
+        "1" * 4301,
+        "$" + "9" * 4999,
+        "9" * 4400 + "th",
+        "1." + "2" * 4500,
+        "-" + "3" * 4400 + "%",
+        "£" + "1" * 4350 + ".50",
+        "7" * 1300,
+    ],
     ids=["4301-digits", "dollars-4999-nines", "ordinal", "decimal", "percent", "pounds", "spelt-past-the-limit"],
-)  # fmt: skip
+)
 def test_long_digit_runs_are_invalid_input(ctx, text):
     error = job(ctx, text=text)["error"]
     assert error.startswith("invalid_input: text: spelt out for speech"), error
@@ -56,8 +64,10 @@ def test_long_digit_runs_are_invalid_input(ctx, text):
     good_job(ctx)
 
 
-@pytest.mark.parametrize("text", ["...!!!???", "\u200b\u200b\u200b", "\u200d\ufeff\u2060", " - -- --- ", "¡¿…", "😀🎉",
-                                  "$ % & *", "\u0301\u0301"])  # fmt: skip
+@pytest.mark.parametrize(
+    "text",
+    ["...!!!???", "\u200b\u200b\u200b", "\u200d\ufeff\u2060", " - -- --- ", "¡¿…", "😀🎉", "$ % & *", "\u0301\u0301"],
+)
 def test_text_with_nothing_to_speak_is_refused_like_whitespace(ctx, text):
     for normalize in (True, False):
         error = job(ctx, text=text, normalize_text=normalize)["error"]
@@ -65,8 +75,9 @@ def test_text_with_nothing_to_speak_is_refused_like_whitespace(ctx, text):
     good_job(ctx)
 
 
-@pytest.mark.parametrize("body", [b"[1, 2, 3]", b"null", b'"just a string"', b"42", b'{"text": 5}', b"[" * 5000,
-                                  b"\xff\xfe not utf-8"])  # fmt: skip
+@pytest.mark.parametrize(
+    "body", [b"[1, 2, 3]", b"null", b'"just a string"', b"42", b'{"text": 5}', b"[" * 5000, b"\xff\xfe not utf-8"]
+)
 def test_stored_json_reference_text_that_is_not_an_object_is_invalid_input(ctx, reference, body):
     ctx.storage.put_bytes("voices/jsonvoice.wav", reference)
     ctx.storage.put_bytes("voices/jsonvoice.json", body)
@@ -76,9 +87,17 @@ def test_stored_json_reference_text_that_is_not_an_object_is_invalid_input(ctx, 
 
 
 def test_a_badly_named_object_is_skipped_by_list_and_deletable_by_key(ctx, reference, moto_endpoint, bucket):
-    s3_ctx = build_context(Settings(aws_s3_bucket=bucket, aws_access_key_id="k", aws_secret_access_key="s",
-                                    aws_endpoint_url=moto_endpoint, aws_default_region="us-east-1",
-                                    voice_cache_dir=ctx.settings.voice_cache_dir), engines=ctx.engines)  # fmt: skip
+    s3_ctx = build_context(
+        Settings(
+            aws_s3_bucket=bucket,
+            aws_access_key_id="k",
+            aws_secret_access_key="s",
+            aws_endpoint_url=moto_endpoint,
+            aws_default_region="us-east-1",
+            voice_cache_dir=ctx.settings.voice_cache_dir,
+        ),
+        engines=ctx.engines,
+    )
     assert isinstance(s3_ctx.storage, S3Storage)
     s3_ctx.storage.put_bytes("voices/narrator.wav", reference)
     bad = ["voices/Bad Name.wav", "voices/ü-name.txt", "voices/a/b.wav", "voices/x.wav.bak"]
@@ -97,14 +116,24 @@ def test_a_badly_named_object_is_skipped_by_list_and_deletable_by_key(ctx, refer
             deleted = handle_job({"id": "d", "input": {"endpoint": "voices", "action": "delete", "key": key}}, backend)
             assert deleted == {"key": key, "deleted": [key]}, deleted
         after = handle_job({"id": "l", "input": {"endpoint": "voices", "action": "list"}}, backend)
-        assert after == {"voices": [{"name": "narrator", "audio_key": "voices/narrator.wav",
-                                     "duration_s": after["voices"][0]["duration_s"], "has_text": backend is ctx,
-                                     "text_key": "voices/narrator.txt" if backend is ctx else None,
-                                     "tag": "[narrator]"}]}  # fmt: skip
-        missing = handle_job({"id": "d", "input": {"endpoint": "voices", "action": "delete", "key": "voices/nope x"}},
-                             backend)  # fmt: skip
+        assert after == {
+            "voices": [
+                {
+                    "name": "narrator",
+                    "audio_key": "voices/narrator.wav",
+                    "duration_s": after["voices"][0]["duration_s"],
+                    "has_text": backend is ctx,
+                    "text_key": "voices/narrator.txt" if backend is ctx else None,
+                    "tag": "[narrator]",
+                }
+            ]
+        }
+        missing = handle_job(
+            {"id": "d", "input": {"endpoint": "voices", "action": "delete", "key": "voices/nope x"}}, backend
+        )
         assert missing["error"].startswith("not_found: key: ")
-        outside = handle_job({"id": "d", "input": {"endpoint": "voices", "action": "delete",
-                                                   "key": "outputs/../x.wav"}}, backend)  # fmt: skip
+        outside = handle_job(
+            {"id": "d", "input": {"endpoint": "voices", "action": "delete", "key": "outputs/../x.wav"}}, backend
+        )
         assert outside["error"].startswith("not_found: key: ")
     good_job(ctx)

@@ -26,8 +26,19 @@ def test_production_lock_pins_the_stack():
     pins = pinned("requirements.txt")
     # torchaudio is built against one torch release: the two move in lockstep or torchaudio fails to load.
     assert pins["torchaudio"] == pins["torch"]
-    for name in ("f5-tts", "whisperx", "faster-whisper", "transformers", "google-cloud-speech", "boto3",
-                 "runpod", "soundfile", "pydantic", "pysubs2", "filelock"):  # fmt: skip
+    for name in (
+        "f5-tts",
+        "whisperx",
+        "faster-whisper",
+        "transformers",
+        "google-cloud-speech",
+        "boto3",
+        "runpod",
+        "soundfile",
+        "pydantic",
+        "pysubs2",
+        "filelock",
+    ):
         assert name in pins, name
     assert "flash-attn" not in pins  # GPU-only, installed separately on CUDA workers
 
@@ -59,6 +70,10 @@ def test_the_suite_runs_on_the_locked_versions():
 
 
 def test_installed_environment_satisfies_every_requirement():
-    result = subprocess.run([shutil.which("uv") or "uv", "pip", "check", "--python", sys.executable],
-                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    result = subprocess.run(
+        [shutil.which("uv") or "uv", "pip", "check", "--python", sys.executable],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -113,8 +113,14 @@ def cli_env(**extra: str) -> dict[str, str]:
 
 
 def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(REPO / "scripts" / "s3sync.py"), *args], env=env,
-                          capture_output=True, text=True, timeout=120, cwd="/")  # fmt: skip
+    return subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "s3sync.py"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd="/",
+    )
 
 
 def test_cli_push_and_pull_with_one_summary_line(moto_endpoint, bucket, source, tmp_path):

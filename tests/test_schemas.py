@@ -102,22 +102,38 @@ def test_strict_types_refuse_coercion():
         DownloadRequest.model_validate({"endpoint": "download", "job_id": "j", "file": "srt", "delivery": True})
 
 
-@pytest.mark.parametrize("option", [
-    {"karaoke": True}, {"timing_formats": ["srt"]}, {"max_chars_per_line": 32}, {"delivery": "text"},
-    {"timing_engine": "google"}, {"min_gap_s": 0.1},
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "option",
+    [
+        {"karaoke": True},
+        {"timing_formats": ["srt"]},
+        {"max_chars_per_line": 32},
+        {"delivery": "text"},
+        {"timing_engine": "google"},
+        {"min_gap_s": 0.1},
+    ],
+)
 def test_tts_timing_options_without_timings_are_refused(option):
     base = {"endpoint": "tts", "text": "hi", "voice": "narrator"}
     with pytest.raises(ValidationError) as info:
         TtsRequest.model_validate({**base, **option})
     name = next(iter(option))
     assert describe_validation_error(info.value, TtsRequest) == (
-        f"{name}: {name} applies only to word timings; set return_word_timings: true, or leave it out")
+        f"{name}: {name} applies only to word timings; set return_word_timings: true, or leave it out"
+    )
     assert TtsRequest.model_validate({**base, **option, "return_word_timings": True})
 
 
 def test_tts_names_every_timing_option_given_without_timings():
     with pytest.raises(ValidationError) as info:
-        TtsRequest.model_validate({"endpoint": "tts", "text": "hi", "voice": "v", "karaoke": False,
-                                   "timing_formats": ["srt"], "return_word_timings": False})  # fmt: skip
+        TtsRequest.model_validate(
+            {
+                "endpoint": "tts",
+                "text": "hi",
+                "voice": "v",
+                "karaoke": False,
+                "timing_formats": ["srt"],
+                "return_word_timings": False,
+            }
+        )
     assert "karaoke, timing_formats apply only to word timings" in describe_validation_error(info.value, TtsRequest)

@@ -7,8 +7,15 @@ from tests.helpers import TEST_SECRET_KEY
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch):
-    for name in ("AWS_S3_BUCKET", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL",
-                 "AWS_DEFAULT_REGION", "STORAGE_DIR", "PRESIGN_EXPIRY_S"):  # fmt: skip
+    for name in (
+        "AWS_S3_BUCKET",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_ENDPOINT_URL",
+        "AWS_DEFAULT_REGION",
+        "STORAGE_DIR",
+        "PRESIGN_EXPIRY_S",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -30,13 +37,16 @@ def test_full_s3_configuration_from_environment(monkeypatch):
 
 
 def test_explicit_region_wins_and_non_b2_endpoint_defaults(monkeypatch):
-    assert load_settings(aws_endpoint_url="https://s3.eu-central-003.backblazeb2.com",
-                         aws_default_region="eu-x").s3_region == "eu-x"  # fmt: skip
+    assert (
+        load_settings(aws_endpoint_url="https://s3.eu-central-003.backblazeb2.com", aws_default_region="eu-x").s3_region
+        == "eu-x"
+    )
     assert load_settings(aws_endpoint_url="http://127.0.0.1:9000").s3_region == "us-east-1"
 
 
-@pytest.mark.parametrize("present", [("AWS_S3_BUCKET",), ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"),
-                                     ("AWS_SECRET_ACCESS_KEY",)])  # fmt: skip
+@pytest.mark.parametrize(
+    "present", [("AWS_S3_BUCKET",), ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"), ("AWS_SECRET_ACCESS_KEY",)]
+)
 def test_half_configured_s3_is_a_startup_error_naming_what_is_missing(monkeypatch, present):
     for name in present:
         monkeypatch.setenv(name, TEST_SECRET_KEY)

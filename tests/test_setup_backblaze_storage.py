@@ -13,22 +13,43 @@ from tests.helpers import REPO, TEST_SECRET_KEY
 SCRIPT = REPO / "scripts" / "setup-backblaze-storage.sh"
 S3_VARIABLES = ("AWS_S3_BUCKET", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 FOLDERS = ("stacks", "wheels", "models", "tmp", "pip-cache", "uv-cache", "hf-home", "voices")
-EXPORTED = ("WORKER_ROOT", "TMPDIR", "PIP_CACHE_DIR", "UV_CACHE_DIR", "PYTHONPYCACHEPREFIX", "HF_HOME",
-            "TORCH_HOME", "XDG_CACHE_HOME", "MODEL_CACHE_DIR", "NLTK_DATA", "VOICE_CACHE_DIR", "STORAGE_DIR",
-            "PYTHONPATH")  # fmt: skip
+EXPORTED = (
+    "WORKER_ROOT",
+    "TMPDIR",
+    "PIP_CACHE_DIR",
+    "UV_CACHE_DIR",
+    "PYTHONPYCACHEPREFIX",
+    "HF_HOME",
+    "TORCH_HOME",
+    "XDG_CACHE_HOME",
+    "MODEL_CACHE_DIR",
+    "NLTK_DATA",
+    "VOICE_CACHE_DIR",
+    "STORAGE_DIR",
+    "PYTHONPATH",
+)
 
 
 def base_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     """Only what the script needs: no AWS_*, HF_*, PYTHONPATH... leaking in from the test runner."""
-    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "LANG": "C.UTF-8",
-           "RUNPOD_VOLUME_PATH": str(tmp_path / "no-volume"), "CACHE_ROOT": str(tmp_path / "cache-root")}  # fmt: skip
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "LANG": "C.UTF-8",
+        "RUNPOD_VOLUME_PATH": str(tmp_path / "no-volume"),
+        "CACHE_ROOT": str(tmp_path / "cache-root"),
+    }
     env.update(extra)
     return env
 
 
 def complete_s3(**extra: str) -> dict[str, str]:
-    return {"AWS_S3_BUCKET": "my-bucket", "AWS_ACCESS_KEY_ID": "004a1b2c3d0001",
-            "AWS_SECRET_ACCESS_KEY": TEST_SECRET_KEY, **extra}  # fmt: skip
+    return {
+        "AWS_S3_BUCKET": "my-bucket",
+        "AWS_ACCESS_KEY_ID": "004a1b2c3d0001",
+        "AWS_SECRET_ACCESS_KEY": TEST_SECRET_KEY,
+        **extra,
+    }
 
 
 def run_setup(env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -39,8 +60,9 @@ def sourced(env_file: Path, env: dict[str, str]) -> dict[str, str]:
     """The variables a shell has after sourcing the env file (what startup-runpod.sh does)."""
     names = " ".join(EXPORTED)
     script = f'source "$1"; for n in {names}; do printf "%s=%s\\n" "$n" "${{!n}}"; done'
-    out = subprocess.run(["bash", "-c", script, "_", str(env_file)], env=env, capture_output=True, text=True,
-                         check=True).stdout  # fmt: skip
+    out = subprocess.run(
+        ["bash", "-c", script, "_", str(env_file)], env=env, capture_output=True, text=True, check=True
+    ).stdout
     return dict(line.split("=", 1) for line in out.splitlines())
 
 
@@ -147,9 +169,17 @@ def test_chosen_locations_are_kept_and_pythonpath_is_untouched(tmp_path):
     """With SKIP_INSTALL=1 (a baked image) nothing a slim image left on the volume may reach the imports."""
     volume = tmp_path / "vol"
     volume.mkdir()
-    env = base_env(tmp_path, RUNPOD_VOLUME_PATH=str(volume), MODEL_CACHE_DIR="/models", HF_HOME="/hf",
-                   VOICE_CACHE_DIR="/voices", STORAGE_DIR="/data", SKIP_INSTALL="1", PYTHONPATH="/app/extra",
-                   WORKER_ENV_FILE=str(tmp_path / "etc" / "w.env"))  # fmt: skip
+    env = base_env(
+        tmp_path,
+        RUNPOD_VOLUME_PATH=str(volume),
+        MODEL_CACHE_DIR="/models",
+        HF_HOME="/hf",
+        VOICE_CACHE_DIR="/voices",
+        STORAGE_DIR="/data",
+        SKIP_INSTALL="1",
+        PYTHONPATH="/app/extra",
+        WORKER_ENV_FILE=str(tmp_path / "etc" / "w.env"),
+    )
     result = run_setup(env)
     assert result.returncode == 0, result.stderr
     env_file = Path(result.stdout.strip())

@@ -17,8 +17,10 @@ import stack_stamp  # noqa: E402
 
 def test_a_lock_as_uv_writes_it_is_read_pin_by_pin(tmp_path):
     lock = tmp_path / "requirements.txt"
-    lock.write_text("# header\nNumPy==2.4.6\n    # via x\nzope.interface==8.0 ; python_version >= '3'\n"
-                    "tiny_b==1.0 --hash=sha256:abc\n--index-url https://example.invalid/simple\n")  # fmt: skip
+    lock.write_text(
+        "# header\nNumPy==2.4.6\n    # via x\nzope.interface==8.0 ; python_version >= '3'\n"
+        "tiny_b==1.0 --hash=sha256:abc\n--index-url https://example.invalid/simple\n"
+    )
     assert stack.read_pins(lock) == {"numpy": "2.4.6", "zope-interface": "8.0", "tiny-b": "1.0"}
 
 

@@ -20,8 +20,13 @@ def test_a_started_and_stopped_worker_leaves_an_empty_temp_dir(tiny_tts_env, tmp
     temp = tmp_path / "tmp"
     temp.mkdir()
     # No timing engine to load (google is unconfigured): the test is about f5-tts's import.
-    env = worker_env(**tiny_tts_env, TMPDIR=str(temp), STORAGE_DIR=str(tmp_path / "storage"),
-                     VOICE_CACHE_DIR=str(tmp_path / "voices"), TIMING_ENGINES="google")  # fmt: skip
+    env = worker_env(
+        **tiny_tts_env,
+        TMPDIR=str(temp),
+        STORAGE_DIR=str(tmp_path / "storage"),
+        VOICE_CACHE_DIR=str(tmp_path / "voices"),
+        TIMING_ENGINES="google",
+    )
     api = WorkerAPI(env, tmp_path / "worker.log")
     try:
         api.wait_ready(timeout=600)  # f5-tts's import is slow on a shared 2-core machine
@@ -48,12 +53,15 @@ def test_roots_of_dead_workers_are_removed_at_the_next_start(tmp_path):
 
 
 def test_the_hook_points_tempfile_and_children_at_the_root(tmp_path):
-    code = ("import os, sys, tempfile; sys.path.insert(0, sys.argv[1]);"
-            "from f5worker.temp_root import use_private_temp_root as use; root = use(sys.argv[2]);"
-            "print(tempfile.mkdtemp().startswith(str(root)), os.environ['TMPDIR'] == str(root))")  # fmt: skip
+    code = (
+        "import os, sys, tempfile; sys.path.insert(0, sys.argv[1]);"
+        "from f5worker.temp_root import use_private_temp_root as use; root = use(sys.argv[2]);"
+        "print(tempfile.mkdtemp().startswith(str(root)), os.environ['TMPDIR'] == str(root))"
+    )
     repo = str(__import__("pathlib").Path(__file__).resolve().parents[1])
-    result = subprocess.run([sys.executable, "-c", code, repo, str(tmp_path)], capture_output=True, text=True,
-                            check=True)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", code, repo, str(tmp_path)], capture_output=True, text=True, check=True
+    )
     assert result.stdout.split() == ["True", "True"]
     assert list(tmp_path.iterdir()) == []  # removed at exit, with what was made inside it
     assert use_private_temp_root is not None

@@ -99,8 +99,10 @@ def test_presigned_url_is_sigv4_and_fetchable_over_http(s3_storage):
 
 
 def test_multipart_upload_completes_without_b2_incompatible_headers(s3_storage, tmp_path, monkeypatch):
-    monkeypatch.setattr("f5worker.storage.s3.TRANSFER", TransferConfig(multipart_threshold=5 * 1024 * 1024,
-                                                                        multipart_chunksize=5 * 1024 * 1024))
+    monkeypatch.setattr(
+        "f5worker.storage.s3.TRANSFER",
+        TransferConfig(multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024),
+    )
     big = tmp_path / "big.bin"
     big.write_bytes(bytes(range(256)) * (11 * 1024 * 4))  # 11 MiB: three parts
     s3_storage.put_file("models/big/w.bin", big)
@@ -111,9 +113,15 @@ def test_multipart_upload_completes_without_b2_incompatible_headers(s3_storage, 
 
 
 def test_unreachable_s3_is_a_bounded_storage_error(tmp_path):
-    settings = Settings(aws_s3_bucket="b", aws_access_key_id="k", aws_secret_access_key=TEST_SECRET_KEY,
-                        aws_endpoint_url=f"http://127.0.0.1:{free_port()}", s3_connect_timeout_s=1,
-                        s3_read_timeout_s=1, s3_max_attempts=2)  # fmt: skip
+    settings = Settings(
+        aws_s3_bucket="b",
+        aws_access_key_id="k",
+        aws_secret_access_key=TEST_SECRET_KEY,
+        aws_endpoint_url=f"http://127.0.0.1:{free_port()}",
+        s3_connect_timeout_s=1,
+        s3_read_timeout_s=1,
+        s3_max_attempts=2,
+    )
     storage = open_storage(settings)
     started = time.monotonic()
     with pytest.raises(StorageError) as info:
@@ -134,8 +142,13 @@ def test_the_b2_guard_catches_a_default_boto3_client(moto_endpoint, bucket):
 
     from tests.helpers import TEST_ACCESS_KEY, guard_b2
 
-    client = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1",
-                          aws_access_key_id=TEST_ACCESS_KEY, aws_secret_access_key=TEST_SECRET_KEY)  # fmt: skip
+    client = boto3.client(
+        "s3",
+        endpoint_url=moto_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=TEST_ACCESS_KEY,
+        aws_secret_access_key=TEST_SECRET_KEY,
+    )
     guard_b2(client)
     with pytest.raises(AssertionError, match="Backblaze B2 rejects"):
         client.put_object(Bucket=bucket, Key="x", Body=b"data")

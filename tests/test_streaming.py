@@ -34,8 +34,7 @@ def reference(tmp_path_factory):
 
 @pytest.fixture
 def ctx(tmp_path, engines, reference):
-    ctx = build_context(Settings(storage_dir=tmp_path / "storage", voice_cache_dir=tmp_path / "cache"),
-                        engines=engines)  # fmt: skip
+    ctx = build_context(Settings(storage_dir=tmp_path / "storage", voice_cache_dir=tmp_path / "cache"), engines=engines)
     ctx.storage.put_bytes("voices/narrator.wav", reference.read_bytes())
     ctx.storage.put_bytes("voices/narrator.txt", REFERENCE_TEXT.encode())
     return ctx
@@ -69,8 +68,10 @@ def test_streamed_chunks_concatenate_to_the_non_streamed_audio(ctx):
     assert "error" not in final, final
     assert len(chunks) == final["params"]["chunks"] > 1
     assert [item["seq"] for item in chunks] == list(range(len(chunks)))
-    assert all(item["type"] == "chunk" and item["sample_rate"] == 24000 and item["audio_format"] == "pcm_s16le"
-               for item in chunks)  # fmt: skip
+    assert all(
+        item["type"] == "chunk" and item["sample_rate"] == 24000 and item["audio_format"] == "pcm_s16le"
+        for item in chunks
+    )
     assert all(item["text"] for item in chunks)
     for before, after in zip(chunks, chunks[1:], strict=False):
         assert after["start_s"] == pytest.approx(before["start_s"] + before["duration_s"], abs=1e-5)

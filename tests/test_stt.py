@@ -138,10 +138,22 @@ def test_whisper_pieces_of_one_written_word_are_joined():
 
     from f5worker.engines.whisper import _segment
 
-    pieces = [(" About", 0.0, 0.3), (" 85", 0.3, 0.6), ("%", 0.6, 0.7), (" of", 0.7, 0.8), (" the", 0.8, 0.9),
-              (" 1", 0.9, 1.0), (",200", 1.0, 1.4), (" students.", 1.4, 1.9)]  # fmt: skip
-    piece = SimpleNamespace(start=0.0, end=1.9, text=" About 85% of the 1,200 students.",
-                            words=[SimpleNamespace(word=w, start=s, end=e, probability=0.9) for w, s, e in pieces])
+    pieces = [
+        (" About", 0.0, 0.3),
+        (" 85", 0.3, 0.6),
+        ("%", 0.6, 0.7),
+        (" of", 0.7, 0.8),
+        (" the", 0.8, 0.9),
+        (" 1", 0.9, 1.0),
+        (",200", 1.0, 1.4),
+        (" students.", 1.4, 1.9),
+    ]
+    piece = SimpleNamespace(
+        start=0.0,
+        end=1.9,
+        text=" About 85% of the 1,200 students.",
+        words=[SimpleNamespace(word=w, start=s, end=e, probability=0.9) for w, s, e in pieces],
+    )
     words = _segment(piece).words
     assert [w.word for w in words] == ["About", "85%", "of", "the", "1,200", "students."]
     assert (words[1].start, words[1].end) == (0.3, 0.7) and (words[4].start, words[4].end) == (0.9, 1.4)
@@ -162,8 +174,10 @@ def test_long_audio_reports_progress_and_short_audio_does_not(ctx, speech, tmp_p
     from f5worker.progress import progress_reporter
 
     padded = tmp_path / "long.wav"
-    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-i", str(speech), "-af", "apad=whole_dur=31",
-                    str(padded)], check=True)  # fmt: skip
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-loglevel", "error", "-i", str(speech), "-af", "apad=whole_dur=31", str(padded)],
+        check=True,
+    )
     updates = []
     with progress_reporter(updates.append):
         stt(ctx, job_id="short", audio=b64(speech), timing_formats=[])
@@ -173,21 +187,28 @@ def test_long_audio_reports_progress_and_short_audio_does_not(ctx, speech, tmp_p
     assert updates[0]["audio_s"] >= 30
 
 
-
 def test_times_are_whole_milliseconds():
     """Offsets added to recogniser times leave float noise (30.159999999999997); outputs carry ms."""
     noisy = Word(word="late", start=30.159999999999997, end=30.560000000000002, confidence=0.5)
     segment = Segment(start=29.999999999999996, end=30.560000000000002, text="late", words=[noisy])
-    assert segment_output(segment) == {"start": 30.0, "end": 30.56, "text": "late",
-                                       "words": [{"word": "late", "start": 30.16, "end": 30.56, "confidence": 0.5}]}
+    assert segment_output(segment) == {
+        "start": 30.0,
+        "end": 30.56,
+        "text": "late",
+        "words": [{"word": "late", "start": 30.16, "end": 30.56, "confidence": 0.5}],
+    }
 
 
 def test_files_behind_s3_urls_meet_the_caption_rules(s3_settings, s3_storage, whisper_engines, speech):
     """The checker fetches URL-delivered files the way a caller would (moto's S3 over HTTP)."""
     ctx = build_context(s3_settings, engines=whisper_engines)
     ctx.storage = s3_storage
-    job = {"endpoint": "stt", "audio": b64(speech), "timing_formats": ["srt", "vtt", "ass", "json"],
-           "max_chars_per_line": 24}  # fmt: skip
+    job = {
+        "endpoint": "stt",
+        "audio": b64(speech),
+        "timing_formats": ["srt", "vtt", "ass", "json"],
+        "max_chars_per_line": 24,
+    }
     output = handle_job({"id": "stt-s3", "input": job}, ctx)
     assert all("url" in entry and "text" not in entry for entry in output["files"].values()), output
     check_job_output(job, output)

@@ -80,10 +80,16 @@ def test_options_defaults_and_int_for_float():
 @pytest.mark.parametrize(
     "fields",
     [
-        {"max_chars_per_line": 9}, {"max_chars_per_line": 201}, {"max_lines": 0}, {"max_lines": 5},
-        {"max_caption_s": 0.4}, {"max_caption_s": 61}, {"pause_split_s": 0.01}, {"pause_split_s": 11},
+        {"max_chars_per_line": 9},
+        {"max_chars_per_line": 201},
+        {"max_lines": 0},
+        {"max_lines": 5},
+        {"max_caption_s": 0.4},
+        {"max_caption_s": 61},
+        {"pause_split_s": 0.01},
+        {"pause_split_s": 11},
     ],
-)  # fmt: skip
+)
 def test_options_reject_out_of_range(fields):
     with pytest.raises(pydantic.ValidationError):
         CaptionOptions(**fields)
@@ -92,10 +98,16 @@ def test_options_reject_out_of_range(fields):
 @pytest.mark.parametrize(
     "fields",
     [
-        {"max_lines": "2"}, {"max_lines": 2.0}, {"max_lines": True}, {"max_caption_s": "5"},
-        {"max_caption_s": True}, {"karaoke": 1}, {"karaoke": "yes"}, {"max_chars_per_line": None},
+        {"max_lines": "2"},
+        {"max_lines": 2.0},
+        {"max_lines": True},
+        {"max_caption_s": "5"},
+        {"max_caption_s": True},
+        {"karaoke": 1},
+        {"karaoke": "yes"},
+        {"max_chars_per_line": None},
     ],
-)  # fmt: skip
+)
 def test_options_reject_wrong_types(fields):
     with pytest.raises(pydantic.ValidationError):
         CaptionOptions(**fields)
@@ -114,20 +126,29 @@ def test_options_fields_are_documented():
 
 
 def test_sanitize_drops_blank_words_and_normalises_spacing():
-    words = sanitize_words([
-        {"word": "  ", "start": 0, "end": 1}, {"word": " Hello,\n", "start": 1, "end": 2},
-        {"word": "New\t York", "start": 2, "end": 3, "confidence": 0.5}, {"word": "", "start": 3, "end": 4},
-    ])  # fmt: skip
+    words = sanitize_words(
+        [
+            {"word": "  ", "start": 0, "end": 1},
+            {"word": " Hello,\n", "start": 1, "end": 2},
+            {"word": "New\t York", "start": 2, "end": 3, "confidence": 0.5},
+            {"word": "", "start": 3, "end": 4},
+        ]
+    )
     assert [(w.word, w.start, w.end, w.confidence) for w in words] == [
-        ("Hello,", 1.0, 2.0, None), ("New York", 2.0, 3.0, 0.5),
-    ]  # fmt: skip
+        ("Hello,", 1.0, 2.0, None),
+        ("New York", 2.0, 3.0, 0.5),
+    ]
 
 
 def test_sanitize_fixes_negative_decreasing_and_overlapping_times():
-    words = sanitize_words([
-        Word(word="a", start=-1.0, end=-0.5), Word(word="b", start=2.0, end=1.0),
-        Word(word="c", start=1.5, end=3.0), Word(word="d", start=2.5, end=2.8),
-    ])  # fmt: skip
+    words = sanitize_words(
+        [
+            Word(word="a", start=-1.0, end=-0.5),
+            Word(word="b", start=2.0, end=1.0),
+            Word(word="c", start=1.5, end=3.0),
+            Word(word="d", start=2.5, end=2.8),
+        ]
+    )
     assert [(w.start, w.end) for w in words] == [(0.0, 0.0), (2.0, 2.0), (2.0, 2.5), (2.5, 2.8)]
 
 
@@ -137,10 +158,12 @@ def test_sanitize_rounds_to_milliseconds_once():
 
 
 def test_sanitize_tolerates_non_finite_values():
-    words = sanitize_words([
-        Word(word="a", start=1.0, end=2.0, confidence=math.nan),
-        Word(word="b", start=math.nan, end=math.inf, confidence=0.25),
-    ])  # fmt: skip
+    words = sanitize_words(
+        [
+            Word(word="a", start=1.0, end=2.0, confidence=math.nan),
+            Word(word="b", start=math.nan, end=math.inf, confidence=0.25),
+        ]
+    )
     assert [(w.start, w.end, w.confidence) for w in words] == [(1.0, 1.0, None), (1.0, 1.0, 0.25)]
 
 
@@ -161,14 +184,16 @@ def test_lines_respect_char_limit_and_keep_every_word():
 
 
 def test_max_lines_one():
-    captions = grouped(timed("one two three four five six seven eight nine ten " * 3), max_lines=1,
-                       max_chars_per_line=15)  # fmt: skip
+    captions = grouped(
+        timed("one two three four five six seven eight nine ten " * 3), max_lines=1, max_chars_per_line=15
+    )
     assert all(len(caption.lines) == 1 and len(caption.lines[0]) <= 15 for caption in captions)
 
 
 def test_caption_duration_limit():
-    captions = grouped(timed("slow words spoken one per second " * 3, step=1.0, duration=0.9),
-                       max_caption_s=3, pause_split_s=0.5)  # fmt: skip
+    captions = grouped(
+        timed("slow words spoken one per second " * 3, step=1.0, duration=0.9), max_caption_s=3, pause_split_s=0.5
+    )
     assert len(captions) > 1
     assert all(caption.end - caption.start <= 3 + 1e-9 for caption in captions)
 
@@ -180,32 +205,31 @@ def test_pause_longer_than_threshold_starts_new_caption():
 
 
 def test_limit_split_moves_tail_after_sentence_end():
-    captions = grouped(timed("I like it here. We should stay longer than we planned"),
-                       max_chars_per_line=30, max_lines=1)  # fmt: skip
+    captions = grouped(
+        timed("I like it here. We should stay longer than we planned"), max_chars_per_line=30, max_lines=1
+    )
     assert caption_texts(captions)[0] == "I like it here."
 
 
 def test_limit_split_honours_closing_quotes():
-    captions = grouped(timed("He shouted “stop it now!” and everyone left the room quickly"),
-                       max_chars_per_line=30, max_lines=1)  # fmt: skip
+    captions = grouped(
+        timed("He shouted “stop it now!” and everyone left the room quickly"), max_chars_per_line=30, max_lines=1
+    )
     assert caption_texts(captions)[0] == "He shouted “stop it now!”"
 
 
 def test_limit_split_falls_back_to_clause_punctuation():
-    captions = grouped(timed("When we arrived, the doors were all locked tight"),
-                       max_chars_per_line=30, max_lines=1)  # fmt: skip
+    captions = grouped(timed("When we arrived, the doors were all locked tight"), max_chars_per_line=30, max_lines=1)
     assert caption_texts(captions)[0] == "When we arrived,"
 
 
 def test_limit_split_leaves_tiny_head_in_place():
-    captions = grouped(timed("Yes. I think we should all go home now"), max_chars_per_line=30,
-                       max_lines=1)  # fmt: skip
+    captions = grouped(timed("Yes. I think we should all go home now"), max_chars_per_line=30, max_lines=1)
     assert caption_texts(captions)[0] == "Yes. I think we should all go"
 
 
 def test_sentence_end_closes_caption_holding_a_full_line():
-    captions = grouped(timed("This sentence is long enough. Next one. And more."),
-                       max_chars_per_line=20)  # fmt: skip
+    captions = grouped(timed("This sentence is long enough. Next one. And more."), max_chars_per_line=20)
     assert caption_texts(captions) == ["This sentence is long enough.", "Next one. And more."]
 
 
@@ -234,8 +258,11 @@ def test_word_longer_than_line_breaks_after_hyphens():
 
 
 def test_word_longer_than_max_duration_is_its_own_caption():
-    words = [Word(word="before", start=0, end=0.4), Word(word="loooong", start=0.5, end=9.5),
-             Word(word="after", start=9.6, end=10)]  # fmt: skip
+    words = [
+        Word(word="before", start=0, end=0.4),
+        Word(word="loooong", start=0.5, end=9.5),
+        Word(word="after", start=9.6, end=10),
+    ]
     assert caption_texts(grouped(words, max_caption_s=7)) == ["before", "loooong", "after"]
 
 
@@ -281,8 +308,10 @@ def test_min_gap_and_min_duration_are_options():
 
 
 def test_reading_speed_keeps_a_caption_up_into_the_pause():
-    words = [*timed("Extraordinarily complicated vocabulary", step=0.2, duration=0.2),
-             Word(word="Next", start=4, end=5)]  # fmt: skip
+    words = [
+        *timed("Extraordinarily complicated vocabulary", step=0.2, duration=0.2),
+        Word(word="Next", start=4, end=5),
+    ]
     first = grouped(words)[0]
     assert " ".join(first.lines) == "Extraordinarily complicated vocabulary"
     assert first.end == 1.9  # 38 characters at 20 a second
@@ -291,8 +320,10 @@ def test_reading_speed_keeps_a_caption_up_into_the_pause():
 
 def test_reading_speed_closes_a_caption_before_a_word_that_would_make_it_unreadable():
     # The first sentence can stay up into the pause; joined with the fast run after it, it could not.
-    words = [*timed("Please stop there.", step=0.3, duration=0.3),
-             *timed("quickly said words run on and on", start=1.3, step=0.1, duration=0.1)]  # fmt: skip
+    words = [
+        *timed("Please stop there.", step=0.3, duration=0.3),
+        *timed("quickly said words run on and on", start=1.3, step=0.1, duration=0.1),
+    ]
     assert caption_texts(grouped(words)) == ["Please stop there.", "quickly said words run on and on"]
     assert len(grouped(words, max_chars_per_s=100)) == 1
 
@@ -308,8 +339,10 @@ def test_lines_break_before_conjunctions_and_prepositions():
 
 
 def test_lines_never_break_between_article_or_adjective_and_noun():
-    for text in ("We walked together all the way down to the harbour",
-                 "She gave the little dog a big bone to chew on today"):  # fmt: skip
+    for text in (
+        "We walked together all the way down to the harbour",
+        "She gave the little dog a big bone to chew on today",
+    ):
         for caption in grouped(timed(text), max_chars_per_line=30):
             assert caption.lines[0].split()[-1] not in {"the", "a", "little", "big"}, caption.lines
 
@@ -374,8 +407,7 @@ def test_vtt_reads_back_with_webvtt():
     for cue, caption in zip(cues, captions, strict=True):
         assert_close(Timestamp.from_string(cue.start).in_milliseconds() / 1000, caption.start)
         assert_close(Timestamp.from_string(cue.end).in_milliseconds() / 1000, caption.end)
-        unescaped = [line.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-                     for line in cue.lines]  # fmt: skip
+        unescaped = [line.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&") for line in cue.lines]
         assert unescaped == caption.lines
     assert "R&amp;D &lt;team&gt;" in files["vtt"]
 
@@ -605,10 +637,22 @@ def speech_like(draw_tokens: list[tuple[str, float, float]]) -> list[Word]:
 
 
 SPEECH_TOKEN = st.tuples(
-    st.sampled_from([*SAMPLE.split(), "the", "a", "and", "of", "state-of-the-art-mother-in-law-free-for-all",
-                     "Pneumonoultramicroscopicsilicovolcanoconiosis", "{\\an8}", "<b>x</b>"]),
-    st.floats(0.12, 0.8), st.floats(0, 1.2),
-)  # fmt: skip
+    st.sampled_from(
+        [
+            *SAMPLE.split(),
+            "the",
+            "a",
+            "and",
+            "of",
+            "state-of-the-art-mother-in-law-free-for-all",
+            "Pneumonoultramicroscopicsilicovolcanoconiosis",
+            "{\\an8}",
+            "<b>x</b>",
+        ]
+    ),
+    st.floats(0.12, 0.8),
+    st.floats(0, 1.2),
+)
 
 
 @PROPERTY_SETTINGS

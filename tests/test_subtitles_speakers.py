@@ -90,9 +90,26 @@ def test_ffmpeg_burns_the_two_speaker_ass_without_warnings(tmp_path, karaoke):
     ass = tmp_path / "two.ass"
     ass.write_text(files(CaptionOptions(karaoke=karaoke))["ass"])
     result = subprocess.run(
-        ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning", "-f", "lavfi", "-i",
-         "color=c=black:s=640x360:d=3:r=10", "-vf", f"ass={ass}", "-f", "null", "-"],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-hide_banner",
+            "-loglevel",
+            "warning",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=black:s=640x360:d=3:r=10",
+            "-vf",
+            f"ass={ass}",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip() == ""  # no warning at all from the ass filter or libass

@@ -34,10 +34,19 @@ class FakeRecogniser:
         self.calls.append(("transcribe", language))
         if self.fail:
             raise self.fail
-        segment = Segment(start=self.words[0].start, end=self.words[-1].end,
-                          text=" ".join(w.word for w in self.words), words=list(self.words))  # fmt: skip
-        return Transcript(text=segment.text, language=language or self.language, segments=[segment],
-                          engine=self.name, method=f"{self.name}-words")  # fmt: skip
+        segment = Segment(
+            start=self.words[0].start,
+            end=self.words[-1].end,
+            text=" ".join(w.word for w in self.words),
+            words=list(self.words),
+        )
+        return Transcript(
+            text=segment.text,
+            language=language or self.language,
+            segments=[segment],
+            engine=self.name,
+            method=f"{self.name}-words",
+        )
 
 
 class FakeAligner:
@@ -234,8 +243,9 @@ def test_known_text_alignment_failure_falls_back_to_the_next_engine():
 
 def test_known_text_segments_follow_its_sentences():
     text = "Hello world. How are you? Fine!"
-    transcript = run_timing(engines_of(FakeRecogniser("google")), AUDIO, choice="google", language="en",
-                            known_text=text)  # fmt: skip
+    transcript = run_timing(
+        engines_of(FakeRecogniser("google")), AUDIO, choice="google", language="en", known_text=text
+    )
     assert [s.text for s in transcript.segments] == ["Hello world.", "How are you?", "Fine!"]
     starts = [w.start for w in transcript.words]
     assert starts == sorted(starts) and transcript.words[-1].end <= 3.0

@@ -29,8 +29,7 @@ def reference(tmp_path_factory):
 
 @pytest.fixture
 def ctx(tmp_path, engines, reference):
-    ctx = build_context(Settings(storage_dir=tmp_path / "storage", voice_cache_dir=tmp_path / "cache"),
-                        engines=engines)  # fmt: skip
+    ctx = build_context(Settings(storage_dir=tmp_path / "storage", voice_cache_dir=tmp_path / "cache"), engines=engines)
     ctx.storage.put_bytes("voices/narrator.wav", reference.read_bytes())
     ctx.storage.put_bytes("voices/narrator.txt", REFERENCE_TEXT.encode())
     return ctx
@@ -177,8 +176,10 @@ def test_cuda_failure_breaks_the_engine_and_asks_for_a_new_worker(tmp_path, monk
     assert "refresh_worker" not in after and engines.loaded.get("tts") is not None  # the shared engine is untouched
 
 
-BURN_TEXT = ("Hello <b>there</b>, {\\an8} R&D said: state-of-the-art-mother-in-law-free-for-all-mega-super-hyper-"
-             "extra-long-word. Then it ended.")  # fmt: skip
+BURN_TEXT = (
+    "Hello <b>there</b>, {\\an8} R&D said: state-of-the-art-mother-in-law-free-for-all-mega-super-hyper-"
+    "extra-long-word. Then it ended."
+)
 
 
 def ffmpeg_has_libass() -> bool:
@@ -192,17 +193,40 @@ def ffmpeg_has_libass() -> bool:
 def test_ffmpeg_burns_the_timing_files_into_video_without_warnings(ctx, tmp_path):
     """SRT/VTT/ASS (karaoke) of a job with markup, override tags and a 74-character word, burnt by libass
     into a video FFmpeg makes itself (2 s at 160x90); `-loglevel warning` must print nothing."""
-    output = tts(ctx, job_id="burn", text=BURN_TEXT, voice="narrator", return_word_timings=True, karaoke=True,
-                 timing_formats=["srt", "vtt", "ass"])  # fmt: skip
+    output = tts(
+        ctx,
+        job_id="burn",
+        text=BURN_TEXT,
+        voice="narrator",
+        return_word_timings=True,
+        karaoke=True,
+        timing_formats=["srt", "vtt", "ass"],
+    )
     assert "error" not in output, output
     video = ["-f", "lavfi", "-i", "color=c=gray:s=160x90:r=24:d=2", "-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono"]
     for fmt, video_filter in (("srt", "subtitles"), ("vtt", "subtitles"), ("ass", "ass")):
         path = tmp_path / f"timings.{fmt}"
         path.write_text(output["timings"]["files"][fmt]["text"], encoding="utf-8")
         burnt = tmp_path / f"burnt-{fmt}.mp4"
-        command = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning", *video, "-t", "2",
-                   "-vf", f"{video_filter}=filename={path}", "-c:v", "libx264", "-preset", "ultrafast",
-                   "-c:a", "aac", str(burnt)]  # fmt: skip
+        command = [
+            "ffmpeg",
+            "-nostdin",
+            "-hide_banner",
+            "-loglevel",
+            "warning",
+            *video,
+            "-t",
+            "2",
+            "-vf",
+            f"{video_filter}=filename={path}",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-c:a",
+            "aac",
+            str(burnt),
+        ]
         result = subprocess.run(command, capture_output=True, text=True, timeout=60)
         assert result.returncode == 0 and result.stderr == "", (fmt, result.stderr)
         assert burnt.stat().st_size > 0

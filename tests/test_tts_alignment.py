@@ -23,10 +23,12 @@ from tests.espeak_tts import EspeakTtsEngine
 from tests.helpers import espeak_wav
 
 REFERENCE_TEXT = "This is the reference voice that the tests clone today."
-TEXT = ("In 2014, Dr. Tanaka paid $1,250 for a flight to Frankfurt. Professor O'Brien met him at 7:45 pm, "
-        "and about 85% of the 1,200 guests stayed until midnight. Then everyone went home, tired but happy. "
-        "On Sunday, Maria Gonzalez called Stella from Chicago; the weather, she said, was perfect "
-        "for sailing.")  # fmt: skip
+TEXT = (
+    "In 2014, Dr. Tanaka paid $1,250 for a flight to Frankfurt. Professor O'Brien met him at 7:45 pm, "
+    "and about 85% of the 1,200 guests stayed until midnight. Then everyone went home, tired but happy. "
+    "On Sunday, Maria Gonzalez called Stella from Chicago; the weather, she said, was perfect "
+    "for sailing."
+)
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +41,7 @@ def ctx(tmp_path, speaker):
     engines = Engines(device="cpu")
     engines.loaded["tts"] = speaker
     engines.load("aligner", ForcedAligner.load)
-    ctx = build_context(Settings(storage_dir=tmp_path / "storage", voice_cache_dir=tmp_path / "cache"),
-                        engines=engines)  # fmt: skip
+    ctx = build_context(Settings(storage_dir=tmp_path / "storage", voice_cache_dir=tmp_path / "cache"), engines=engines)
     ctx.storage.put_bytes("voices/narrator.wav", espeak_wav(REFERENCE_TEXT, tmp_path / "ref.wav").read_bytes())
     ctx.storage.put_bytes("voices/narrator.txt", REFERENCE_TEXT.encode())
     return ctx
@@ -57,9 +58,20 @@ def start_errors_ms(words: list[dict], truth: list[float | None]) -> np.ndarray:
 
 @pytest.mark.parametrize("remove_silence", [False, True])
 def test_tts_word_timings_match_the_spoken_words(ctx, speaker, remove_silence):
-    output = handle_job({"id": "job", "input": {"endpoint": "tts", "text": TEXT, "voice": "narrator",
-                                                 "return_word_timings": True, "timing_formats": ["srt", "json"],
-                                                 "remove_silence": remove_silence}}, ctx)  # fmt: skip
+    output = handle_job(
+        {
+            "id": "job",
+            "input": {
+                "endpoint": "tts",
+                "text": TEXT,
+                "voice": "narrator",
+                "return_word_timings": True,
+                "timing_formats": ["srt", "json"],
+                "remove_silence": remove_silence,
+            },
+        },
+        ctx,
+    )
     assert "error" not in output, output
     assert output["params"]["chunks"] >= 2
     timings = output["timings"]

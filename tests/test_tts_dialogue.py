@@ -22,21 +22,25 @@ pytestmark = pytest.mark.timeout(900)  # f5-tts's import alone can take minutes 
 NARRATOR_TEXT = "This is the reference voice that the tests clone today."
 GUEST_TEXT = "A second voice, speaking a little faster than the first."
 DIALOGUE = "[narrator] It was late, and the house was quiet. [guest] Was it? [narrator] It was."
-SEGMENTS = [{"voice": "narrator", "text": "It was late, and the house was quiet."},
-            {"voice": "guest", "text": "Was it?"}, {"voice": "narrator", "text": "It was."}]  # fmt: skip
+SEGMENTS = [
+    {"voice": "narrator", "text": "It was late, and the house was quiet."},
+    {"voice": "guest", "text": "Was it?"},
+    {"voice": "narrator", "text": "It was."},
+]
 
 
 @pytest.fixture(scope="module")
 def voices(tmp_path_factory):
     root = tmp_path_factory.mktemp("voices")
-    return {"narrator": espeak_wav(NARRATOR_TEXT, root / "narrator.wav"),
-            "guest": espeak_wav(GUEST_TEXT, root / "guest.wav", voice="en-gb", words_per_minute=190)}  # fmt: skip
+    return {
+        "narrator": espeak_wav(NARRATOR_TEXT, root / "narrator.wav"),
+        "guest": espeak_wav(GUEST_TEXT, root / "guest.wav", voice="en-gb", words_per_minute=190),
+    }
 
 
 @pytest.fixture
 def ctx(tmp_path, engines, voices):
-    ctx = build_context(Settings(storage_dir=tmp_path / "storage", voice_cache_dir=tmp_path / "cache"),
-                        engines=engines)  # fmt: skip
+    ctx = build_context(Settings(storage_dir=tmp_path / "storage", voice_cache_dir=tmp_path / "cache"), engines=engines)
     ctx.storage.put_bytes("voices/narrator.wav", voices["narrator"].read_bytes())
     ctx.storage.put_bytes("voices/narrator.txt", NARRATOR_TEXT.encode())
     ctx.storage.put_bytes("voices/guest.wav", voices["guest"].read_bytes())
@@ -69,13 +73,18 @@ def test_a_pause_between_turns_lengthens_the_audio(ctx):
     joined = tts(ctx, "p1", segments=SEGMENTS)
     paused = tts(ctx, "p2", segments=SEGMENTS, segment_pause_s=0.5)
     # Two pauses, each 0.5 s with no voice, and the two turns no longer overlap by the 0.15 s cross-fade.
-    assert paused["audio"]["duration_s"] == pytest.approx(joined["audio"]["duration_s"] + 2 * (0.5 + 0.15),
-                                                          abs=0.005)  # fmt: skip
+    assert paused["audio"]["duration_s"] == pytest.approx(joined["audio"]["duration_s"] + 2 * (0.5 + 0.15), abs=0.005)
 
 
 def test_timings_carry_speakers_and_captions_keep_them_apart(ctx):
-    output = tts(ctx, "t1", text=DIALOGUE, return_word_timings=True, timing_formats=["srt", "ass", "json"],
-                 speaker_colors={"guest": "#00FF00"})  # fmt: skip
+    output = tts(
+        ctx,
+        "t1",
+        text=DIALOGUE,
+        return_word_timings=True,
+        timing_formats=["srt", "ass", "json"],
+        speaker_colors={"guest": "#00FF00"},
+    )
     assert "error" not in output, output
     words = output["timings"]["words"]
     assert [w["word"] for w in words][:3] == ["It", "was", "late,"]
@@ -87,8 +96,17 @@ def test_timings_carry_speakers_and_captions_keep_them_apart(ctx):
 
 def test_streamed_dialogue_concatenates_to_the_job_audio(ctx):
     async def gather():
-        job = {"id": "s1", "input": {"endpoint": "tts", "nfe_step": 4, "seed": 11, "segments": SEGMENTS,
-                                     "segment_pause_s": 0.3, "stream": True}}  # fmt: skip
+        job = {
+            "id": "s1",
+            "input": {
+                "endpoint": "tts",
+                "nfe_step": 4,
+                "seed": 11,
+                "segments": SEGMENTS,
+                "segment_pause_s": 0.3,
+                "stream": True,
+            },
+        }
         return [item async for item in stream_job(job, ctx)]
 
     items = asyncio.run(gather())
@@ -115,5 +133,7 @@ def test_streamed_dialogue_concatenates_to_the_job_audio(ctx):
 def test_bad_dialogue_input_names_the_field_and_the_worker_serves_on(ctx, fields, expected):
     output = handle_job({"id": "bad", "input": {"endpoint": "tts", "nfe_step": 4, **fields}}, ctx)
     assert output.get("error", "").startswith(expected), output
-    assert "error" not in handle_job({"id": "ok", "input": {"endpoint": "tts", "nfe_step": 4, "voice": "guest",
-                                                            "text": "[narrator] Still fine."}}, ctx)  # fmt: skip
+    assert "error" not in handle_job(
+        {"id": "ok", "input": {"endpoint": "tts", "nfe_step": 4, "voice": "guest", "text": "[narrator] Still fine."}},
+        ctx,
+    )

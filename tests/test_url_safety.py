@@ -124,8 +124,16 @@ def dns(monkeypatch):
 
 
 def fetch(url: str, allow_private: bool = False, timeout_s: float = 5.0, redirects: int = 3) -> bytes:
-    return fetch_url(url, "audio", Settings(allow_private_urls=allow_private, url_timeout_s=timeout_s,
-                                            url_max_redirects=redirects, max_input_bytes=100_000))  # fmt: skip
+    return fetch_url(
+        url,
+        "audio",
+        Settings(
+            allow_private_urls=allow_private,
+            url_timeout_s=timeout_s,
+            url_max_redirects=redirects,
+            max_input_bytes=100_000,
+        ),
+    )
 
 
 # --------------------------------------------------------------------------- parser differentials
@@ -163,10 +171,29 @@ def test_ambiguous_or_local_urls_are_refused_without_a_connection(site, template
 
 @pytest.mark.parametrize(
     "host",
-    ["127.0.0.1", "127.1", "2130706433", "0x7f.1", "0177.0.0.1", "0.0.0.0", "localhost", "[::1]", "[::7f00:1]",
-     "[::ffff:127.0.0.1]", "[::ffff:7f00:1]", "[0:0:0:0:0:0:0:1]", "[64:ff9b::7f00:1]", "[2002:7f00:1::]",
-     "[fe80::1]", "169.254.169.254", "10.1.2.3", "100.64.0.1", "[fc00::1]", "224.0.0.1"],
-)  # fmt: skip
+    [
+        "127.0.0.1",
+        "127.1",
+        "2130706433",
+        "0x7f.1",
+        "0177.0.0.1",
+        "0.0.0.0",
+        "localhost",
+        "[::1]",
+        "[::7f00:1]",
+        "[::ffff:127.0.0.1]",
+        "[::ffff:7f00:1]",
+        "[0:0:0:0:0:0:0:1]",
+        "[64:ff9b::7f00:1]",
+        "[2002:7f00:1::]",
+        "[fe80::1]",
+        "169.254.169.254",
+        "10.1.2.3",
+        "100.64.0.1",
+        "[fc00::1]",
+        "224.0.0.1",
+    ],
+)
 def test_every_spelling_of_a_local_address_is_refused(site, host):
     with watch_connects() as connects, pytest.raises(InvalidInput) as refused:
         fetch(f"http://{host}:{site}/a.wav")
@@ -212,8 +239,12 @@ def test_every_redirect_hop_is_checked_and_pinned(site, dns, monkeypatch):
     table, _ = dns
     table["public.test"] = ["127.0.0.1"]
     table["inside.test"] = ["127.0.0.2"]
-    for target in (f"http://[::ffff:127.0.0.2]:{site}/a.wav", f"http://inside.test:{site}/a.wav",
-                   f"http://127.0.0.1:{site}\\@8.8.8.8/a.wav", "file:///etc/passwd"):  # fmt: skip
+    for target in (
+        f"http://[::ffff:127.0.0.2]:{site}/a.wav",
+        f"http://inside.test:{site}/a.wav",
+        f"http://127.0.0.1:{site}\\@8.8.8.8/a.wav",
+        "file:///etc/passwd",
+    ):
         with watch_connects() as connects, pytest.raises(InvalidInput):
             fetch(f"http://public.test:{site}/redirect?to={urllib.parse.quote(target)}")
         assert connects == [("127.0.0.1", site)]
@@ -230,8 +261,7 @@ def test_the_deadline_holds_however_the_server_drips(site, path):
 
 def test_size_limit_still_holds(site):
     with pytest.raises(PayloadTooLarge):
-        fetch_url(f"http://127.0.0.1:{site}/a.wav", "audio",
-                  Settings(allow_private_urls=True, max_input_bytes=1024))  # fmt: skip
+        fetch_url(f"http://127.0.0.1:{site}/a.wav", "audio", Settings(allow_private_urls=True, max_input_bytes=1024))
 
 
 @pytest.mark.parametrize("host", ["a..b", "x" * 64 + ".test", "xn--ls8h-.test", "💩" * 40 + ".test", "a.-b.test"])
@@ -243,9 +273,23 @@ def test_host_names_that_fail_idna_are_invalid_input(host):
 
 # --------------------------------------------------------------------------- hypothesis: differential shapes
 
-_LOCAL_HOSTS = ["127.0.0.1", "127.1", "2130706433", "0x7f000001", "[::1]", "[::7f00:1]", "[::ffff:127.0.0.1]",
-                "[0:0:0:0:0:0:0:1]", "[::ffff:7f00:1]", "localhost", "10.0.0.1", "169.254.169.254", "audio.test",
-                "[fe80::1%25lo]", "0"]  # fmt: skip
+_LOCAL_HOSTS = [
+    "127.0.0.1",
+    "127.1",
+    "2130706433",
+    "0x7f000001",
+    "[::1]",
+    "[::7f00:1]",
+    "[::ffff:127.0.0.1]",
+    "[0:0:0:0:0:0:0:1]",
+    "[::ffff:7f00:1]",
+    "localhost",
+    "10.0.0.1",
+    "169.254.169.254",
+    "audio.test",
+    "[fe80::1%25lo]",
+    "0",
+]
 _DECOYS = ["8.8.8.8", "example.com", "[2001:4860:4860::8888]", "93.184.216.34"]
 _JOINERS = ["\\@", "@", "#@", "\\", "%40", "%2F@", ":80@", "\t@", "\x00@", " @", "?@", "/@", "\\\\", "%00", "\n", ";@"]
 
@@ -293,19 +337,32 @@ def test_a_refused_url_never_opens_a_socket(url, monkeypatch):
 
 def test_refused_url_jobs_are_followed_by_a_good_job(site, local_ctx, tmp_path, whisper_engines):
     local_ctx.engines = whisper_engines  # stt passes its engine check and reaches the URL
-    speech = base64.b64encode(espeak_wav("A voice for the good job after each bad one.",
-                                         tmp_path / "v.wav").read_bytes()).decode()  # fmt: skip
-    bad_urls = [f"http://127.0.0.1:{site}\\@8.8.8.8/a.wav", f"http://[::7f00:1]:{site}/a.wav",
-                f"http://[::ffff:127.0.0.1]:{site}/a.wav", f"http://[0:0:0:0:0:0:0:1]:{site}/a.wav",
-                "http://a..b/x.wav", "http://" + "a" * 64 + ".test/x.wav"]  # fmt: skip
+    speech = base64.b64encode(
+        espeak_wav("A voice for the good job after each bad one.", tmp_path / "v.wav").read_bytes()
+    ).decode()
+    bad_urls = [
+        f"http://127.0.0.1:{site}\\@8.8.8.8/a.wav",
+        f"http://[::7f00:1]:{site}/a.wav",
+        f"http://[::ffff:127.0.0.1]:{site}/a.wav",
+        f"http://[0:0:0:0:0:0:0:1]:{site}/a.wav",
+        "http://a..b/x.wav",
+        "http://" + "a" * 64 + ".test/x.wav",
+    ]
     for index, url in enumerate(bad_urls):
         before = len(Site.hits)
-        for job_input in ({"endpoint": "voices", "action": "upload", "name": f"v{index}", "audio": url},
-                          {"endpoint": "stt", "audio": url}):  # fmt: skip
+        for job_input in (
+            {"endpoint": "voices", "action": "upload", "name": f"v{index}", "audio": url},
+            {"endpoint": "stt", "audio": url},
+        ):
             output = handle_job({"id": "bad", "input": job_input}, local_ctx)
             assert output["error"].startswith("invalid_input: audio: "), output
         assert len(Site.hits) == before
-        good = handle_job({"id": "good", "input": {"endpoint": "voices", "action": "upload", "name": f"good{index}",
-                                                   "audio": speech}}, local_ctx)  # fmt: skip
+        good = handle_job(
+            {
+                "id": "good",
+                "input": {"endpoint": "voices", "action": "upload", "name": f"good{index}", "audio": speech},
+            },
+            local_ctx,
+        )
         assert good["audio_key"] == f"voices/good{index}.wav", good
     assert [key for key in local_ctx.storage.list_keys("voices/") if not key.startswith("voices/good")] == []

@@ -99,8 +99,13 @@ def test_concurrent_processes_cause_one_download(moto_endpoint, bucket, tmp_path
     storage.put_bytes("voices/shared.wav", AUDIO * 64)
     env = worker_env(**s3_env(moto_endpoint, bucket))
     processes = [
-        subprocess.Popen([sys.executable, "-c", FETCH_IN_A_PROCESS, str(tmp_path / "cache")], cwd=REPO, env=env,
-                         stdout=subprocess.PIPE, text=True)  # fmt: skip
+        subprocess.Popen(
+            [sys.executable, "-c", FETCH_IN_A_PROCESS, str(tmp_path / "cache")],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(4)
     ]
     outputs = [process.communicate(timeout=120)[0] for process in processes]

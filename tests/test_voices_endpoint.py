@@ -26,8 +26,16 @@ def test_upload_list_overwrite_delete(local_ctx, speech):
     assert uploaded["audio_key"] == "voices/host.wav" and uploaded["text_key"] == "voices/host.txt"
     assert 1.0 < uploaded["duration_s"] <= 12.0
     listed = voices(local_ctx, action="list")["voices"]
-    assert listed == [{"name": "host", "audio_key": "voices/host.wav", "duration_s": uploaded["duration_s"],
-                       "has_text": True, "text_key": "voices/host.txt", "tag": "[host]"}]  # fmt: skip
+    assert listed == [
+        {
+            "name": "host",
+            "audio_key": "voices/host.wav",
+            "duration_s": uploaded["duration_s"],
+            "has_text": True,
+            "text_key": "voices/host.txt",
+            "tag": "[host]",
+        }
+    ]
     refused = voices(local_ctx, action="upload", name="host", audio=b64(speech))
     assert refused["error"].startswith("invalid_input: name: voice 'host' exists")
     replaced = voices(local_ctx, action="upload", name="host", audio=b64(speech), overwrite=True)

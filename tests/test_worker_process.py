@@ -56,18 +56,22 @@ def test_the_sdk_never_reads_a_state_file_left_in_the_working_directory(tmp_path
     (cwd / STATE_FILE).write_bytes(pickle.dumps({Job(id="killed-job")}))  # what the SDK saves, as it saves it
     env = dict(os.environ, TMPDIR=str(temp), PYTHONPATH=str(REPO))
 
-    check = ("import logging, os; logging.basicConfig(level=logging.INFO)\n"
-             "from f5worker.worker_process import import_sdk_with_private_state, sdk_jobs_in_progress\n"
-             "state = import_sdk_with_private_state()\n"
-             "print(state, sdk_jobs_in_progress(), os.getcwd())")  # fmt: skip
-    first = subprocess.run([sys.executable, "-c", check], cwd=cwd, env=env, capture_output=True, text=True,
-                           timeout=60, check=True)  # fmt: skip
+    check = (
+        "import logging, os; logging.basicConfig(level=logging.INFO)\n"
+        "from f5worker.worker_process import import_sdk_with_private_state, sdk_jobs_in_progress\n"
+        "state = import_sdk_with_private_state()\n"
+        "print(state, sdk_jobs_in_progress(), os.getcwd())"
+    )
+    first = subprocess.run(
+        [sys.executable, "-c", check], cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=True
+    )
     state, count, after = first.stdout.split()
     assert Path(state).parent.parent == temp / "f5worker-sdk-state" and count == "0" and after == str(cwd)
     assert f"RunPod SDK job-state file: {state} (0 job(s) in progress at start)" in first.stderr
     # The next process gets a directory of its own and removes the ended one's.
-    second = subprocess.run([sys.executable, "-c", check], cwd=cwd, env=env, capture_output=True, text=True,
-                            timeout=60, check=True)  # fmt: skip
+    second = subprocess.run(
+        [sys.executable, "-c", check], cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=True
+    )
     assert second.stdout.split()[0] != state and not Path(state).parent.exists()
     assert "removed 1 job-state dir(s)" in second.stderr
 
@@ -89,8 +93,11 @@ def test_run_job_answers_with_an_error_once_the_deadline_passes():
 
     quick, stopped, late = asyncio.run(scenario())
     assert quick == {"ok": 1}
-    assert stopped == late == {"error": "engine_unavailable: the worker was stopped (SIGTERM) before this job "
-                                        "finished; send it again"}  # fmt: skip
+    assert (
+        stopped
+        == late
+        == {"error": "engine_unavailable: the worker was stopped (SIGTERM) before this job finished; send it again"}
+    )
 
 
 def test_watchdog_exits_when_jobs_outlive_the_grace_and_when_the_loop_never_ends():
@@ -121,8 +128,9 @@ def place(tmp_path_factory) -> Path:
 
 
 def start(queue: JobQueue, place: Path, name: str, cwd: Path | None = None, **extra: str) -> ProductionWorker:
-    env = worker_env(**queue.env(), STORAGE_DIR=str(place / "storage"), TMPDIR=str(place / "tmp"),
-                     TIMING_ENGINES="whisperx", **extra)  # fmt: skip
+    env = worker_env(
+        **queue.env(), STORAGE_DIR=str(place / "storage"), TMPDIR=str(place / "tmp"), TIMING_ENGINES="whisperx", **extra
+    )
     return ProductionWorker(env, place / f"{name}.log", cwd or place / f"cwd-{name}")
 
 
@@ -153,8 +161,12 @@ def test_a_worker_restarted_in_place_after_sigkill_mid_job_takes_and_finishes_ne
         restarted = start(queue, place, "restarted", cwd)
         try:
             restarted.wait_ready(queue, timeout=120)
-            ids = queue.enqueue_many([(None, {"endpoint": "health"}), (None, {"endpoint": "stt",
-                                      "audio": "voices/short.wav", "language": "en"})])  # fmt: skip
+            ids = queue.enqueue_many(
+                [
+                    (None, {"endpoint": "health"}),
+                    (None, {"endpoint": "stt", "audio": "voices/short.wav", "language": "en"}),
+                ]
+            )
             for job_id in ids:
                 assert "output" in queue.wait_for_result(job_id, timeout=120), restarted.log()[-3000:]
             assert queue.results_by_id().get("killed-mid-job") is None
@@ -180,8 +192,10 @@ def signalled_workers(place):
     waits such a poll out before it exits.
     """
     queues = {"idle": JobQueue(poll_hold_s=45).start(), "busy": JobQueue().start()}
-    workers = {"idle": start(queues["idle"], place, "idle", SHUTDOWN_GRACE_S="30"),
-               "busy": start(queues["busy"], place, "busy", SHUTDOWN_GRACE_S="2")}  # fmt: skip
+    workers = {
+        "idle": start(queues["idle"], place, "idle", SHUTDOWN_GRACE_S="30"),
+        "busy": start(queues["busy"], place, "busy", SHUTDOWN_GRACE_S="2"),
+    }
     try:
         yield {name: (queues[name], workers[name]) for name in workers}
     finally:
@@ -206,8 +220,9 @@ def test_sigterm_with_a_job_running_past_the_grace_answers_it_with_an_error_and_
     code, took = sigterm_and_time(worker)
     time.sleep(0.5)
     results = queue.results_by_id()
-    assert results[job_id] == [{"error": "engine_unavailable: the worker was stopped (SIGTERM) before this "
-                                         "job finished; send it again"}], results  # fmt: skip
+    assert results[job_id] == [
+        {"error": "engine_unavailable: the worker was stopped (SIGTERM) before this job finished; send it again"}
+    ], results
     assert code == 0 and took < 2 + 3 + 5, (code, took, worker.log()[-3000:])
     # Nothing half-written: no result record, no timing file for the stopped job.
     assert not list((place / "storage").glob(f"**/{job_id}*"))

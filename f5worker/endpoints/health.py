@@ -12,9 +12,18 @@ from ..context import WorkerContext
 from ..schemas import HealthRequest
 
 REPORTED_PACKAGES = (
-    "torch", "torchaudio", "f5-tts", "whisperx", "faster-whisper", "transformers",
-    "google-cloud-speech", "runpod", "boto3", "flash-attn", "pocketsphinx",
-)  # fmt: skip
+    "torch",
+    "torchaudio",
+    "f5-tts",
+    "whisperx",
+    "faster-whisper",
+    "transformers",
+    "google-cloud-speech",
+    "runpod",
+    "boto3",
+    "flash-attn",
+    "pocketsphinx",
+)
 
 
 @lru_cache(maxsize=1)

@@ -39,9 +39,11 @@ def text_to_speak(text: str, normalize: bool, limit: int, field: str = "text") -
         raise InvalidInput(f"{field}: contains no words to speak (only spaces, punctuation or symbols)")
     spoken = normalize_english(text) if normalize else text
     if len(spoken) > limit:
-        raise InvalidInput(f"{field}: spelt out for speech (numbers, money, abbreviations as words) it is "
-                           f"{len(spoken)} characters, over the {limit}-character limit (MAX_TEXT_CHARS); "
-                           f"shorten it or write long digit runs differently")  # fmt: skip
+        raise InvalidInput(
+            f"{field}: spelt out for speech (numbers, money, abbreviations as words) it is "
+            f"{len(spoken)} characters, over the {limit}-character limit (MAX_TEXT_CHARS); "
+            f"shorten it or write long digit runs differently"
+        )
     return spoken
 
 
@@ -75,9 +77,11 @@ class InlineBudget:
             return True
         if self.can_switch:
             return False
-        raise PayloadTooLarge(f"{field}: {what} would be {size} bytes inline, over the {self.limit - self.used}-byte "
-                              f"inline budget left of MAX_INLINE_BYTES ({self.limit}); use delivery by url "
-                              f"(needs S3 storage), a compressed format or a shorter text")  # fmt: skip
+        raise PayloadTooLarge(
+            f"{field}: {what} would be {size} bytes inline, over the {self.limit - self.used}-byte "
+            f"inline budget left of MAX_INLINE_BYTES ({self.limit}); use delivery by url "
+            f"(needs S3 storage), a compressed format or a shorter text"
+        )
 
     def check_estimate(self, field: str, size: int, what: str) -> None:
         """Refuse early (before synthesis) what certainly will not fit and cannot switch to a URL."""
@@ -89,8 +93,9 @@ def estimated_wav_bytes(seconds: float, sample_rate: int) -> int:
     return WAV_HEADER_BYTES + int(seconds * sample_rate) * 2
 
 
-def estimated_speech_seconds(fix_duration: float | None, speed: float, ref_seconds: float, ref_text: str,
-                             chunks: list[str]) -> float:  # fmt: skip
+def estimated_speech_seconds(
+    fix_duration: float | None, speed: float, ref_seconds: float, ref_text: str, chunks: list[str]
+) -> float:
     """F5-TTS's own length estimate (the reference's pace per UTF-8 byte), before synthesis."""
     if fix_duration is not None:
         return max(0.0, fix_duration - ref_seconds)
@@ -102,5 +107,7 @@ def check_response_size(output: dict, ctx: WorkerContext, field: str) -> None:
     """The last guard: the whole response (words lists included) within MAX_INLINE_BYTES."""
     size = len(json.dumps(output, ensure_ascii=False).encode())
     if size > ctx.settings.max_inline_bytes:
-        raise PayloadTooLarge(f"{field}: the response would be {size} bytes, over MAX_INLINE_BYTES "
-                              f"({ctx.settings.max_inline_bytes}); use shorter input")  # fmt: skip
+        raise PayloadTooLarge(
+            f"{field}: the response would be {size} bytes, over MAX_INLINE_BYTES "
+            f"({ctx.settings.max_inline_bytes}); use shorter input"
+        )

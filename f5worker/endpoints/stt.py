@@ -41,14 +41,16 @@ def run(request: SttRequest, ctx: WorkerContext, job_id: str) -> dict:
     long_job = duration_s >= PROGRESS_MIN_S
     if long_job:
         report_progress({"stage": "transcribe", "audio_s": duration_s})
-    transcript = run_timing(ctx.engines, audio, choice=request.timing_engine, language=request.language,
-                            known_text=request.text)  # fmt: skip
+    transcript = run_timing(
+        ctx.engines, audio, choice=request.timing_engine, language=request.language, known_text=request.text
+    )
     words = transcript.words
     if long_job:
         report_progress({"stage": "files", "words": len(words)})
     files_started = time.perf_counter()
-    files = store_timing_files(ctx, job_id, words, request.timing_formats, request.caption_options(), delivery,
-                               budget=InlineBudget(ctx))  # fmt: skip
+    files = store_timing_files(
+        ctx, job_id, words, request.timing_formats, request.caption_options(), delivery, budget=InlineBudget(ctx)
+    )
     total_ms = elapsed_ms(started)
     output = {
         "job_id": job_id,

@@ -127,8 +127,10 @@ def load_reference(request: TtsRequest, ctx: WorkerContext) -> tuple[np.ndarray,
 
 def check_reference_text(ref_text: str, ref_seconds: float, field: str) -> None:
     if len(ref_text) > MAX_REF_CHARS_PER_S * ref_seconds:
-        raise InvalidInput(f"{field}: {len(ref_text)} characters for {ref_seconds:.1f} s of reference audio; speech "
-                           f"carries at most about {MAX_REF_CHARS_PER_S} a second: is it the right text?")  # fmt: skip
+        raise InvalidInput(
+            f"{field}: {len(ref_text)} characters for {ref_seconds:.1f} s of reference audio; speech "
+            f"carries at most about {MAX_REF_CHARS_PER_S} a second: is it the right text?"
+        )
 
 
 def check_model_limits(request: TtsRequest, ref_seconds: float, ref_text: str, chunks: list[str]) -> None:
@@ -138,12 +140,16 @@ def check_model_limits(request: TtsRequest, ref_seconds: float, ref_text: str, c
     seconds_per_byte = ref_seconds / max(len(ref_text.encode("utf-8")), 1)  # f5-tts's own pace estimate
     for chunk in chunks:
         if ref_seconds + seconds_per_byte * len(chunk.encode("utf-8")) / request.speed > F5_MAX_CHUNK_S:
-            raise InvalidInput(f"text: a passage of {len(chunk)} characters with no space or punctuation to split at "
-                               f"is too long for one F5-TTS chunk; add spaces or punctuation")  # fmt: skip
+            raise InvalidInput(
+                f"text: a passage of {len(chunk)} characters with no space or punctuation to split at "
+                f"is too long for one F5-TTS chunk; add spaces or punctuation"
+            )
     durations = chunk_durations(request.fix_duration, int(ref_seconds * F5_RATE), chunks, request.cross_fade_duration)
     if any(duration and duration > F5_MAX_CHUNK_S for duration in durations):
-        raise InvalidInput(f"fix_duration: {request.fix_duration:g} s makes a chunk longer than F5-TTS's "
-                           f"{F5_MAX_CHUNK_S:.0f} s (reference included) for this text; use less")  # fmt: skip
+        raise InvalidInput(
+            f"fix_duration: {request.fix_duration:g} s makes a chunk longer than F5-TTS's "
+            f"{F5_MAX_CHUNK_S:.0f} s (reference included) for this text; use less"
+        )
 
 
 def require_job_engines(request: TtsRequest, ctx: WorkerContext) -> None:
@@ -199,8 +205,12 @@ def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
         check_reference_text(ref_text, ref_seconds, "ref_text" if request.ref_text else "voice")
         chunks = split_text(spoken_text, chunk_budget(ref_text, ref_seconds, request.speed))
         check_model_limits(request, ref_seconds, ref_text, chunks)
-        check_inline_estimate(request, audio_return, budget, estimated_speech_seconds(
-            request.fix_duration, request.speed, ref_seconds, ref_text, chunks))  # fmt: skip
+        check_inline_estimate(
+            request,
+            audio_return,
+            budget,
+            estimated_speech_seconds(request.fix_duration, request.speed, ref_seconds, ref_text, chunks),
+        )
     metrics["normalize_ms"] = elapsed_ms(step)
 
     seed = request.seed if request.seed is not None else random.randrange(2**31)
@@ -213,16 +223,25 @@ def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
     try:
         spans = None  # dialogue turns are timed on the joined audio (recogniser mapping)
         if dialogue is not None:
-            speech = synthesize_dialogue(engine, dialogue, request, seed, on_chunk,
-                                         piece_listener(request.stream, dialogue.item_count))  # fmt: skip
+            speech = synthesize_dialogue(
+                engine, dialogue, request, seed, on_chunk, piece_listener(request.stream, dialogue.item_count)
+            )
         else:
             speech, spans = engine.synthesize_with_spans(
-                ref_audio=ref_audio, ref_text=ref_text, chunks=chunks, nfe_step=request.nfe_step,
-                cfg_strength=request.cfg_strength, sway_sampling_coef=request.sway_sampling_coef,
-                target_rms=request.target_rms, cross_fade_duration=request.cross_fade_duration, speed=request.speed,
-                seed=seed, fix_duration=request.fix_duration, on_chunk=on_chunk,
+                ref_audio=ref_audio,
+                ref_text=ref_text,
+                chunks=chunks,
+                nfe_step=request.nfe_step,
+                cfg_strength=request.cfg_strength,
+                sway_sampling_coef=request.sway_sampling_coef,
+                target_rms=request.target_rms,
+                cross_fade_duration=request.cross_fade_duration,
+                speed=request.speed,
+                seed=seed,
+                fix_duration=request.fix_duration,
+                on_chunk=on_chunk,
                 on_piece=piece_listener(request.stream, len(chunks)),
-            )  # fmt: skip
+            )
     except RuntimeError as exc:  # torch.cuda.OutOfMemoryError is a RuntimeError
         if is_unrecoverable(exc):
             raise ctx.engines.mark_broken("tts", exc) from exc
@@ -243,8 +262,14 @@ def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
     step = time.perf_counter()
     key = audio_key(job_id, request.output_format)
     ctx.storage.put_bytes(key, encoded, content_type=AUDIO_CONTENT_TYPES[request.output_format])
-    audio = {"key": key, "format": request.output_format, "content_type": AUDIO_CONTENT_TYPES[request.output_format],
-             "duration_s": duration_s, "sample_rate": request.sample_rate, "size_bytes": len(encoded)}  # fmt: skip
+    audio = {
+        "key": key,
+        "format": request.output_format,
+        "content_type": AUDIO_CONTENT_TYPES[request.output_format],
+        "duration_s": duration_s,
+        "sample_rate": request.sample_rate,
+        "size_bytes": len(encoded),
+    }
     if audio_return in ("url", "both"):
         audio["url"] = ctx.storage.presigned_url(key)
     if audio_return in ("base64", "both"):
@@ -260,16 +285,27 @@ def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
         known_text = dialogue.known_text if dialogue else request.text
         transcript = None
         if request.timing_engine == "auto" and spans is not None:  # forced alignment chunk by chunk
-            transcript = align_tts_speech(ctx.engines, unsilenced, F5_RATE, spans, request.text, spoken_text,
-                                          keep=kept)  # fmt: skip
+            transcript = align_tts_speech(ctx.engines, unsilenced, F5_RATE, spans, request.text, spoken_text, keep=kept)
         if transcript is None:  # the recogniser: a named engine, dialogue, or no aligner
-            transcript = run_timing(ctx.engines, resample(speech, F5_RATE, TIMING_RATE),
-                                    choice=request.timing_engine, language=None, known_text=known_text)  # fmt: skip
+            transcript = run_timing(
+                ctx.engines,
+                resample(speech, F5_RATE, TIMING_RATE),
+                choice=request.timing_engine,
+                language=None,
+                known_text=known_text,
+            )
         words = label_speakers(transcript.words, dialogue.ranges) if dialogue else transcript.words
-        files = store_timing_files(ctx, job_id, words, request.timing_formats, request.caption_options(), delivery,
-                                   budget=budget, speakers=speaker_options(request, dialogue))  # fmt: skip
-        timings = {"engine": transcript.engine_output(), "words": [w.model_dump() for w in words],
-                   "files": files}  # fmt: skip
+        files = store_timing_files(
+            ctx,
+            job_id,
+            words,
+            request.timing_formats,
+            request.caption_options(),
+            delivery,
+            budget=budget,
+            speakers=speaker_options(request, dialogue),
+        )
+        timings = {"engine": transcript.engine_output(), "words": [w.model_dump() for w in words], "files": files}
         metrics["timing_ms"] = elapsed_ms(step)
 
     metrics["total_ms"] = elapsed_ms(started)
@@ -278,8 +314,15 @@ def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
     if dialogue is not None:
         params.update(dialogue_params(request, dialogue))
     params.update(seed=seed, chunks=len(chunks), normalized_text=spoken_text if request.normalize_text else None)
-    output = {"job_id": job_id, "audio": audio, "timings": timings, "voice": voice_info, "params": params,
-              "metrics": metrics, "engine": engine.describe()}  # fmt: skip
+    output = {
+        "job_id": job_id,
+        "audio": audio,
+        "timings": timings,
+        "voice": voice_info,
+        "params": params,
+        "metrics": metrics,
+        "engine": engine.describe(),
+    }
     check_response_size(output, ctx, "text")
     # The stored result points at the audio instead of repeating megabytes of base64.
     save_result(ctx.storage, job_id, "tts", dict(output, audio={k: v for k, v in audio.items() if k != "base64"}))

@@ -111,8 +111,10 @@ def _resolve(segment: DialogueSegment, position: int, request: TtsRequest, ctx: 
         samples, ref_text = _stored_voice(segment.voice, ctx, field_name)
     except NotFound:
         if tagged:
-            raise InvalidInput(f"text: unknown voice tag [{segment.voice}]: no stored voice by that name "
-                               "(the voices endpoint lists them)") from None  # fmt: skip
+            raise InvalidInput(
+                f"text: unknown voice tag [{segment.voice}]: no stored voice by that name "
+                "(the voices endpoint lists them)"
+            ) from None
         raise NotFound(f"{field_name}: no stored voice named {segment.voice!r}") from None
     info = {"voice": segment.voice, "ref_text": ref_text, "ref_duration_s": round(len(samples) / SAMPLE_RATE, 3)}
     return segment.voice, samples, ref_text, info
@@ -160,8 +162,12 @@ def synthesize_dialogue(
     pieces: list[np.ndarray] = []
     done = 0
     total = plan.chunk_count
-    settings = {"nfe_step": request.nfe_step, "cfg_strength": request.cfg_strength,
-                "sway_sampling_coef": request.sway_sampling_coef, "target_rms": request.target_rms}  # fmt: skip
+    settings = {
+        "nfe_step": request.nfe_step,
+        "cfg_strength": request.cfg_strength,
+        "sway_sampling_coef": request.sway_sampling_coef,
+        "target_rms": request.target_rms,
+    }
 
     def push(wave: np.ndarray, text: str) -> None:
         pieces.append(joiner.push(wave, text))
@@ -178,10 +184,17 @@ def synthesize_dialogue(
             done += 1
             on_chunk(done, total)
 
-        waves = engine.iter_chunks(ref_audio=turn.ref_audio, ref_text=turn.ref_text, chunks=turn.chunks,
-                                   cross_fade_duration=request.cross_fade_duration, speed=turn.speed,
-                                   seed=seed if index == 0 else chunk_seed(seed, index), fix_duration=None,
-                                   on_chunk=progress, **settings)  # fmt: skip
+        waves = engine.iter_chunks(
+            ref_audio=turn.ref_audio,
+            ref_text=turn.ref_text,
+            chunks=turn.chunks,
+            cross_fade_duration=request.cross_fade_duration,
+            speed=turn.speed,
+            seed=seed if index == 0 else chunk_seed(seed, index),
+            fix_duration=None,
+            on_chunk=progress,
+            **settings,
+        )
         with contextlib.closing(waves):
             for text, wave in waves:
                 push(wave, text)
@@ -189,8 +202,10 @@ def synthesize_dialogue(
     pieces.append(joiner.finish())
     on_piece(pieces[-1], joiner.spans[-1], True)
     spans = joiner.spans
-    plan.ranges = [(spans[first].start / SAMPLE_RATE, spans[last].end / SAMPLE_RATE, speaker)
-                   for first, last, speaker in turn_spans]  # fmt: skip
+    plan.ranges = [
+        (spans[first].start / SAMPLE_RATE, spans[last].end / SAMPLE_RATE, speaker)
+        for first, last, speaker in turn_spans
+    ]
     return np.concatenate(pieces).astype(np.float32, copy=False)
 
 
@@ -212,13 +227,20 @@ def label_speakers(words: Sequence[Word], ranges: Sequence[tuple[float, float, s
 def dialogue_params(request: TtsRequest, plan: DialoguePlan) -> dict:
     """What a multi-voice job reports in ``params`` (the texts stay out, as ``text`` does)."""
     turns = [{"speaker": turn.speaker, "chunks": len(turn.chunks), "speed": turn.speed} for turn in plan.turns]
-    return {"segment_pause_s": request.segment_pause_s, "speaker_labels": request.speaker_labels is not False,
-            "speaker_colors": request.speaker_colors, "turns": turns}  # fmt: skip
+    return {
+        "segment_pause_s": request.segment_pause_s,
+        "speaker_labels": request.speaker_labels is not False,
+        "speaker_colors": request.speaker_colors,
+        "turns": turns,
+    }
 
 
 def speaker_options(request: TtsRequest, plan: DialoguePlan | None) -> SpeakerOptions | None:
     """Speaker rendering for the timing files of a multi-voice job; None for a single voice."""
     if plan is None:
         return None
-    return SpeakerOptions(speakers=plan.speakers, label_changes=request.speaker_labels is not False,
-                          colors=dict(request.speaker_colors or {}))  # fmt: skip
+    return SpeakerOptions(
+        speakers=plan.speakers,
+        label_changes=request.speaker_labels is not False,
+        colors=dict(request.speaker_colors or {}),
+    )

@@ -52,11 +52,15 @@ def check_stream_request(stream: bool, remove_silence: bool) -> None:
     if not stream:
         return
     if _emitter.get() is None:
-        raise InvalidInput("stream: this endpoint does not stream (its workers run without STREAM_HANDLER=true); "
-                           "send the job without 'stream'")  # fmt: skip
+        raise InvalidInput(
+            "stream: this endpoint does not stream (its workers run without STREAM_HANDLER=true); "
+            "send the job without 'stream'"
+        )
     if remove_silence:
-        raise InvalidInput("remove_silence: cannot be combined with stream (silences are cut from the whole audio, "
-                           "after chunks were already sent)")  # fmt: skip
+        raise InvalidInput(
+            "remove_silence: cannot be combined with stream (silences are cut from the whole audio, "
+            "after chunks were already sent)"
+        )
 
 
 class ChunkStreamer:
@@ -80,12 +84,19 @@ class ChunkStreamer:
             self._send(samples, span)
 
     def _send(self, samples: np.ndarray, span: ChunkSpan) -> None:
-        self.emit({
-            "type": "chunk", "seq": span.index, "chunks": self.chunks, "text": span.text,
-            "start_s": round(self.position / SAMPLE_RATE, 6), "duration_s": round(samples.size / SAMPLE_RATE, 6),
-            "audio": base64.b64encode(pcm16_bytes(samples)).decode("ascii"),
-            "audio_format": STREAM_AUDIO_FORMAT, "sample_rate": SAMPLE_RATE,
-        })  # fmt: skip
+        self.emit(
+            {
+                "type": "chunk",
+                "seq": span.index,
+                "chunks": self.chunks,
+                "text": span.text,
+                "start_s": round(self.position / SAMPLE_RATE, 6),
+                "duration_s": round(samples.size / SAMPLE_RATE, 6),
+                "audio": base64.b64encode(pcm16_bytes(samples)).decode("ascii"),
+                "audio_format": STREAM_AUDIO_FORMAT,
+                "sample_rate": SAMPLE_RATE,
+            }
+        )
         self.position += samples.size
 
 

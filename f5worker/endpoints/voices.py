@@ -30,12 +30,21 @@ def list_action(ctx: WorkerContext) -> dict:
             continue  # deleted by another job since the listing
         except (soundfile.LibsndfileError, RuntimeError):
             duration = None  # a format libsndfile cannot read: still listed
-        voices.append({"name": voice.name, "audio_key": voice.audio_key, "duration_s": duration,
-                       "has_text": voice.text_key is not None, "text_key": voice.text_key,
-                       "tag": f"[{voice.name}]"})  # fmt: skip
+        voices.append(
+            {
+                "name": voice.name,
+                "audio_key": voice.audio_key,
+                "duration_s": duration,
+                "has_text": voice.text_key is not None,
+                "text_key": voice.text_key,
+                "tag": f"[{voice.name}]",
+            }
+        )
     # Every listed voice can be a job's 'voice', a '[name]' tag in dialogue text, or a segments[].voice.
-    skipped = [{"key": key, "reason": "not a voice file (name pattern or extension); delete it with 'key'"}
-               for key in malformed_voice_keys(ctx.storage)]  # fmt: skip
+    skipped = [
+        {"key": key, "reason": "not a voice file (name pattern or extension); delete it with 'key'"}
+        for key in malformed_voice_keys(ctx.storage)
+    ]
     return {"voices": voices, "skipped": skipped} if skipped else {"voices": voices}
 
 
@@ -60,8 +69,9 @@ def upload_action(request: VoicesRequest, ctx: WorkerContext) -> dict:
     if existing and not request.overwrite:
         raise _exists_error(request.name)
     raw = read_audio_source(request.audio, "audio", ctx.settings, ctx.storage)
-    samples = prepare_reference(decode_audio(raw, F5_RATE, ctx.settings.max_audio_s, field="audio"), F5_RATE,
-                                field="audio")  # fmt: skip
+    samples = prepare_reference(
+        decode_audio(raw, F5_RATE, ctx.settings.max_audio_s, field="audio"), F5_RATE, field="audio"
+    )
     if request.text:
         check_reference_text(request.text, len(samples) / F5_RATE, "text")
     audio_key = voice_audio_key(request.name, "wav")
@@ -77,8 +87,13 @@ def upload_action(request: VoicesRequest, ctx: WorkerContext) -> dict:
     if request.text:
         text_key = voice_text_key(request.name)
         ctx.storage.put_bytes(text_key, " ".join(request.text.split()).encode(), content_type="text/plain")
-    return {"name": request.name, "audio_key": audio_key, "text_key": text_key,
-            "duration_s": round(len(samples) / F5_RATE, 3), "replaced": bool(existing)}  # fmt: skip
+    return {
+        "name": request.name,
+        "audio_key": audio_key,
+        "text_key": text_key,
+        "duration_s": round(len(samples) / F5_RATE, 3),
+        "replaced": bool(existing),
+    }
 
 
 def delete_action(request: VoicesRequest, ctx: WorkerContext) -> dict:

@@ -46,8 +46,12 @@ class Engines:
         for name in sorted(set(self.loaded) | set(self.errors)):
             engine = self.loaded.get(name)
             details = engine.describe() if hasattr(engine, "describe") else None
-            report[name] = {"loaded": engine is not None, "error": self.errors.get(name),
-                            "load_ms": self.load_ms.get(name), "details": details}  # fmt: skip
+            report[name] = {
+                "loaded": engine is not None,
+                "error": self.errors.get(name),
+                "load_ms": self.load_ms.get(name),
+                "details": details,
+            }
         return report
 
     def mark_broken(self, name: str, exc: BaseException) -> EngineBroken:
@@ -92,8 +96,14 @@ def load_tts(settings: Settings, device: str):
 
     files = resolve_f5_files(settings)
     log.info("F5-TTS files: %s", files.sources)
-    return F5Engine.load(ckpt_file=files.ckpt_file, vocab_file=files.vocab_file, vocoder_path=files.vocoder_path,
-                         model_config=files.model_config, model_name=settings.f5_model, device=device)  # fmt: skip
+    return F5Engine.load(
+        ckpt_file=files.ckpt_file,
+        vocab_file=files.vocab_file,
+        vocoder_path=files.vocoder_path,
+        model_config=files.model_config,
+        model_name=settings.f5_model,
+        device=device,
+    )
 
 
 def warm_load(settings: Settings) -> Engines:

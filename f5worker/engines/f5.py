@@ -147,8 +147,9 @@ class CrossFadeJoiner:
         start = self._length - overlap
         if self.spans:
             previous = self.spans[-1]
-            self.spans[-1] = ChunkSpan(previous.index, previous.text, previous.start, previous.end,
-                                       previous.fade_in, overlap)  # fmt: skip
+            self.spans[-1] = ChunkSpan(
+                previous.index, previous.text, previous.start, previous.end, previous.fade_in, overlap
+            )
         self._length = start + wave.size
         self.spans.append(ChunkSpan(len(self.spans), text, start, self._length, overlap))
         keep = min(self.fade_samples, self._length)
@@ -218,12 +219,26 @@ class F5Engine:
         # Resolve only the architecture: the package yaml's hydra section has ${now:} interpolations.
         arch = OmegaConf.to_container(config.arch, resolve=True)
         with _stdout_to_log():
-            model = load_model(model_cls, arch, ckpt_file, mel_spec_type=mel_spec_type, vocab_file=vocab_file,
-                               ode_method="euler", use_ema=True, device=device)  # fmt: skip
+            model = load_model(
+                model_cls,
+                arch,
+                ckpt_file,
+                mel_spec_type=mel_spec_type,
+                vocab_file=vocab_file,
+                ode_method="euler",
+                use_ema=True,
+                device=device,
+            )
             vocoder = load_vocoder(vocoder_name=VOCODER, is_local=True, local_path=vocoder_path, device=device)
         model.eval()
-        engine = cls(model=model, vocoder=vocoder, model_name=model_name, ckpt_file=ckpt_file, device=device,
-                     mel_spec_type=mel_spec_type)  # fmt: skip
+        engine = cls(
+            model=model,
+            vocoder=vocoder,
+            model_name=model_name,
+            ckpt_file=ckpt_file,
+            device=device,
+            mel_spec_type=mel_spec_type,
+        )
         log.info("F5-TTS loaded: %s", engine.describe())
         return engine
 
@@ -297,8 +312,13 @@ class F5Engine:
             raise ValueError("ref_audio is empty or silent")
         text = f5_ref_text(ref_text)
         durations = chunk_durations(fix_duration, reference.size, chunks, cross_fade_duration)
-        settings = {"nfe_step": nfe_step, "cfg_strength": cfg_strength, "sway_sampling_coef": sway_sampling_coef,
-                    "target_rms": target_rms, "speed": speed}  # fmt: skip
+        settings = {
+            "nfe_step": nfe_step,
+            "cfg_strength": cfg_strength,
+            "sway_sampling_coef": sway_sampling_coef,
+            "target_rms": target_rms,
+            "speed": speed,
+        }
         with self._lock:
             for index, (chunk, duration) in enumerate(zip(chunks, durations, strict=True)):
                 wave = self._chunk(reference, text, chunk, duration, chunk_seed(seed, index), settings)
@@ -324,9 +344,19 @@ class F5Engine:
             pieces = [
                 piece
                 for piece, _rate in infer_batch_process(
-                    (audio, SAMPLE_RATE), ref_text, [text], self.model, self.vocoder,
-                    mel_spec_type=self.mel_spec_type, progress=None, cross_fade_duration=0.0, fix_duration=duration,
-                    device=self.device, streaming=True, chunk_size=sys.maxsize, **settings,
+                    (audio, SAMPLE_RATE),
+                    ref_text,
+                    [text],
+                    self.model,
+                    self.vocoder,
+                    mel_spec_type=self.mel_spec_type,
+                    progress=None,
+                    cross_fade_duration=0.0,
+                    fix_duration=duration,
+                    device=self.device,
+                    streaming=True,
+                    chunk_size=sys.maxsize,
+                    **settings,
                 )
-            ]  # fmt: skip
+            ]
         return np.concatenate(pieces).astype(np.float32, copy=False)

@@ -96,8 +96,12 @@ class SpokenTimes:
 
 def implausible(times: TokenTimes, length: float) -> str | None:
     """Why an alignment looks wrong, or None: forced alignment always 'succeeds' on the wrong text."""
-    spoken = [(start, end, phones) for span, phones in zip(times.times, times.phones, strict=True)
-              if span is not None and phones for start, end in [span]]  # fmt: skip
+    spoken = [
+        (start, end, phones)
+        for span, phones in zip(times.times, times.phones, strict=True)
+        if span is not None and phones
+        for start, end in [span]
+    ]
     if not spoken:
         return None
     squeezed = sum(1 for start, end, phones in spoken if end - start < SQUEEZED_S_PER_PHONE * phones)
@@ -209,8 +213,12 @@ def time_pieces(
     for piece in pieces:
         first, last = round(piece.start * SAMPLE_RATE), round(piece.end * SAMPLE_RATE)
         segment = audio[max(first, 0) : max(last, first)]
-        report = {"piece": piece.label or len(result.pieces), "start": round(piece.start, 3),
-                  "end": round(piece.end, 3), "words": len(piece.tokens)}  # fmt: skip
+        report = {
+            "piece": piece.label or len(result.pieces),
+            "start": round(piece.start, 3),
+            "end": round(piece.end, 3),
+            "words": len(piece.tokens),
+        }
         times = aligner.align(segment, piece.tokens) if segment.size else None
         reason = "no alignment found" if times is None else implausible(times, len(segment) / SAMPLE_RATE)
         if reason is None:
@@ -292,11 +300,21 @@ def known_text_transcript(
     fallbacks = [piece for piece in spoken.pieces if piece["timed_by"] != "aligned"]
     method = "pocketsphinx-known-text" + ("+fallback" if fallbacks else "")
     stats = timed_by_counts(words)
-    return Transcript(text=" ".join(text.split()), language="en", segments=segments_by_sentence(words),
-                      engine=aligner.name, method=method, model=aligner.english.name,
-                      known_text={**stats, "pieces": len(spoken.pieces), "fallback_pieces": fallbacks,
-                                  "fallback_recogniser": recogniser_name if fallbacks else None},
-                      timings_ms={"align": round((time.perf_counter() - started) * 1000, 1)})  # fmt: skip
+    return Transcript(
+        text=" ".join(text.split()),
+        language="en",
+        segments=segments_by_sentence(words),
+        engine=aligner.name,
+        method=method,
+        model=aligner.english.name,
+        known_text={
+            **stats,
+            "pieces": len(spoken.pieces),
+            "fallback_pieces": fallbacks,
+            "fallback_recogniser": recogniser_name if fallbacks else None,
+        },
+        timings_ms={"align": round((time.perf_counter() - started) * 1000, 1)},
+    )
 
 
 # --------------------------------------------------------------------------- long audio (stt)
@@ -341,13 +359,15 @@ def cut_pieces(
 
 def _best_boundary(tokens, approximate, first: int, earliest: float, latest: float) -> int:
     """The last token of the piece: the latest sentence end in range, else clause end, else word."""
-    candidates = [index for index in range(first, len(tokens) - 1)
-                  if approximate[index][1] <= latest]  # fmt: skip
+    candidates = [index for index in range(first, len(tokens) - 1) if approximate[index][1] <= latest]
     if not candidates:
         return first
     for ends in (".!?…", ",;:—–"):
-        fitting = [index for index in candidates if approximate[index][1] >= earliest
-                   and tokens[index].rstrip("\"'”’)]").endswith(tuple(ends))]  # fmt: skip
+        fitting = [
+            index
+            for index in candidates
+            if approximate[index][1] >= earliest and tokens[index].rstrip("\"'”’)]").endswith(tuple(ends))
+        ]
         if fitting:
             return fitting[-1]
     return candidates[-1]

@@ -27,8 +27,9 @@ SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 
 def is_configured(settings: Settings) -> bool:
     """Without credentials the engine is simply absent, which is not an error worth a traceback."""
-    return bool(settings.google_credentials_json or settings.google_application_credentials
-                or settings.google_speech_endpoint)  # fmt: skip
+    return bool(
+        settings.google_credentials_json or settings.google_application_credentials or settings.google_speech_endpoint
+    )
 
 
 def load_credentials(settings: Settings):
@@ -103,11 +104,13 @@ class GoogleSpeechEngine:
         try:
             with self.lock:
                 if len(audio) / SAMPLE_RATE <= SYNC_LIMIT_S:
-                    response = self.client.recognize(config=config, audio=request_audio, retry=None,
-                                                     timeout=self.timeout_s)  # fmt: skip
+                    response = self.client.recognize(
+                        config=config, audio=request_audio, retry=None, timeout=self.timeout_s
+                    )
                 else:
-                    operation = self.client.long_running_recognize(config=config, audio=request_audio, retry=None,
-                                                                   timeout=self.timeout_s)  # fmt: skip
+                    operation = self.client.long_running_recognize(
+                        config=config, audio=request_audio, retry=None, timeout=self.timeout_s
+                    )
                     response = operation.result(timeout=self.timeout_s)
         except rejected as exc:
             raise EngineFailure(f"credentials were rejected ({type(exc).__name__})") from exc
@@ -117,8 +120,14 @@ class GoogleSpeechEngine:
             raise EngineFailure("recognition timed out") from exc
         segments = [segment for result in response.results if (segment := _segment(result))]
         text = " ".join(segment.text for segment in segments)
-        return Transcript(text=text, language=language or "en", segments=segments, engine=self.name,
-                          method="google-word-offsets", model="speech_v1")  # fmt: skip
+        return Transcript(
+            text=text,
+            language=language or "en",
+            segments=segments,
+            engine=self.name,
+            method="google-word-offsets",
+            model="speech_v1",
+        )
 
 
 def _segment(result) -> Segment | None:

@@ -133,8 +133,9 @@ def _as_recognised(item: Word | RecognisedWord | Mapping[str, Any]) -> Recognise
     if isinstance(item, Word):
         return RecognisedWord(word=item.word, start=item.start, end=item.end, confidence=item.confidence)
     confidence = item.get("confidence", item.get("score"))
-    return RecognisedWord(word=str(item.get("word", "")), start=item.get("start"), end=item.get("end"),
-                          confidence=confidence)  # fmt: skip
+    return RecognisedWord(
+        word=str(item.get("word", "")), start=item.get("start"), end=item.get("end"), confidence=confidence
+    )
 
 
 def _heard(word: RecognisedWord) -> _Heard:
@@ -264,8 +265,9 @@ def _anchor_slots(keys: Sequence[str], heard: Sequence[_Heard], tail: float) -> 
     slots: list[_Slot | None] = [None] * len(keys)
     spoken = [position for position, key in enumerate(keys) if key]
     inserted = 0
-    for tag, a_start, a_end, b_start, b_end in _blocks(_matched_pairs(keys, spoken, heard, tail), len(spoken),
-                                                       len(heard)):  # fmt: skip
+    for tag, a_start, a_end, b_start, b_end in _blocks(
+        _matched_pairs(keys, spoken, heard, tail), len(spoken), len(heard)
+    ):
         targets, block = spoken[a_start:a_end], heard[b_start:b_end]
         if tag == "insert":
             inserted += len(block)
@@ -365,8 +367,9 @@ def _ordered_starts(spans: Sequence[tuple[float, float]], limit: int | None, min
     return starts
 
 
-def _ordered_ends(spans: Sequence[tuple[float, float]], starts: Sequence[int], limit: int | None,
-                  min_ms: int) -> list[int]:  # fmt: skip
+def _ordered_ends(
+    spans: Sequence[tuple[float, float]], starts: Sequence[int], limit: int | None, min_ms: int
+) -> list[int]:
     """End times in ms: at least ``min_ms`` after the start where there is room, never into the next word.
 
     Trimming the earlier word (rather than pushing the later one) keeps start times, which aligners
@@ -399,9 +402,10 @@ def settle_words(
     starts = _ordered_starts(spans, limit, min_ms)
     ends = _ordered_ends(spans, starts, limit, min_ms)
     confidences = confidences or [None] * len(tokens)
-    return [TimedWord(word=token, start=start / 1000, end=end / 1000, confidence=confidence, timed_by=method)
-            for token, start, end, confidence, method in zip(tokens, starts, ends, confidences, timed_by,
-                                                              strict=True)]  # fmt: skip
+    return [
+        TimedWord(word=token, start=start / 1000, end=end / 1000, confidence=confidence, timed_by=method)
+        for token, start, end, confidence, method in zip(tokens, starts, ends, confidences, timed_by, strict=True)
+    ]
 
 
 def known_text_spans(
@@ -443,8 +447,12 @@ def align_known_text(
     tokens, slots, stats = known_text_spans(text, recognised, duration)
     if not tokens:
         return [], stats
-    words = settle_words(tokens, [(slot.start, slot.end) for slot in slots],
-                         ["matched" if slot.matched else "interpolated" for slot in slots],
-                         [slot.confidence if slot.matched else None for slot in slots], duration,
-                         min_word_s)  # fmt: skip
+    words = settle_words(
+        tokens,
+        [(slot.start, slot.end) for slot in slots],
+        ["matched" if slot.matched else "interpolated" for slot in slots],
+        [slot.confidence if slot.matched else None for slot in slots],
+        duration,
+        min_word_s,
+    )
     return words, stats

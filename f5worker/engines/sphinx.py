@@ -58,8 +58,17 @@ class _Search:
         from pocketsphinx import Decoder
 
         self.beam = beam
-        self.decoder = Decoder(lm=None, fsgusefiller=False, beam=beam, wbeam=beam, pbeam=beam, lpbeam=beam,
-                               lponlybeam=beam, bestpath=False, loglevel="FATAL")  # fmt: skip
+        self.decoder = Decoder(
+            lm=None,
+            fsgusefiller=False,
+            beam=beam,
+            wbeam=beam,
+            pbeam=beam,
+            lpbeam=beam,
+            lponlybeam=beam,
+            bestpath=False,
+            loglevel="FATAL",
+        )
         self.decoder.add_word(PAUSE, "SIL", True)
         self.added: set[str] = set()
 
@@ -109,8 +118,13 @@ class SphinxAligner:
         return cls()
 
     def describe(self) -> dict:
-        return {"model": "en-us (pocketsphinx wheel)", "version": self.version, "languages": ["en"],
-                "grammar": "known text, optional pauses", "beam": ATTEMPTS[0][0]}  # fmt: skip
+        return {
+            "model": "en-us (pocketsphinx wheel)",
+            "version": self.version,
+            "languages": ["en"],
+            "grammar": "known text, optional pauses",
+            "beam": ATTEMPTS[0][0],
+        }
 
     def supports(self, language: str | None) -> bool:
         return (language or "en").lower().split("-")[0] == "en"
@@ -142,16 +156,23 @@ class SphinxAligner:
             grammar, sequence = _grammar(tokens, token_words, names)
             if not sequence:
                 return TokenTimes([None] * len(tokens), [0] * len(tokens))
-            entries = {names[word]: phones for word, (phones, source) in pronounced.items()
-                       if names[word] != word or source != "dictionary"}  # fmt: skip
+            entries = {
+                names[word]: phones
+                for word, (phones, source) in pronounced.items()
+                if names[word] != word or source != "dictionary"
+            }
             for beam, seed in ATTEMPTS:
                 search = self._search(beam)
                 search.ensure(entries)
                 found = search.run(_pcm(audio, seed), grammar)
                 if found is not None and [word for word, _s, _e in found] == [name for name, _t in sequence]:
                     return _token_times(found, sequence, tokens, token_words, pronounced)
-                log.info("pocketsphinx search failed (beam %g, %s words): %s", beam, len(sequence),
-                         "no result" if found is None else f"{len(found)} words found")  # fmt: skip
+                log.info(
+                    "pocketsphinx search failed (beam %g, %s words): %s",
+                    beam,
+                    len(sequence),
+                    "no result" if found is None else f"{len(found)} words found",
+                )
         return None
 
 
@@ -189,6 +210,5 @@ def _token_times(found, sequence, tokens, token_words, pronounced) -> TokenTimes
     for (_word, first, last), (_name, index) in zip(found, sequence, strict=True):
         start, end = first * FRAME_S, (last + 1) * FRAME_S
         times[index] = (start, end) if times[index] is None else (times[index][0], end)
-    phones = [sum(_arpabet_count(pronounced[word][0]) for word in words if word in pronounced)
-              for words in token_words]  # fmt: skip
+    phones = [sum(_arpabet_count(pronounced[word][0]) for word in words if word in pronounced) for words in token_words]
     return TokenTimes(times, phones)

@@ -77,10 +77,16 @@ def transcribe_known_text(engine, audio: np.ndarray, language: str | None, text:
     started = time.perf_counter()
     words, stats = align_known_text(text, recognised, duration)
     timings["known_text"] = round((time.perf_counter() - started) * 1000, 1)
-    return Transcript(text=re.sub(r"\s+", " ", text).strip(), language=language,
-                      segments=segments_by_sentence(words), engine=engine.name, method=method,
-                      model=getattr(engine, "model_name", None), known_text=stats.as_dict(),
-                      timings_ms=timings)  # fmt: skip
+    return Transcript(
+        text=re.sub(r"\s+", " ", text).strip(),
+        language=language,
+        segments=segments_by_sentence(words),
+        engine=engine.name,
+        method=method,
+        model=getattr(engine, "model_name", None),
+        known_text=stats.as_dict(),
+        timings_ms=timings,
+    )
 
 
 # --------------------------------------------------------------------------- forced alignment of known text
@@ -136,9 +142,15 @@ def _approximate_times(audio: np.ndarray, spoken_text: str, recogniser) -> list[
 
 
 def align_tts_speech(
-    engines, speech: np.ndarray, rate: int, spans: list, text: str, spoken_text: str, *,
+    engines,
+    speech: np.ndarray,
+    rate: int,
+    spans: list,
+    text: str,
+    spoken_text: str,
+    *,
     keep: np.ndarray | None = None,
-) -> Transcript | None:  # fmt: skip
+) -> Transcript | None:
     """tts: each chunk's text force-aligned inside that chunk's samples (``ChunkSpan``s of ``speech``).
 
     A chunk reaches from the middle of the cross-fade before it to the middle of the one after, so
@@ -152,8 +164,15 @@ def align_tts_speech(
     pieces, first = [], 0
     for span in spans:
         chunk_tokens = span.text.split()
-        pieces.append(Piece(first, chunk_tokens, (span.start + span.fade_in / 2) / rate,
-                            (span.end - span.fade_out / 2) / rate, str(span.index)))  # fmt: skip
+        pieces.append(
+            Piece(
+                first,
+                chunk_tokens,
+                (span.start + span.fade_in / 2) / rate,
+                (span.end - span.fade_out / 2) / rate,
+                str(span.index),
+            )
+        )
         first += len(chunk_tokens)
     if [token for piece in pieces for token in piece.tokens] != tokens:  # chunks always tile the text
         log.warning("chunk texts do not add up to the spoken text: aligning the whole output at once")
@@ -162,5 +181,14 @@ def align_tts_speech(
     recogniser, name = recogniser_for_fallback(engines)
     time_map = time_through_mask(keep, rate) if keep is not None else None
     duration = (int(keep.sum()) if keep is not None else len(speech)) / rate
-    return known_text_transcript(aligner, audio, text, spoken_text, pieces, recogniser, duration=duration,
-                                 time_map=time_map, recogniser_name=name)  # fmt: skip
+    return known_text_transcript(
+        aligner,
+        audio,
+        text,
+        spoken_text,
+        pieces,
+        recogniser,
+        duration=duration,
+        time_map=time_map,
+        recogniser_name=name,
+    )

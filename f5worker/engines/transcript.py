@@ -46,8 +46,7 @@ class Segment:
     words: list[Word]
 
     def as_output(self) -> dict:
-        return {"start": self.start, "end": self.end, "text": self.text,
-                "words": [w.model_dump() for w in self.words]}  # fmt: skip
+        return {"start": self.start, "end": self.end, "text": self.text, "words": [w.model_dump() for w in self.words]}
 
 
 @dataclass

@@ -94,8 +94,9 @@ class WhisperEngine:
             if refined is not None:
                 segments, method = refined, "wav2vec2-alignment"
         text = " ".join(segment.text for segment in segments)
-        return Transcript(text=text, language=info.language, segments=segments, engine=self.name,
-                          method=method, model=self.model_name)  # fmt: skip
+        return Transcript(
+            text=text, language=info.language, segments=segments, engine=self.name, method=method, model=self.model_name
+        )
 
     def _refine(self, segments: list[Segment], audio: np.ndarray, language: str) -> list[Segment] | None:
         """Re-time each segment's words with wav2vec2 (Whisper's time where it cannot place one).
@@ -118,8 +119,14 @@ class WhisperEngine:
                 candidate = aligned[position]
                 position += 1
                 if "start" in candidate and "end" in candidate:
-                    words.append(Word(word=original.word, start=float(candidate["start"]),
-                                      end=float(candidate["end"]), confidence=original.confidence))  # fmt: skip
+                    words.append(
+                        Word(
+                            word=original.word,
+                            start=float(candidate["start"]),
+                            end=float(candidate["end"]),
+                            confidence=original.confidence,
+                        )
+                    )
                 else:
                     words.append(original)
             refined.append(Segment(segment.start, segment.end, segment.text, words))
@@ -141,8 +148,12 @@ def _segment(piece) -> Segment:
         confidence = round(float(item.probability), 4)
         if words and not item.word[:1].isspace():
             last = words[-1]
-            words[-1] = Word(word=last.word + text, start=last.start, end=float(item.end),
-                             confidence=min(last.confidence, confidence))  # fmt: skip
+            words[-1] = Word(
+                word=last.word + text,
+                start=last.start,
+                end=float(item.end),
+                confidence=min(last.confidence, confidence),
+            )
         else:
             words.append(Word(word=text, start=float(item.start), end=float(item.end), confidence=confidence))
     return Segment(start=float(piece.start), end=float(piece.end), text=piece.text.strip(), words=words)

@@ -19,10 +19,19 @@ from ..errors import InvalidInput, PayloadTooLarge
 
 # FFmpeg demuxer name -> what callers call it; every other demuxer is refused.
 ALLOWED_CONTAINERS = {
-    "wav": "WAV", "w64": "Wave64", "flac": "FLAC", "ogg": "Ogg (Vorbis, Opus, FLAC)", "mp3": "MP3",
-    "aac": "AAC (ADTS)", "mov": "MP4 / M4A / MOV", "matroska": "WebM / Matroska", "aiff": "AIFF",
-    "caf": "CAF", "amr": "AMR", "asf": "WMA / ASF",
-}  # fmt: skip
+    "wav": "WAV",
+    "w64": "Wave64",
+    "flac": "FLAC",
+    "ogg": "Ogg (Vorbis, Opus, FLAC)",
+    "mp3": "MP3",
+    "aac": "AAC (ADTS)",
+    "mov": "MP4 / M4A / MOV",
+    "matroska": "WebM / Matroska",
+    "aiff": "AIFF",
+    "caf": "CAF",
+    "amr": "AMR",
+    "asf": "WMA / ASF",
+}
 # Nothing may be opened beside the buffer (an empty whitelist would mean "no restriction").
 _DEMUXER_OPTIONS = {"protocol_whitelist": "none", "enable_drefs": "0", "use_absolute_path": "0"}
 _W64_GUID = bytes.fromhex("726966662e91cf11a5d628db04c10000")

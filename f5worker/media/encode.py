@@ -65,9 +65,25 @@ def encode_ffmpeg(samples: np.ndarray, sample_rate: int, fmt: str) -> bytes:
     """Encode with the ffmpeg program through pipes (the fallback for mp3 and ogg)."""
     if fmt not in _FFMPEG_CODECS:
         raise ValueError(f"ffmpeg fallback does not encode {fmt!r}")
-    command = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-protocol_whitelist", "pipe",
-               "-f", "f32le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0",
-               *_FFMPEG_CODECS[fmt], "pipe:1"]  # fmt: skip
+    command = [
+        "ffmpeg",
+        "-nostdin",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-protocol_whitelist",
+        "pipe",
+        "-f",
+        "f32le",
+        "-ar",
+        str(sample_rate),
+        "-ac",
+        "1",
+        "-i",
+        "pipe:0",
+        *_FFMPEG_CODECS[fmt],
+        "pipe:1",
+    ]
     result = subprocess.run(command, input=_prepared(samples).tobytes(), capture_output=True, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"ffmpeg could not encode {fmt}: {result.stderr.decode(errors='replace').strip()[-300:]}")

@@ -62,6 +62,11 @@ def _check_size(size: int, field: str, limit: int) -> None:
 
 def fetch_url(url: str, field: str, settings: Settings) -> bytes:
     """Stream a URL with a size cap, a whole-download deadline and checked, pinned hops (see url_fetch)."""
-    return url_fetch.fetch_url(url, field, limit=settings.max_input_bytes, timeout_s=settings.url_timeout_s,
-                               max_redirects=settings.url_max_redirects,
-                               allow_private=settings.allow_private_urls)  # fmt: skip
+    return url_fetch.fetch_url(
+        url,
+        field,
+        limit=settings.max_input_bytes,
+        timeout_s=settings.url_timeout_s,
+        max_redirects=settings.url_max_redirects,
+        allow_private=settings.allow_private_urls,
+    )

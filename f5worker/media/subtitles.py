@@ -75,35 +75,47 @@ class CaptionOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     max_chars_per_line: int = Field(
-        default=42, ge=10, le=200,
+        default=42,
+        ge=10,
+        le=200,
         description="Most characters on one caption line; a longer word breaks after a hyphen, else "
         "at the line width, so it never leaves the frame.",
-    )  # fmt: skip
+    )
     max_lines: int = Field(default=2, ge=1, le=4, description="Most lines in one caption.")
     min_caption_s: float = Field(
-        default=0.833, ge=0, le=10,
+        default=0.833,
+        ge=0,
+        le=10,
         description="Shortest time a caption stays on screen (5/6 s); a shorter one is extended into "
         "the silence after it, as far as that silence allows (never past max_caption_s).",
-    )  # fmt: skip
+    )
     max_caption_s: float = Field(
-        default=7.0, ge=0.5, le=60,
+        default=7.0,
+        ge=0.5,
+        le=60,
         description="Longest time one caption stays on screen, in seconds; a longer single word "
         "becomes its own caption.",
-    )  # fmt: skip
+    )
     max_chars_per_s: float = Field(
-        default=20.0, ge=5, le=100,
+        default=20.0,
+        ge=5,
+        le=100,
         description="Reading speed: a caption is kept on screen into the silence after it until its "
         "characters per second are at most this, and is closed before a word that would push it over.",
-    )  # fmt: skip
+    )
     min_gap_s: float = Field(
-        default=0.083, ge=0, le=1,
+        default=0.083,
+        ge=0,
+        le=1,
         description="Least time between one caption's end and the next one's start (2 frames at 24 fps), "
         "so a player shows a change of caption.",
-    )  # fmt: skip
+    )
     pause_split_s: float = Field(
-        default=0.5, ge=0.05, le=10,
+        default=0.5,
+        ge=0.05,
+        le=10,
         description="A silence longer than this many seconds between words always starts a new caption.",
-    )  # fmt: skip
+    )
     smart_line_breaks: bool = Field(
         default=True,
         description="Break lines after punctuation and before conjunctions and prepositions, never "
@@ -230,10 +242,15 @@ def sanitize_words(words: Iterable[Word | dict]) -> list[Word]:
     starts = _monotonic_starts(kept)
     ends = _bounded_ends(kept, starts)
     return [
-        Word(word=word.word, start=start / 1000, end=end / 1000,
-             confidence=_clean_confidence(word.confidence), speaker=word.speaker)
+        Word(
+            word=word.word,
+            start=start / 1000,
+            end=end / 1000,
+            confidence=_clean_confidence(word.confidence),
+            speaker=word.speaker,
+        )
         for word, start, end in zip(kept, starts, ends, strict=True)
-    ]  # fmt: skip
+    ]
 
 
 # --------------------------------------------------------------------------- words that bind
@@ -241,22 +258,143 @@ def sanitize_words(words: Iterable[Word | dict]) -> list[Word]:
 
 # A line may not end on these: an article, determiner, possessive or common adjective belongs with
 # the noun after it (Netflix, BBC). A small English list; other languages only lose the preference.
-BINDS_FORWARD = frozenset({
-    "a", "an", "the", "this", "these", "those", "my", "your", "his", "her", "its", "our", "their",
-    "some", "any", "no", "every", "each", "either", "neither", "another", "such",
-    "both", "all", "few", "many", "much", "several", "more", "most", "less", "least", "other", "own", "same",
-    "mr", "mrs", "ms", "dr", "prof", "st", "mt", "big", "small", "little", "large", "great", "good", "bad", "new",
-    "old", "young", "long", "short", "high", "low", "full", "whole", "first", "last", "next", "only", "best",
-    "better", "worst", "real", "main",
-})
+BINDS_FORWARD = frozenset(
+    {
+        "a",
+        "an",
+        "the",
+        "this",
+        "these",
+        "those",
+        "my",
+        "your",
+        "his",
+        "her",
+        "its",
+        "our",
+        "their",
+        "some",
+        "any",
+        "no",
+        "every",
+        "each",
+        "either",
+        "neither",
+        "another",
+        "such",
+        "both",
+        "all",
+        "few",
+        "many",
+        "much",
+        "several",
+        "more",
+        "most",
+        "less",
+        "least",
+        "other",
+        "own",
+        "same",
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "st",
+        "mt",
+        "big",
+        "small",
+        "little",
+        "large",
+        "great",
+        "good",
+        "bad",
+        "new",
+        "old",
+        "young",
+        "long",
+        "short",
+        "high",
+        "low",
+        "full",
+        "whole",
+        "first",
+        "last",
+        "next",
+        "only",
+        "best",
+        "better",
+        "worst",
+        "real",
+        "main",
+    }
+)
 # A line may start with these: conjunctions and prepositions open the phrase that follows.
-OPENS_PHRASE = frozenset({
-    "and", "but", "or", "nor", "so", "yet", "for", "because", "although", "though", "while", "whereas", "unless",
-    "until", "if", "when", "whenever", "where", "wherever", "since", "as", "than", "that", "which", "who", "whom",
-    "whose", "of", "to", "in", "on", "at", "by", "with", "from", "into", "onto", "upon", "about", "above",
-    "below", "over", "under", "after", "before", "between", "among", "through", "during", "without", "within",
-    "along", "across", "against", "around", "behind", "beyond", "near", "toward", "towards", "via",
-})
+OPENS_PHRASE = frozenset(
+    {
+        "and",
+        "but",
+        "or",
+        "nor",
+        "so",
+        "yet",
+        "for",
+        "because",
+        "although",
+        "though",
+        "while",
+        "whereas",
+        "unless",
+        "until",
+        "if",
+        "when",
+        "whenever",
+        "where",
+        "wherever",
+        "since",
+        "as",
+        "than",
+        "that",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "with",
+        "from",
+        "into",
+        "onto",
+        "upon",
+        "about",
+        "above",
+        "below",
+        "over",
+        "under",
+        "after",
+        "before",
+        "between",
+        "among",
+        "through",
+        "during",
+        "without",
+        "within",
+        "along",
+        "across",
+        "against",
+        "around",
+        "behind",
+        "beyond",
+        "near",
+        "toward",
+        "towards",
+        "via",
+    }
+)
 
 # Break penalties in character units, weighed against how uneven the lines come out.
 BREAK_AFTER_SENTENCE = 0
@@ -332,8 +470,10 @@ def _pieces(words: Sequence[Word], width: int) -> list[Piece]:
         if len(word.word) <= width:
             pieces.append(Piece(word=index, text=word.word, glued=False))
         else:
-            pieces.extend(Piece(word=index, text=part, glued=position > 0)
-                          for position, part in enumerate(_word_parts(word.word, width)))  # fmt: skip
+            pieces.extend(
+                Piece(word=index, text=part, glued=position > 0)
+                for position, part in enumerate(_word_parts(word.word, width))
+            )
     return pieces
 
 
@@ -353,8 +493,9 @@ def _greedy_line_count(pieces: Sequence[Piece], width: int) -> int:
     return lines
 
 
-def _best_breaks(words: Sequence[Word], pieces: Sequence[Piece], count: int, limits: _Limits,
-                 allow_binder: bool) -> list[int] | None:
+def _best_breaks(
+    words: Sequence[Word], pieces: Sequence[Piece], count: int, limits: _Limits, allow_binder: bool
+) -> list[int] | None:
     """Where `count` lines start, by the least cost, or None when no layout fits.
 
     A small dynamic programme over break positions: each line costs its distance from an even
@@ -545,8 +686,9 @@ def _split_preferred(words: Sequence[Word], following: Word, limits: _Limits) ->
     count = _last_break(words, limits, lambda n: _ends_sentence(texts[n - 1]))
     if limits.smart:
         count = count or _last_break(words, limits, lambda n: _ends_clause(texts[n - 1]))
-        count = count or _last_break(words, limits, lambda n: _opens_phrase(texts[n]) and not _binds_forward(
-            texts[n - 1]))
+        count = count or _last_break(
+            words, limits, lambda n: _opens_phrase(texts[n]) and not _binds_forward(texts[n - 1])
+        )
         if not count:
             count = len(words)
             while count > 1 and _binds_forward(texts[count - 1]):
@@ -655,17 +797,23 @@ def group_captions(words: Sequence[Word], options: CaptionOptions) -> list[Capti
     groups = [
         group
         for position, run in enumerate(runs)
-        for group in _group_run(run, _to_ms(runs[position + 1][0].start) if position + 1 < len(runs) else None,
-                                limits)
-    ]  # fmt: skip
+        for group in _group_run(run, _to_ms(runs[position + 1][0].start) if position + 1 < len(runs) else None, limits)
+    ]
     captions: list[Caption] = []
     for number, group in enumerate(groups, start=1):
         next_start = _to_ms(groups[number][0].start) if number < len(groups) else None
         layout = _layout(group, limits)
-        captions.append(Caption(
-            index=number, start=group[0].start, end=_display_end(group, next_start, limits) / 1000,
-            lines=[_line_text(line) for line in layout], words=list(group), layout=layout, speaker=group[0].speaker,
-        ))  # fmt: skip
+        captions.append(
+            Caption(
+                index=number,
+                start=group[0].start,
+                end=_display_end(group, next_start, limits) / 1000,
+                lines=[_line_text(line) for line in layout],
+                words=list(group),
+                layout=layout,
+                speaker=group[0].speaker,
+            )
+        )
     return captions
 
 
@@ -751,12 +899,20 @@ def _ass_style(karaoke: bool) -> pysubs2.SSAStyle:
     """
     white, yellow = pysubs2.Color(255, 255, 255), pysubs2.Color(255, 220, 0)
     return pysubs2.SSAStyle(
-        fontname="Arial", fontsize=64, bold=True,
-        primarycolor=yellow if karaoke else white, secondarycolor=white,
-        outlinecolor=pysubs2.Color(0, 0, 0), backcolor=pysubs2.Color(0, 0, 0, 128),
-        outline=3.0, shadow=1.0, alignment=pysubs2.Alignment.BOTTOM_CENTER,
-        marginl=80, marginr=80, marginv=60,
-    )  # fmt: skip
+        fontname="Arial",
+        fontsize=64,
+        bold=True,
+        primarycolor=yellow if karaoke else white,
+        secondarycolor=white,
+        outlinecolor=pysubs2.Color(0, 0, 0),
+        backcolor=pysubs2.Color(0, 0, 0, 128),
+        outline=3.0,
+        shadow=1.0,
+        alignment=pysubs2.Alignment.BOTTOM_CENTER,
+        marginl=80,
+        marginr=80,
+        marginv=60,
+    )
 
 
 def _speaker_styles(karaoke: bool, speakers: SpeakerOptions) -> dict[str, pysubs2.SSAStyle]:
@@ -785,10 +941,15 @@ def render_ass(captions: Sequence[Caption], karaoke: bool, speakers: SpeakerOpti
     for caption in captions:
         text = _karaoke_text(caption) if karaoke else r"\N".join(_ass_text(x) for x in caption.lines)
         style = caption.speaker if speakers is not None and caption.speaker in subs.styles else ASS_STYLE_NAME
-        subs.append(pysubs2.SSAEvent(
-            start=_ass_centiseconds(caption.start) * 10, end=_ass_centiseconds(caption.end) * 10,
-            text=text, style=style, name=caption.speaker or "",
-        ))  # fmt: skip
+        subs.append(
+            pysubs2.SSAEvent(
+                start=_ass_centiseconds(caption.start) * 10,
+                end=_ass_centiseconds(caption.end) * 10,
+                text=text,
+                style=style,
+                name=caption.speaker or "",
+            )
+        )
     return subs.to_string("ass")
 
 
@@ -819,11 +980,15 @@ def _vtt_lines(caption: Caption) -> list[str]:
 def render_vtt(captions: Sequence[Caption]) -> str:
     """WebVTT written directly: pysubs2 does not escape cue text, which breaks on '<' or '&'."""
     cues = [
-        "\n".join([str(caption.index),
-                   f"{_vtt_timestamp(caption.start)} --> {_vtt_timestamp(caption.end)}",
-                   *_vtt_lines(caption)])
+        "\n".join(
+            [
+                str(caption.index),
+                f"{_vtt_timestamp(caption.start)} --> {_vtt_timestamp(caption.end)}",
+                *_vtt_lines(caption),
+            ]
+        )
         for caption in captions
-    ]  # fmt: skip
+    ]
     return "\n\n".join(["WEBVTT", *cues]) + "\n"
 
 
@@ -846,11 +1011,17 @@ def _caption_records(captions: Sequence[Caption]) -> list[dict]:
     first = 0
     for caption in captions:
         last = first + len(caption.words)
-        records.append({
-            "index": caption.index, "start": caption.start, "end": caption.end,
-            "text": "\n".join(caption.lines), "lines": list(caption.lines),
-            "word_start": first, "word_end": last,
-        })  # fmt: skip
+        records.append(
+            {
+                "index": caption.index,
+                "start": caption.start,
+                "end": caption.end,
+                "text": "\n".join(caption.lines),
+                "lines": list(caption.lines),
+                "word_start": first,
+                "word_end": last,
+            }
+        )
         if caption.speaker:
             records[-1]["speaker"] = caption.speaker
         first = last
@@ -875,9 +1046,12 @@ def _check_format(fmt: str) -> None:
 
 
 def render_timing_file(
-    fmt: str, words: Sequence[Word], captions: Sequence[Caption], options: CaptionOptions,
+    fmt: str,
+    words: Sequence[Word],
+    captions: Sequence[Caption],
+    options: CaptionOptions,
     speakers: SpeakerOptions | None = None,
-) -> str:  # fmt: skip
+) -> str:
     """Render one format from already sanitised words and the captions grouped from them."""
     _check_format(fmt)
     if fmt == "srt":
@@ -892,9 +1066,11 @@ def render_timing_file(
 
 
 def render_timing_files(
-    words: Iterable[Word | dict], formats: Iterable[str], options: CaptionOptions,
+    words: Iterable[Word | dict],
+    formats: Iterable[str],
+    options: CaptionOptions,
     speakers: SpeakerOptions | None = None,
-) -> dict[str, str]:  # fmt: skip
+) -> dict[str, str]:
     """Sanitise and group once, then render each requested format: {format: file text}."""
     requested = list(formats)
     for fmt in requested:

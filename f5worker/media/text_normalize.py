@@ -89,9 +89,17 @@ def decimal(integer: str, fraction: str) -> str:
 # An unsigned number: 1,234,567 (only with proper three-digit groups) or 1234, optionally with a decimal part.
 _NUM = r"(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?"
 _MAGNITUDES = {
-    "k": "thousand", "thousand": "thousand", "m": "million", "mn": "million", "million": "million",
-    "b": "billion", "bn": "billion", "billion": "billion", "tn": "trillion", "trillion": "trillion",
-}  # fmt: skip
+    "k": "thousand",
+    "thousand": "thousand",
+    "m": "million",
+    "mn": "million",
+    "million": "million",
+    "b": "billion",
+    "bn": "billion",
+    "billion": "billion",
+    "tn": "trillion",
+    "trillion": "trillion",
+}
 _MAGNITUDE = r"(?i:\s?(?:thousand|million|billion|trillion)|(?:k|m|mn|b|bn|tn))(?![A-Za-z0-9])"
 
 # symbol: (one major, many major, one minor, many minor); yen has no minor unit in use.

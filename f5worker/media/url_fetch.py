@@ -213,8 +213,9 @@ def _check_size(size: int, field: str, limit: int) -> None:
         raise PayloadTooLarge(f"{field}: input is {size} bytes, over the {limit}-byte limit (MAX_INPUT_BYTES)")
 
 
-def _read_body(response: http.client.HTTPResponse, sock: socket.socket, field: str, limit: int,
-               deadline: _Deadline) -> bytes:  # fmt: skip
+def _read_body(
+    response: http.client.HTTPResponse, sock: socket.socket, field: str, limit: int, deadline: _Deadline
+) -> bytes:
     declared = response.getheader("content-length", "")
     if declared.isdigit():
         _check_size(int(declared), field, limit)
@@ -230,14 +231,18 @@ def _read_body(response: http.client.HTTPResponse, sock: socket.socket, field: s
         _check_size(len(body), field, limit)
 
 
-def _one_hop(target: Target, address: str, field: str, limit: int,
-             deadline: _Deadline) -> tuple[int, str | None, bytes]:  # fmt: skip
+def _one_hop(
+    target: Target, address: str, field: str, limit: int, deadline: _Deadline
+) -> tuple[int, str | None, bytes]:
     """(status, Location, body) of one GET to ``address``; the body only for a 200."""
     connection = _PinnedConnection(target, address, timeout=deadline.left())
     connection.on_socket = deadline.watch
     try:
-        connection.request("GET", target.request_path, headers={
-            "Host": target.host_header, "User-Agent": "f5worker", "Accept-Encoding": "identity"})  # fmt: skip
+        connection.request(
+            "GET",
+            target.request_path,
+            headers={"Host": target.host_header, "User-Agent": "f5worker", "Accept-Encoding": "identity"},
+        )
         sock = connection.sock  # the TLS socket for https; http.client lets go of it after the headers
         sock.settimeout(deadline.left())
         response = connection.getresponse()

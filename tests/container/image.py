@@ -182,9 +182,14 @@ def content_hash(paths: list[Path]) -> str:
 
 
 def chroot(
-    root: Path, command: list[str], env: dict[str, str], workdir: str = "/", binds: dict[Path, str] | None = None,
-    overlay: tuple[Path, Path] | None = None, **popen,
-) -> subprocess.Popen:  # fmt: skip
+    root: Path,
+    command: list[str],
+    env: dict[str, str],
+    workdir: str = "/",
+    binds: dict[Path, str] | None = None,
+    overlay: tuple[Path, Path] | None = None,
+    **popen,
+) -> subprocess.Popen:
     """Start ``command`` in ``root`` (or an overlay of it: (upper, work)) with exactly ``env``.
 
     The mounts (overlay, /proc, /dev, binds) live in a private mount namespace and vanish with it."""
@@ -205,8 +210,9 @@ def chroot(
 
 
 def run_in(root: Path, script: str, env: dict[str, str], workdir: str = "/", timeout: float = 1200) -> None:
-    process = chroot(root, ["/bin/sh", "-c", script], env, workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                     text=True)  # fmt: skip
+    process = chroot(
+        root, ["/bin/sh", "-c", script], env, workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     out, _ = process.communicate(timeout=timeout)
     if process.returncode != 0:
         raise RuntimeError(f"in the root, {script!r} exited with {process.returncode}:\n{out[-6000:]}")
@@ -229,8 +235,12 @@ def build_base(key: str) -> Path:
         return final
     tmp = CACHE / f".tmp-base-{key}"
     shutil.rmtree(tmp, ignore_errors=True)
-    subprocess.run(["debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}", SUITE, str(tmp),
-                    debian_mirror()], check=True, capture_output=True, timeout=1800)  # fmt: skip
+    subprocess.run(
+        ["debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}", SUITE, str(tmp), debian_mirror()],
+        check=True,
+        capture_output=True,
+        timeout=1800,
+    )
     shutil.copyfile("/etc/resolv.conf", tmp / "etc" / "resolv.conf")
     for crt in Path("/usr/local/share/ca-certificates").glob("*.crt"):
         shutil.copyfile(crt, tmp / "usr/local/share/ca-certificates" / crt.name)
@@ -265,16 +275,30 @@ class Image:
                 copy_into(upper, source, target)
             yield upper, work
 
-    def start(self, volume: Path, env: dict[str, str], args: list[str], overlay: tuple[Path, Path],
-              extra_files: dict[str, Path] | None = None, **popen) -> subprocess.Popen:  # fmt: skip
+    def start(
+        self,
+        volume: Path,
+        env: dict[str, str],
+        args: list[str],
+        overlay: tuple[Path, Path],
+        extra_files: dict[str, Path] | None = None,
+        **popen,
+    ) -> subprocess.Popen:
         """CMD + ``args`` as a new container on ``overlay`` with the volume bound at /runpod-volume."""
         upper = overlay[0]
         for inside, host in (extra_files or {}).items():
             (upper / inside.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(host, upper / inside.lstrip("/"))
         full_env = {**self.build.env, **TLS_ENV, **env}
-        return chroot(self.root, [*self.build.cmd, *args], full_env, self.build.workdir,
-                      binds={volume: "/runpod-volume"}, overlay=overlay, **popen)  # fmt: skip
+        return chroot(
+            self.root,
+            [*self.build.cmd, *args],
+            full_env,
+            self.build.workdir,
+            binds={volume: "/runpod-volume"},
+            overlay=overlay,
+            **popen,
+        )
 
 
 def build_image() -> Image:

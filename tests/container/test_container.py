@@ -34,8 +34,20 @@ pytestmark = [
 ]
 
 # What `health` imports with TTS and Whisper off (torch is optional there: a missing one means CPU).
-SLICE_ROOTS = ("runpod", "pydantic-settings", "boto3", "numpy", "soundfile", "soxr", "pysubs2", "filelock", "requests",
-               "av", "num2words", "idna")
+SLICE_ROOTS = (
+    "runpod",
+    "pydantic-settings",
+    "boto3",
+    "numpy",
+    "soundfile",
+    "soxr",
+    "pysubs2",
+    "filelock",
+    "requests",
+    "av",
+    "num2words",
+    "idna",
+)
 HEALTH = json.dumps({"input": {"endpoint": "health"}})
 SLICE_INSIDE = "/slice/requirements.txt"
 
@@ -82,10 +94,18 @@ class Worker:
         self.starts = 0
 
     def env(self, bucket: str, **extra: str) -> dict[str, str]:
-        env = {**s3_env(self.endpoint, bucket), "REQUIREMENTS_FILE": SLICE_INSIDE, "TTS_ENABLED": "false",
-               "TIMING_ENGINES": "google", "HF_HUB_OFFLINE": "1", "RUNPOD_SKIP_AUTO_SYSTEM_CHECKS": "true",
-               "RUNPOD_SKIP_GPU_CHECK": "true", "INSTALL_MIN_FREE_MB": "500", "INSTALL_BACKOFF_S": "0.5",
-               "S3_MAX_ATTEMPTS": "2"}  # fmt: skip
+        env = {
+            **s3_env(self.endpoint, bucket),
+            "REQUIREMENTS_FILE": SLICE_INSIDE,
+            "TTS_ENABLED": "false",
+            "TIMING_ENGINES": "google",
+            "HF_HUB_OFFLINE": "1",
+            "RUNPOD_SKIP_AUTO_SYSTEM_CHECKS": "true",
+            "RUNPOD_SKIP_GPU_CHECK": "true",
+            "INSTALL_MIN_FREE_MB": "500",
+            "INSTALL_BACKOFF_S": "0.5",
+            "S3_MAX_ATTEMPTS": "2",
+        }
         env.update(extra)
         return env
 
@@ -94,9 +114,17 @@ class Worker:
         volume.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
         with self.image.container_disk() as overlay:
-            process = self.image.start(volume, self.env(bucket, **extra), ["--test_input", HEALTH], overlay,
-                                       {SLICE_INSIDE: self.lock}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                       text=True, start_new_session=True)  # fmt: skip
+            process = self.image.start(
+                volume,
+                self.env(bucket, **extra),
+                ["--test_input", HEALTH],
+                overlay,
+                {SLICE_INSIDE: self.lock},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,
+            )
             seen = []
             try:
                 for line in process.stdout:
@@ -117,8 +145,13 @@ class Worker:
 
 
 def client(endpoint: str):
-    return boto3.client("s3", endpoint_url=endpoint, region_name="us-west-004", aws_access_key_id=TEST_ACCESS_KEY,
-                        aws_secret_access_key=TEST_SECRET_KEY)  # fmt: skip
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-west-004",
+        aws_access_key_id=TEST_ACCESS_KEY,
+        aws_secret_access_key=TEST_SECRET_KEY,
+    )
 
 
 def keys(endpoint: str, bucket: str) -> list[str]:
@@ -213,10 +246,14 @@ def test_corrupt_snapshot_falls_back_to_the_wheels_without_the_index(first, work
 # the whole process group) when its log reaches the next phase, and the last one must start the worker.
 # Chaining keeps the test short: each restart resumes where the killed start stopped.
 CHAINS = {
-    "empty bucket": ("storage setup: start", "download wheels: attempt 1", "install-runpod-deps: install: start",
-                     "upload snapshot: start"),
+    "empty bucket": (
+        "storage setup: start",
+        "download wheels: attempt 1",
+        "install-runpod-deps: install: start",
+        "upload snapshot: start",
+    ),
     "warm bucket": ("restore snapshot: start", "model cache: start", "starting the handler"),
-}  # fmt: skip
+}
 
 
 def assert_no_leftovers(volume: Path) -> None:
