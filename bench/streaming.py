@@ -69,8 +69,9 @@ def main() -> int:
 
     import torch
 
+    from f5worker.audio_rates import F5_SAMPLE_RATE
     from f5worker.context import build_context
-    from f5worker.endpoints.tts import F5_RATE, prepared_reference
+    from f5worker.endpoints.tts import prepared_reference
     from f5worker.engines import Engines, load_tts
     from f5worker.media.chunking import chunk_budget
     from f5worker.settings import Settings
@@ -85,7 +86,7 @@ def main() -> int:
     subprocess.run(["espeak-ng", "-w", str(ref), REFERENCE], check=True)
     ctx.storage.put_bytes("voices/bench.wav", ref.read_bytes())
     ctx.storage.put_bytes("voices/bench.txt", REFERENCE.encode())
-    ref_seconds = len(prepared_reference(ref.read_bytes(), ctx, "voice")) / F5_RATE
+    ref_seconds = len(prepared_reference(ref.read_bytes(), ctx, "voice")) / F5_SAMPLE_RATE
     budget = chunk_budget(REFERENCE, ref_seconds, 1.0)
     if args.chars:
         text = " ".join(SENTENCE.format(n=n) for n in range(1, args.chars // 40 + 2))[: args.chars].rsplit(" ", 1)[0]

@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from f5worker.media import subtitles  # noqa: E402
-from f5worker.media.subtitles import Word  # noqa: E402
+from f5worker.words import Word  # noqa: E402
 
 VOCABULARY_TEXT = (
     "the quick brown fox jumps over lazy dog while seven bright sailors count their silver coins near "
@@ -76,6 +76,7 @@ def module_at(ref: str) -> types.ModuleType:
     ).stdout
     module = types.ModuleType(f"subtitles_at_{ref}")
     module.__file__ = f"{ref}:f5worker/media/subtitles.py"
+    module.__package__ = "f5worker.media"  # its relative imports (the shared word types) resolve as at HEAD
     sys.modules[module.__name__] = module  # pydantic resolves annotations through sys.modules
     exec(compile(source, module.__file__, "exec"), module.__dict__)  # noqa: S102 - our own file at another commit
     return module

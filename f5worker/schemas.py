@@ -22,9 +22,10 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from .audio_rates import F5_SAMPLE_RATE
 from .media.dialogue import is_dialogue
-from .media.subtitles import TIMING_FORMATS, CaptionOptions
 from .storage.layout import JOB_ID_PATTERN, VOICE_NAME_PATTERN
+from .words import TIMING_FORMATS, CaptionOptions
 
 TOO_LARGE = "payload_too_large"  # the pydantic error type that dispatch turns into payload_too_large
 
@@ -57,7 +58,7 @@ def _has_words(text: str | None) -> str | None:
 
 
 JobId = Annotated[str, StringConstraints(pattern=JOB_ID_PATTERN)]
-TimingFormat = Literal[TIMING_FORMATS]  # type: ignore[valid-type]  # one tuple, in media/subtitles.py
+TimingFormat = Literal[TIMING_FORMATS]  # type: ignore[valid-type]  # one tuple, in words.py
 DownloadFile = Literal[("audio", *TIMING_FORMATS)]  # type: ignore[valid-type]
 Delivery = Literal["url", "base64", "text"]
 TimingEngine = Literal["auto", "whisperx", "google"]
@@ -267,7 +268,7 @@ class TtsRequest(TimingFields):
     remove_silence: bool = Field(False, description="Shorten long silences in the output.")
     normalize_text: bool = Field(True, description="Spell out numbers, currency, abbreviations before synthesis.")
     output_format: AudioFormat = "wav"
-    sample_rate: SampleRate = 24000
+    sample_rate: SampleRate = F5_SAMPLE_RATE
     return_audio: Literal["url", "base64", "both"] | None = Field(None, description="url on S3, base64 on local.")
     return_word_timings: bool = Field(False, description="Time every word of the output and write timing files.")
     stream: bool = Field(False, description="Stream each chunk's audio as it is made (STREAM_HANDLER workers).")

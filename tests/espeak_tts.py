@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from f5worker.engines.f5 import SAMPLE_RATE, ChunkSpan, CrossFadeJoiner
+from f5worker.audio_rates import F5_SAMPLE_RATE
+from f5worker.engines.f5 import ChunkSpan, CrossFadeJoiner
 from f5worker.media.encode import resample
 from tests.speech import espeak_speech, load_16k
 
@@ -57,7 +58,7 @@ class EspeakTtsEngine:
                     chunk, wav, voice=self.voice, words_per_minute=round(self.words_per_minute * speed)
                 )
                 self._chunk_truth.append(starts)
-                wave = resample(load_16k(wav), 16000, SAMPLE_RATE)
+                wave = resample(load_16k(wav), 16000, F5_SAMPLE_RATE)
                 if on_chunk is not None:
                     on_chunk(index + 1, len(chunks))
                 yield chunk, wave
@@ -65,7 +66,7 @@ class EspeakTtsEngine:
     def synthesize_with_spans(
         self, *, cross_fade_duration: float, on_piece=None, **kwargs
     ) -> tuple[np.ndarray, list[ChunkSpan]]:
-        joiner = CrossFadeJoiner(round(cross_fade_duration * SAMPLE_RATE))
+        joiner = CrossFadeJoiner(round(cross_fade_duration * F5_SAMPLE_RATE))
         pieces = []
         for text, wave in self.iter_chunks(cross_fade_duration=cross_fade_duration, **kwargs):
             pieces.append(joiner.push(wave, text))
@@ -76,7 +77,7 @@ class EspeakTtsEngine:
             on_piece(pieces[-1], joiner.spans[-1], True)
         self.last_speech = np.concatenate(pieces).astype(np.float32, copy=False)
         self.truth = [
-            (token, None if start is None else span.start / SAMPLE_RATE + start)
+            (token, None if start is None else span.start / F5_SAMPLE_RATE + start)
             for span, starts in zip(joiner.spans, self._chunk_truth, strict=True)
             for token, start in starts
         ]

@@ -323,7 +323,7 @@ def test_saved_files_honour_the_umask_like_any_other_file(fake_runpod, hosted, t
 
 def test_the_client_names_the_same_timing_formats_as_the_worker():
     from f5worker.client import TIMING_FILES
-    from f5worker.media.subtitles import TIMING_FORMATS
+    from f5worker.words import TIMING_FORMATS
 
     assert TIMING_FILES == TIMING_FORMATS  # the client is standalone (stdlib + requests), so it keeps a copy
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from f5worker.audio_rates import F5_SAMPLE_RATE
 from f5worker.engines import Engines
-from f5worker.engines.f5 import SAMPLE_RATE as F5_RATE
 from f5worker.engines.f5 import CrossFadeJoiner
 from f5worker.engines.forced import (
     ForcedAligner,
@@ -146,33 +146,35 @@ def test_long_audio_is_cut_at_pauses_near_sentence_ends(tmp_path):
 
 def test_tts_chunks_are_aligned_inside_their_spans_and_mapped_through_silence_removal(tmp_path, aligner):
     texts = ["Dr. Tanaka paid $1,250 in 2014,", "and then, after a long pause, he flew to Frankfurt."]
-    joiner = CrossFadeJoiner(round(0.15 * F5_RATE))
+    joiner = CrossFadeJoiner(round(0.15 * F5_SAMPLE_RATE))
     truth, pieces = [], []
     for index, text in enumerate(texts):
         spoken = normalize_english(text)
         onsets = espeak_speech(spoken, tmp_path / f"{index}.wav")
-        wave = resample(load_16k(tmp_path / f"{index}.wav"), 16000, F5_RATE)
-        wave = np.concatenate([wave, np.zeros(F5_RATE, np.float32)])  # a long pause the removal will shorten
+        wave = resample(load_16k(tmp_path / f"{index}.wav"), 16000, F5_SAMPLE_RATE)
+        wave = np.concatenate([wave, np.zeros(F5_SAMPLE_RATE, np.float32)])  # a long pause the removal will shorten
         pieces.append(joiner.push(wave, spoken))
         start = joiner.spans[-1].start
         mapping = spoken_token_map(text.split(), [token for token, _ in onsets])
-        truth += [start / F5_RATE + onsets[m[0]][1] if m and onsets[m[0]][1] is not None else None for m in mapping]
+        truth += [
+            start / F5_SAMPLE_RATE + onsets[m[0]][1] if m and onsets[m[0]][1] is not None else None for m in mapping
+        ]
     pieces.append(joiner.finish())
     speech = np.concatenate(pieces)
     text = " ".join(texts)
     spoken_text = " ".join(span.text for span in joiner.spans)
     engines = Engines(loaded={"aligner": aligner})
 
-    plain = align_tts_speech(engines, speech, F5_RATE, joiner.spans, text, spoken_text)
+    plain = align_tts_speech(engines, speech, F5_SAMPLE_RATE, joiner.spans, text, spoken_text)
     assert [w.word for w in plain.words] == text.split()
     assert plain.known_text["pieces"] == 2 and plain.known_text["fallback_pieces"] == []
     assert errors_ms(plain.words, truth).mean() < 40
 
-    keep = long_silence_mask(speech, F5_RATE)
+    keep = long_silence_mask(speech, F5_SAMPLE_RATE)
     kept_before = np.concatenate(([0], np.cumsum(keep)))
-    shifted = [None if t is None else kept_before[round(t * F5_RATE)] / F5_RATE for t in truth]
-    removed = align_tts_speech(engines, speech, F5_RATE, joiner.spans, text, spoken_text, keep=keep)
-    assert removed.words[-1].end <= keep.sum() / F5_RATE
+    shifted = [None if t is None else kept_before[round(t * F5_SAMPLE_RATE)] / F5_SAMPLE_RATE for t in truth]
+    removed = align_tts_speech(engines, speech, F5_SAMPLE_RATE, joiner.spans, text, spoken_text, keep=keep)
+    assert removed.words[-1].end <= keep.sum() / F5_SAMPLE_RATE
     assert errors_ms(removed.words, shifted).mean() < 40
     assert removed.words[-1].start < plain.words[-1].start - 0.5  # the pause really was shortened
 

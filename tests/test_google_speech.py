@@ -35,8 +35,8 @@ from f5worker.engines.google_speech import (
 from f5worker.engines.timing import run_timing
 from f5worker.engines.transcript import EngineFailure
 from f5worker.errors import EngineUnavailable
-from f5worker.media.subtitles import Word
 from f5worker.settings import Settings
+from f5worker.words import Word
 
 SAMPLE_RATE = 16000
 # (word, start s, end s): fractions that a float, a timedelta and seconds+nanos must all carry exactly

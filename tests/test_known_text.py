@@ -16,7 +16,7 @@ from f5worker.engines.known_text import (
     normalize_token,
     tokenize_known_text,
 )
-from f5worker.media.subtitles import Word
+from f5worker.words import Word
 
 
 def heard(*items: tuple[str, float | None, float | None]) -> list[RecognisedWord]:

@@ -3,9 +3,9 @@ from pydantic import ValidationError
 
 from f5worker.dispatch import parse_request
 from f5worker.errors import InvalidInput, PayloadTooLarge
-from f5worker.media.subtitles import CONTENT_TYPES, TIMING_FORMATS
 from f5worker.schemas import DownloadRequest, SttRequest, TtsRequest, describe_validation_error
 from f5worker.settings import Settings
+from f5worker.words import CONTENT_TYPES, TIMING_FORMATS
 
 TTS = {"endpoint": "tts", "text": "Hello.", "voice": "narrator"}
 

@@ -18,16 +18,13 @@ from hypothesis import strategies as st
 from webvtt.models import Timestamp
 
 from f5worker.media.subtitles import (
-    CONTENT_TYPES,
-    TIMING_FORMATS,
     Caption,
-    CaptionOptions,
-    Word,
     group_captions,
     render_timing_file,
     render_timing_files,
     sanitize_words,
 )
+from f5worker.words import CONTENT_TYPES, TIMING_FORMATS, CaptionOptions, Word
 from tests.caption_rules import check_timing_files
 
 ONE_MS = 0.001 + 1e-9

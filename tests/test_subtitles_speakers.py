@@ -16,7 +16,8 @@ import pytest
 import srt
 import webvtt
 
-from f5worker.media.subtitles import CaptionOptions, SpeakerOptions, Word, render_timing_files
+from f5worker.media.subtitles import SpeakerOptions, render_timing_files
+from f5worker.words import CaptionOptions, Word
 
 WORDS = [
     Word(word="It", start=0.0, end=0.2, speaker="narrator"),

@@ -14,7 +14,7 @@ from f5worker.engines import Engines
 from f5worker.engines.timing import TIMING_ENGINES, run_timing, transcribe_known_text
 from f5worker.engines.transcript import EngineFailure, Segment, Transcript
 from f5worker.errors import EngineUnavailable
-from f5worker.media.subtitles import Word
+from f5worker.words import Word
 
 AUDIO = np.zeros(16000 * 3, dtype=np.float32)  # 3 s
 HEARD = [Word(word="hello", start=0.5, end=0.9, confidence=0.9), Word(word="world", start=1.0, end=1.6, confidence=0.8)]

@@ -12,10 +12,10 @@ import numpy as np
 import pysubs2
 import pytest
 
+from f5worker.audio_rates import F5_SAMPLE_RATE
 from f5worker.context import build_context
 from f5worker.dispatch import handle_job
 from f5worker.engines import Engines
-from f5worker.engines.f5 import SAMPLE_RATE
 from f5worker.engines.forced import ForcedAligner, spoken_token_map
 from f5worker.media.silence import long_silence_mask
 from f5worker.settings import Settings
@@ -86,10 +86,10 @@ def test_tts_word_timings_match_the_spoken_words(ctx, speaker, remove_silence):
 
     truth = original_truth(speaker, TEXT)
     if remove_silence:
-        keep = long_silence_mask(speaker.last_speech, SAMPLE_RATE)
-        assert keep.sum() / SAMPLE_RATE == pytest.approx(output["audio"]["duration_s"], abs=0.002)
+        keep = long_silence_mask(speaker.last_speech, F5_SAMPLE_RATE)
+        assert keep.sum() / F5_SAMPLE_RATE == pytest.approx(output["audio"]["duration_s"], abs=0.002)
         kept_before = np.concatenate(([0], np.cumsum(keep)))
-        truth = [None if t is None else kept_before[round(t * SAMPLE_RATE)] / SAMPLE_RATE for t in truth]
+        truth = [None if t is None else kept_before[round(t * F5_SAMPLE_RATE)] / F5_SAMPLE_RATE for t in truth]
     errors = start_errors_ms(words, truth)
     assert errors.mean() < 35 and np.percentile(errors, 95) < 100, errors
     assert words[-1]["end"] <= output["audio"]["duration_s"] + 0.001

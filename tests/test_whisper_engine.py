@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from f5worker.audio_rates import SPEECH_SAMPLE_RATE
 from f5worker.engines import Engines
 from f5worker.engines.alignment import Aligner, ensure_sentence_splitter
 from f5worker.engines.timing import run_timing
-from f5worker.engines.whisper import SAMPLE_RATE, WhisperEngine
+from f5worker.engines.whisper import WhisperEngine
 from f5worker.settings import Settings
 from tests.speech import (
     espeak_speech,
@@ -90,7 +91,7 @@ def test_transcript_is_the_sentence_and_every_word_is_timed(whisper, speech):
     assert (transcript.engine, transcript.method, transcript.language) == ("whisperx", "faster-whisper-words", "en")
     assert transcript.model == Path(tiny_en_path()).name  # a local path shows only its last part
     assert len(transcript.words) >= len(truth) - 2
-    assert_timed_in_order(transcript.words, len(audio) / SAMPLE_RATE)
+    assert_timed_in_order(transcript.words, len(audio) / SPEECH_SAMPLE_RATE)
     assert all(0.0 <= w.confidence <= 1.0 for w in transcript.words)
 
 
@@ -116,7 +117,7 @@ def test_known_text_keeps_the_original_words_with_times_and_stats(whisper, speec
     assert set(transcript.known_text) == {"matched", "interpolated", "unmatched"}
     assert transcript.known_text["matched"] >= 10
     assert set(transcript.timings_ms) == {"transcribe", "known_text"}
-    assert_timed_in_order(transcript.words, len(audio) / SAMPLE_RATE)
+    assert_timed_in_order(transcript.words, len(audio) / SPEECH_SAMPLE_RATE)
     assert start_error(truth, transcript.words) < MAX_MEAN_START_ERROR_S
 
 
@@ -126,7 +127,7 @@ def test_known_text_with_numbers_and_currency_keeps_their_spelling(whisper, numb
     transcript = run_timing(engines_with(whisper), audio, choice="whisperx", language=None, known_text=text)
     assert [w.word for w in transcript.words] == NUMBERS.split()
     assert transcript.text == NUMBERS and transcript.language == "en"
-    assert_timed_in_order(transcript.words, len(audio) / SAMPLE_RATE)
+    assert_timed_in_order(transcript.words, len(audio) / SPEECH_SAMPLE_RATE)
     # the numbers are where the recogniser rewrites most ("twenty fourteen"), so the bound is looser there
     assert start_error(truth, transcript.words) < 2 * MAX_MEAN_START_ERROR_S
 
@@ -188,7 +189,7 @@ def test_transcription_is_retimed_by_wav2vec2(aligned, speech, monkeypatch, no_n
     transcript = aligned.transcribe(audio, "en")
     assert transcript.method == "wav2vec2-alignment"
     assert word_error_rate(SENTENCE, transcript.text) <= 0.2
-    assert_timed_in_order(transcript.words, len(audio) / SAMPLE_RATE)
+    assert_timed_in_order(transcript.words, len(audio) / SPEECH_SAMPLE_RATE)
     assert len(calls) == 1
     assert [w.start for w in transcript.words] == pytest.approx([float(w["start"]) for w in calls[0]])
 
@@ -202,7 +203,7 @@ def test_known_text_is_force_aligned(aligned, speech, monkeypatch, no_network):
     assert set(transcript.timings_ms) == {"align", "known_text"}
     assert transcript.known_text == {"matched": 12, "interpolated": 0, "unmatched": 0}
     assert len(calls) == 1 and all("start" in w and "end" in w for w in calls[0])
-    assert_timed_in_order(transcript.words, len(audio) / SAMPLE_RATE)
+    assert_timed_in_order(transcript.words, len(audio) / SPEECH_SAMPLE_RATE)
 
 
 def test_known_text_with_digits_symbols_and_sentences_is_fully_timed(aligned, numbers_speech, no_network):
@@ -212,7 +213,7 @@ def test_known_text_with_digits_symbols_and_sentences_is_fully_timed(aligned, nu
     assert [w.word for w in transcript.words] == text.split()
     assert " ".join(s.text for s in transcript.segments) == text
     assert transcript.segments[-1].text == "Then he left!"
-    assert_timed_in_order(transcript.words, len(audio) / SAMPLE_RATE)
+    assert_timed_in_order(transcript.words, len(audio) / SPEECH_SAMPLE_RATE)
 
 
 def test_without_punkt_data_the_untrained_splitter_is_used_offline(aligned, speech, tmp_path, monkeypatch, no_network):
@@ -233,12 +234,12 @@ def test_without_punkt_data_the_untrained_splitter_is_used_offline(aligned, spee
     _truth, audio = speech
     transcript = engine.transcribe(audio, "en")
     assert transcript.method == "wav2vec2-alignment"
-    assert_timed_in_order(transcript.words, len(audio) / SAMPLE_RATE)
+    assert_timed_in_order(transcript.words, len(audio) / SPEECH_SAMPLE_RATE)
     text = "Dr. Smith came home. " + SENTENCE  # without abbreviations "Dr." ends a sentence: still aligned
     known = run_timing(engines_with(engine), audio, choice="whisperx", language="en", known_text=text)
     assert known.method == "wav2vec2-known-text"
     assert [w.word for w in known.words] == text.split()
-    assert_timed_in_order(known.words, len(audio) / SAMPLE_RATE)
+    assert_timed_in_order(known.words, len(audio) / SPEECH_SAMPLE_RATE)
 
 
 def test_finding_punkt_data_again_undoes_the_fallback(aligned, tmp_path, monkeypatch):

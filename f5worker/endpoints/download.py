@@ -8,9 +8,9 @@ import json
 from ..context import WorkerContext
 from ..errors import InvalidInput, NotFound, PayloadTooLarge
 from ..media.encode import AUDIO_CONTENT_TYPES
-from ..media.subtitles import CONTENT_TYPES as TIMING_CONTENT_TYPES
 from ..schemas import DownloadRequest
 from ..storage.layout import output_prefix, result_key, timing_key
+from ..words import CONTENT_TYPES as TIMING_CONTENT_TYPES
 from .timing_files import require_url_storage
 
 CONTENT_TYPES = {**AUDIO_CONTENT_TYPES, **TIMING_CONTENT_TYPES}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from ..audio_rates import SPEECH_SAMPLE_RATE
 from ..context import WorkerContext
 from ..engines.timing import run_timing
 from ..engines.transcript import Segment
@@ -15,7 +16,6 @@ from .limits import InlineBudget, check_response_size, require_timing_engine
 from .result import save_result
 from .timing_files import resolve_delivery, store_timing_files
 
-SAMPLE_RATE = 16000
 PROGRESS_MIN_S = 30.0  # shorter jobs finish before a progress update would tell anyone anything
 
 
@@ -34,9 +34,9 @@ def run(request: SttRequest, ctx: WorkerContext, job_id: str) -> dict:
     require_timing_engine(ctx, request.timing_engine)
 
     raw = read_audio_source(request.audio, "audio", ctx.settings, ctx.storage)
-    audio = decode_audio(raw, SAMPLE_RATE, ctx.settings.max_audio_s, field="audio")
+    audio = decode_audio(raw, SPEECH_SAMPLE_RATE, ctx.settings.max_audio_s, field="audio")
     decode_ms = elapsed_ms(started)
-    duration_s = round(len(audio) / SAMPLE_RATE, 3)
+    duration_s = round(len(audio) / SPEECH_SAMPLE_RATE, 3)
 
     long_job = duration_s >= PROGRESS_MIN_S
     if long_job:

@@ -7,8 +7,9 @@ from typing import Literal
 
 from ..context import WorkerContext
 from ..errors import InvalidInput
-from ..media.subtitles import CONTENT_TYPES, CaptionOptions, SpeakerOptions, Word, render_timing_files
+from ..media.subtitles import SpeakerOptions, render_timing_files
 from ..storage.layout import timing_key
+from ..words import CONTENT_TYPES, CaptionOptions, Word
 from .limits import InlineBudget
 
 FileDelivery = Literal["url", "text"]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..audio_rates import F5_SAMPLE_RATE, SPEECH_SAMPLE_RATE
 from ..context import WorkerContext
 from ..engines import is_unrecoverable
 from ..engines.f5 import chunk_durations
@@ -52,10 +53,8 @@ from .tts_dialogue import (
 )
 from .tts_stream import check_stream_request, piece_listener
 
-F5_RATE = 24000
-TIMING_RATE = 16000
 # f5-tts's longest sequence (reference plus speech) in one chunk: 8192 mel frames of 256 samples.
-F5_MAX_CHUNK_S = 8192 * 256 / F5_RATE
+F5_MAX_CHUNK_S = 8192 * 256 / F5_SAMPLE_RATE
 # Speech carries about 15 characters a second; far more means the text is not what the audio says.
 MAX_REF_CHARS_PER_S = 40
 PREPARED_CACHE_SIZE = 16
@@ -70,8 +69,8 @@ def resolve_audio_return(requested: str | None, ctx: WorkerContext) -> str:
 
 
 def prepared_reference(raw: bytes, ctx: WorkerContext, field: str) -> np.ndarray:
-    samples = decode_audio(raw, F5_RATE, ctx.settings.max_audio_s, field=field)
-    return prepare_reference(samples, F5_RATE, field=field)
+    samples = decode_audio(raw, F5_SAMPLE_RATE, ctx.settings.max_audio_s, field=field)
+    return prepare_reference(samples, F5_SAMPLE_RATE, field=field)
 
 
 def cached_voice_audio(path: Path, ctx: WorkerContext) -> np.ndarray:
@@ -92,7 +91,7 @@ def cached_voice_audio(path: Path, ctx: WorkerContext) -> np.ndarray:
 
 def transcribe_reference(ctx: WorkerContext, samples: np.ndarray) -> str:
     """Reference text from the worker's own warm timing engine (never a second ASR model inside f5-tts)."""
-    audio = resample(samples, F5_RATE, TIMING_RATE)
+    audio = resample(samples, F5_SAMPLE_RATE, SPEECH_SAMPLE_RATE)
     try:
         transcript = run_timing(ctx.engines, audio, choice="auto", language=None, known_text=None)
     except EngineUnavailable as exc:
@@ -121,7 +120,7 @@ def load_reference(request: TtsRequest, ctx: WorkerContext) -> tuple[np.ndarray,
         ref_text = request.ref_text or transcribe_reference(ctx, samples)
         text_source = "request" if request.ref_text else "transcribed"
         info = {"voice": None}
-    info.update(ref_text=ref_text, ref_text_source=text_source, ref_duration_s=round(len(samples) / F5_RATE, 3))
+    info.update(ref_text=ref_text, ref_text_source=text_source, ref_duration_s=round(len(samples) / F5_SAMPLE_RATE, 3))
     return samples, ref_text, info
 
 
@@ -144,7 +143,9 @@ def check_model_limits(request: TtsRequest, ref_seconds: float, ref_text: str, c
                 f"text: a passage of {len(chunk)} characters with no space or punctuation to split at "
                 f"is too long for one F5-TTS chunk; add spaces or punctuation"
             )
-    durations = chunk_durations(request.fix_duration, int(ref_seconds * F5_RATE), chunks, request.cross_fade_duration)
+    durations = chunk_durations(
+        request.fix_duration, int(ref_seconds * F5_SAMPLE_RATE), chunks, request.cross_fade_duration
+    )
     if any(duration and duration > F5_MAX_CHUNK_S for duration in durations):
         raise InvalidInput(
             f"fix_duration: {request.fix_duration:g} s makes a chunk longer than F5-TTS's "
@@ -201,7 +202,7 @@ def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
     step = time.perf_counter()
     if dialogue is None:
         spoken_text = spoken
-        ref_seconds = len(ref_audio) / F5_RATE
+        ref_seconds = len(ref_audio) / F5_SAMPLE_RATE
         check_reference_text(ref_text, ref_seconds, "ref_text" if request.ref_text else "voice")
         chunks = split_text(spoken_text, chunk_budget(ref_text, ref_seconds, request.speed))
         check_model_limits(request, ref_seconds, ref_text, chunks)
@@ -249,12 +250,14 @@ def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
     metrics["synthesis_ms"] = elapsed_ms(step)
     unsilenced, kept = speech, None  # word times are aligned before silence removal and mapped through it
     if request.remove_silence:
-        kept = long_silence_mask(speech, F5_RATE)
+        kept = long_silence_mask(speech, F5_SAMPLE_RATE)
         speech = speech[kept]
-    duration_s = round(len(speech) / F5_RATE, 3)
+    duration_s = round(len(speech) / F5_SAMPLE_RATE, 3)
 
     step = time.perf_counter()
-    output_audio = speech if request.sample_rate == F5_RATE else resample(speech, F5_RATE, request.sample_rate)
+    output_audio = (
+        speech if request.sample_rate == F5_SAMPLE_RATE else resample(speech, F5_SAMPLE_RATE, request.sample_rate)
+    )
     encoded = encode_audio(output_audio, request.sample_rate, request.output_format)
     metrics["encoding_ms"] = elapsed_ms(step)
     audio_return, inline_note = fit_audio_inline(audio_return, len(encoded), request.output_format, budget)
@@ -285,11 +288,13 @@ def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
         known_text = dialogue.known_text if dialogue else request.text
         transcript = None
         if request.timing_engine == "auto" and spans is not None:  # forced alignment chunk by chunk
-            transcript = align_tts_speech(ctx.engines, unsilenced, F5_RATE, spans, request.text, spoken_text, keep=kept)
+            transcript = align_tts_speech(
+                ctx.engines, unsilenced, F5_SAMPLE_RATE, spans, request.text, spoken_text, keep=kept
+            )
         if transcript is None:  # the recogniser: a named engine, dialogue, or no aligner
             transcript = run_timing(
                 ctx.engines,
-                resample(speech, F5_RATE, TIMING_RATE),
+                resample(speech, F5_SAMPLE_RATE, SPEECH_SAMPLE_RATE),
                 choice=request.timing_engine,
                 language=None,
                 known_text=known_text,

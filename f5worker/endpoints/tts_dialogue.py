@@ -17,14 +17,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..audio_rates import F5_SAMPLE_RATE
 from ..context import WorkerContext
-from ..engines.f5 import SAMPLE_RATE, CrossFadeJoiner, PieceListener, chunk_seed
+from ..engines.f5 import CrossFadeJoiner, PieceListener, chunk_seed
 from ..errors import InvalidInput, NotFound
 from ..media.chunking import chunk_budget, split_text
 from ..media.dialogue import DialogueSegment, parse_tagged_text
-from ..media.subtitles import SpeakerOptions, Word
+from ..media.subtitles import SpeakerOptions
 from ..media.text_normalize import normalize_english
 from ..schemas import TtsRequest
+from ..words import Word
 
 # Request fields of multi-voice jobs: in a job's params only when the job is one.
 DIALOGUE_FIELDS = ("segments", "segment_pause_s", "speaker_labels", "speaker_colors")
@@ -91,7 +93,7 @@ def _stored_voice(name: str, ctx: WorkerContext, field_name: str) -> tuple[np.nd
     if ref_text is None:
         ref_text = single.transcribe_reference(ctx, samples)
         ctx.storage.put_bytes(voice_text_key(stored.name), ref_text.encode(), content_type="text/plain")
-    single.check_reference_text(ref_text, len(samples) / SAMPLE_RATE, field_name)
+    single.check_reference_text(ref_text, len(samples) / F5_SAMPLE_RATE, field_name)
     return samples, ref_text
 
 
@@ -104,7 +106,9 @@ def _resolve(segment: DialogueSegment, position: int, request: TtsRequest, ctx: 
         if request.voice is None and request.ref_audio is None:
             raise InvalidInput(f"segments.{position}.voice: required (the job has no 'voice' or 'ref_audio')")
         samples, ref_text, info = single.load_reference(request, ctx)
-        single.check_reference_text(ref_text, len(samples) / SAMPLE_RATE, "ref_text" if request.ref_text else "voice")
+        single.check_reference_text(
+            ref_text, len(samples) / F5_SAMPLE_RATE, "ref_text" if request.ref_text else "voice"
+        )
         return request.voice or "voice", samples, ref_text, info
     field_name = "text" if tagged else f"segments.{position}.voice"
     try:
@@ -116,7 +120,7 @@ def _resolve(segment: DialogueSegment, position: int, request: TtsRequest, ctx: 
                 "(the voices endpoint lists them)"
             ) from None
         raise NotFound(f"{field_name}: no stored voice named {segment.voice!r}") from None
-    info = {"voice": segment.voice, "ref_text": ref_text, "ref_duration_s": round(len(samples) / SAMPLE_RATE, 3)}
+    info = {"voice": segment.voice, "ref_text": ref_text, "ref_duration_s": round(len(samples) / F5_SAMPLE_RATE, 3)}
     return segment.voice, samples, ref_text, info
 
 
@@ -139,13 +143,13 @@ def plan_dialogue(request: TtsRequest, ctx: WorkerContext) -> DialoguePlan:
         speaker, samples, ref_text = voices[segment.voice]
         speed = segment.speed or request.speed
         spoken = normalize_english(segment.text) if request.normalize_text else segment.text
-        ref_seconds = len(samples) / SAMPLE_RATE
+        ref_seconds = len(samples) / F5_SAMPLE_RATE
         chunks = split_text(spoken, chunk_budget(ref_text, ref_seconds, speed))
         single.check_model_limits(request.model_copy(update={"speed": speed}), ref_seconds, ref_text, chunks)
         turns.append(VoiceTurn(speaker, samples, ref_text, chunks, speed, segment.text))
     info["speakers"] = list(dict.fromkeys(turn.speaker for turn in turns))
     info["turns"] = len(turns)
-    pause = round((request.segment_pause_s or 0.0) * SAMPLE_RATE)
+    pause = round((request.segment_pause_s or 0.0) * F5_SAMPLE_RATE)
     return DialoguePlan(turns, info, pause_samples=pause)
 
 
@@ -158,7 +162,7 @@ def synthesize_dialogue(
     on_piece: PieceListener,
 ) -> np.ndarray:
     """All turns through one joiner; fills ``plan.ranges`` with where each turn lies in the audio."""
-    joiner = CrossFadeJoiner(round(request.cross_fade_duration * SAMPLE_RATE))
+    joiner = CrossFadeJoiner(round(request.cross_fade_duration * F5_SAMPLE_RATE))
     pieces: list[np.ndarray] = []
     done = 0
     total = plan.chunk_count
@@ -203,7 +207,7 @@ def synthesize_dialogue(
     on_piece(pieces[-1], joiner.spans[-1], True)
     spans = joiner.spans
     plan.ranges = [
-        (spans[first].start / SAMPLE_RATE, spans[last].end / SAMPLE_RATE, speaker)
+        (spans[first].start / F5_SAMPLE_RATE, spans[last].end / F5_SAMPLE_RATE, speaker)
         for first, last, speaker in turn_spans
     ]
     return np.concatenate(pieces).astype(np.float32, copy=False)

@@ -20,7 +20,8 @@ from contextvars import ContextVar
 
 import numpy as np
 
-from ..engines.f5 import SAMPLE_RATE, ChunkSpan, PieceListener
+from ..audio_rates import F5_SAMPLE_RATE
+from ..engines.f5 import ChunkSpan, PieceListener
 from ..errors import InvalidInput, JobCancelled
 from ..media.encode import pcm16_bytes
 
@@ -90,11 +91,11 @@ class ChunkStreamer:
                 "seq": span.index,
                 "chunks": self.chunks,
                 "text": span.text,
-                "start_s": round(self.position / SAMPLE_RATE, 6),
-                "duration_s": round(samples.size / SAMPLE_RATE, 6),
+                "start_s": round(self.position / F5_SAMPLE_RATE, 6),
+                "duration_s": round(samples.size / F5_SAMPLE_RATE, 6),
                 "audio": base64.b64encode(pcm16_bytes(samples)).decode("ascii"),
                 "audio_format": STREAM_AUDIO_FORMAT,
-                "sample_rate": SAMPLE_RATE,
+                "sample_rate": F5_SAMPLE_RATE,
             }
         )
         self.position += samples.size

@@ -6,6 +6,7 @@ import hashlib
 
 import soundfile
 
+from ..audio_rates import F5_SAMPLE_RATE
 from ..context import WorkerContext
 from ..errors import InvalidInput, NotFound
 from ..media.audio import decode_audio
@@ -16,8 +17,6 @@ from ..schemas import VoicesRequest
 from ..storage.layout import voice_audio_key, voice_text_key
 from ..voices import VoiceCache, list_voices, malformed_voice_keys, voice_keys
 from .tts import check_reference_text
-
-F5_RATE = 24000
 
 
 def list_action(ctx: WorkerContext) -> dict:
@@ -70,12 +69,12 @@ def upload_action(request: VoicesRequest, ctx: WorkerContext) -> dict:
         raise _exists_error(request.name)
     raw = read_audio_source(request.audio, "audio", ctx.settings, ctx.storage)
     samples = prepare_reference(
-        decode_audio(raw, F5_RATE, ctx.settings.max_audio_s, field="audio"), F5_RATE, field="audio"
+        decode_audio(raw, F5_SAMPLE_RATE, ctx.settings.max_audio_s, field="audio"), F5_SAMPLE_RATE, field="audio"
     )
     if request.text:
-        check_reference_text(request.text, len(samples) / F5_RATE, "text")
+        check_reference_text(request.text, len(samples) / F5_SAMPLE_RATE, "text")
     audio_key = voice_audio_key(request.name, "wav")
-    wav = encode_audio(samples, F5_RATE, "wav")
+    wav = encode_audio(samples, F5_SAMPLE_RATE, "wav")
     if request.overwrite:
         for key in existing:
             if key != audio_key:
@@ -91,7 +90,7 @@ def upload_action(request: VoicesRequest, ctx: WorkerContext) -> dict:
         "name": request.name,
         "audio_key": audio_key,
         "text_key": text_key,
-        "duration_s": round(len(samples) / F5_RATE, 3),
+        "duration_s": round(len(samples) / F5_SAMPLE_RATE, 3),
         "replaced": bool(existing),
     }
 

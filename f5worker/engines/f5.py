@@ -29,12 +29,12 @@ from importlib.resources import files
 
 import numpy as np
 
+from ..audio_rates import F5_SAMPLE_RATE
 from .model_files import public_name
 
 log = logging.getLogger(__name__)
 
 # Fixed by f5-tts (utils_infer.py): the vocoder and the mel features are built for these.
-SAMPLE_RATE = 24000
 HOP_LENGTH = 256
 VOCODER = "vocos"
 
@@ -91,7 +91,7 @@ def chunk_durations(
         return [None] * len(chunks)
     if len(chunks) == 1:
         return [fix_duration]
-    ref_seconds = ref_samples // HOP_LENGTH * HOP_LENGTH / SAMPLE_RATE
+    ref_seconds = ref_samples // HOP_LENGTH * HOP_LENGTH / F5_SAMPLE_RATE
     weights = [len(chunk.encode("utf-8")) for chunk in chunks]
     allocatable = fix_duration - ref_seconds + cross_fade_duration * (len(chunks) - 1)
     return [ref_seconds + allocatable * weight / sum(weights) for weight in weights]
@@ -269,7 +269,7 @@ class F5Engine:
         the pieces concatenate to the returned speech. An exception it raises (a cancelled job)
         stops synthesis before the next chunk and releases the model.
         """
-        joiner = CrossFadeJoiner(round(cross_fade_duration * SAMPLE_RATE))
+        joiner = CrossFadeJoiner(round(cross_fade_duration * F5_SAMPLE_RATE))
         pieces = []
         with contextlib.closing(self.iter_chunks(cross_fade_duration=cross_fade_duration, **kwargs)) as chunks:
             for text, wave in chunks:
@@ -344,7 +344,7 @@ class F5Engine:
             pieces = [
                 piece
                 for piece, _rate in infer_batch_process(
-                    (audio, SAMPLE_RATE),
+                    (audio, F5_SAMPLE_RATE),
                     ref_text,
                     [text],
                     self.model,

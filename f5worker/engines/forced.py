@@ -22,6 +22,7 @@ from difflib import SequenceMatcher
 
 import numpy as np
 
+from ..audio_rates import SPEECH_SAMPLE_RATE
 from ..media.silence import frame_length, frame_rms, loud_frames
 from ..media.text_normalize import normalize_english
 from .known_text import known_text_spans, normalize_token, settle_words
@@ -30,7 +31,6 @@ from .transcript import EngineFailure, TimedWord, Transcript, segments_by_senten
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
 ENGLISH_SHARE = 0.6  # share of words in the CMU dictionary from which a text counts as English
 # Plausibility of an alignment (pocketsphinx gives every phone at least a few 10 ms frames).
 SQUEEZED_S_PER_PHONE = 0.035
@@ -168,11 +168,11 @@ def _fill_owners(owners: list[int | None], count: int) -> None:
 
 def speech_bounds(audio: np.ndarray) -> tuple[float, float]:
     """First and last loud moment of the audio (seconds), or its whole length when it is silent."""
-    frame = frame_length(SAMPLE_RATE)
+    frame = frame_length(SPEECH_SAMPLE_RATE)
     loud = np.flatnonzero(loud_frames(frame_rms(audio, frame)))
     if loud.size == 0:
-        return 0.0, len(audio) / SAMPLE_RATE
-    return loud[0] * frame / SAMPLE_RATE, min((loud[-1] + 1) * frame, len(audio)) / SAMPLE_RATE
+        return 0.0, len(audio) / SPEECH_SAMPLE_RATE
+    return loud[0] * frame / SPEECH_SAMPLE_RATE, min((loud[-1] + 1) * frame, len(audio)) / SPEECH_SAMPLE_RATE
 
 
 def spread_evenly(tokens: Sequence[str], audio: np.ndarray) -> list[tuple[float, float]]:
@@ -199,7 +199,7 @@ def _fallback(tokens: list[str], audio: np.ndarray, recogniser: Recogniser | Non
         except EngineFailure as exc:
             log.warning("recogniser fallback failed: %s", exc)
         else:
-            _tokens, slots, _stats = known_text_spans(" ".join(tokens), heard, len(audio) / SAMPLE_RATE)
+            _tokens, slots, _stats = known_text_spans(" ".join(tokens), heard, len(audio) / SPEECH_SAMPLE_RATE)
             methods = ["matched" if slot.matched else "interpolated" for slot in slots]
             return [(slot.start, slot.end) for slot in slots], methods, "recogniser"
     return spread_evenly(tokens, audio), ["interpolated"] * len(tokens), "interpolated"
@@ -211,7 +211,7 @@ def time_pieces(
     """Align every piece inside its own stretch of audio; a failed or implausible piece falls back."""
     result = SpokenTimes(spans=[None] * count, methods=["interpolated"] * count)
     for piece in pieces:
-        first, last = round(piece.start * SAMPLE_RATE), round(piece.end * SAMPLE_RATE)
+        first, last = round(piece.start * SPEECH_SAMPLE_RATE), round(piece.end * SPEECH_SAMPLE_RATE)
         segment = audio[max(first, 0) : max(last, first)]
         report = {
             "piece": piece.label or len(result.pieces),
@@ -220,7 +220,7 @@ def time_pieces(
             "words": len(piece.tokens),
         }
         times = aligner.align(segment, piece.tokens) if segment.size else None
-        reason = "no alignment found" if times is None else implausible(times, len(segment) / SAMPLE_RATE)
+        reason = "no alignment found" if times is None else implausible(times, len(segment) / SPEECH_SAMPLE_RATE)
         if reason is None:
             spans = times.times
             methods = ["aligned" if span is not None else "interpolated" for span in spans]
@@ -295,7 +295,7 @@ def known_text_transcript(
     """Align ``spoken_text`` piece by piece in ``audio`` and time ``text``'s tokens from it."""
     started = time.perf_counter()
     spoken = time_pieces(aligner, audio, pieces, len(spoken_text.split()), recogniser)
-    total = duration if duration is not None else len(audio) / SAMPLE_RATE
+    total = duration if duration is not None else len(audio) / SPEECH_SAMPLE_RATE
     words = original_words(text, spoken_text, spoken, total, time_map)
     fallbacks = [piece for piece in spoken.pieces if piece["timed_by"] != "aligned"]
     method = "pocketsphinx-known-text" + ("+fallback" if fallbacks else "")
@@ -322,13 +322,13 @@ def known_text_transcript(
 
 def quietest_moment(audio: np.ndarray, around: float, reach: float = PAUSE_SEARCH_S) -> float:
     """The middle of the quietest 10 ms frame within ``reach`` seconds of ``around``."""
-    frame = frame_length(SAMPLE_RATE)
-    first = max(int((around - reach) * SAMPLE_RATE), 0)
-    last = min(int((around + reach) * SAMPLE_RATE), len(audio))
+    frame = frame_length(SPEECH_SAMPLE_RATE)
+    first = max(int((around - reach) * SPEECH_SAMPLE_RATE), 0)
+    last = min(int((around + reach) * SPEECH_SAMPLE_RATE), len(audio))
     if last - first < frame:
         return around
     rms = frame_rms(audio[first:last], frame)
-    return (first + (int(np.argmin(rms)) + 0.5) * frame) / SAMPLE_RATE
+    return (first + (int(np.argmin(rms)) + 0.5) * frame) / SPEECH_SAMPLE_RATE
 
 
 def cut_pieces(
@@ -339,7 +339,7 @@ def cut_pieces(
     ``approximate`` are rough token times (a recogniser's words mapped onto the text, or an even
     spread); each cut goes to the quietest frame near the boundary between two tokens.
     """
-    duration = len(audio) / SAMPLE_RATE
+    duration = len(audio) / SPEECH_SAMPLE_RATE
     if duration <= LONG_AUDIO_S or len(tokens) < 2:
         return [Piece(0, list(tokens), 0.0, duration, "0")]
     pieces: list[Piece] = []

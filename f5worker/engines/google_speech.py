@@ -13,13 +13,13 @@ import threading
 
 import numpy as np
 
-from ..media.subtitles import Word
+from ..audio_rates import SPEECH_SAMPLE_RATE
 from ..settings import Settings
+from ..words import Word
 from .transcript import EngineFailure, Segment, Transcript
 from .word_times import to_seconds
 
 log = logging.getLogger(__name__)
-SAMPLE_RATE = 16000
 SYNC_LIMIT_S = 60.0  # Recognize accepts at most about a minute; longer audio goes long-running
 INLINE_LIMIT_BYTES = 10 * 1024 * 1024  # inline audio limit of the API
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
@@ -94,7 +94,7 @@ class GoogleSpeechEngine:
             raise EngineFailure("audio is too long for inline recognition (about 5 minutes at most)")
         config = speech_v1.RecognitionConfig(
             encoding=speech_v1.RecognitionConfig.AudioEncoding.LINEAR16,
-            sample_rate_hertz=SAMPLE_RATE,
+            sample_rate_hertz=SPEECH_SAMPLE_RATE,
             language_code=google_language(language),
             enable_word_time_offsets=True,
             enable_automatic_punctuation=True,
@@ -103,7 +103,7 @@ class GoogleSpeechEngine:
         rejected = (api_exceptions.Unauthenticated, api_exceptions.PermissionDenied, auth_exceptions.GoogleAuthError)
         try:
             with self.lock:
-                if len(audio) / SAMPLE_RATE <= SYNC_LIMIT_S:
+                if len(audio) / SPEECH_SAMPLE_RATE <= SYNC_LIMIT_S:
                     response = self.client.recognize(
                         config=config, audio=request_audio, retry=None, timeout=self.timeout_s
                     )

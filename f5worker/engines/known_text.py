@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..media.subtitles import Word
+from ..words import Word
 from .transcript import TimedWord
 
 # Hesitations a recogniser may "hear" in synthetic speech; dropped before alignment unless the text has them,

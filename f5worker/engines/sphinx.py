@@ -23,11 +23,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..audio_rates import SPEECH_SAMPLE_RATE
 from .pronounce import Pronouncer, dictionary_words
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
 FRAME_S = 0.01  # pocketsphinx's feature frame rate: 100 a second
 PAUSE = "sp"
 DITHER_DBFS = -60.0
@@ -148,7 +148,7 @@ class SphinxAligner:
         token_words = [dictionary_words(token) for token in tokens]
         if not any(token_words):
             return TokenTimes([None] * len(tokens), [0] * len(tokens))
-        if audio.size < SAMPLE_RATE * FRAME_S * 3 * sum(map(len, token_words)):
+        if audio.size < SPEECH_SAMPLE_RATE * FRAME_S * 3 * sum(map(len, token_words)):
             return None  # shorter than three frames a word: nothing to find
         with self._lock:
             pronounced = self.pronouncer.pronounce(word for words in token_words for word in words)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..audio_rates import SPEECH_SAMPLE_RATE
 from ..errors import EngineUnavailable
 from ..media.encode import resample
 from ..media.silence import time_through_mask
@@ -18,7 +19,6 @@ from .known_text import align_known_text, known_text_spans
 from .transcript import EngineFailure, Transcript, segments_by_sentence
 
 log = logging.getLogger(__name__)
-SAMPLE_RATE = 16000
 TIMING_ENGINES = ("whisperx", "google")
 
 
@@ -58,7 +58,7 @@ def _timed(call, label: str) -> Transcript:
 
 def transcribe_known_text(engine, audio: np.ndarray, language: str | None, text: str) -> Transcript:
     """Times for exactly the words of ``text``: forced alignment where possible, else recognise and map."""
-    duration = len(audio) / SAMPLE_RATE
+    duration = len(audio) / SPEECH_SAMPLE_RATE
     timings: dict[str, float] = {}
     started = time.perf_counter()
     aligns = getattr(engine, "aligner", None) is not None
@@ -121,7 +121,7 @@ def align_known_audio(engines, audio: np.ndarray, text: str, language: str | Non
     spoken_text = normalize_english(text)
     tokens = spoken_text.split()
     recogniser, name = recogniser_for_fallback(engines)
-    duration = len(audio) / SAMPLE_RATE
+    duration = len(audio) / SPEECH_SAMPLE_RATE
     approximate: list[tuple[float, float]] = []
     if duration > LONG_AUDIO_S:
         approximate = _approximate_times(audio, spoken_text, recogniser)
@@ -130,7 +130,7 @@ def align_known_audio(engines, audio: np.ndarray, text: str, language: str | Non
 
 
 def _approximate_times(audio: np.ndarray, spoken_text: str, recogniser) -> list[tuple[float, float]]:
-    duration = len(audio) / SAMPLE_RATE
+    duration = len(audio) / SPEECH_SAMPLE_RATE
     if recogniser is not None:
         try:
             _tokens, slots, _stats = known_text_spans(spoken_text, recogniser(audio), duration)
@@ -177,7 +177,7 @@ def align_tts_speech(
     if [token for piece in pieces for token in piece.tokens] != tokens:  # chunks always tile the text
         log.warning("chunk texts do not add up to the spoken text: aligning the whole output at once")
         pieces = [Piece(0, tokens, 0.0, len(speech) / rate, "0")]
-    audio = resample(speech, rate, SAMPLE_RATE)
+    audio = resample(speech, rate, SPEECH_SAMPLE_RATE)
     recogniser, name = recogniser_for_fallback(engines)
     time_map = time_through_mask(keep, rate) if keep is not None else None
     duration = (int(keep.sum()) if keep is not None else len(speech)) / rate

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from ..media.subtitles import Word
+from ..words import Word
 
 SENTENCE_END = (".", "!", "?", "…", '."', '!"', '?"')
 # Titles whose period does not end a sentence ("Dr. Smith"); "etc." usually does, so it is not here.

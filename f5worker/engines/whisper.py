@@ -12,14 +12,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..media.subtitles import Word
+from ..audio_rates import SPEECH_SAMPLE_RATE
 from ..settings import Settings
+from ..words import Word
 from .alignment import Aligner
 from .model_files import public_name
 from .transcript import EngineFailure, Segment, Transcript
 
 log = logging.getLogger(__name__)
-SAMPLE_RATE = 16000
 
 
 class WhisperEngine:
@@ -75,7 +75,7 @@ class WhisperEngine:
 
     def align_text(self, audio: np.ndarray, text: str, language: str) -> list[dict]:
         """Force-align a known text to the audio (wav2vec2); words it cannot place come back untimed."""
-        duration = len(audio) / SAMPLE_RATE
+        duration = len(audio) / SPEECH_SAMPLE_RATE
         with self.lock:
             return self.aligner.align([{"text": text, "start": 0.0, "end": duration}], audio, language)
 
