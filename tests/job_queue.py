@@ -390,6 +390,7 @@ class ProductionWorker:
     """
 
     def __init__(self, env: dict[str, str], log_path: Path, cwd: Path):
+        self.env = env
         self.log_path = Path(log_path)
         self.cwd = Path(cwd)
         self.cwd.mkdir(parents=True, exist_ok=True)
