@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +22,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.measure import median_ms  # noqa: E402
 from f5worker.media.audio import decode_audio  # noqa: E402
 from tests.helpers import convert_audio, espeak_wav, run_ffmpeg  # noqa: E402
 
@@ -47,15 +46,6 @@ def ffmpeg_program(data: bytes, rate: int) -> np.ndarray:
         return np.frombuffer(raw, dtype=np.float32)
     finally:
         os.unlink(path)
-
-
-def median_ms(function, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        function()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
 
 
 def main() -> None:

@@ -23,8 +23,10 @@
   ``job_id=<ids in progress>&runpod_version=...``, from a forked process, only when ``RUNPOD_AI_API_KEY``
   and ``RUNPOD_POD_ID`` are set.
 
-The real job-take is a long-poll; so is this one (``poll_hold_s``), or the SDK would spin on 204s.
-Standard library only; listens on 127.0.0.1 on a free port.
+The real job-take is a long-poll; so is this one (``poll_hold_s``), or the SDK would spin on 204s. A job
+goes only to a take whose client is still connected (one that timed out, or whose process died, gets
+none), and a job whose answer cannot be written is put back at the front of the queue: no job is lost to
+a client that has gone. Standard library only; listens on 127.0.0.1 on a free port.
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -40,6 +44,7 @@ import time
 import urllib.parse
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -81,6 +86,7 @@ class Take:
     job_ids: tuple[str, ...]
     at: float  # when it was answered
     started: float  # when it arrived (a take held open by a process that has since died started before)
+    client_gone: bool = False  # its client had disconnected by then: it was given no job
 
 
 @dataclass
@@ -88,6 +94,8 @@ class _State:
     pending: deque = field(default_factory=deque)
     enqueued: dict[str, float] = field(default_factory=dict)
     handed_out: dict[str, float] = field(default_factory=dict)
+    requeued: list[str] = field(default_factory=list)  # handed to a take whose answer could not be written
+    waiting_takes: int = 0  # job-take requests being held open now
     posts: list[Post] = field(default_factory=list)
     takes: list[Take] = field(default_factory=list)
     pings: list[dict] = field(default_factory=list)
@@ -255,6 +263,11 @@ class JobQueue:
         with self._cond:
             return list(self._state.protocol_errors)
 
+    def requeued_ids(self) -> list[str]:
+        """Jobs put back because their hand-out could not be written (the client had gone)."""
+        with self._cond:
+            return list(self._state.requeued)
+
     def pending_count(self) -> int:
         with self._cond:
             return len(self._state.pending)
@@ -273,24 +286,45 @@ class JobQueue:
 
     # ------------------------------------------------------------------ HTTP side
 
-    def _take(self, batch_size: int, path: str, query: dict, batch: bool) -> list[dict]:
+    def _take(
+        self, batch_size: int, path: str, query: dict, batch: bool, client_gone: Callable[[], bool]
+    ) -> list[dict]:
+        """Hold the request until a job is pending (or ``poll_hold_s``); jobs only for a connected client."""
         started = time.monotonic()
         with self._cond:
-            self._cond.wait_for(lambda: self._state.pending or self._closing, timeout=self.poll_hold_s)
+            self._state.waiting_takes += 1
+            self._cond.notify_all()
+            try:
+                self._cond.wait_for(lambda: self._state.pending or self._closing, timeout=self.poll_hold_s)
+            finally:
+                self._state.waiting_takes -= 1
+            gone = client_gone()
             jobs = []
-            while self._state.pending and len(jobs) < batch_size and not self._closing:
+            while self._state.pending and len(jobs) < batch_size and not self._closing and not gone:
                 jobs.append(self._state.pending.popleft())
             now = time.monotonic()
             for job in jobs:
                 self._state.handed_out[job["id"]] = now
-            self._state.takes.append(Take(path, query, batch, tuple(job["id"] for job in jobs), now, started))
+            ids = tuple(job["id"] for job in jobs)
+            self._state.takes.append(Take(path, query, batch, ids, now, started, client_gone=gone))
             self._cond.notify_all()
             return jobs
 
-    def _stop_poll(self) -> list[str]:
+    def _requeue(self, jobs: list[dict]) -> None:
+        """Put jobs whose hand-out failed back at the front of the queue, in their order."""
+        with self._cond:
+            for job in reversed(jobs):
+                self._state.pending.appendleft(job)
+                self._state.handed_out.pop(job["id"], None)
+                self._state.requeued.append(job["id"])
+            self._cond.notify_all()
+
+    def _stop_poll(self, client_gone: Callable[[], bool]) -> list[str]:
         with self._cond:
             self._cond.wait_for(lambda: self._state.to_stop or self._closing, timeout=self.poll_hold_s)
             self._state.stop_polls += 1
+            if client_gone():
+                return []  # kept for the next poll
             ids, self._state.to_stop = self._state.to_stop, []
             return ids
 
@@ -337,6 +371,9 @@ class JobQueue:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def _client_gone(self) -> bool:
+                return peer_closed(self.connection)
+
             def _empty(self, status: int) -> None:
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
@@ -351,12 +388,16 @@ class JobQueue:
                         queue._protocol_error(f"job-take without job_in_progress=0|1: {self.path}")
                     batch = parts[0] == "job-take-batch"
                     size = int(query.get("batch_size", ["1"])[-1]) if batch else 1
-                    jobs = queue._take(size, raw_path, query, batch)
+                    jobs = queue._take(size, raw_path, query, batch, self._client_gone)
                     if not jobs:
                         return self._empty(204)
-                    return self._json(200, jobs if batch else jobs[0])
+                    try:
+                        return self._json(200, jobs if batch else jobs[0])
+                    except OSError:  # the client left after the check: the jobs go to the next take
+                        self.close_connection = True
+                        return queue._requeue(jobs)
                 if path and len(parts) == 2 and parts[0] == "job-stop":
-                    ids = queue._stop_poll()
+                    ids = queue._stop_poll(self._client_gone)
                     return self._json(200, {"jobsToStop": ids}) if ids else self._empty(204)
                 if path and len(parts) == 2 and parts[0] == "ping":
                     with queue._cond:
@@ -380,6 +421,18 @@ class JobQueue:
                 return self._empty(404)
 
         return Handler
+
+
+def peer_closed(connection: socket.socket) -> bool:
+    """Whether the client at the other end has gone: its socket reads as end-of-file, or was reset.
+
+    A client waiting for its answer sends nothing more, so a readable socket means it closed.
+    """
+    try:
+        readable, _, _ = select.select([connection], [], [], 0)
+        return bool(readable) and connection.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
 
 
 class ProductionWorker:
