@@ -216,65 +216,63 @@ class JobQueue:
         )
         return self.results_by_id()[job_id][0]
 
+    def _locked_copy(self, record: str) -> list:
+        """A copy of one of the records, taken under the lock (the HTTP threads keep adding to them)."""
+        with self._cond:
+            return list(getattr(self._state, record))
+
     def final_posts(self) -> list[Post]:
         with self._cond:
             return [p for p in self._state.posts if p.is_final]
 
     def posts(self) -> list[Post]:
-        with self._cond:
-            return list(self._state.posts)
+        return self._locked_copy("posts")
+
+    def _by_job(self, keep: Callable[[Post], bool], value: Callable[[Post], object]) -> dict[str, list]:
+        """``value`` of every post that ``keep`` accepts, per job id, in arrival order."""
+        found: dict[str, list] = {}
+        for post in self.posts():
+            if keep(post):
+                found.setdefault(post.job_id, []).append(value(post))
+        return found
 
     def results_by_id(self) -> dict[str, list[dict]]:
         """Final result bodies per job id, in arrival order (exactly one each when all is well)."""
-        found: dict[str, list] = {}
-        for post in self.final_posts():
-            found.setdefault(post.job_id, []).append(post.body)
-        return found
+        return self._by_job(lambda post: post.is_final, lambda post: post.body)
 
     def progress_by_id(self) -> dict[str, list[object]]:
         """The ``output`` of every progress update, per job id, in arrival order."""
-        found: dict[str, list] = {}
-        for post in self.posts():
-            if post.is_progress:
-                found.setdefault(post.job_id, []).append(post.body.get("output"))
-        return found
+        return self._by_job(lambda post: post.is_progress, lambda post: post.body.get("output"))
 
     def stream_by_id(self) -> dict[str, list[object]]:
         """The ``output`` of every job-stream post, per job id, in arrival order (generator handlers)."""
-        found: dict[str, list] = {}
-        for post in self.posts():
-            if post.kind == "stream":
-                body = post.body if isinstance(post.body, dict) else {}
-                found.setdefault(post.job_id, []).append(body.get("output"))
-        return found
+        return self._by_job(
+            lambda post: post.kind == "stream",
+            lambda post: post.body.get("output") if isinstance(post.body, dict) else None,
+        )
 
     def result_times(self) -> dict[str, float]:
         return {p.job_id: p.at for p in self.final_posts()}
 
     def takes(self) -> list[Take]:
-        with self._cond:
-            return list(self._state.takes)
+        return self._locked_copy("takes")
 
     def pings(self) -> list[dict]:
-        with self._cond:
-            return list(self._state.pings)
+        return self._locked_copy("pings")
 
     def protocol_errors(self) -> list[str]:
-        with self._cond:
-            return list(self._state.protocol_errors)
+        return self._locked_copy("protocol_errors")
 
     def requeued_ids(self) -> list[str]:
         """Jobs put back because their hand-out could not be written (the client had gone)."""
-        with self._cond:
-            return list(self._state.requeued)
+        return self._locked_copy("requeued")
 
     def pending_count(self) -> int:
         with self._cond:
             return len(self._state.pending)
 
     def enqueued_ids(self) -> list[str]:
-        with self._cond:
-            return list(self._state.enqueued)
+        return self._locked_copy("enqueued")
 
     def summary_locked(self) -> str:
         state = self._state
