@@ -201,7 +201,7 @@ class JobQueue:
         """The worker is serving once it asks for work: a job-take that arrived at ``since`` or later.
 
         ``since`` tells a new worker's first take from the long-polls of one that ran before it: a take
-        held open by a process killed just now still hands out jobs enqueued within ``poll_hold_s``.
+        held open by a process killed just now ends (with no job) within ``poll_hold_s`` and is recorded.
         """
         self.wait_for(lambda s: any(take.started >= since for take in s.takes), timeout, "job-take request")
 
