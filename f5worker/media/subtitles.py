@@ -23,11 +23,7 @@ from itertools import pairwise
 import pysubs2
 
 from ..words import TIMING_FORMATS, CaptionOptions, Word
-
-SENTENCE_END_CHARS = ".!?…"
-CLAUSE_END_CHARS = ",;:—–"
-# Closing quotes and brackets may follow the punctuation that really ends the sentence or clause.
-CLOSING_CHARS = "\"'”’»)]}›"
+from .punctuation import CLOSING_CHARS, OPENING_CHARS, ends_clause, ends_sentence, is_title, strip_closing
 
 MIN_VISIBLE_MS = 40  # one frame at 25 fps: no caption is shown for less, gap or not
 
@@ -318,13 +314,13 @@ HYPHENS = "-‐‑–—/"
 
 def _bare(text: str) -> str:
     """Lower-case word without surrounding punctuation, for the word lists."""
-    return text.strip("\"'“”‘’«»()[]{}¿¡").lower()
+    return text.strip(OPENING_CHARS + CLOSING_CHARS).lower()
 
 
 @lru_cache(maxsize=16384)
 def _binds_forward(text: str) -> bool:
-    core = _strip_closing(text)
-    return bool(core) and core[-1].isalnum() and _bare(text).rstrip(".") in BINDS_FORWARD
+    core = strip_closing(text)
+    return bool(core) and (core[-1].isalnum() and _bare(text) in BINDS_FORWARD or is_title(text))
 
 
 @lru_cache(maxsize=16384)
@@ -335,9 +331,9 @@ def _opens_phrase(text: str) -> bool:
 @lru_cache(maxsize=16384)
 def _penalty_after(text: str) -> int | None:
     """The break penalty that the word before a break decides alone, or None when the next word decides."""
-    if _ends_sentence(text):
+    if ends_sentence(text):
         return BREAK_AFTER_SENTENCE
-    if _ends_clause(text):
+    if ends_clause(text):
         return BREAK_AFTER_CLAUSE
     if _binds_forward(text):
         return BREAK_AFTER_BINDER
@@ -514,23 +510,6 @@ def _line_text(pieces: Sequence[Piece]) -> str:
 # --------------------------------------------------------------------------- grouping
 
 
-def _strip_closing(text: str) -> str:
-    """Drop trailing quotes/brackets so 'end."' and 'end.)' count as sentence ends."""
-    return text.rstrip(CLOSING_CHARS)
-
-
-def _ends_sentence(text: str) -> bool:
-    """True after . ! ? … (possibly followed by closing quotes or brackets)."""
-    core = _strip_closing(text)
-    return bool(core) and core[-1] in SENTENCE_END_CHARS
-
-
-def _ends_clause(text: str) -> bool:
-    """True after , ; : or a dash, the second-best places to break a caption."""
-    core = _strip_closing(text)
-    return bool(core) and core[-1] in CLAUSE_END_CHARS
-
-
 def _texts(words: Sequence[Word]) -> list[str]:
     return [word.word for word in words]
 
@@ -591,9 +570,9 @@ def _split_preferred(words: Sequence[Word], following: Word, limits: _Limits) ->
     """Close a full caption at its last sentence end, else clause end, else before a conjunction or
     preposition; never right after an article or adjective when that can be helped."""
     texts = [*_texts(words), following.word]
-    count = _last_break(words, limits, lambda n: _ends_sentence(texts[n - 1]))
+    count = _last_break(words, limits, lambda n: ends_sentence(texts[n - 1]))
     if limits.smart:
-        count = count or _last_break(words, limits, lambda n: _ends_clause(texts[n - 1]))
+        count = count or _last_break(words, limits, lambda n: ends_clause(texts[n - 1]))
         count = count or _last_break(
             words, limits, lambda n: _opens_phrase(texts[n]) and not _binds_forward(texts[n - 1])
         )
@@ -607,7 +586,7 @@ def _split_preferred(words: Sequence[Word], following: Word, limits: _Limits) ->
 
 def _is_full_sentence_stop(words: Sequence[Word], limits: _Limits) -> bool:
     """A sentence just ended and the caption already holds a full line: a natural place to cut."""
-    return _ends_sentence(words[-1].word) and _joined_length(_texts(words)) >= limits.max_chars
+    return ends_sentence(words[-1].word) and _joined_length(_texts(words)) >= limits.max_chars
 
 
 def _must_close(current: list[Word], word: Word, after: int | None, limits: _Limits) -> bool:
