@@ -24,6 +24,7 @@ import pysubs2
 
 from ..words import TIMING_FORMATS, CaptionOptions, Word
 from .punctuation import CLOSING_CHARS, OPENING_CHARS, ends_clause, ends_sentence, is_title, strip_closing
+from .word_order import ordered_ends, ordered_starts, to_ms
 
 MIN_VISIBLE_MS = 40  # one frame at 25 fps: no caption is shown for less, gap or not
 
@@ -87,22 +88,10 @@ class _Limits:
 # --------------------------------------------------------------------------- sanitising
 
 
-def _to_ms(seconds: float) -> int:
-    """Whole milliseconds: the one resolution every format can represent."""
-    return round(seconds * 1000)
-
-
 def _clean_text(text: str) -> str:
     """Single-spaced NFC text without control characters, so line lengths and cue text are safe."""
     collapsed = " ".join(unicodedata.normalize("NFC", text).split())
     return "".join(ch for ch in collapsed if unicodedata.category(ch) != "Cc")
-
-
-def _finite_or(value: float | None, fallback: float) -> float:
-    """Recognisers occasionally emit NaN or infinity; treat those as 'no information'."""
-    if value is None or not math.isfinite(value):
-        return fallback
-    return value
 
 
 def _clean_confidence(confidence: float | None) -> float | None:
@@ -110,29 +99,6 @@ def _clean_confidence(confidence: float | None) -> float | None:
     if confidence is None or not math.isfinite(confidence):
         return None
     return confidence
-
-
-def _monotonic_starts(words: Sequence[Word]) -> list[int]:
-    """Start times in ms that are never negative and never decrease."""
-    starts: list[int] = []
-    previous = 0
-    for word in words:
-        start = max(previous, _to_ms(_finite_or(word.start, previous / 1000)))
-        starts.append(start)
-        previous = start
-    return starts
-
-
-def _bounded_ends(words: Sequence[Word], starts: Sequence[int]) -> list[int]:
-    """End times in ms that are at least the start and never run into the next word."""
-    ends: list[int] = []
-    for position, word in enumerate(words):
-        start = starts[position]
-        end = max(start, _to_ms(_finite_or(word.end, start / 1000)))
-        if position + 1 < len(starts):
-            end = min(end, starts[position + 1])
-        ends.append(end)
-    return ends
 
 
 def sanitize_words(words: Iterable[Word | dict]) -> list[Word]:
@@ -143,8 +109,8 @@ def sanitize_words(words: Iterable[Word | dict]) -> list[Word]:
         text = _clean_text(word.word)
         if text:
             kept.append(word.model_copy(update={"word": text}))
-    starts = _monotonic_starts(kept)
-    ends = _bounded_ends(kept, starts)
+    starts = ordered_starts([word.start for word in kept])
+    ends = ordered_ends([word.end for word in kept], starts)
     return [
         Word(
             word=word.word,
@@ -520,7 +486,7 @@ def _joined_length(texts: Sequence[str]) -> int:
 
 
 def _duration_ms(words: Sequence[Word]) -> int:
-    return _to_ms(words[-1].end) - _to_ms(words[0].start)
+    return to_ms(words[-1].end) - to_ms(words[0].start)
 
 
 def _fits(words: Sequence[Word], limits: _Limits, length: int | None = None) -> bool:
@@ -545,11 +511,11 @@ def _reading_ms(words: Sequence[Word], limits: _Limits, length: int | None = Non
 
 def _room_ms(words: Sequence[Word], next_start: int | None, limits: _Limits) -> int:
     """The most screen time these words could get as one caption before the next one starts."""
-    start = _to_ms(words[0].start)
+    start = to_ms(words[0].start)
     latest = start + max(limits.max_ms, _duration_ms(words))
     if next_start is not None:
         latest = min(latest, next_start - limits.gap_ms)
-    return max(latest, _to_ms(words[-1].end)) - start
+    return max(latest, to_ms(words[-1].end)) - start
 
 
 def _is_tiny(head: Sequence[Word], whole: Sequence[Word], limits: _Limits) -> bool:
@@ -599,7 +565,7 @@ def _must_close(current: list[Word], word: Word, after: int | None, limits: _Lim
     length = _joined_length(_texts(current))
     if not _fits(candidate, limits, length + 1 + len(word.word)):
         return True
-    room = _room_ms(current, _to_ms(word.start), limits)
+    room = _room_ms(current, to_ms(word.start), limits)
     if room < limits.min_ms or _reading_ms(current, limits, length) > room:
         return False
     return _reading_ms(candidate, limits, length + 1 + len(word.word)) > _room_ms(candidate, after, limits)
@@ -610,7 +576,7 @@ def _group_run(run: Sequence[Word], next_start: int | None, limits: _Limits) -> 
     groups: list[list[Word]] = []
     current: list[Word] = []
     for position, word in enumerate(run):
-        after = _to_ms(run[position + 1].start) if position + 1 < len(run) else next_start
+        after = to_ms(run[position + 1].start) if position + 1 < len(run) else next_start
         while current and _must_close(current, word, after, limits):
             head, current = _split_preferred(current, word, limits)
             groups.append(head)
@@ -627,7 +593,7 @@ def _split_at_pauses(words: Sequence[Word], pause_ms: int) -> list[list[Word]]:
     """Runs of words separated by silences longer than the pause threshold."""
     runs: list[list[Word]] = []
     for word in words:
-        if runs and _to_ms(word.start) - _to_ms(runs[-1][-1].end) > pause_ms:
+        if runs and to_ms(word.start) - to_ms(runs[-1][-1].end) > pause_ms:
             runs.append([word])
         elif runs:
             runs[-1].append(word)
@@ -640,11 +606,11 @@ def _limits_from(options: CaptionOptions) -> _Limits:
     return _Limits(
         max_chars=options.max_chars_per_line,
         max_lines=options.max_lines,
-        min_ms=_to_ms(min(options.min_caption_s, options.max_caption_s)),
-        max_ms=_to_ms(options.max_caption_s),
+        min_ms=to_ms(min(options.min_caption_s, options.max_caption_s)),
+        max_ms=to_ms(options.max_caption_s),
         chars_per_s=options.max_chars_per_s,
-        gap_ms=_to_ms(options.min_gap_s),
-        pause_ms=_to_ms(options.pause_split_s),
+        gap_ms=to_ms(options.min_gap_s),
+        pause_ms=to_ms(options.pause_split_s),
         smart=options.smart_line_breaks,
     )
 
@@ -655,7 +621,7 @@ def _display_end(words: Sequence[Word], next_start: int | None, limits: _Limits)
     At least its last word's end, the minimum duration and the reading time, extended into the
     silence that follows but not past the longest duration; always the gap before the next caption.
     """
-    start, last_end = _to_ms(words[0].start), _to_ms(words[-1].end)
+    start, last_end = to_ms(words[0].start), to_ms(words[-1].end)
     wanted = max(last_end, start + limits.min_ms, start + _reading_ms(words, limits))
     end = min(wanted, max(start + limits.max_ms, last_end))
     if next_start is None:
@@ -684,11 +650,11 @@ def group_captions(words: Sequence[Word], options: CaptionOptions) -> list[Capti
     groups = [
         group
         for position, run in enumerate(runs)
-        for group in _group_run(run, _to_ms(runs[position + 1][0].start) if position + 1 < len(runs) else None, limits)
+        for group in _group_run(run, to_ms(runs[position + 1][0].start) if position + 1 < len(runs) else None, limits)
     ]
     captions: list[Caption] = []
     for number, group in enumerate(groups, start=1):
-        next_start = _to_ms(groups[number][0].start) if number < len(groups) else None
+        next_start = to_ms(groups[number][0].start) if number < len(groups) else None
         layout = _layout(group, limits)
         captions.append(
             Caption(
@@ -742,13 +708,13 @@ def render_srt(captions: Sequence[Caption], speakers: SpeakerOptions | None = No
         if speakers is not None and speakers.label_changes and caption.speaker and caption.speaker != previous:
             text = f"{caption.speaker}: {text}"
         previous = caption.speaker
-        subs.append(pysubs2.SSAEvent(start=_to_ms(caption.start), end=_to_ms(caption.end), text=text))
+        subs.append(pysubs2.SSAEvent(start=to_ms(caption.start), end=to_ms(caption.end), text=text))
     return subs.to_string("srt", keep_ssa_tags=True)
 
 
 def _ass_centiseconds(seconds: float) -> int:
     """ASS stores centiseconds; round half up like pysubs2 and Aegisub do."""
-    return (_to_ms(seconds) + 5) // 10
+    return (to_ms(seconds) + 5) // 10
 
 
 def _karaoke_durations(caption: Caption) -> list[int]:
@@ -845,7 +811,7 @@ def render_ass(captions: Sequence[Caption], karaoke: bool, speakers: SpeakerOpti
 
 def _vtt_timestamp(seconds: float) -> str:
     """HH:MM:SS.mmm with the '.' decimal marker WebVTT requires."""
-    hours, rest = divmod(_to_ms(seconds), 3_600_000)
+    hours, rest = divmod(to_ms(seconds), 3_600_000)
     minutes, rest = divmod(rest, 60_000)
     secs, millis = divmod(rest, 1000)
     return f"{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}"
