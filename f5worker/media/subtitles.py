@@ -10,6 +10,7 @@ frames between captions, and line breaks where the grammar allows; each rule is 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -69,6 +70,14 @@ class Caption:
     words: list[Word]
     layout: tuple[tuple[Piece, ...], ...] = ()
     speaker: str | None = None
+    label: str = ""  # SRT prints this before the first line ('Name: '); the layout left room for it
+
+
+class _LabelledWord(Word):
+    """The first word of a speaker's turn while captions are grouped: SRT prints the speaker's label
+    before it, so line widths and reading speed count the label with the word."""
+
+    label: str
 
 
 @dataclass(frozen=True)
@@ -322,27 +331,45 @@ def _break_penalty(before: str, after: str, smart: bool) -> int:
 
 
 @lru_cache(maxsize=4096)
-def _word_parts(text: str, width: int) -> tuple[str, ...]:
-    """A word too long for a line breaks after hyphens or slashes, else at the width."""
+def _word_parts(text: str, width: int, first_width: int) -> tuple[str, ...]:
+    """A word too long for a line breaks after hyphens or slashes, else at the width.
+
+    The first part holds at most ``first_width`` characters (less than a line after a speaker label).
+    """
     segments = [part for part in re.split(f"(?<=[{re.escape(HYPHENS)}])", text) if part]
     parts: list[str] = []
     for segment in segments:
-        if parts and len(parts[-1]) + len(segment) <= width:
+        if parts and len(parts[-1]) + len(segment) <= (width if len(parts) > 1 else first_width):
             parts[-1] += segment
             continue
-        parts.extend(segment[at : at + width] for at in range(0, len(segment), width))
+        while segment:
+            room = width if parts else first_width
+            parts.append(segment[:room])
+            segment = segment[room:]
     return tuple(parts)
 
 
+def _label(word: Word) -> str:
+    return word.label if isinstance(word, _LabelledWord) else ""
+
+
+def _shown(word: Word) -> str:
+    """The word as SRT prints it: with the speaker label in front of a turn's first word."""
+    return _label(word) + word.word
+
+
 def _pieces(words: Sequence[Word], width: int) -> list[Piece]:
+    """Words as line pieces; a speaker label stays in its word's first piece."""
     pieces: list[Piece] = []
     for index, word in enumerate(words):
-        if len(word.word) <= width:
-            pieces.append(Piece(word=index, text=word.word, glued=False))
+        label = _label(word)
+        if len(label) + len(word.word) <= width:
+            pieces.append(Piece(word=index, text=label + word.word, glued=False))
         else:
+            parts = _word_parts(word.word, width, width - len(label))
             pieces.extend(
-                Piece(word=index, text=part, glued=position > 0)
-                for position, part in enumerate(_word_parts(word.word, width))
+                Piece(word=index, text=label + part if position == 0 else part, glued=position > 0)
+                for position, part in enumerate(parts)
             )
     return pieces
 
@@ -480,6 +507,11 @@ def _texts(words: Sequence[Word]) -> list[str]:
     return [word.word for word in words]
 
 
+def _shown_length(words: Sequence[Word]) -> int:
+    """Length of the words joined by single spaces as printed (a speaker label included)."""
+    return _joined_length([_shown(word) for word in words])
+
+
 def _joined_length(texts: Sequence[str]) -> int:
     """Length of the texts joined by single spaces, without building the string."""
     return sum(len(text) for text in texts) + max(len(texts) - 1, 0)
@@ -495,7 +527,7 @@ def _fits(words: Sequence[Word], limits: _Limits, length: int | None = None) -> 
         return True
     if _duration_ms(words) > limits.max_ms:
         return False
-    length = _joined_length(_texts(words)) if length is None else length
+    length = _shown_length(words) if length is None else length
     if length <= limits.max_chars:
         return True  # one line: no break to place
     if length > limits.max_lines * limits.max_chars:
@@ -505,7 +537,7 @@ def _fits(words: Sequence[Word], limits: _Limits, length: int | None = None) -> 
 
 def _reading_ms(words: Sequence[Word], limits: _Limits, length: int | None = None) -> int:
     """How long these words need on screen at the reading-speed limit. `length`: their joined length."""
-    length = _joined_length(_texts(words)) if length is None else length
+    length = _shown_length(words) if length is None else length
     return math.ceil(length * 1000 / limits.chars_per_s)
 
 
@@ -520,8 +552,8 @@ def _room_ms(words: Sequence[Word], next_start: int | None, limits: _Limits) -> 
 
 def _is_tiny(head: Sequence[Word], whole: Sequence[Word], limits: _Limits) -> bool:
     """A head this short would flash by as an orphan caption, so no break is made for it."""
-    threshold = min(limits.max_chars / 2, _joined_length(_texts(whole)) / 3)
-    return _joined_length(_texts(head)) < threshold
+    threshold = min(limits.max_chars / 2, _shown_length(whole) / 3)
+    return _shown_length(head) < threshold
 
 
 def _last_break(words: Sequence[Word], limits: _Limits, is_break: Callable[[int], bool]) -> int:
@@ -552,7 +584,7 @@ def _split_preferred(words: Sequence[Word], following: Word, limits: _Limits) ->
 
 def _is_full_sentence_stop(words: Sequence[Word], limits: _Limits) -> bool:
     """A sentence just ended and the caption already holds a full line: a natural place to cut."""
-    return ends_sentence(words[-1].word) and _joined_length(_texts(words)) >= limits.max_chars
+    return ends_sentence(words[-1].word) and _shown_length(words) >= limits.max_chars
 
 
 def _must_close(current: list[Word], word: Word, after: int | None, limits: _Limits) -> bool:
@@ -562,13 +594,13 @@ def _must_close(current: list[Word], word: Word, after: int | None, limits: _Lim
     duration: a split that leaves a flash of a caption helps nobody.
     """
     candidate = [*current, word]
-    length = _joined_length(_texts(current))
-    if not _fits(candidate, limits, length + 1 + len(word.word)):
+    length = _shown_length(current)
+    if not _fits(candidate, limits, length + 1 + len(_shown(word))):
         return True
     room = _room_ms(current, to_ms(word.start), limits)
     if room < limits.min_ms or _reading_ms(current, limits, length) > room:
         return False
-    return _reading_ms(candidate, limits, length + 1 + len(word.word)) > _room_ms(candidate, after, limits)
+    return _reading_ms(candidate, limits, length + 1 + len(_shown(word))) > _room_ms(candidate, after, limits)
 
 
 def _group_run(run: Sequence[Word], next_start: int | None, limits: _Limits) -> list[list[Word]]:
@@ -643,30 +675,70 @@ def _speaker_runs(words: Sequence[Word]) -> list[list[Word]]:
     return runs
 
 
-def group_captions(words: Sequence[Word], options: CaptionOptions) -> list[Caption]:
-    """Split sanitised words into captions once, so all formats share the same boundaries and times."""
+def speaker_label(name: str, max_chars: int) -> str:
+    """'Name: ', the SRT prefix at a speaker change; a name too long for half a line is shortened
+    ('Name…: '), so the label always leaves the first line room for words."""
+    label = f"{name}: "
+    room = max_chars // 2
+    return label if len(label) <= room else f"{name[: max(room - 3, 1)]}…: "
+
+
+def _labelled_turns(words: Sequence[Word], speakers: SpeakerOptions | None, max_chars: int) -> list[list[Word]]:
+    """Speaker turns; with SRT labels on, each named turn's first word carries its speaker's label."""
+    turns = _speaker_runs(words)
+    if speakers is None or not speakers.label_changes:
+        return turns
+    for turn in turns:
+        first = turn[0]
+        if first.speaker:
+            label = speaker_label(first.speaker, max_chars)
+            turn[0] = _LabelledWord.model_construct(**dict(first), label=label)
+    return turns
+
+
+def _unlabelled(layout: tuple[tuple[Piece, ...], ...], label: str) -> tuple[tuple[Piece, ...], ...]:
+    """The layout without the label in front of its first piece (VTT, ASS and JSON show no label)."""
+    if not label:
+        return layout
+    first, *rest = layout[0]
+    return ((dataclasses.replace(first, text=first.text[len(label) :]), *rest), *layout[1:])
+
+
+def group_captions(
+    words: Sequence[Word], options: CaptionOptions, speakers: SpeakerOptions | None = None
+) -> list[Caption]:
+    """Split sanitised words into captions once, so all formats share the same boundaries and times.
+
+    With ``speakers`` labelling changes, a turn's first caption leaves room for the SRT label
+    ('Name: ') in its first line and reading time: every SRT line as printed keeps the limits.
+    """
     limits = _limits_from(options)
-    runs = [run for turn in _speaker_runs(words) for run in _split_at_pauses(turn, limits.pause_ms)]
+    turns = _labelled_turns(words, speakers, limits.max_chars)
+    runs = [run for turn in turns for run in _split_at_pauses(turn, limits.pause_ms)]
     groups = [
         group
         for position, run in enumerate(runs)
         for group in _group_run(run, to_ms(runs[position + 1][0].start) if position + 1 < len(runs) else None, limits)
     ]
     captions: list[Caption] = []
+    first_word = 0
     for number, group in enumerate(groups, start=1):
         next_start = to_ms(groups[number][0].start) if number < len(groups) else None
-        layout = _layout(group, limits)
+        label = _label(group[0])
+        layout = _unlabelled(_layout(group, limits), label)
         captions.append(
             Caption(
                 index=number,
                 start=group[0].start,
                 end=_display_end(group, next_start, limits) / 1000,
                 lines=[_line_text(line) for line in layout],
-                words=list(group),
+                words=list(words[first_word : first_word + len(group)]),
                 layout=layout,
                 speaker=group[0].speaker,
+                label=label,
             )
         )
+        first_word += len(group)
     return captions
 
 
@@ -696,19 +768,16 @@ def _srt_text(text: str) -> str:
     return text.replace("<", "<\u2060")
 
 
-def render_srt(captions: Sequence[Caption], speakers: SpeakerOptions | None = None) -> str:
+def render_srt(captions: Sequence[Caption]) -> str:
     """SubRip via pysubs2; '\\N' between lines becomes a real line break in the file.
 
-    Multi-voice: a cue starts with 'Name: ' when its speaker differs from the previous cue's.
+    Multi-voice: a cue starts with its label ('Name: ') when its speaker differs from the previous
+    cue's, as grouped by ``group_captions(..., speakers)``.
     """
     subs = pysubs2.SSAFile()
-    previous = None
     for caption in captions:
         text = r"\N".join(_srt_text(line) for line in caption.lines)
-        if speakers is not None and speakers.label_changes and caption.speaker and caption.speaker != previous:
-            text = f"{caption.speaker}: {text}"
-        previous = caption.speaker
-        subs.append(pysubs2.SSAEvent(start=to_ms(caption.start), end=to_ms(caption.end), text=text))
+        subs.append(pysubs2.SSAEvent(start=to_ms(caption.start), end=to_ms(caption.end), text=caption.label + text))
     return subs.to_string("srt", keep_ssa_tags=True)
 
 
@@ -908,7 +977,7 @@ def render_timing_file(
     """Render one format from already sanitised words and the captions grouped from them."""
     _check_format(fmt)
     if fmt == "srt":
-        return render_srt(captions, speakers)
+        return render_srt(captions)
     if fmt == "vtt":
         return render_vtt(captions)
     if fmt == "ass":
@@ -929,5 +998,5 @@ def render_timing_files(
     for fmt in requested:
         _check_format(fmt)
     clean = sanitize_words(words)
-    captions = group_captions(clean, options)
+    captions = group_captions(clean, options, speakers)
     return {fmt: render_timing_file(fmt, clean, captions, options, speakers) for fmt in requested}
