@@ -177,8 +177,8 @@ def test_dialogue_words_are_aligned_chunk_by_chunk_with_their_speakers(tmp_path,
     for item in items[:-1]:  # each chunk's words lie inside its own audio
         assert bool(item["words"]) == bool(item["text"])
         if item["words"]:
-            assert item["start_s"] <= item["words"][0]["start"] + 0.0005
-            assert item["words"][-1]["end"] <= item["start_s"] + item["duration_s"] + 0.0005
+            assert item["start_s"] <= item["words"][0]["start"] + 0.001
+            assert item["words"][-1]["end"] <= item["start_s"] + item["duration_s"] + 0.001
     assert "\nguest: " in final["timings"]["files"]["srt"]["text"]
     plain = tts(ctx, "w2", segments=segments, segment_pause_s=0.3, return_word_timings=True, timing_formats=["srt"])
     assert plain["timings"]["words"] == words
