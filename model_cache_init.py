@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from f5worker.errors import ConfigError, NotFound, StorageError, WorkerError
+from f5worker.files import atomic_write, sha256_file
 from f5worker.settings import Settings, load_settings
 from f5worker.storage import Storage, open_storage
-from f5worker.storage.local import atomic_write, sha256_file
 
 log = logging.getLogger("model_cache_init")
 PARALLEL_FILES = 4

@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +22,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.measure import median_ms  # noqa: E402
 from f5worker.media.audio import decode_audio  # noqa: E402
+from tests.helpers import convert_audio, espeak_wav, run_ffmpeg  # noqa: E402
 
 FORMATS = {
     "wav": [],
@@ -43,35 +42,10 @@ def ffmpeg_program(data: bytes, rate: int) -> np.ndarray:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        command = [
-            "ffmpeg",
-            "-nostdin",
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-i",
-            path,
-            "-vn",
-            "-ac",
-            "1",
-            "-ar",
-            str(rate),
-            "-f",
-            "f32le",
-            "pipe:1",
-        ]
-        return np.frombuffer(subprocess.run(command, capture_output=True, check=True).stdout, dtype=np.float32)
+        raw = run_ffmpeg("-i", path, "-vn", "-ac", "1", "-ar", str(rate), "-f", "f32le", "pipe:1")
+        return np.frombuffer(raw, dtype=np.float32)
     finally:
         os.unlink(path)
-
-
-def median_ms(function, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        function()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -81,31 +55,12 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         source = Path(folder) / "source.wav"
-        subprocess.run(
-            ["espeak-ng", "-w", str(source), "The quick brown fox jumps over the lazy dog. " * 40], check=True
-        )
+        espeak_wav("The quick brown fox jumps over the lazy dog. " * 40, source)
         print(f"{args.seconds:g} s of espeak-ng speech, mono float32 at 16 kHz, median of {args.repeat}\n")
         print("| format | bytes | PyAV in memory ms | ffmpeg program ms | ratio |")
         print("| --- | --- | --- | --- | --- |")
         for ext, codec in FORMATS.items():
-            dest = Path(folder) / f"speech.{ext}"
-            subprocess.run(
-                [
-                    "ffmpeg",
-                    "-nostdin",
-                    "-loglevel",
-                    "error",
-                    "-y",
-                    "-i",
-                    str(source),
-                    "-t",
-                    str(args.seconds),
-                    *codec,
-                    str(dest),
-                ],
-                check=True,
-            )
-            data = dest.read_bytes()
+            data = convert_audio(source, Path(folder) / f"speech.{ext}", "-t", str(args.seconds), *codec).read_bytes()
             ours = decode_audio(data, 16000, max_seconds=3600)
             theirs = ffmpeg_program(data, 16000)
             assert abs(ours.size - theirs.size) < 16000 * 0.1, (ext, ours.size, theirs.size)

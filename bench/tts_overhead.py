@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from bench.measure import median_ms  # noqa: E402
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from bench.tiny_f5 import use_tiny_f5_unless_configured  # noqa: E402  (after the path is set)
@@ -34,15 +35,6 @@ TEXTS = {
     "long": " ".join(f"Paragraph {n} explains one more detail of the process, slowly and carefully." for n in range(8)),
 }
 REFERENCE = "This is the reference voice, recorded for the benchmark run."
-
-
-def median_ms(call, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
 
 
 def main() -> int:

@@ -4,7 +4,8 @@ Importing f5-tts pulls in wandb, which creates ``tmp*wandb-media`` and ``tmp*wan
 folders at import time and only removes them at a clean interpreter exit; a worker stopped by a
 signal left them in ``/tmp`` at every start. Pointing ``tempfile`` and ``TMPDIR`` at a per-process
 folder before the heavy imports keeps all of that in one place, which is removed at exit (SIGTERM
-included) and, should the process be killed outright, by the next worker's start.
+included, and the bounded shutdown's ``os._exit``) and, should the process be killed outright, by the next
+worker's start (``owned_dirs``: the root's owner lock is free once its process has ended).
 """
 
 from __future__ import annotations
@@ -12,41 +13,16 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
-import shutil
 import signal
 import sys
 import tempfile
 from pathlib import Path
 
+from .owned_dirs import make_owned_dir, remove_owned_dir, remove_ownerless_dirs
+
 ROOT_PREFIX = "f5worker-tmp-"
 _shared_base: Path | None = None  # the temp folder all worker processes share (set by use_private_temp_root)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def remove_stale_roots(base: Path) -> list[Path]:
-    """Remove the temp roots of worker processes that no longer run (killed before their exit hook)."""
-    removed = []
-    for folder in base.glob(f"{ROOT_PREFIX}*"):
-        pid = folder.name.removeprefix(ROOT_PREFIX).partition("-")[0]
-        if folder.is_dir() and pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
-            shutil.rmtree(folder, ignore_errors=True)
-            removed.append(folder)
-    return removed
-
-
-def _remove_if_owner(root: Path, owner: int) -> None:
-    """Only the process that made the root removes it (a forked child exiting through atexit must not)."""
-    if os.getpid() == owner:
-        shutil.rmtree(root, ignore_errors=True)
+_private_root: Path | None = None  # this process's root (set by use_private_temp_root)
 
 
 def _exit_on_sigterm(signum, frame) -> None:
@@ -61,15 +37,25 @@ def shared_temp_base() -> Path:
 
 def use_private_temp_root(base: str | os.PathLike | None = None) -> Path:
     """Send this process's (and its children's) temp files to a folder of its own; remove it at exit."""
-    global _shared_base
+    global _shared_base, _private_root
     base_dir = Path(base or tempfile.gettempdir())
     _shared_base = base_dir
-    remove_stale_roots(base_dir)
-    root = Path(tempfile.mkdtemp(prefix=f"{ROOT_PREFIX}{os.getpid()}-", dir=base_dir))
+    remove_ownerless_dirs(base_dir, ROOT_PREFIX)
+    root = make_owned_dir(base_dir, f"{ROOT_PREFIX}{os.getpid()}-")  # the pid is for people reading /tmp
+    _private_root = root
     os.environ["TMPDIR"] = str(root)
     tempfile.tempdir = str(root)
-    atexit.register(_remove_if_owner, root, os.getpid())
+    atexit.register(remove_private_temp_root)
     with contextlib.suppress(ValueError):  # only the main thread may set handlers
         if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
             signal.signal(signal.SIGTERM, _exit_on_sigterm)
     return root
+
+
+def remove_private_temp_root() -> None:
+    """Delete this process's temp root: at exit, and just before an ``os._exit`` (which skips atexit).
+
+    Only the process that made it does so (a forked child ending through atexit leaves it alone).
+    """
+    if _private_root is not None:
+        remove_owned_dir(_private_root)

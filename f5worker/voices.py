@@ -16,9 +16,9 @@ import pysubs2
 from filelock import FileLock, Timeout
 
 from .errors import InvalidInput, NotFound, StorageError
+from .files import atomic_write, sha256_file
 from .storage import Storage
 from .storage.layout import VOICE_AUDIO_EXTENSIONS, VOICE_NAME_PATTERN
-from .storage.local import atomic_write, sha256_file
 
 log = logging.getLogger(__name__)
 VOICE_TEXT_EXTENSIONS = ("txt", "json", "srt", "vtt")

@@ -15,26 +15,21 @@ import inspect
 import logging
 import multiprocessing
 import os
-import shutil
 import signal
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from .errors import EngineUnavailable
-from .temp_root import shared_temp_base
+from .owned_dirs import make_owned_dir, remove_ownerless_dirs
+from .temp_root import remove_private_temp_root, shared_temp_base
 
 log = logging.getLogger(__name__)
 
 STATE_DIR_PREFIX = "runpod-state-"
-OWNER_LOCK = "owner.lock"
 SDK_STATE_FILE = ".runpod_jobs.pkl"
-_held_locks: list[FileLock] = []  # owner locks of this process's state directory, held until it ends
 
 
 def state_root() -> Path:
@@ -43,42 +38,23 @@ def state_root() -> Path:
     return shared_temp_base() / "f5worker-sdk-state"
 
 
-def remove_dead_state_dirs(root: Path) -> list[Path]:
-    """Delete the state directories of processes that are gone (their owner lock is free); return them."""
-    removed = []
-    for path in sorted(root.glob(f"{STATE_DIR_PREFIX}*")):
-        lock = FileLock(path / OWNER_LOCK)
-        try:
-            lock.acquire(timeout=0)
-        except (Timeout, OSError):
-            continue  # its process is alive (or the lock cannot be judged): leave it alone
-        try:
-            shutil.rmtree(path, ignore_errors=True)
-            removed.append(path)
-        finally:
-            lock.release()
-    return removed
-
-
 def import_sdk_with_private_state(root: Path | None = None) -> Path:
     """Import ``runpod`` from a new directory owned by this process; return the state file the SDK uses.
 
     The working directory is restored right after the import, so relative paths in the worker's own
-    settings keep their meaning. The directory's owner lock is held for the life of the process (and of
-    its forked heartbeat), which is how a later process tells a dead owner's directory from a live one.
+    settings keep their meaning. The directory is an owned one (``owned_dirs``): its lock is held for the
+    life of the process, which is how a later process tells a dead owner's directory from a live one and
+    removes it.
     """
     root = root or state_root()
     root.mkdir(parents=True, exist_ok=True)
-    removed = remove_dead_state_dirs(root)
+    removed = remove_ownerless_dirs(root, STATE_DIR_PREFIX)
     if removed:
         log.info("removed %d job-state dir(s) left by ended worker processes", len(removed))
     if "runpod" in sys.modules:
         log.warning("runpod was imported before its job state could be isolated")
     else:
-        private = Path(tempfile.mkdtemp(prefix=STATE_DIR_PREFIX, dir=root))
-        owner = FileLock(private / OWNER_LOCK)
-        owner.acquire(timeout=0)
-        _held_locks.append(owner)
+        private = make_owned_dir(root, STATE_DIR_PREFIX)
         previous = os.getcwd()
         os.chdir(private)
         try:
@@ -195,7 +171,10 @@ class BoundedShutdown:
 
 
 def _exit_now(code: int) -> None:
-    """End the process now: stop the SDK's heartbeat child, flush the logs, skip the thread joins."""
+    """End the process now: stop the SDK's heartbeat child, flush the logs, skip the thread joins.
+
+    ``os._exit`` skips the atexit hooks, so the one that matters, removing the private temp root, runs here.
+    """
     for child in multiprocessing.active_children():
         with contextlib.suppress(Exception):
             child.terminate()
@@ -203,4 +182,5 @@ def _exit_now(code: int) -> None:
         with contextlib.suppress(Exception):
             stream.flush()
     logging.shutdown()
+    remove_private_temp_root()
     os._exit(code)

@@ -29,7 +29,6 @@ Logs go to stderr; stdout is the stack's folder. Exit status: 0 ready, 1 failure
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 import shutil
@@ -252,11 +251,10 @@ def pip_command() -> list[str]:
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """The worker's own file hash (standard library only, so usable before the stack exists)."""
+    from f5worker.files import sha256_file as file_digest
+
+    return file_digest(path)
 
 
 # --- the wheelhouse ---

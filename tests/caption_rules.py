@@ -33,13 +33,20 @@ WORD_JOINER = "\u2060"
 ASS_SLACK_S = 0.010  # ASS stores centiseconds: each of two times may move 5 ms
 MS_SLACK_S = 0.0015  # SRT/VTT store milliseconds
 KARAOKE_OR_NOTHING = re.compile(r"\{\\k\d+\}")
+VOICE_SPAN = re.compile(r"^<v[ .][^>]*>")
 
 
 @dataclass(frozen=True)
 class Cue:
     start: float
     end: float
-    lines: list[str]  # the text a viewer sees, line by line
+    lines: list[str]  # the caption text a viewer sees, line by line
+    label: str = ""  # SRT: the 'Name: ' printed before the first line at a speaker change
+
+    @property
+    def printed(self) -> list[str]:
+        """The lines as shown, the speaker label included."""
+        return [self.label + self.lines[0], *self.lines[1:]] if self.lines else []
 
 
 # --------------------------------------------------------------------------- parsing
@@ -62,8 +69,11 @@ def vtt_cues(text: str) -> list[Cue]:
     cues = webvtt.from_string(text, strict=True)
     parsed = []
     for cue in cues:
-        assert not any("<" in line for line in cue.lines), f"VTT: unescaped markup in {cue.lines!r}"
-        lines = [line.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&") for line in cue.lines]
+        raw = list(cue.lines)
+        if raw and cue.voice:  # a multi-voice cue opens with a '<v Name>' voice span, not shown as text
+            raw[0] = VOICE_SPAN.sub("", raw[0], count=1)
+        assert not any("<" in line for line in raw), f"VTT: unescaped markup in {cue.lines!r}"
+        lines = [line.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&") for line in raw]
         start = Timestamp.from_string(cue.start).in_milliseconds() / 1000
         parsed.append(Cue(start, Timestamp.from_string(cue.end).in_milliseconds() / 1000, lines))
     return parsed
@@ -91,23 +101,23 @@ def _single_word(cue: Cue) -> bool:
 
 
 def _visible_chars(cue: Cue) -> int:
-    """Characters read, spaces included; a line break is not counted (it may split a long word)."""
-    return sum(len(line) for line in cue.lines)
+    """Characters read, spaces and speaker label included; a line break is not counted (it may split a long word)."""
+    return sum(len(line) for line in cue.printed)
 
 
 def check_cues(cues: list[Cue], options: CaptionOptions, fmt: str, slack: float) -> None:
     """Every caption rule on one file's cues; `slack` is the format's time resolution."""
     min_s = min(options.min_caption_s, options.max_caption_s)
     for position, cue in enumerate(cues):
-        where = f"{fmt} cue {position + 1} {cue.start:.3f}-{cue.end:.3f} {cue.lines!r}"
+        where = f"{fmt} cue {position + 1} {cue.start:.3f}-{cue.end:.3f} {cue.printed!r}"
         following = cues[position + 1] if position + 1 < len(cues) else None
         duration = cue.end - cue.start
         assert cue.start >= 0 and duration > 0, f"{where}: empty or negative"
-        assert all(len(line) <= options.max_chars_per_line for line in cue.lines), f"{where}: line too long"
+        assert all(len(line) <= options.max_chars_per_line for line in cue.printed), f"{where}: line too long"
         assert all(line.strip() for line in cue.lines), f"{where}: blank line"
         assert len(cue.lines) <= options.max_lines or _single_word(cue), f"{where}: too many lines"
         if options.smart_line_breaks:  # a caption's own end may be forced by a pause, its line breaks never
-            inner = [line.split()[-1].lower() for line in cue.lines[:-1]]
+            inner = [line.split()[-1].lower() for line in cue.printed[:-1]]
             assert not set(inner) & set(ARTICLES), f"{where}: a line ends on an article"
         capped = False  # the next cue starts too soon to show this one longer
         if following is not None:
@@ -147,13 +157,19 @@ def _check_json(text: str, reference: list[Cue] | None) -> None:
         ], "json captions differ from the SRT cues"
 
 
-def _without_speaker_label(cue: Cue, names: Sequence[str]) -> Cue:
-    """An SRT cue without its 'Name: ' speaker label, which the other formats carry as markup instead."""
-    first = cue.lines[0] if cue.lines else ""
-    for name in names:
-        if first.startswith(f"{name}: "):
-            return dataclasses.replace(cue, lines=[first.removeprefix(f"{name}: "), *cue.lines[1:]])
-    return cue
+SPEAKER_LABEL = re.compile(r"(?P<name>[^\s:…]+)(?P<cut>…?): ")
+
+
+def _with_speaker_label(cue: Cue, names: Sequence[str]) -> Cue:
+    """An SRT cue with its 'Name: ' speaker label (a long name cut short as 'Na…: ') taken apart from
+    the caption text, which the other formats show without it."""
+    found = SPEAKER_LABEL.match(cue.lines[0]) if cue.lines else None
+    if found is None:
+        return cue
+    name, cut = found["name"], found["cut"]
+    if not any(full == name or (cut and full.startswith(name)) for full in names):
+        return cue
+    return dataclasses.replace(cue, lines=[cue.lines[0][found.end() :], *cue.lines[1:]], label=found.group())
 
 
 def check_timing_files(
@@ -161,7 +177,8 @@ def check_timing_files(
 ) -> None:
     """All rules on every caption format present, and the formats agree with each other.
 
-    Multi-voice SRT cues open with 'Name: ' at speaker changes; the rules apply to the caption after it.
+    Multi-voice SRT cues open with 'Name: ' at speaker changes; the rules apply to the lines as printed,
+    the label included, and the other formats must show the same caption without it.
     """
     options = options or CaptionOptions()
     parsed: dict[str, list[Cue]] = {}
@@ -169,7 +186,7 @@ def check_timing_files(
         if fmt in files:
             parsed[fmt] = parse(files[fmt])
             if fmt == "srt" and speaker_names:
-                parsed[fmt] = [_without_speaker_label(cue, speaker_names) for cue in parsed[fmt]]
+                parsed[fmt] = [_with_speaker_label(cue, speaker_names) for cue in parsed[fmt]]
             check_cues(parsed[fmt], options, fmt, slack)
     reference = parsed.get("srt")
     if reference is not None:

@@ -21,6 +21,7 @@ from tests.helpers import (
     free_port,
     guard_b2,
     s3_env,
+    s3_settings_for,
     worker_api,
     worker_env,
 )
@@ -118,23 +119,15 @@ def s3_worker(moto_endpoint, worker_bucket, tiny_tts_env, tmp_path_factory):
 @pytest.fixture(scope="session")
 def worker_storage(moto_endpoint, worker_bucket) -> S3Storage:
     """The shared worker's bucket, seen through the worker's own (B2-guarded) client."""
-    env = s3_env(moto_endpoint, worker_bucket)
-    storage = S3Storage(Settings(**{key.lower(): value for key, value in env.items()}))
+    storage = S3Storage(s3_settings_for(moto_endpoint, worker_bucket))
     guard_b2(storage.client)
     return storage
 
 
 @pytest.fixture
 def s3_settings(moto_endpoint, bucket, tmp_path) -> Settings:
-    return Settings(
-        storage_dir=tmp_path / "unused",
-        aws_s3_bucket=bucket,
-        aws_access_key_id=TEST_ACCESS_KEY,
-        aws_secret_access_key=TEST_SECRET_KEY,
-        aws_endpoint_url=moto_endpoint,
-        aws_default_region="us-west-004",
-        s3_connect_timeout_s=2,
-        s3_read_timeout_s=5,
+    return s3_settings_for(
+        moto_endpoint, bucket, storage_dir=tmp_path / "unused", s3_connect_timeout_s=2, s3_read_timeout_s=5
     )
 
 

@@ -1,4 +1,5 @@
-"""Shared test plumbing: free ports, a clean worker environment, and the worker's local API in a subprocess."""
+"""Shared test plumbing: free ports, loopback HTTP servers, a clean worker environment, and the worker's
+local API in a subprocess."""
 
 from __future__ import annotations
 
@@ -7,10 +8,15 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import requests
+
+from f5worker.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_ACCESS_KEY = "test-access-key-id"
@@ -22,6 +28,34 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """A test server's request handler: no access log on stderr, and a whole reply in one call."""
+
+    def reply(self, status: int, body: bytes = b"", **headers: str) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name.replace("_", "-"), value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def loopback_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A threaded HTTP server on 127.0.0.1 (a free port) for the length of the block; yields its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True  # a handler still dripping bytes does not hold up the shutdown
+    threading.Thread(target=server.serve_forever, name="loopback-http", daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def reject_b2_incompatible(request, **_kwargs):
@@ -44,6 +78,11 @@ def s3_env(endpoint: str, bucket: str) -> dict[str, str]:
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_DEFAULT_REGION": "us-west-004",
     }
+
+
+def s3_settings_for(endpoint: str, bucket: str, **overrides: object) -> Settings:
+    """The worker's settings for ``bucket`` on the test S3 server (what ``s3_env`` gives a subprocess)."""
+    return Settings(**{key.lower(): value for key, value in s3_env(endpoint, bucket).items()}, **overrides)
 
 
 def tiny_whisper_model() -> str:
@@ -175,7 +214,15 @@ def espeak_wav(text: str, path: Path, voice: str = "en-us", words_per_minute: in
     return path
 
 
-def convert_audio(source: Path, dest: Path) -> Path:
-    """Re-encode with ffmpeg; the container follows ``dest``'s extension."""
-    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(source), str(dest)], check=True)
+def run_ffmpeg(*args: str) -> bytes:
+    """The ffmpeg program, quiet and never reading the terminal; its stdout, or an error carrying its stderr."""
+    result = subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", *args], capture_output=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"ffmpeg {' '.join(args)}: {result.stderr.decode(errors='replace').strip()}")
+    return result.stdout
+
+
+def convert_audio(source: Path, dest: Path, *options: str) -> Path:
+    """Re-encode with ffmpeg; the container follows ``dest``'s extension, ``options`` (codec, length) apply to it."""
+    run_ffmpeg("-y", "-i", str(source), *options, str(dest))
     return dest

@@ -23,8 +23,10 @@
   ``job_id=<ids in progress>&runpod_version=...``, from a forked process, only when ``RUNPOD_AI_API_KEY``
   and ``RUNPOD_POD_ID`` are set.
 
-The real job-take is a long-poll; so is this one (``poll_hold_s``), or the SDK would spin on 204s.
-Standard library only; listens on 127.0.0.1 on a free port.
+The real job-take is a long-poll; so is this one (``poll_hold_s``), or the SDK would spin on 204s. A job
+goes only to a take whose client is still connected (one that timed out, or whose process died, gets
+none), and a job whose answer cannot be written is put back at the front of the queue: no job is lost to
+a client that has gone. Standard library only; listens on 127.0.0.1 on a free port.
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -40,6 +44,7 @@ import time
 import urllib.parse
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -81,6 +86,7 @@ class Take:
     job_ids: tuple[str, ...]
     at: float  # when it was answered
     started: float  # when it arrived (a take held open by a process that has since died started before)
+    client_gone: bool = False  # its client had disconnected by then: it was given no job
 
 
 @dataclass
@@ -88,6 +94,8 @@ class _State:
     pending: deque = field(default_factory=deque)
     enqueued: dict[str, float] = field(default_factory=dict)
     handed_out: dict[str, float] = field(default_factory=dict)
+    requeued: list[str] = field(default_factory=list)  # handed to a take whose answer could not be written
+    waiting_takes: int = 0  # job-take requests being held open now
     posts: list[Post] = field(default_factory=list)
     takes: list[Take] = field(default_factory=list)
     pings: list[dict] = field(default_factory=list)
@@ -193,7 +201,7 @@ class JobQueue:
         """The worker is serving once it asks for work: a job-take that arrived at ``since`` or later.
 
         ``since`` tells a new worker's first take from the long-polls of one that ran before it: a take
-        held open by a process killed just now still hands out jobs enqueued within ``poll_hold_s``.
+        held open by a process killed just now ends (with no job) within ``poll_hold_s`` and is recorded.
         """
         self.wait_for(lambda s: any(take.started >= since for take in s.takes), timeout, "job-take request")
 
@@ -208,60 +216,63 @@ class JobQueue:
         )
         return self.results_by_id()[job_id][0]
 
+    def _locked_copy(self, record: str) -> list:
+        """A copy of one of the records, taken under the lock (the HTTP threads keep adding to them)."""
+        with self._cond:
+            return list(getattr(self._state, record))
+
     def final_posts(self) -> list[Post]:
         with self._cond:
             return [p for p in self._state.posts if p.is_final]
 
     def posts(self) -> list[Post]:
-        with self._cond:
-            return list(self._state.posts)
+        return self._locked_copy("posts")
+
+    def _by_job(self, keep: Callable[[Post], bool], value: Callable[[Post], object]) -> dict[str, list]:
+        """``value`` of every post that ``keep`` accepts, per job id, in arrival order."""
+        found: dict[str, list] = {}
+        for post in self.posts():
+            if keep(post):
+                found.setdefault(post.job_id, []).append(value(post))
+        return found
 
     def results_by_id(self) -> dict[str, list[dict]]:
         """Final result bodies per job id, in arrival order (exactly one each when all is well)."""
-        found: dict[str, list] = {}
-        for post in self.final_posts():
-            found.setdefault(post.job_id, []).append(post.body)
-        return found
+        return self._by_job(lambda post: post.is_final, lambda post: post.body)
 
     def progress_by_id(self) -> dict[str, list[object]]:
         """The ``output`` of every progress update, per job id, in arrival order."""
-        found: dict[str, list] = {}
-        for post in self.posts():
-            if post.is_progress:
-                found.setdefault(post.job_id, []).append(post.body.get("output"))
-        return found
+        return self._by_job(lambda post: post.is_progress, lambda post: post.body.get("output"))
 
     def stream_by_id(self) -> dict[str, list[object]]:
         """The ``output`` of every job-stream post, per job id, in arrival order (generator handlers)."""
-        found: dict[str, list] = {}
-        for post in self.posts():
-            if post.kind == "stream":
-                body = post.body if isinstance(post.body, dict) else {}
-                found.setdefault(post.job_id, []).append(body.get("output"))
-        return found
+        return self._by_job(
+            lambda post: post.kind == "stream",
+            lambda post: post.body.get("output") if isinstance(post.body, dict) else None,
+        )
 
     def result_times(self) -> dict[str, float]:
         return {p.job_id: p.at for p in self.final_posts()}
 
     def takes(self) -> list[Take]:
-        with self._cond:
-            return list(self._state.takes)
+        return self._locked_copy("takes")
 
     def pings(self) -> list[dict]:
-        with self._cond:
-            return list(self._state.pings)
+        return self._locked_copy("pings")
 
     def protocol_errors(self) -> list[str]:
-        with self._cond:
-            return list(self._state.protocol_errors)
+        return self._locked_copy("protocol_errors")
+
+    def requeued_ids(self) -> list[str]:
+        """Jobs put back because their hand-out could not be written (the client had gone)."""
+        return self._locked_copy("requeued")
 
     def pending_count(self) -> int:
         with self._cond:
             return len(self._state.pending)
 
     def enqueued_ids(self) -> list[str]:
-        with self._cond:
-            return list(self._state.enqueued)
+        return self._locked_copy("enqueued")
 
     def summary_locked(self) -> str:
         state = self._state
@@ -273,24 +284,45 @@ class JobQueue:
 
     # ------------------------------------------------------------------ HTTP side
 
-    def _take(self, batch_size: int, path: str, query: dict, batch: bool) -> list[dict]:
+    def _take(
+        self, batch_size: int, path: str, query: dict, batch: bool, client_gone: Callable[[], bool]
+    ) -> list[dict]:
+        """Hold the request until a job is pending (or ``poll_hold_s``); jobs only for a connected client."""
         started = time.monotonic()
         with self._cond:
-            self._cond.wait_for(lambda: self._state.pending or self._closing, timeout=self.poll_hold_s)
+            self._state.waiting_takes += 1
+            self._cond.notify_all()
+            try:
+                self._cond.wait_for(lambda: self._state.pending or self._closing, timeout=self.poll_hold_s)
+            finally:
+                self._state.waiting_takes -= 1
+            gone = client_gone()
             jobs = []
-            while self._state.pending and len(jobs) < batch_size and not self._closing:
+            while self._state.pending and len(jobs) < batch_size and not self._closing and not gone:
                 jobs.append(self._state.pending.popleft())
             now = time.monotonic()
             for job in jobs:
                 self._state.handed_out[job["id"]] = now
-            self._state.takes.append(Take(path, query, batch, tuple(job["id"] for job in jobs), now, started))
+            ids = tuple(job["id"] for job in jobs)
+            self._state.takes.append(Take(path, query, batch, ids, now, started, client_gone=gone))
             self._cond.notify_all()
             return jobs
 
-    def _stop_poll(self) -> list[str]:
+    def _requeue(self, jobs: list[dict]) -> None:
+        """Put jobs whose hand-out failed back at the front of the queue, in their order."""
+        with self._cond:
+            for job in reversed(jobs):
+                self._state.pending.appendleft(job)
+                self._state.handed_out.pop(job["id"], None)
+                self._state.requeued.append(job["id"])
+            self._cond.notify_all()
+
+    def _stop_poll(self, client_gone: Callable[[], bool]) -> list[str]:
         with self._cond:
             self._cond.wait_for(lambda: self._state.to_stop or self._closing, timeout=self.poll_hold_s)
             self._state.stop_polls += 1
+            if client_gone():
+                return []  # kept for the next poll
             ids, self._state.to_stop = self._state.to_stop, []
             return ids
 
@@ -337,6 +369,9 @@ class JobQueue:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def _client_gone(self) -> bool:
+                return peer_closed(self.connection)
+
             def _empty(self, status: int) -> None:
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
@@ -351,12 +386,16 @@ class JobQueue:
                         queue._protocol_error(f"job-take without job_in_progress=0|1: {self.path}")
                     batch = parts[0] == "job-take-batch"
                     size = int(query.get("batch_size", ["1"])[-1]) if batch else 1
-                    jobs = queue._take(size, raw_path, query, batch)
+                    jobs = queue._take(size, raw_path, query, batch, self._client_gone)
                     if not jobs:
                         return self._empty(204)
-                    return self._json(200, jobs if batch else jobs[0])
+                    try:
+                        return self._json(200, jobs if batch else jobs[0])
+                    except OSError:  # the client left after the check: the jobs go to the next take
+                        self.close_connection = True
+                        return queue._requeue(jobs)
                 if path and len(parts) == 2 and parts[0] == "job-stop":
-                    ids = queue._stop_poll()
+                    ids = queue._stop_poll(self._client_gone)
                     return self._json(200, {"jobsToStop": ids}) if ids else self._empty(204)
                 if path and len(parts) == 2 and parts[0] == "ping":
                     with queue._cond:
@@ -382,6 +421,18 @@ class JobQueue:
         return Handler
 
 
+def peer_closed(connection: socket.socket) -> bool:
+    """Whether the client at the other end has gone: its socket reads as end-of-file, or was reset.
+
+    A client waiting for its answer sends nothing more, so a readable socket means it closed.
+    """
+    try:
+        readable, _, _ = select.select([connection], [], [], 0)
+        return bool(readable) and connection.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
+
+
 class ProductionWorker:
     """``python runpod-handler.py`` with no flags: the SDK's production loop against a :class:`JobQueue`.
 
@@ -390,6 +441,7 @@ class ProductionWorker:
     """
 
     def __init__(self, env: dict[str, str], log_path: Path, cwd: Path):
+        self.env = env
         self.log_path = Path(log_path)
         self.cwd = Path(cwd)
         self.cwd.mkdir(parents=True, exist_ok=True)

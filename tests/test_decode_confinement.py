@@ -9,37 +9,27 @@ job is followed by a good one.
 from __future__ import annotations
 
 import base64
-import subprocess
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from f5worker.dispatch import handle_job
 from f5worker.errors import InvalidInput
 from f5worker.media.audio import ALLOWED_CONTAINERS, decode_audio, sniff_container
-from tests.helpers import espeak_wav
+from tests.helpers import QuietHandler, convert_audio, espeak_wav, loopback_server
 
 
-class Recorder(BaseHTTPRequestHandler):
+class Recorder(QuietHandler):
     requests: list[str] = []
 
     def do_GET(self):  # noqa: N802 - http.server's naming
         Recorder.requests.append(self.path)
-        self.send_response(404)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
+        self.reply(404)
 
 
 @pytest.fixture(scope="module")
 def loopback():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with loopback_server(Recorder) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -122,11 +112,7 @@ ENCODINGS = {
 
 @pytest.mark.parametrize("ext", sorted(ENCODINGS))
 def test_every_allowed_container_decodes(speech, tmp_path, ext):
-    dest = tmp_path / f"speech.{ext}"
-    subprocess.run(
-        ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(speech), *ENCODINGS[ext], str(dest)], check=True
-    )
-    data = dest.read_bytes()
+    data = convert_audio(speech, tmp_path / f"speech.{ext}", *ENCODINGS[ext]).read_bytes()
     assert sniff_container(data) in ALLOWED_CONTAINERS
     samples = decode_audio(data, 16000, max_seconds=60)
     assert samples.dtype.name == "float32" and 1.0 < samples.size / 16000 < 5.0

@@ -1,6 +1,7 @@
 """Docker cannot run here: check what the image build depends on instead."""
 
 import re
+import subprocess
 
 from tests.helpers import REPO
 
@@ -40,8 +41,56 @@ def test_light_requirements_are_in_the_lock():
         assert f"\n{name.lower()}==" in lock, name
 
 
-def test_baking_the_stack_is_a_build_argument():
-    assert "ARG BAKE_STACK=0" in DOCKERFILE and "SKIP_INSTALL=${BAKE_STACK}" in DOCKERFILE
+def build_with(tmp_path, **build_args: str) -> tuple[list[list[str]], dict[str, str]]:
+    """Walk the parsed Dockerfile as ``docker build --build-arg NAME=VALUE`` would; the commands its RUN steps
+    start (recorded, never run) and the image's final environment.
+
+    Each RUN script runs in bash with an empty PATH, so every program it starts reaches bash's
+    ``command_not_found_handle``, which records the command line instead: the shell logic (conditions on
+    build arguments, ``&&`` chains) is real; the programs (apt-get, pip, uv, rm) are not run, and globs stay
+    unexpanded (``set -f``) so the host's files never enter the record. Docker runs RUN with /bin/sh; these
+    scripts use nothing that bash and sh read differently.
+    """
+    from tests.container.image import Build, parse_dockerfile
+
+    record, empty = tmp_path / "commands", tmp_path / "no-programs"
+    empty.mkdir(parents=True)
+    recorder = 'set -f; command_not_found_handle() { printf "%s\\0" "$@" >> "$RECORD"; printf "\\n" >> "$RECORD"; }\n'
+    build = Build()
+    for step in parse_dockerfile():
+        build.apply(step)
+        name = step.text.partition("=")[0]
+        if step.kind == "ARG" and name in build_args:
+            build.args[name] = build_args[name]  # a --build-arg replaces the ARG's default
+        if step.kind == "RUN":
+            env = {**build.args, **build.env, "PATH": str(empty), "RECORD": str(record)}
+            subprocess.run(["/bin/bash", "-c", recorder + step.text], env=env, cwd=tmp_path, check=True)
+    lines = record.read_text().splitlines() if record.exists() else []
+    return [line.rstrip("\0").split("\0") for line in lines if line], build.env
+
+
+def installs_the_stack(commands: list[list[str]]) -> bool:
+    """Whether a command installs the whole lock into the image's venv (``-r requirements.txt``)."""
+    return any(
+        command[:3] == ["uv", "pip", "install"]
+        and "/opt/venv/bin/python" in command
+        and any(pair == ("-r", "requirements.txt") for pair in zip(command, command[1:], strict=False))
+        for command in commands
+    )
+
+
+def test_the_bake_stack_build_argument_installs_the_stack_and_tells_the_start_script(tmp_path):
+    """BAKE_STACK=1 installs requirements.txt into the image and sets SKIP_INSTALL=1, which makes
+    scripts/startup-runpod.sh skip its install (tests/test_install_runpod_deps.py runs that half); the default
+    build installs only the light packages and leaves the install to the start."""
+    default_commands, default_env = build_with(tmp_path / "default")
+    baked_commands, baked_env = build_with(tmp_path / "baked", BAKE_STACK="1")
+    assert not installs_the_stack(default_commands) and default_env["SKIP_INSTALL"] == "0"
+    assert installs_the_stack(baked_commands) and baked_env["SKIP_INSTALL"] == "1"
+    light = ["-c", "requirements.txt", "-r", "requirements-light.txt"]
+    for commands in (default_commands, baked_commands):
+        assert any(command[:3] == ["uv", "pip", "install"] and command[-4:] == light for command in commands)
+        assert ["apt-get", "install", "-y", "--no-install-recommends", "ffmpeg", "espeak-ng"] in commands
 
 
 def test_base_is_debian_bookworm_python_311_with_the_nvidia_variables():

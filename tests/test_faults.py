@@ -33,7 +33,7 @@ from f5worker.settings import Settings
 from f5worker.storage.s3 import S3Storage
 from f5worker.voices import sha256_file
 from tests.conftest import make_bucket
-from tests.helpers import TEST_ACCESS_KEY, TEST_SECRET_KEY, espeak_wav, free_port, guard_b2
+from tests.helpers import espeak_wav, free_port, guard_b2, s3_settings_for
 
 REFERENCE_TEXT = "This is the reference voice that the tests clone today."
 # Seven sentences make two chunks with this reference: the mid-job faults fire between them.
@@ -184,13 +184,10 @@ def private_s3():
 def s3_context(
     engines, endpoint: str, bucket: str, tmp_path: Path, reference: Path | None = None, cache_dir: Path | None = None
 ):
-    settings = Settings(
+    settings = s3_settings_for(
+        endpoint,
+        bucket,
         storage_dir=tmp_path / "unused",
-        aws_s3_bucket=bucket,
-        aws_access_key_id=TEST_ACCESS_KEY,
-        aws_secret_access_key=TEST_SECRET_KEY,
-        aws_endpoint_url=endpoint,
-        aws_default_region="us-west-004",
         s3_connect_timeout_s=1,
         s3_read_timeout_s=1,
         s3_max_attempts=2,
@@ -226,14 +223,7 @@ def test_slow_s3_times_out_into_a_storage_error_and_the_next_job_succeeds(engine
     try:
         endpoint = f"http://127.0.0.1:{proxy.port}"
         ctx = s3_context(engines, endpoint, private_s3["bucket"], tmp_path, reference)
-        direct = S3Storage(
-            Settings(
-                aws_s3_bucket=private_s3["bucket"],
-                aws_access_key_id=TEST_ACCESS_KEY,
-                aws_secret_access_key=TEST_SECRET_KEY,
-                aws_endpoint_url=private_s3["endpoint"],
-            )
-        )
+        direct = S3Storage(s3_settings_for(private_s3["endpoint"], private_s3["bucket"]))
 
         def slow_down():
             proxy.delay_s = 3.0  # beyond S3_READ_TIMEOUT_S=1

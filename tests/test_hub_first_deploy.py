@@ -20,11 +20,19 @@ from pathlib import Path
 
 import pytest
 
-from f5worker.settings import Settings
 from f5worker.storage.s3 import S3Storage
 from tests.conftest import make_bucket
 from tests.fake_hub import FakeHub, file_key, populate
-from tests.helpers import REPO, WorkerAPI, espeak_wav, run_test_input, s3_env, tiny_whisper_model, worker_env
+from tests.helpers import (
+    REPO,
+    WorkerAPI,
+    espeak_wav,
+    run_test_input,
+    s3_env,
+    s3_settings_for,
+    tiny_whisper_model,
+    worker_env,
+)
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -76,7 +84,7 @@ def cache_init(env: dict[str, str], timeout: float = 300) -> subprocess.Complete
 
 
 def storage_for(endpoint: str, bucket: str) -> S3Storage:
-    return S3Storage(Settings(**{key.lower(): value for key, value in s3_env(endpoint, bucket).items()}))
+    return S3Storage(s3_settings_for(endpoint, bucket))
 
 
 def resolve_path(repo: str, filename: str) -> str:
@@ -191,19 +199,18 @@ def faulty_hub(hub_root):
         yield hub
 
 
-def tts_only_start(hub: FakeHub, moto_endpoint: str, tiny_models: dict, tmp: Path, **extra: str) -> tuple:
-    """model_cache_init.py for F5-TTS and Vocos only (Whisper's 75 MB model.bin is covered above)."""
+def cache_init_on_a_new_bucket(hub: FakeHub, moto_endpoint: str, tiny_models: dict, tmp: Path, **extra: str) -> tuple:
+    """model_cache_init.py against the hub with an empty bucket and volume; its result and the bucket."""
     bucket = make_bucket(moto_endpoint)
     env = hub_env(
-        hub.url,
-        tmp,
-        tiny_models,
-        MODEL_CACHE_DIR=str(tmp / "volume"),
-        TIMING_ENGINES="google",
-        **s3_env(moto_endpoint, bucket),
-        **extra,
+        hub.url, tmp, tiny_models, MODEL_CACHE_DIR=str(tmp / "volume"), **s3_env(moto_endpoint, bucket), **extra
     )
     return cache_init(env), storage_for(moto_endpoint, bucket)
+
+
+def tts_only_start(hub: FakeHub, moto_endpoint: str, tiny_models: dict, tmp: Path) -> tuple:
+    """model_cache_init.py for F5-TTS and Vocos only (Whisper's 75 MB model.bin is covered above)."""
+    return cache_init_on_a_new_bucket(hub, moto_endpoint, tiny_models, tmp, TIMING_ENGINES="google")
 
 
 FAULT_CASES = [
@@ -258,17 +265,9 @@ def test_a_stalled_body_is_resumed_with_a_ranged_get(faulty_hub, moto_endpoint, 
     faulty_hub.faults.clear()
     faulty_hub.faults[(repo, filename)] = "stall-once"
     before = len(faulty_hub.log())
-    bucket = make_bucket(moto_endpoint)
-    env = hub_env(
-        faulty_hub.url,
-        tmp_path,
-        tiny_models,
-        MODEL_CACHE_DIR=str(tmp_path / "volume"),
-        TTS_ENABLED="false",
-        HF_HUB_DOWNLOAD_TIMEOUT="1",
-        **s3_env(moto_endpoint, bucket),
+    result, storage = cache_init_on_a_new_bucket(
+        faulty_hub, moto_endpoint, tiny_models, tmp_path, TTS_ENABLED="false", HF_HUB_DOWNLOAD_TIMEOUT="1"
     )
-    result = cache_init(env)
     assert result.returncode == 0, result.stdout + result.stderr
     wanted = resolve_path(repo, filename)
     gets = sorted(
@@ -278,7 +277,7 @@ def test_a_stalled_body_is_resumed_with_a_ranged_get(faulty_hub, moto_endpoint, 
     resumed_from = int(gets[1][1].removeprefix("bytes=").removesuffix("-"))
     assert resumed_from > 0 and resumed_from % (10 * 1024 * 1024) == 0, gets
     data = (faulty_hub.root / repo / filename).read_bytes()
-    assert storage_for(moto_endpoint, bucket).get_bytes(f"models/whisper/large-v3/{filename}") == data
+    assert storage.get_bytes(f"models/whisper/large-v3/{filename}") == data
 
 
 # ------------------------------------------------------------------ two workers at once

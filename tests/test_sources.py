@@ -1,27 +1,24 @@
 """Audio inputs from URLs (a real local HTTP server), base64 and storage keys, with their limits."""
 
 import base64
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from f5worker.errors import InvalidInput, NotFound, PayloadTooLarge
 from f5worker.media.sources import read_audio_source
 from f5worker.settings import Settings
+from tests.helpers import QuietHandler, loopback_server
 
 BODY = b"RIFF" + b"\x00" * 4000
 
 
-class Routes(BaseHTTPRequestHandler):
+class Routes(QuietHandler):
     def do_GET(self):  # noqa: N802 - http.server's naming
         if self.path == "/audio.wav":
-            self._send(200, BODY)
+            self.reply(200, BODY)
         elif self.path.startswith("/hop/"):
             remaining = int(self.path.rsplit("/", 1)[1])
-            self.send_response(302)
-            self.send_header("Location", f"/hop/{remaining - 1}" if remaining > 1 else "/audio.wav")
-            self.end_headers()
+            self.reply(302, Location=f"/hop/{remaining - 1}" if remaining > 1 else "/audio.wav")
         elif self.path == "/big-chunked":
             self.send_response(200)
             self.send_header("Transfer-Encoding", "chunked")
@@ -30,24 +27,13 @@ class Routes(BaseHTTPRequestHandler):
                 self.wfile.write(b"%x\r\n%s\r\n" % (4096, b"x" * 4096))
             self.wfile.write(b"0\r\n\r\n")
         else:
-            self._send(404, b"no")
-
-    def _send(self, status, body):
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+            self.reply(404, b"no")
 
 
 @pytest.fixture(scope="module")
 def http_base():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Routes)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with loopback_server(Routes) as url:
+        yield url
 
 
 @pytest.fixture

@@ -8,12 +8,26 @@ stops it, and the folder is listed.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
+from pathlib import Path
 
-from f5worker.temp_root import ROOT_PREFIX, remove_stale_roots, use_private_temp_root
-from tests.helpers import WorkerAPI, worker_env
+from f5worker.temp_root import ROOT_PREFIX, use_private_temp_root
+from tests.helpers import REPO, WorkerAPI, worker_env
+
+# A process that takes a private temp root under argv[1], prints it, then does what argv[2] says.
+TAKES_A_ROOT = f"""
+import os, signal, sys, time
+sys.path.insert(0, {str(REPO)!r})
+from f5worker.temp_root import use_private_temp_root
+root = use_private_temp_root(sys.argv[1])
+(root / "tmpxyzwandb-media").mkdir()
+print(root, flush=True)
+if sys.argv[2] == "killed":
+    os.kill(os.getpid(), signal.SIGKILL)  # what the OOM killer does: no exit hook runs
+elif sys.argv[2] == "live":
+    time.sleep(60)
+"""
 
 
 def test_a_started_and_stopped_worker_leaves_an_empty_temp_dir(tiny_tts_env, tmp_path):
@@ -42,14 +56,29 @@ def test_a_started_and_stopped_worker_leaves_an_empty_temp_dir(tiny_tts_env, tmp
     assert [path.name for path in temp.iterdir()] in ([], ["f5worker-sdk-state"])
 
 
-def test_roots_of_dead_workers_are_removed_at_the_next_start(tmp_path):
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    stale = tmp_path / f"{ROOT_PREFIX}{dead.stdout.strip()}-abc"
-    (stale / "tmpxyzwandb-media").mkdir(parents=True)
-    alive = tmp_path / f"{ROOT_PREFIX}{os.getppid()}-def"
-    alive.mkdir()
-    assert remove_stale_roots(tmp_path) == [stale]
-    assert not stale.exists() and alive.exists()
+def take_a_root(base: Path, how: str) -> tuple[subprocess.CompletedProcess | subprocess.Popen, Path]:
+    """A process that took a root under ``base``: finished (``killed``, ``exits``) or still running (``live``)."""
+    command = [sys.executable, "-c", TAKES_A_ROOT, str(base), how]
+    if how == "live":
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        return process, Path(process.stdout.readline().strip())
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    return done, Path(done.stdout.strip())
+
+
+def test_the_root_of_a_killed_worker_is_removed_at_the_next_start_and_a_live_workers_kept(tmp_path):
+    killed, stale = take_a_root(tmp_path, "killed")
+    assert killed.returncode == -9 and (stale / "tmpxyzwandb-media").is_dir()  # SIGKILL: nothing removed it
+    live, alive = take_a_root(tmp_path, "live")
+    try:
+        nxt, own = take_a_root(tmp_path, "exits")
+        assert nxt.returncode == 0, nxt.stderr
+        assert not stale.exists() and not own.exists()  # the next start removed the stale root; its exit, its own
+        assert [path.name for path in tmp_path.iterdir()] == [alive.name]
+    finally:
+        live.kill()
+        live.wait(timeout=30)
+        live.stdout.close()
 
 
 def test_the_hook_points_tempfile_and_children_at_the_root(tmp_path):

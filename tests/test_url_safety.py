@@ -14,7 +14,6 @@ import sys
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -25,7 +24,7 @@ from f5worker.errors import InvalidInput, PayloadTooLarge
 from f5worker.media import url_fetch
 from f5worker.media.sources import fetch_url
 from f5worker.settings import Settings
-from tests.helpers import espeak_wav
+from tests.helpers import QuietHandler, espeak_wav, loopback_server
 
 # --------------------------------------------------------------------------- watching connections
 
@@ -57,18 +56,15 @@ def watch_connects():
 AUDIO = b"RIFF" + bytes(2000)
 
 
-class Site(BaseHTTPRequestHandler):
+class Site(QuietHandler):
     hits: list[tuple[str, str]] = []
 
     def do_GET(self):  # noqa: N802 - http.server's naming
         Site.hits.append((self.path, self.headers.get("Host", "")))
         if self.path == "/a.wav":
-            self._send(200, AUDIO)
+            self.reply(200, AUDIO)
         elif self.path.startswith("/redirect?to="):
-            self.send_response(302)
-            self.send_header("Location", urllib.parse.unquote(self.path.split("=", 1)[1]))
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+            self.reply(302, Location=urllib.parse.unquote(self.path.split("=", 1)[1]))
         elif self.path == "/drip":  # Content-Length 40, one byte every 0.25 s
             self.send_response(200)
             self.send_header("Content-Length", "40")
@@ -86,25 +82,14 @@ class Site(BaseHTTPRequestHandler):
                     self.wfile.flush()
                     time.sleep(0.25)
         else:
-            self._send(404, b"no")
-
-    def _send(self, status: int, body: bytes) -> None:
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+            self.reply(404, b"no")
 
 
 @pytest.fixture(scope="module")
 def site():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Site)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server.server_address[1]
-    server.shutdown()
+    """The loopback server's port."""
+    with loopback_server(Site) as url:
+        yield urllib.parse.urlsplit(url).port
 
 
 @pytest.fixture

@@ -20,9 +20,9 @@ import time
 from pathlib import Path
 
 import pytest
-from filelock import FileLock
 
-from f5worker.worker_process import STATE_DIR_PREFIX, BoundedShutdown, remove_dead_state_dirs
+from f5worker.temp_root import ROOT_PREFIX
+from f5worker.worker_process import BoundedShutdown
 from tests.helpers import REPO, espeak_wav, worker_env
 from tests.job_queue import JobQueue, ProductionWorker
 
@@ -35,15 +35,22 @@ STATE_FILE = ".runpod_jobs.pkl"
 # ---------------------------------------------------------------------------------------------- unit level
 
 
-def test_dead_owner_dirs_are_removed_and_live_ones_kept(tmp_path):
-    dead = tmp_path / f"{STATE_DIR_PREFIX}dead"
-    live = tmp_path / f"{STATE_DIR_PREFIX}live"
-    for path in (dead, live):
-        path.mkdir()
-        (path / STATE_FILE).write_bytes(b"state")
-    with FileLock(live / "owner.lock"):
-        removed = remove_dead_state_dirs(tmp_path)
-    assert removed == [dead] and not dead.exists() and (live / STATE_FILE).exists()
+def test_the_bounded_exit_removes_the_private_temp_root_that_os_exit_would_leave(tmp_path):
+    """``os._exit`` skips the atexit hook that removes the root: the watchdog's exit removes it itself."""
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1])\n"
+        "from f5worker.temp_root import use_private_temp_root\n"
+        "from f5worker.worker_process import _exit_now\n"
+        "root = use_private_temp_root(sys.argv[2])\n"
+        "(root / 'tmpxyzwandb-media').mkdir()\n"
+        "print(root, flush=True)\n"
+        "_exit_now(3)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(REPO), str(tmp_path)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 3, result.stderr
+    assert result.stdout.strip().startswith(str(tmp_path / ROOT_PREFIX)) and list(tmp_path.iterdir()) == []
 
 
 def test_the_sdk_never_reads_a_state_file_left_in_the_working_directory(tmp_path):
@@ -177,6 +184,11 @@ def test_a_worker_restarted_in_place_after_sigkill_mid_job_takes_and_finishes_ne
             restarted.stop()
 
 
+def private_roots_of(worker: ProductionWorker) -> list[Path]:
+    """The worker's private temp root(s) under the shared temp folder (named after its pid)."""
+    return list(Path(worker.env["TMPDIR"]).glob(f"{ROOT_PREFIX}{worker.pid}-*"))
+
+
 def sigterm_and_time(worker: ProductionWorker) -> tuple[int, float]:
     signalled = time.monotonic()
     worker.process.send_signal(signal.SIGTERM)
@@ -211,6 +223,7 @@ def test_sigterm_ends_an_idle_worker_held_in_a_job_take_long_poll(signalled_work
     code, took = sigterm_and_time(worker)
     assert code == 0 and took < 10, (code, took, worker.log()[-3000:])
     assert "SIGTERM: exiting with no job running" in worker.log()
+    assert private_roots_of(worker) == [], "the watchdog's os._exit must not leave the private temp root"
 
 
 def test_sigterm_with_a_job_running_past_the_grace_answers_it_with_an_error_and_exits(signalled_workers, place):
@@ -226,3 +239,4 @@ def test_sigterm_with_a_job_running_past_the_grace_answers_it_with_an_error_and_
     assert code == 0 and took < 2 + 3 + 5, (code, took, worker.log()[-3000:])
     # Nothing half-written: no result record, no timing file for the stopped job.
     assert not list((place / "storage").glob(f"**/{job_id}*"))
+    assert private_roots_of(worker) == [], "the watchdog's os._exit must not leave the private temp root"

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from ..media.word_order import ordered_ends, ordered_starts
 from ..words import Word
 from .transcript import TimedWord
 
@@ -327,65 +328,6 @@ def _duration_limit_ms(duration: float | None) -> int | None:
     return max(limit, 0)
 
 
-def _pull_back(starts: list[int], ceiling: float, min_ms: int) -> None:
-    """Backward pass: each start at least ``min_ms`` before the next (and not after ``ceiling``)."""
-    for position in range(len(starts) - 1, -1, -1):
-        starts[position] = int(min(starts[position], ceiling))
-        ceiling = starts[position] - min_ms
-
-
-def _push_on(starts: list[int], min_ms: int) -> None:
-    """Forward pass: each start at least ``min_ms`` after the previous one, never negative."""
-    previous = -min_ms
-    for position, start in enumerate(starts):
-        starts[position] = max(start, previous + min_ms, 0)
-        previous = starts[position]
-
-
-def _ordered_starts(spans: Sequence[tuple[float, float]], limit: int | None, min_ms: int) -> list[int]:
-    """Start times in ms, never negative, at least ``min_ms`` apart, inside the audio.
-
-    A word stacked on the next one first takes room from the word before it (starts of matched
-    words are the reliable part), then any word still too close is pushed later; audio too short
-    for every word at ``min_ms`` gets the words evenly spaced (only then can starts be closer).
-    """
-    starts: list[int] = []
-    for start, _end in spans:  # ordered first: a recogniser's backward times never reorder words
-        starts.append(max(round(start * 1000), starts[-1] if starts else 0))
-    for position in range(len(starts) - 2, -1, -1):  # a stacked word takes room from the one before
-        earlier = starts[position + 1] - min_ms
-        floor = starts[position - 1] + min_ms if position else 0
-        if starts[position] > earlier >= floor:
-            starts[position] = earlier
-    _push_on(starts, min_ms)
-    ceiling = math.inf if limit is None else limit - min_ms
-    if limit is not None and starts and starts[-1] > ceiling:
-        _pull_back(starts, ceiling, min_ms)
-        if starts[0] < 0:
-            step = limit / len(starts)
-            starts = [min(round(position * step), limit) for position in range(len(starts))]
-    return starts
-
-
-def _ordered_ends(
-    spans: Sequence[tuple[float, float]], starts: Sequence[int], limit: int | None, min_ms: int
-) -> list[int]:
-    """End times in ms: at least ``min_ms`` after the start where there is room, never into the next word.
-
-    Trimming the earlier word (rather than pushing the later one) keeps start times, which aligners
-    place more reliably, and stops one bad time from shifting every word after it.
-    """
-    ends: list[int] = []
-    for position, (_start, end) in enumerate(spans):
-        value = max(starts[position] + min_ms, round(end * 1000))
-        if position + 1 < len(starts):
-            value = min(value, starts[position + 1])
-        if limit is not None:
-            value = min(value, limit)
-        ends.append(max(value, starts[position]))
-    return ends
-
-
 def settle_words(
     tokens: Sequence[str],
     spans: Sequence[tuple[float, float]],
@@ -399,8 +341,8 @@ def settle_words(
     _check_duration(duration)
     limit = _duration_limit_ms(duration)
     min_ms = round(min_word_s * 1000)
-    starts = _ordered_starts(spans, limit, min_ms)
-    ends = _ordered_ends(spans, starts, limit, min_ms)
+    starts = ordered_starts([start for start, _end in spans], min_ms, limit)
+    ends = ordered_ends([end for _start, end in spans], starts, min_ms, limit)
     confidences = confidences or [None] * len(tokens)
     return [
         TimedWord(word=token, start=start / 1000, end=end / 1000, confidence=confidence, timed_by=method)

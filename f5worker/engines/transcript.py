@@ -7,12 +7,8 @@ from typing import Literal
 
 from pydantic import Field
 
+from ..media.punctuation import ends_sentence
 from ..words import Word
-
-SENTENCE_END = (".", "!", "?", "…", '."', '!"', '?"')
-# Titles whose period does not end a sentence ("Dr. Smith"); "etc." usually does, so it is not here.
-ABBREVIATIONS = {"dr.", "mr.", "mrs.", "ms.", "prof.", "st.", "jr.", "sr.", "vs.", "e.g.", "i.e.", "no.", "mt."}
-
 
 TimedBy = Literal["aligned", "matched", "interpolated"]
 
@@ -77,7 +73,7 @@ def segments_by_sentence(words: list[Word]) -> list[Segment]:
     current: list[Word] = []
     for word in words:
         current.append(word)
-        if word.word.endswith(SENTENCE_END) and word.word.lower() not in ABBREVIATIONS:
+        if ends_sentence(word.word):
             segments.append(_segment(current))
             current = []
     if current:

@@ -11,26 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-SENTENCE_END_CHARS = ".!?…"
-CLAUSE_END_CHARS = ",;:—–"
-# Closing quotes and brackets may follow the punctuation that really ends the sentence or clause.
-CLOSING_CHARS = "\"'”’»)]}›"
-STANDALONE_DASHES = ("-", "--")
+from .punctuation import ends_clause, ends_sentence
 
 # f5-tts's infer_process budgets reference plus generated speech at 22 seconds per chunk.
 F5_MAX_SECONDS = 22.0
 # Below this a chunk is too short to carry prosody (f5-tts even slows chunks under 10 bytes to 0.3x).
 MIN_CHUNK_CHARS = 40
-
-
-def _ends_sentence(word: str) -> bool:
-    core = word.rstrip(CLOSING_CHARS)
-    return bool(core) and core[-1] in SENTENCE_END_CHARS
-
-
-def _ends_clause(word: str) -> bool:
-    core = word.rstrip(CLOSING_CHARS)
-    return word in STANDALONE_DASHES or (bool(core) and core[-1] in CLAUSE_END_CHARS)
 
 
 def _split_after(words: list[str], is_end: Callable[[str], bool]) -> list[list[str]]:
@@ -50,11 +36,11 @@ def _length(words: list[str]) -> int:
 def _pieces(words: list[str], max_chars: int) -> list[list[str]]:
     """Sentences that fit whole; longer ones broken into clauses, and over-long clauses into words."""
     pieces: list[list[str]] = []
-    for sentence in _split_after(words, _ends_sentence):
+    for sentence in _split_after(words, ends_sentence):
         if _length(sentence) <= max_chars:
             pieces.append(sentence)
             continue
-        for clause in _split_after(sentence, _ends_clause):
+        for clause in _split_after(sentence, ends_clause):
             if _length(clause) <= max_chars:
                 pieces.append(clause)
             else:

@@ -10,6 +10,7 @@ frames between captions, and line breaks where the grammar allows; each rule is 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -23,11 +24,8 @@ from itertools import pairwise
 import pysubs2
 
 from ..words import TIMING_FORMATS, CaptionOptions, Word
-
-SENTENCE_END_CHARS = ".!?…"
-CLAUSE_END_CHARS = ",;:—–"
-# Closing quotes and brackets may follow the punctuation that really ends the sentence or clause.
-CLOSING_CHARS = "\"'”’»)]}›"
+from .punctuation import CLOSING_CHARS, OPENING_CHARS, ends_clause, ends_sentence, is_title, strip_closing
+from .word_order import ordered_ends, ordered_starts, to_ms
 
 MIN_VISIBLE_MS = 40  # one frame at 25 fps: no caption is shown for less, gap or not
 
@@ -72,6 +70,14 @@ class Caption:
     words: list[Word]
     layout: tuple[tuple[Piece, ...], ...] = ()
     speaker: str | None = None
+    label: str = ""  # SRT prints this before the first line ('Name: '); the layout left room for it
+
+
+class _LabelledWord(Word):
+    """The first word of a speaker's turn while captions are grouped: SRT prints the speaker's label
+    before it, so line widths and reading speed count the label with the word."""
+
+    label: str
 
 
 @dataclass(frozen=True)
@@ -91,22 +97,10 @@ class _Limits:
 # --------------------------------------------------------------------------- sanitising
 
 
-def _to_ms(seconds: float) -> int:
-    """Whole milliseconds: the one resolution every format can represent."""
-    return round(seconds * 1000)
-
-
 def _clean_text(text: str) -> str:
     """Single-spaced NFC text without control characters, so line lengths and cue text are safe."""
     collapsed = " ".join(unicodedata.normalize("NFC", text).split())
     return "".join(ch for ch in collapsed if unicodedata.category(ch) != "Cc")
-
-
-def _finite_or(value: float | None, fallback: float) -> float:
-    """Recognisers occasionally emit NaN or infinity; treat those as 'no information'."""
-    if value is None or not math.isfinite(value):
-        return fallback
-    return value
 
 
 def _clean_confidence(confidence: float | None) -> float | None:
@@ -114,29 +108,6 @@ def _clean_confidence(confidence: float | None) -> float | None:
     if confidence is None or not math.isfinite(confidence):
         return None
     return confidence
-
-
-def _monotonic_starts(words: Sequence[Word]) -> list[int]:
-    """Start times in ms that are never negative and never decrease."""
-    starts: list[int] = []
-    previous = 0
-    for word in words:
-        start = max(previous, _to_ms(_finite_or(word.start, previous / 1000)))
-        starts.append(start)
-        previous = start
-    return starts
-
-
-def _bounded_ends(words: Sequence[Word], starts: Sequence[int]) -> list[int]:
-    """End times in ms that are at least the start and never run into the next word."""
-    ends: list[int] = []
-    for position, word in enumerate(words):
-        start = starts[position]
-        end = max(start, _to_ms(_finite_or(word.end, start / 1000)))
-        if position + 1 < len(starts):
-            end = min(end, starts[position + 1])
-        ends.append(end)
-    return ends
 
 
 def sanitize_words(words: Iterable[Word | dict]) -> list[Word]:
@@ -147,8 +118,8 @@ def sanitize_words(words: Iterable[Word | dict]) -> list[Word]:
         text = _clean_text(word.word)
         if text:
             kept.append(word.model_copy(update={"word": text}))
-    starts = _monotonic_starts(kept)
-    ends = _bounded_ends(kept, starts)
+    starts = ordered_starts([word.start for word in kept])
+    ends = ordered_ends([word.end for word in kept], starts)
     return [
         Word(
             word=word.word,
@@ -318,13 +289,13 @@ HYPHENS = "-‐‑–—/"
 
 def _bare(text: str) -> str:
     """Lower-case word without surrounding punctuation, for the word lists."""
-    return text.strip("\"'“”‘’«»()[]{}¿¡").lower()
+    return text.strip(OPENING_CHARS + CLOSING_CHARS).lower()
 
 
 @lru_cache(maxsize=16384)
 def _binds_forward(text: str) -> bool:
-    core = _strip_closing(text)
-    return bool(core) and core[-1].isalnum() and _bare(text).rstrip(".") in BINDS_FORWARD
+    core = strip_closing(text)
+    return bool(core) and (core[-1].isalnum() and _bare(text) in BINDS_FORWARD or is_title(text))
 
 
 @lru_cache(maxsize=16384)
@@ -335,9 +306,9 @@ def _opens_phrase(text: str) -> bool:
 @lru_cache(maxsize=16384)
 def _penalty_after(text: str) -> int | None:
     """The break penalty that the word before a break decides alone, or None when the next word decides."""
-    if _ends_sentence(text):
+    if ends_sentence(text):
         return BREAK_AFTER_SENTENCE
-    if _ends_clause(text):
+    if ends_clause(text):
         return BREAK_AFTER_CLAUSE
     if _binds_forward(text):
         return BREAK_AFTER_BINDER
@@ -360,27 +331,45 @@ def _break_penalty(before: str, after: str, smart: bool) -> int:
 
 
 @lru_cache(maxsize=4096)
-def _word_parts(text: str, width: int) -> tuple[str, ...]:
-    """A word too long for a line breaks after hyphens or slashes, else at the width."""
+def _word_parts(text: str, width: int, first_width: int) -> tuple[str, ...]:
+    """A word too long for a line breaks after hyphens or slashes, else at the width.
+
+    The first part holds at most ``first_width`` characters (less than a line after a speaker label).
+    """
     segments = [part for part in re.split(f"(?<=[{re.escape(HYPHENS)}])", text) if part]
     parts: list[str] = []
     for segment in segments:
-        if parts and len(parts[-1]) + len(segment) <= width:
+        if parts and len(parts[-1]) + len(segment) <= (width if len(parts) > 1 else first_width):
             parts[-1] += segment
             continue
-        parts.extend(segment[at : at + width] for at in range(0, len(segment), width))
+        while segment:
+            room = width if parts else first_width
+            parts.append(segment[:room])
+            segment = segment[room:]
     return tuple(parts)
 
 
+def _label(word: Word) -> str:
+    return word.label if isinstance(word, _LabelledWord) else ""
+
+
+def _shown(word: Word) -> str:
+    """The word as SRT prints it: with the speaker label in front of a turn's first word."""
+    return _label(word) + word.word
+
+
 def _pieces(words: Sequence[Word], width: int) -> list[Piece]:
+    """Words as line pieces; a speaker label stays in its word's first piece."""
     pieces: list[Piece] = []
     for index, word in enumerate(words):
-        if len(word.word) <= width:
-            pieces.append(Piece(word=index, text=word.word, glued=False))
+        label = _label(word)
+        if len(label) + len(word.word) <= width:
+            pieces.append(Piece(word=index, text=label + word.word, glued=False))
         else:
+            parts = _word_parts(word.word, width, width - len(label))
             pieces.extend(
-                Piece(word=index, text=part, glued=position > 0)
-                for position, part in enumerate(_word_parts(word.word, width))
+                Piece(word=index, text=label + part if position == 0 else part, glued=position > 0)
+                for position, part in enumerate(parts)
             )
     return pieces
 
@@ -514,25 +503,13 @@ def _line_text(pieces: Sequence[Piece]) -> str:
 # --------------------------------------------------------------------------- grouping
 
 
-def _strip_closing(text: str) -> str:
-    """Drop trailing quotes/brackets so 'end."' and 'end.)' count as sentence ends."""
-    return text.rstrip(CLOSING_CHARS)
-
-
-def _ends_sentence(text: str) -> bool:
-    """True after . ! ? … (possibly followed by closing quotes or brackets)."""
-    core = _strip_closing(text)
-    return bool(core) and core[-1] in SENTENCE_END_CHARS
-
-
-def _ends_clause(text: str) -> bool:
-    """True after , ; : or a dash, the second-best places to break a caption."""
-    core = _strip_closing(text)
-    return bool(core) and core[-1] in CLAUSE_END_CHARS
-
-
 def _texts(words: Sequence[Word]) -> list[str]:
     return [word.word for word in words]
+
+
+def _shown_length(words: Sequence[Word]) -> int:
+    """Length of the words joined by single spaces as printed (a speaker label included)."""
+    return _joined_length([_shown(word) for word in words])
 
 
 def _joined_length(texts: Sequence[str]) -> int:
@@ -541,7 +518,7 @@ def _joined_length(texts: Sequence[str]) -> int:
 
 
 def _duration_ms(words: Sequence[Word]) -> int:
-    return _to_ms(words[-1].end) - _to_ms(words[0].start)
+    return to_ms(words[-1].end) - to_ms(words[0].start)
 
 
 def _fits(words: Sequence[Word], limits: _Limits, length: int | None = None) -> bool:
@@ -550,7 +527,7 @@ def _fits(words: Sequence[Word], limits: _Limits, length: int | None = None) -> 
         return True
     if _duration_ms(words) > limits.max_ms:
         return False
-    length = _joined_length(_texts(words)) if length is None else length
+    length = _shown_length(words) if length is None else length
     if length <= limits.max_chars:
         return True  # one line: no break to place
     if length > limits.max_lines * limits.max_chars:
@@ -560,23 +537,23 @@ def _fits(words: Sequence[Word], limits: _Limits, length: int | None = None) -> 
 
 def _reading_ms(words: Sequence[Word], limits: _Limits, length: int | None = None) -> int:
     """How long these words need on screen at the reading-speed limit. `length`: their joined length."""
-    length = _joined_length(_texts(words)) if length is None else length
+    length = _shown_length(words) if length is None else length
     return math.ceil(length * 1000 / limits.chars_per_s)
 
 
 def _room_ms(words: Sequence[Word], next_start: int | None, limits: _Limits) -> int:
     """The most screen time these words could get as one caption before the next one starts."""
-    start = _to_ms(words[0].start)
+    start = to_ms(words[0].start)
     latest = start + max(limits.max_ms, _duration_ms(words))
     if next_start is not None:
         latest = min(latest, next_start - limits.gap_ms)
-    return max(latest, _to_ms(words[-1].end)) - start
+    return max(latest, to_ms(words[-1].end)) - start
 
 
 def _is_tiny(head: Sequence[Word], whole: Sequence[Word], limits: _Limits) -> bool:
     """A head this short would flash by as an orphan caption, so no break is made for it."""
-    threshold = min(limits.max_chars / 2, _joined_length(_texts(whole)) / 3)
-    return _joined_length(_texts(head)) < threshold
+    threshold = min(limits.max_chars / 2, _shown_length(whole) / 3)
+    return _shown_length(head) < threshold
 
 
 def _last_break(words: Sequence[Word], limits: _Limits, is_break: Callable[[int], bool]) -> int:
@@ -591,9 +568,9 @@ def _split_preferred(words: Sequence[Word], following: Word, limits: _Limits) ->
     """Close a full caption at its last sentence end, else clause end, else before a conjunction or
     preposition; never right after an article or adjective when that can be helped."""
     texts = [*_texts(words), following.word]
-    count = _last_break(words, limits, lambda n: _ends_sentence(texts[n - 1]))
+    count = _last_break(words, limits, lambda n: ends_sentence(texts[n - 1]))
     if limits.smart:
-        count = count or _last_break(words, limits, lambda n: _ends_clause(texts[n - 1]))
+        count = count or _last_break(words, limits, lambda n: ends_clause(texts[n - 1]))
         count = count or _last_break(
             words, limits, lambda n: _opens_phrase(texts[n]) and not _binds_forward(texts[n - 1])
         )
@@ -607,7 +584,7 @@ def _split_preferred(words: Sequence[Word], following: Word, limits: _Limits) ->
 
 def _is_full_sentence_stop(words: Sequence[Word], limits: _Limits) -> bool:
     """A sentence just ended and the caption already holds a full line: a natural place to cut."""
-    return _ends_sentence(words[-1].word) and _joined_length(_texts(words)) >= limits.max_chars
+    return ends_sentence(words[-1].word) and _shown_length(words) >= limits.max_chars
 
 
 def _must_close(current: list[Word], word: Word, after: int | None, limits: _Limits) -> bool:
@@ -617,13 +594,13 @@ def _must_close(current: list[Word], word: Word, after: int | None, limits: _Lim
     duration: a split that leaves a flash of a caption helps nobody.
     """
     candidate = [*current, word]
-    length = _joined_length(_texts(current))
-    if not _fits(candidate, limits, length + 1 + len(word.word)):
+    length = _shown_length(current)
+    if not _fits(candidate, limits, length + 1 + len(_shown(word))):
         return True
-    room = _room_ms(current, _to_ms(word.start), limits)
+    room = _room_ms(current, to_ms(word.start), limits)
     if room < limits.min_ms or _reading_ms(current, limits, length) > room:
         return False
-    return _reading_ms(candidate, limits, length + 1 + len(word.word)) > _room_ms(candidate, after, limits)
+    return _reading_ms(candidate, limits, length + 1 + len(_shown(word))) > _room_ms(candidate, after, limits)
 
 
 def _group_run(run: Sequence[Word], next_start: int | None, limits: _Limits) -> list[list[Word]]:
@@ -631,7 +608,7 @@ def _group_run(run: Sequence[Word], next_start: int | None, limits: _Limits) -> 
     groups: list[list[Word]] = []
     current: list[Word] = []
     for position, word in enumerate(run):
-        after = _to_ms(run[position + 1].start) if position + 1 < len(run) else next_start
+        after = to_ms(run[position + 1].start) if position + 1 < len(run) else next_start
         while current and _must_close(current, word, after, limits):
             head, current = _split_preferred(current, word, limits)
             groups.append(head)
@@ -648,7 +625,7 @@ def _split_at_pauses(words: Sequence[Word], pause_ms: int) -> list[list[Word]]:
     """Runs of words separated by silences longer than the pause threshold."""
     runs: list[list[Word]] = []
     for word in words:
-        if runs and _to_ms(word.start) - _to_ms(runs[-1][-1].end) > pause_ms:
+        if runs and to_ms(word.start) - to_ms(runs[-1][-1].end) > pause_ms:
             runs.append([word])
         elif runs:
             runs[-1].append(word)
@@ -661,11 +638,11 @@ def _limits_from(options: CaptionOptions) -> _Limits:
     return _Limits(
         max_chars=options.max_chars_per_line,
         max_lines=options.max_lines,
-        min_ms=_to_ms(min(options.min_caption_s, options.max_caption_s)),
-        max_ms=_to_ms(options.max_caption_s),
+        min_ms=to_ms(min(options.min_caption_s, options.max_caption_s)),
+        max_ms=to_ms(options.max_caption_s),
         chars_per_s=options.max_chars_per_s,
-        gap_ms=_to_ms(options.min_gap_s),
-        pause_ms=_to_ms(options.pause_split_s),
+        gap_ms=to_ms(options.min_gap_s),
+        pause_ms=to_ms(options.pause_split_s),
         smart=options.smart_line_breaks,
     )
 
@@ -676,7 +653,7 @@ def _display_end(words: Sequence[Word], next_start: int | None, limits: _Limits)
     At least its last word's end, the minimum duration and the reading time, extended into the
     silence that follows but not past the longest duration; always the gap before the next caption.
     """
-    start, last_end = _to_ms(words[0].start), _to_ms(words[-1].end)
+    start, last_end = to_ms(words[0].start), to_ms(words[-1].end)
     wanted = max(last_end, start + limits.min_ms, start + _reading_ms(words, limits))
     end = min(wanted, max(start + limits.max_ms, last_end))
     if next_start is None:
@@ -698,30 +675,70 @@ def _speaker_runs(words: Sequence[Word]) -> list[list[Word]]:
     return runs
 
 
-def group_captions(words: Sequence[Word], options: CaptionOptions) -> list[Caption]:
-    """Split sanitised words into captions once, so all formats share the same boundaries and times."""
+def speaker_label(name: str, max_chars: int) -> str:
+    """'Name: ', the SRT prefix at a speaker change; a name too long for half a line is shortened
+    ('Name…: '), so the label always leaves the first line room for words."""
+    label = f"{name}: "
+    room = max_chars // 2
+    return label if len(label) <= room else f"{name[: max(room - 3, 1)]}…: "
+
+
+def _labelled_turns(words: Sequence[Word], speakers: SpeakerOptions | None, max_chars: int) -> list[list[Word]]:
+    """Speaker turns; with SRT labels on, each named turn's first word carries its speaker's label."""
+    turns = _speaker_runs(words)
+    if speakers is None or not speakers.label_changes:
+        return turns
+    for turn in turns:
+        first = turn[0]
+        if first.speaker:
+            label = speaker_label(first.speaker, max_chars)
+            turn[0] = _LabelledWord.model_construct(**dict(first), label=label)
+    return turns
+
+
+def _unlabelled(layout: tuple[tuple[Piece, ...], ...], label: str) -> tuple[tuple[Piece, ...], ...]:
+    """The layout without the label in front of its first piece (VTT, ASS and JSON show no label)."""
+    if not label:
+        return layout
+    first, *rest = layout[0]
+    return ((dataclasses.replace(first, text=first.text[len(label) :]), *rest), *layout[1:])
+
+
+def group_captions(
+    words: Sequence[Word], options: CaptionOptions, speakers: SpeakerOptions | None = None
+) -> list[Caption]:
+    """Split sanitised words into captions once, so all formats share the same boundaries and times.
+
+    With ``speakers`` labelling changes, a turn's first caption leaves room for the SRT label
+    ('Name: ') in its first line and reading time: every SRT line as printed keeps the limits.
+    """
     limits = _limits_from(options)
-    runs = [run for turn in _speaker_runs(words) for run in _split_at_pauses(turn, limits.pause_ms)]
+    turns = _labelled_turns(words, speakers, limits.max_chars)
+    runs = [run for turn in turns for run in _split_at_pauses(turn, limits.pause_ms)]
     groups = [
         group
         for position, run in enumerate(runs)
-        for group in _group_run(run, _to_ms(runs[position + 1][0].start) if position + 1 < len(runs) else None, limits)
+        for group in _group_run(run, to_ms(runs[position + 1][0].start) if position + 1 < len(runs) else None, limits)
     ]
     captions: list[Caption] = []
+    first_word = 0
     for number, group in enumerate(groups, start=1):
-        next_start = _to_ms(groups[number][0].start) if number < len(groups) else None
-        layout = _layout(group, limits)
+        next_start = to_ms(groups[number][0].start) if number < len(groups) else None
+        label = _label(group[0])
+        layout = _unlabelled(_layout(group, limits), label)
         captions.append(
             Caption(
                 index=number,
                 start=group[0].start,
                 end=_display_end(group, next_start, limits) / 1000,
                 lines=[_line_text(line) for line in layout],
-                words=list(group),
+                words=list(words[first_word : first_word + len(group)]),
                 layout=layout,
                 speaker=group[0].speaker,
+                label=label,
             )
         )
+        first_word += len(group)
     return captions
 
 
@@ -751,25 +768,22 @@ def _srt_text(text: str) -> str:
     return text.replace("<", "<\u2060")
 
 
-def render_srt(captions: Sequence[Caption], speakers: SpeakerOptions | None = None) -> str:
+def render_srt(captions: Sequence[Caption]) -> str:
     """SubRip via pysubs2; '\\N' between lines becomes a real line break in the file.
 
-    Multi-voice: a cue starts with 'Name: ' when its speaker differs from the previous cue's.
+    Multi-voice: a cue starts with its label ('Name: ') when its speaker differs from the previous
+    cue's, as grouped by ``group_captions(..., speakers)``.
     """
     subs = pysubs2.SSAFile()
-    previous = None
     for caption in captions:
         text = r"\N".join(_srt_text(line) for line in caption.lines)
-        if speakers is not None and speakers.label_changes and caption.speaker and caption.speaker != previous:
-            text = f"{caption.speaker}: {text}"
-        previous = caption.speaker
-        subs.append(pysubs2.SSAEvent(start=_to_ms(caption.start), end=_to_ms(caption.end), text=text))
+        subs.append(pysubs2.SSAEvent(start=to_ms(caption.start), end=to_ms(caption.end), text=caption.label + text))
     return subs.to_string("srt", keep_ssa_tags=True)
 
 
 def _ass_centiseconds(seconds: float) -> int:
     """ASS stores centiseconds; round half up like pysubs2 and Aegisub do."""
-    return (_to_ms(seconds) + 5) // 10
+    return (to_ms(seconds) + 5) // 10
 
 
 def _karaoke_durations(caption: Caption) -> list[int]:
@@ -866,7 +880,7 @@ def render_ass(captions: Sequence[Caption], karaoke: bool, speakers: SpeakerOpti
 
 def _vtt_timestamp(seconds: float) -> str:
     """HH:MM:SS.mmm with the '.' decimal marker WebVTT requires."""
-    hours, rest = divmod(_to_ms(seconds), 3_600_000)
+    hours, rest = divmod(to_ms(seconds), 3_600_000)
     minutes, rest = divmod(rest, 60_000)
     secs, millis = divmod(rest, 1000)
     return f"{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}"
@@ -963,7 +977,7 @@ def render_timing_file(
     """Render one format from already sanitised words and the captions grouped from them."""
     _check_format(fmt)
     if fmt == "srt":
-        return render_srt(captions, speakers)
+        return render_srt(captions)
     if fmt == "vtt":
         return render_vtt(captions)
     if fmt == "ass":
@@ -984,5 +998,5 @@ def render_timing_files(
     for fmt in requested:
         _check_format(fmt)
     clean = sanitize_words(words)
-    captions = group_captions(clean, options)
+    captions = group_captions(clean, options, speakers)
     return {fmt: render_timing_file(fmt, clean, captions, options, speakers) for fmt in requested}

@@ -16,6 +16,8 @@ from collections.abc import Callable
 
 from num2words import num2words
 
+from .punctuation import TITLES
+
 # --------------------------------------------------------------------------- number spelling
 
 _ONES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -252,7 +254,7 @@ def _saint_or_street(match: re.Match) -> str:
     """'St. Louis' is a saint; 'Main St.' (after a name or a number) is a street."""
     if _follows_name(match):
         return "Street" + _keep_period(match)
-    return "Saint"
+    return TITLES["St."]
 
 
 def _doctor_or_drive(match: re.Match) -> str:
@@ -260,32 +262,28 @@ def _doctor_or_drive(match: re.Match) -> str:
     rest = match.string[match.end() :].lstrip(" \t")
     if _follows_name(match) and not rest[:1].isupper():
         return "Drive" + _keep_period(match)
-    return "Doctor"
+    return TITLES["Dr."]
 
+
+# Abbreviations that may end a sentence (their period stays when it did), as regular expressions.
+_FINALS = {
+    r"Jr\.": "Junior",
+    r"Sr\.": "Senior",
+    r"Ave\.": "Avenue",
+    r"Rd\.": "Road",
+    r"Blvd\.": "Boulevard",
+    r"[Ee]tc\.": "et cetera",
+    r"[Ee]\.g\.": "for example",
+    r"[Ii]\.e\.": "that is",
+    r"[Vv]s\.?": "versus",
+    r"[Aa]pprox\.": "approximately",
+}
+# Titles that can also be part of an address.
+_TITLE_OR_PLACE = {"Dr.": _doctor_or_drive, "St.": _saint_or_street}
 
 _ABBREVIATIONS: list[tuple[str, Callable[[re.Match], str]]] = [
-    (r"Mrs\.", _titled("Missus")),
-    (r"Mr\.", _titled("Mister")),
-    (r"Ms\.", _titled("Miz")),
-    (r"Dr\.", _doctor_or_drive),
-    (r"Prof\.", _titled("Professor")),
-    (r"Capt\.", _titled("Captain")),
-    (r"Gen\.", _titled("General")),
-    (r"Sgt\.", _titled("Sergeant")),
-    (r"Lt\.", _titled("Lieutenant")),
-    (r"Mt\.", _titled("Mount")),
-    (r"Ft\.", _titled("Fort")),
-    (r"St\.", _saint_or_street),
-    (r"Jr\.", _final("Junior")),
-    (r"Sr\.", _final("Senior")),
-    (r"Ave\.", _final("Avenue")),
-    (r"Rd\.", _final("Road")),
-    (r"Blvd\.", _final("Boulevard")),
-    (r"[Ee]tc\.", _final("et cetera")),
-    (r"[Ee]\.g\.", _final("for example")),
-    (r"[Ii]\.e\.", _final("that is")),
-    (r"[Vv]s\.?", _final("versus")),
-    (r"[Aa]pprox\.", _final("approximately")),
+    *((re.escape(title), _TITLE_OR_PLACE.get(title) or _titled(spoken)) for title, spoken in TITLES.items()),
+    *((pattern, _final(spoken)) for pattern, spoken in _FINALS.items()),
     (r"[Nn]o\.(?=\s?[0-9])", _titled("number")),
 ]
 _ABBREVIATION_RE = [(re.compile(rf"(?<![\w.]){pattern}(?![\w])"), replace) for pattern, replace in _ABBREVIATIONS]

@@ -2,53 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
 from ..errors import NotFound, StorageError
+from ..files import TEMP_PREFIX, atomic_copy, atomic_write, create_exclusive
 from .layout import check_key
-
-TEMP_PREFIX = ".tmp-"
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks (model checkpoints are gigabytes)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def atomic_write(dest: Path, data: bytes) -> None:
-    """Write beside ``dest`` under a temp name, flush, then rename over it."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=TEMP_PREFIX)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_copy(src: Path, dest: Path) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=TEMP_PREFIX)
-    os.close(fd)
-    try:
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
 
 class LocalStorage:
     backend = "local"
@@ -76,25 +35,11 @@ class LocalStorage:
             raise StorageError(f"writing {key} failed: {exc.strerror or exc}") from exc
 
     def create_exclusive(self, key: str, data: bytes, content_type: str | None = None) -> bool:
-        """Written whole under a temp name, then hard-linked into place: link() fails when the name
-        exists, so of N racing writers exactly one creates it, and no reader sees a partial file."""
-        path = self._path(key)
+        """Of N racing writers exactly one creates the key, and no reader sees a partial file."""
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX)
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.link(tmp, path)
-            finally:
-                Path(tmp).unlink(missing_ok=True)
-        except FileExistsError:
-            return False
+            return create_exclusive(self._path(key), data)
         except OSError as exc:
             raise StorageError(f"writing {key} failed: {exc.strerror or exc}") from exc
-        return True
 
     def put_file(self, key: str, path: Path, content_type: str | None = None) -> None:
         try:
