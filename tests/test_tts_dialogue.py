@@ -156,7 +156,7 @@ def test_dialogue_words_are_aligned_chunk_by_chunk_with_their_speakers(tmp_path,
             "segments": segments,
             "segment_pause_s": 0.3,
             "return_word_timings": True,
-            "timing_formats": ["srt"],
+            "timing_formats": ["srt", "vtt"],
             "stream": True,
         },
     }
@@ -180,5 +180,6 @@ def test_dialogue_words_are_aligned_chunk_by_chunk_with_their_speakers(tmp_path,
             assert item["start_s"] <= item["words"][0]["start"] + 0.001
             assert item["words"][-1]["end"] <= item["start_s"] + item["duration_s"] + 0.001
     assert "\nguest: " in final["timings"]["files"]["srt"]["text"]
+    assert "<v guest>" in final["timings"]["files"]["vtt"]["text"]
     plain = tts(ctx, "w2", segments=segments, segment_pause_s=0.3, return_word_timings=True, timing_formats=["srt"])
     assert plain["timings"]["words"] == words
