@@ -5,6 +5,8 @@ here, which turns every piece the cross-fade joiner releases into an item and gi
 ``emit`` function the streaming handler installed for this job (a context variable, copied into the
 job's thread like the progress reporter). Items carry raw 16-bit PCM at F5-TTS's 24 kHz, converted
 exactly as the wav file is, so the items' audio concatenated equals the job's 24 kHz wav samples.
+With word timings, each item also carries its chunk's words, force-aligned in the item's own audio
+by the job's :class:`~f5worker.engines.chunk_timing.ChunkTimer`, which the final output reuses.
 
 The same listener checks the job's cancel flag before each chunk is handed on, so a cancelled or
 abandoned job stops at the next chunk boundary (and the model is released).
