@@ -27,6 +27,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from bench.tiny_f5 import use_tiny_f5_unless_configured  # noqa: E402  (after the path is set)
+
 REFERENCE = "This is the reference voice, recorded for the benchmark run."
 SENTENCE = "Sentence {n} carries the story a little further along the quiet road."
 
@@ -56,16 +58,7 @@ def main() -> int:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench-stream-"))
-    if not os.environ.get("F5_CKPT_FILE"):
-        subprocess.run(
-            [sys.executable, str(REPO / "scripts/make-tiny-models.py"), str(work / "tiny")],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        for line in (work / "tiny" / "tiny.env").read_text().splitlines():
-            key, _, value = line.partition("=")
-            if key.startswith("F5_"):
-                os.environ[key] = value
+    use_tiny_f5_unless_configured(work)
 
     import torch
 

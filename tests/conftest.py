@@ -17,6 +17,7 @@ from tests.caption_rules import check_timing_files
 from tests.helpers import (
     TEST_ACCESS_KEY,
     TEST_SECRET_KEY,
+    espeak_wav,
     free_port,
     guard_b2,
     s3_env,
@@ -29,6 +30,8 @@ pytest_plugins = ["tests.tiny_models"]  # the session-scoped tiny_models fixture
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+NARRATOR_TEXT = "This is the reference voice that the tests clone today."
 
 
 @pytest.fixture(autouse=True)
@@ -160,5 +163,46 @@ def whisper_engines() -> Engines:
 
     loaded = Engines(device="cpu")
     loaded.load("whisperx", lambda: WhisperEngine.load(Settings(whisper_model=tiny_whisper_model()), "cpu"))
+    assert not loaded.errors, loaded.errors
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def narrator_wav(tmp_path_factory):
+    """The reference of the stored voice 'narrator': espeak-ng reading ``NARRATOR_TEXT``."""
+    return espeak_wav(NARRATOR_TEXT, tmp_path_factory.mktemp("voice") / "narrator.wav")
+
+
+@pytest.fixture
+def context_with_narrator(tmp_path, narrator_wav):
+    """Makes a worker context on local storage under ``tmp_path`` with the given engines and the stored
+    voice 'narrator' (audio and reference text)."""
+
+    def make(engines: Engines):
+        settings = Settings(storage_dir=tmp_path / "storage", voice_cache_dir=tmp_path / "cache")
+        ctx = build_context(settings, engines=engines)
+        ctx.storage.put_bytes("voices/narrator.wav", narrator_wav.read_bytes())
+        ctx.storage.put_bytes("voices/narrator.txt", NARRATOR_TEXT.encode())
+        return ctx
+
+    return make
+
+
+@pytest.fixture
+def narrator_ctx(context_with_narrator, engines):
+    """The module's tiny F5-TTS and tiny.en Whisper, with the stored voice 'narrator'."""
+    return context_with_narrator(engines)
+
+
+@pytest.fixture(scope="module")
+def spoken_engines() -> Engines:
+    """Real speech for timing tests: the espeak-ng stand-in for F5-TTS (``tests/espeak_tts.py``) and the
+    warm forced aligner, with no recogniser (every word must come from alignment)."""
+    from f5worker.engines.forced import ForcedAligner
+    from tests.espeak_tts import EspeakTtsEngine
+
+    loaded = Engines(device="cpu")
+    loaded.loaded["tts"] = EspeakTtsEngine()
+    loaded.load("aligner", ForcedAligner.load)
     assert not loaded.errors, loaded.errors
     return loaded

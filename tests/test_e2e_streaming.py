@@ -103,7 +103,8 @@ def test_local_runsync_returns_the_usual_output_as_the_one_item_of_a_list(api):
 
 
 def test_local_stream_endpoint_returns_chunks_then_the_final_output(api):
-    job_id = requests.post(f"{api.url}/run", json={"input": tts(LONG_TEXT, stream=True)}, timeout=10).json()["id"]
+    timed = tts(LONG_TEXT, stream=True, return_word_timings=True, timing_formats=["json"])
+    job_id = requests.post(f"{api.url}/run", json={"input": timed}, timeout=10).json()["id"]
     body = requests.post(f"{api.url}/stream/{job_id}", timeout=300).json()
     assert body["status"] == "COMPLETED", body
     items = [entry["output"] for entry in body["stream"]]
@@ -111,6 +112,11 @@ def test_local_stream_endpoint_returns_chunks_then_the_final_output(api):
     assert len(chunks) == len(items) - 1 == final["params"]["chunks"] > 1
     pcm = np.frombuffer(stream_audio(chunks), dtype="<i2")
     assert pcm.tolist() == wav_samples(final).tolist()
+    # Each chunk's words (aligned in its own audio; the tiny model's noise makes them fall back) are the
+    # final output's words for that chunk.
+    streamed_words = [word for item in chunks for word in item["words"]]
+    assert [word["word"] for word in streamed_words] == LONG_TEXT.split()
+    assert streamed_words == final["timings"]["words"]
     runsync = api.runsync(tts(LONG_TEXT, stream=True))["output"]  # /runsync aggregates every item
     assert len(chunk_items(runsync)) == len(chunks) and "audio" in runsync[-1]
 

@@ -15,29 +15,22 @@ import numpy as np
 import pytest
 import soundfile
 
-from f5worker.context import build_context
 from f5worker.dispatch import handle_job
-from f5worker.settings import Settings
 from f5worker.streaming import run_job, stream_job
-from tests.helpers import espeak_wav
 
 pytestmark = pytest.mark.timeout(900)  # f5-tts's import alone can take minutes on a shared 2-core machine
 
-REFERENCE_TEXT = "This is the reference voice that the tests clone today."
 LONG_TEXT = " ".join(f"Sentence number {n} talks about the weather and the sea." for n in range(1, 9))
-
-
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    return espeak_wav(REFERENCE_TEXT, tmp_path_factory.mktemp("voice") / "narrator.wav")
+TIMED_TEXT = (
+    "In 2014, Dr. Tanaka paid $1,250 for a flight to Frankfurt. Professor O'Brien met him at 7:45 pm, "
+    "and about 85% of the 1,200 guests stayed until midnight. Then everyone went home, tired but happy. "
+    "On Sunday, Maria Gonzalez called Stella from Chicago; the weather, she said, was perfect for sailing."
+)
 
 
 @pytest.fixture
-def ctx(tmp_path, engines, reference):
-    ctx = build_context(Settings(storage_dir=tmp_path / "storage", voice_cache_dir=tmp_path / "cache"), engines=engines)
-    ctx.storage.put_bytes("voices/narrator.wav", reference.read_bytes())
-    ctx.storage.put_bytes("voices/narrator.txt", REFERENCE_TEXT.encode())
-    return ctx
+def ctx(narrator_ctx):
+    return narrator_ctx  # conftest.py: the tiny F5-TTS with the stored voice 'narrator'
 
 
 def job(job_id: str, **fields) -> dict:
@@ -143,3 +136,37 @@ def test_cancelling_the_plain_handler_stops_at_the_next_chunk(ctx):
     assert elapsed < 2 * (time.monotonic() - plain_started) + 1.0
     time.sleep(0.5)
     assert ctx.storage.list_keys("outputs/k1/") == [] and not ctx.storage.exists("results/k1.json")
+
+
+def test_streamed_items_carry_their_chunks_words_as_the_final_output_has_them(
+    context_with_narrator, spoken_engines, monkeypatch
+):
+    """Real speech (the espeak-ng stand-in) and the forced aligner: each chunk is aligned once, when its
+    item is made, and the final output's words are those items' words."""
+    ctx = context_with_narrator(spoken_engines)
+    aligner = spoken_engines.loaded["aligner"]
+    calls = []
+
+    def counted(audio, tokens, align=aligner.align):
+        calls.append(tokens)
+        return align(audio, tokens)
+
+    monkeypatch.setattr(aligner, "align", counted)
+    fields = {"text": TIMED_TEXT, "return_word_timings": True, "timing_formats": ["json"]}
+    items = collect(job("w1", stream=True, **fields), ctx)
+    chunks, final = items[:-1], items[-1]
+    assert "error" not in final, final
+    assert len(chunks) == final["params"]["chunks"] > 1 and len(calls) == len(chunks)
+    streamed = [word for item in chunks for word in item["words"]]
+    assert streamed == final["timings"]["words"]
+    assert [word["word"] for word in streamed] == TIMED_TEXT.split()  # the caller's spelling
+    assert {word["timed_by"] for word in streamed} == {"aligned"}
+    assert final["timings"]["engine"]["known_text"]["pieces"] == len(chunks)
+    for item in chunks:  # a chunk's words lie inside its own audio, on the job's timeline
+        assert item["words"], item["text"]
+        assert item["start_s"] <= item["words"][0]["start"] + 0.001
+        assert item["words"][-1]["end"] <= item["start_s"] + item["duration_s"] + 0.001
+    assert chunks[-1]["words"][-1]["end"] <= final["audio"]["duration_s"]
+
+    plain = asyncio.run(run_job(job("w2", **fields), ctx))  # not streamed: aligned after synthesis, the same
+    assert plain["timings"]["words"] == streamed

@@ -23,16 +23,13 @@ LONG_TEXT = " ".join(f"Sentence number {n} talks about the weather and the sea."
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    return espeak_wav(REFERENCE_TEXT, tmp_path_factory.mktemp("voice") / "narrator.wav")
+def reference(narrator_wav):
+    return narrator_wav  # conftest.py: espeak-ng reading REFERENCE_TEXT
 
 
 @pytest.fixture
-def ctx(tmp_path, engines, reference):
-    ctx = build_context(Settings(storage_dir=tmp_path / "storage", voice_cache_dir=tmp_path / "cache"), engines=engines)
-    ctx.storage.put_bytes("voices/narrator.wav", reference.read_bytes())
-    ctx.storage.put_bytes("voices/narrator.txt", REFERENCE_TEXT.encode())
-    return ctx
+def ctx(narrator_ctx):
+    return narrator_ctx  # conftest.py: stored voice 'narrator'
 
 
 def tts(ctx, job_id="tts-1", **fields):

@@ -38,14 +38,18 @@ def voices(tmp_path_factory):
     }
 
 
-@pytest.fixture
-def ctx(tmp_path, engines, voices):
-    ctx = build_context(Settings(storage_dir=tmp_path / "storage", voice_cache_dir=tmp_path / "cache"), engines=engines)
+def two_voice_context(root, engines, voices):
+    ctx = build_context(Settings(storage_dir=root / "storage", voice_cache_dir=root / "cache"), engines=engines)
     ctx.storage.put_bytes("voices/narrator.wav", voices["narrator"].read_bytes())
     ctx.storage.put_bytes("voices/narrator.txt", NARRATOR_TEXT.encode())
     ctx.storage.put_bytes("voices/guest.wav", voices["guest"].read_bytes())
     ctx.storage.put_bytes("voices/guest.txt", GUEST_TEXT.encode())
     return ctx
+
+
+@pytest.fixture
+def ctx(tmp_path, engines, voices):
+    return two_voice_context(tmp_path, engines, voices)
 
 
 def tts(ctx, job_id: str, **fields) -> dict:
@@ -137,3 +141,45 @@ def test_bad_dialogue_input_names_the_field_and_the_worker_serves_on(ctx, fields
         {"id": "ok", "input": {"endpoint": "tts", "nfe_step": 4, "voice": "guest", "text": "[narrator] Still fine."}},
         ctx,
     )
+
+
+def test_dialogue_words_are_aligned_chunk_by_chunk_with_their_speakers(tmp_path, spoken_engines, voices):
+    """Real speech from two espeak-ng voices (the stand-in for F5-TTS) and the forced aligner, no
+    recogniser: every chunk is aligned in its own audio and its words carry its turn's speaker."""
+    spoken_engines.loaded["tts"].voices[GUEST_TEXT] = ("en-us+f3", 190)
+    ctx = two_voice_context(tmp_path, spoken_engines, voices)
+    segments = [*SEGMENTS, {"voice": "guest", "text": "Yes, it was, at 11:30 pm."}]
+    job = {
+        "id": "w1",
+        "input": {
+            "endpoint": "tts",
+            "segments": segments,
+            "segment_pause_s": 0.3,
+            "return_word_timings": True,
+            "timing_formats": ["srt", "vtt"],
+            "stream": True,
+        },
+    }
+
+    async def gather():
+        return [item async for item in stream_job(job, ctx)]
+
+    items = asyncio.run(gather())
+    final = items[-1]
+    assert "error" not in final, final
+    words = final["timings"]["words"]
+    expected = [(token, segment["voice"]) for segment in segments for token in segment["text"].split()]
+    assert [(word["word"], word["speaker"]) for word in words] == expected
+    assert {word["timed_by"] for word in words} == {"aligned"}
+    engine = final["timings"]["engine"]
+    assert engine["name"] == "aligner" and engine["known_text"]["pieces"] == len(segments)
+    assert [word for item in items[:-1] for word in item["words"]] == words  # pauses carry no words
+    for item in items[:-1]:  # each chunk's words lie inside its own audio
+        assert bool(item["words"]) == bool(item["text"])
+        if item["words"]:
+            assert item["start_s"] <= item["words"][0]["start"] + 0.001
+            assert item["words"][-1]["end"] <= item["start_s"] + item["duration_s"] + 0.001
+    assert "\nguest: " in final["timings"]["files"]["srt"]["text"]
+    assert "<v guest>" in final["timings"]["files"]["vtt"]["text"]
+    plain = tts(ctx, "w2", segments=segments, segment_pause_s=0.3, return_word_timings=True, timing_formats=["srt"])
+    assert plain["timings"]["words"] == words

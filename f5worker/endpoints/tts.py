@@ -19,7 +19,7 @@ from ..audio_rates import F5_SAMPLE_RATE, SPEECH_SAMPLE_RATE
 from ..context import WorkerContext
 from ..engines import is_unrecoverable
 from ..engines.f5 import chunk_durations
-from ..engines.timing import align_tts_speech, run_timing
+from ..engines.timing import run_timing
 from ..errors import EngineUnavailable, InvalidInput
 from ..media.audio import decode_audio
 from ..media.chunking import chunk_budget, split_text
@@ -51,7 +51,7 @@ from .tts_dialogue import (
     speaker_options,
     synthesize_dialogue,
 )
-from .tts_stream import check_stream_request, piece_listener
+from .tts_stream import check_stream_request, chunk_word_timer, piece_listener
 
 # f5-tts's longest sequence (reference plus speech) in one chunk: 8192 mel frames of 256 samples.
 F5_MAX_CHUNK_S = 8192 * 256 / F5_SAMPLE_RATE
@@ -155,7 +155,7 @@ def check_model_limits(request: TtsRequest, ref_seconds: float, ref_text: str, c
 
 def require_job_engines(request: TtsRequest, ctx: WorkerContext) -> None:
     """Every engine the job will need, checked before any work (no synthesis thrown away at the end)."""
-    aligns = request.timing_engine == "auto" and "aligner" in ctx.engines.loaded and not request.is_multi_voice
+    aligns = request.timing_engine == "auto" and "aligner" in ctx.engines.loaded
     if request.return_word_timings and not aligns:  # the aligner falls back to a recogniser only when it can
         require_timing_engine(ctx, request.timing_engine)
     if request.ref_audio and not request.ref_text:
@@ -214,6 +214,7 @@ def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
         )
     metrics["normalize_ms"] = elapsed_ms(step)
 
+    timer = chunk_word_timer(request, ctx.engines, spoken_text, dialogue)  # chunk-by-chunk words: tts_stream.py
     seed = request.seed if request.seed is not None else random.randrange(2**31)
     step = time.perf_counter()
 
@@ -222,10 +223,9 @@ def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
             report_progress({"stage": "synthesis", "chunk": done, "chunks": total})
 
     try:
-        spans = None  # dialogue turns are timed on the joined audio (recogniser mapping)
         if dialogue is not None:
-            speech = synthesize_dialogue(
-                engine, dialogue, request, seed, on_chunk, piece_listener(request.stream, dialogue.item_count)
+            speech, spans = synthesize_dialogue(
+                engine, dialogue, request, seed, on_chunk, piece_listener(request.stream, dialogue.item_count, timer)
             )
         else:
             speech, spans = engine.synthesize_with_spans(
@@ -241,7 +241,7 @@ def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
                 seed=seed,
                 fix_duration=request.fix_duration,
                 on_chunk=on_chunk,
-                on_piece=piece_listener(request.stream, len(chunks)),
+                on_piece=piece_listener(request.stream, len(chunks), timer),
             )
     except RuntimeError as exc:  # torch.cuda.OutOfMemoryError is a RuntimeError
         if is_unrecoverable(exc):
@@ -287,11 +287,9 @@ def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
         report_progress({"stage": "timing"})
         known_text = dialogue.known_text if dialogue else request.text
         transcript = None
-        if request.timing_engine == "auto" and spans is not None:  # forced alignment chunk by chunk
-            transcript = align_tts_speech(
-                ctx.engines, unsilenced, F5_SAMPLE_RATE, spans, request.text, spoken_text, keep=kept
-            )
-        if transcript is None:  # the recogniser: a named engine, dialogue, or no aligner
+        if timer is not None:  # forced alignment chunk by chunk (streamed chunks were aligned already)
+            transcript = timer.transcript(unsilenced, spans, keep=kept)
+        if transcript is None:  # the recogniser: a named engine, or no aligner for the text
             transcript = run_timing(
                 ctx.engines,
                 resample(speech, F5_SAMPLE_RATE, SPEECH_SAMPLE_RATE),

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..audio_rates import F5_SAMPLE_RATE
 from ..context import WorkerContext
-from ..engines.f5 import CrossFadeJoiner, PieceListener, chunk_seed
+from ..engines.f5 import ChunkSpan, CrossFadeJoiner, PieceListener, chunk_seed
 from ..errors import InvalidInput, NotFound
 from ..media.chunking import chunk_budget, split_text
 from ..media.dialogue import DialogueSegment, parse_tagged_text
@@ -57,6 +57,16 @@ class DialoguePlan:
     def item_count(self) -> int:
         """Chunks plus the silences between turns: what the joiner (and a stream) sees."""
         return self.chunk_count + (len(self.turns) - 1 if self.pause_samples else 0)
+
+    @property
+    def span_speakers(self) -> list[str | None]:
+        """The speaker of each piece the joiner sees, in order (None: the silence between two turns)."""
+        speakers: list[str | None] = []
+        for index, turn in enumerate(self.turns):
+            if index and self.pause_samples:
+                speakers.append(None)
+            speakers += [turn.speaker] * len(turn.chunks)
+        return speakers
 
     @property
     def spoken_text(self) -> str:
@@ -160,8 +170,9 @@ def synthesize_dialogue(
     seed: int,
     on_chunk: Callable[[int, int], None],
     on_piece: PieceListener,
-) -> np.ndarray:
-    """All turns through one joiner; fills ``plan.ranges`` with where each turn lies in the audio."""
+) -> tuple[np.ndarray, list[ChunkSpan]]:
+    """All turns through one joiner: the audio and each piece's ``ChunkSpan`` (pauses have no text);
+    fills ``plan.ranges`` with where each turn lies in the audio."""
     joiner = CrossFadeJoiner(round(request.cross_fade_duration * F5_SAMPLE_RATE))
     pieces: list[np.ndarray] = []
     done = 0
@@ -210,13 +221,17 @@ def synthesize_dialogue(
         (spans[first].start / F5_SAMPLE_RATE, spans[last].end / F5_SAMPLE_RATE, speaker)
         for first, last, speaker in turn_spans
     ]
-    return np.concatenate(pieces).astype(np.float32, copy=False)
+    return np.concatenate(pieces).astype(np.float32, copy=False), spans
 
 
 def label_speakers(words: Sequence[Word], ranges: Sequence[tuple[float, float, str]]) -> list[Word]:
-    """Each word gets the speaker of the turn its middle falls in (the nearest turn in a pause)."""
+    """Each word gets the speaker of the turn its middle falls in (the nearest turn in a pause);
+    words already labelled (aligned chunk by chunk, each chunk knows its voice) keep theirs."""
     labelled = []
     for word in words:
+        if word.speaker is not None:
+            labelled.append(word)
+            continue
         middle = (word.start + word.end) / 2
 
         def distance(item: tuple[float, float, str], middle: float = middle) -> float:

@@ -5,6 +5,8 @@ here, which turns every piece the cross-fade joiner releases into an item and gi
 ``emit`` function the streaming handler installed for this job (a context variable, copied into the
 job's thread like the progress reporter). Items carry raw 16-bit PCM at F5-TTS's 24 kHz, converted
 exactly as the wav file is, so the items' audio concatenated equals the job's 24 kHz wav samples.
+With word timings, each item also carries its chunk's words, force-aligned in the item's own audio
+by the job's :class:`~f5worker.engines.chunk_timing.ChunkTimer`, which the final output reuses.
 
 The same listener checks the job's cancel flag before each chunk is handed on, so a cancelled or
 abandoned job stops at the next chunk boundary (and the model is released).
@@ -21,7 +23,9 @@ from contextvars import ContextVar
 import numpy as np
 
 from ..audio_rates import F5_SAMPLE_RATE
+from ..engines.chunk_timing import ChunkTimer
 from ..engines.f5 import ChunkSpan, PieceListener
+from ..engines.timing import chunk_timer
 from ..errors import InvalidInput, JobCancelled
 from ..media.encode import pcm16_bytes
 
@@ -64,12 +68,30 @@ def check_stream_request(stream: bool, remove_silence: bool) -> None:
         )
 
 
-class ChunkStreamer:
-    """Builds one stream item per chunk from the joiner's pieces (the last chunk waits for the tail)."""
+def chunk_word_timer(request, engines, spoken_text: str, dialogue=None) -> ChunkTimer | None:
+    """The job's chunk-by-chunk word timer: when word timings are asked for with ``timing_engine`` auto
+    and the warm aligner takes the text; else None (the job is timed by a recogniser at the end).
 
-    def __init__(self, emit: Callable[[dict], None], chunks: int):
+    Streamed chunks are aligned as their items are made and carry their words; the final output
+    reuses those alignments (see :mod:`f5worker.engines.chunk_timing`).
+    """
+    if not request.return_word_timings or request.timing_engine != "auto":
+        return None
+    if dialogue is None:
+        return chunk_timer(engines, request.text, spoken_text, F5_SAMPLE_RATE)
+    return chunk_timer(engines, dialogue.known_text, spoken_text, F5_SAMPLE_RATE, dialogue.span_speakers)
+
+
+class ChunkStreamer:
+    """Builds one stream item per chunk from the joiner's pieces (the last chunk waits for the tail).
+
+    With a ``timer``, each item carries its chunk's ``words``, aligned in the item's own audio.
+    """
+
+    def __init__(self, emit: Callable[[dict], None], chunks: int, timer: ChunkTimer | None = None):
         self.emit = emit
         self.chunks = chunks
+        self.timer = timer
         self.position = 0  # samples already sent
         self.held: tuple[np.ndarray, ChunkSpan] | None = None
 
@@ -85,25 +107,29 @@ class ChunkStreamer:
             self._send(samples, span)
 
     def _send(self, samples: np.ndarray, span: ChunkSpan) -> None:
-        self.emit(
-            {
-                "type": "chunk",
-                "seq": span.index,
-                "chunks": self.chunks,
-                "text": span.text,
-                "start_s": round(self.position / F5_SAMPLE_RATE, 6),
-                "duration_s": round(samples.size / F5_SAMPLE_RATE, 6),
-                "audio": base64.b64encode(pcm16_bytes(samples)).decode("ascii"),
-                "audio_format": STREAM_AUDIO_FORMAT,
-                "sample_rate": F5_SAMPLE_RATE,
-            }
-        )
+        item = {
+            "type": "chunk",
+            "seq": span.index,
+            "chunks": self.chunks,
+            "text": span.text,
+            "start_s": round(self.position / F5_SAMPLE_RATE, 6),
+            "duration_s": round(samples.size / F5_SAMPLE_RATE, 6),
+            "audio": base64.b64encode(pcm16_bytes(samples)).decode("ascii"),
+            "audio_format": STREAM_AUDIO_FORMAT,
+            "sample_rate": F5_SAMPLE_RATE,
+        }
+        if self.timer is not None:
+            words = self.timer.time_chunk(span.index, span.text, samples, self.position)
+            if words is not None:  # None: the chunks did not tile the text; the final item has the words
+                item["words"] = [word.model_dump() for word in words]
+        self.emit(item)
         self.position += samples.size
 
 
-def piece_listener(stream: bool, chunks: int) -> PieceListener:
-    """What ``tts`` gives the engine: a :class:`ChunkStreamer` for streamed jobs, else a cancel check."""
+def piece_listener(stream: bool, chunks: int, timer: ChunkTimer | None = None) -> PieceListener:
+    """What ``tts`` gives the engine: a :class:`ChunkStreamer` for streamed jobs, else a cancel check
+    (a job not streamed is aligned after synthesis, with the model free for the next job)."""
     emit = _emitter.get()
     if stream and emit is not None:
-        return ChunkStreamer(emit, chunks)
+        return ChunkStreamer(emit, chunks, timer)
     return lambda _samples, _span, _final: raise_if_cancelled()

@@ -5,15 +5,14 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from ..audio_rates import SPEECH_SAMPLE_RATE
 from ..errors import EngineUnavailable
-from ..media.encode import resample
-from ..media.silence import time_through_mask
 from ..media.text_normalize import normalize_english
+from .chunk_timing import ChunkTimer
 from .forced import LONG_AUDIO_S, Piece, cut_pieces, known_text_transcript, spread_evenly
 from .known_text import align_known_text, known_text_spans
 from .transcript import EngineFailure, Transcript, segments_by_sentence
@@ -141,6 +140,17 @@ def _approximate_times(audio: np.ndarray, spoken_text: str, recogniser) -> list[
     return spread_evenly(piece.tokens, audio)
 
 
+def chunk_timer(
+    engines, text: str, spoken_text: str, rate: int, speakers: Sequence[str | None] | None = None
+) -> ChunkTimer | None:
+    """tts: the job's chunk-by-chunk aligner (:mod:`.chunk_timing`); None when the text is not for it."""
+    aligner = english_aligner(engines, spoken_text, None)
+    if aligner is None:
+        return None
+    recogniser, name = recogniser_for_fallback(engines)
+    return ChunkTimer(aligner, recogniser, name, text, spoken_text, rate, speakers)
+
+
 def align_tts_speech(
     engines,
     speech: np.ndarray,
@@ -153,42 +163,10 @@ def align_tts_speech(
 ) -> Transcript | None:
     """tts: each chunk's text force-aligned inside that chunk's samples (``ChunkSpan``s of ``speech``).
 
-    A chunk reaches from the middle of the cross-fade before it to the middle of the one after, so
-    the chunks tile the audio. Times are measured before silence removal and mapped through ``keep``
-    (the mask of samples it kept). None: the text is not for the aligner (not English).
+    A chunk reaches from the start of the cross-fade into it to the start of the one into the next
+    (its stream item's audio), so the chunks tile the audio. Times are measured before silence
+    removal and mapped through ``keep`` (the mask of samples it kept). None: the text is not for
+    the aligner (not English).
     """
-    aligner = english_aligner(engines, spoken_text, None)
-    if aligner is None:
-        return None
-    tokens = spoken_text.split()
-    pieces, first = [], 0
-    for span in spans:
-        chunk_tokens = span.text.split()
-        pieces.append(
-            Piece(
-                first,
-                chunk_tokens,
-                (span.start + span.fade_in / 2) / rate,
-                (span.end - span.fade_out / 2) / rate,
-                str(span.index),
-            )
-        )
-        first += len(chunk_tokens)
-    if [token for piece in pieces for token in piece.tokens] != tokens:  # chunks always tile the text
-        log.warning("chunk texts do not add up to the spoken text: aligning the whole output at once")
-        pieces = [Piece(0, tokens, 0.0, len(speech) / rate, "0")]
-    audio = resample(speech, rate, SPEECH_SAMPLE_RATE)
-    recogniser, name = recogniser_for_fallback(engines)
-    time_map = time_through_mask(keep, rate) if keep is not None else None
-    duration = (int(keep.sum()) if keep is not None else len(speech)) / rate
-    return known_text_transcript(
-        aligner,
-        audio,
-        text,
-        spoken_text,
-        pieces,
-        recogniser,
-        duration=duration,
-        time_map=time_map,
-        recogniser_name=name,
-    )
+    timer = chunk_timer(engines, text, spoken_text, rate)
+    return None if timer is None else timer.transcript(speech, spans, keep=keep)
