@@ -44,15 +44,8 @@ def run(request: SttRequest, ctx: WorkerContext, job_id: str) -> dict:
         if long_job:
             report_progress({"stage": "files", "words": len(words)})
         with timed(times, "files_ms"):
-            files = store_timing_files(
-                ctx,
-                job_id,
-                words,
-                request.timing_formats,
-                request.caption_options(),
-                delivery,
-                budget=InlineBudget(ctx),
-            )
+            options, budget = request.caption_options(), InlineBudget(ctx)
+            files = store_timing_files(ctx, job_id, words, request.timing_formats, options, delivery, budget=budget)
     total_ms = times["total_ms"]
     output = {
         "job_id": job_id,
