@@ -26,8 +26,9 @@ class WorkerContext:
             self.references = ReferenceCache(self.storage, self.settings)
 
 
-def build_context(settings: Settings, engines: Engines | None = None) -> WorkerContext:
-    storage = open_storage(settings)
+def build_context(settings: Settings, engines: Engines | None = None, storage: Storage | None = None) -> WorkerContext:
+    """The process's context; ``engines`` and ``storage`` are built from ``settings`` unless given."""
+    storage = storage if storage is not None else open_storage(settings)
     return WorkerContext(
         settings=settings,
         storage=storage,
