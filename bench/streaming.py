@@ -64,7 +64,7 @@ def main() -> int:
 
     from f5worker.audio_rates import F5_SAMPLE_RATE
     from f5worker.context import build_context
-    from f5worker.endpoints.tts import prepared_reference
+    from f5worker.endpoints.voice_reference import prepared_reference
     from f5worker.engines import Engines, load_tts
     from f5worker.media.chunking import chunk_budget
     from f5worker.settings import Settings

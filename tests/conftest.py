@@ -150,9 +150,7 @@ def local_ctx(local_settings):
 
 @pytest.fixture
 def s3_ctx(s3_settings, s3_storage):
-    ctx = build_context(s3_settings, engines=Engines())
-    ctx.storage = s3_storage
-    return ctx
+    return build_context(s3_settings, engines=Engines(), storage=s3_storage)  # the voice cache reads it too
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from f5worker.endpoints.result import save_result
+from f5worker.storage.results import save_result
 from tests.helpers import REPO, espeak_wav
 
 API_MD = REPO / "API.md"

@@ -9,8 +9,8 @@ import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
-from f5worker.endpoints.result import save_result
 from f5worker.storage.layout import audio_key, timing_key
+from f5worker.storage.results import save_result
 from tests.conftest import make_bucket
 from tests.helpers import TEST_SECRET_KEY, free_port, s3_env, worker_api, worker_env
 

@@ -1,8 +1,8 @@
 import json
 
 from f5worker.dispatch import handle_job
-from f5worker.endpoints.result import save_result
 from f5worker.storage.layout import result_key
+from f5worker.storage.results import save_result
 
 
 def test_saved_result_is_returned_whole(local_ctx):

@@ -227,3 +227,11 @@ def test_ffmpeg_burns_the_timing_files_into_video_without_warnings(ctx, tmp_path
         result = subprocess.run(command, capture_output=True, text=True, timeout=60)
         assert result.returncode == 0 and result.stderr == "", (fmt, result.stderr)
         assert burnt.stat().st_size > 0
+
+
+def test_a_stored_voice_is_fetched_and_decoded_once_across_jobs(ctx):
+    for job_id in ("warm-1", "warm-2"):
+        assert "error" not in tts(ctx, job_id=job_id, text="Hello again.", voice="narrator", seed=1)
+    assert ctx.references.files.downloads == 1
+    info = ctx.references.prepared_info()
+    assert (info.misses, info.hits) == (1, 1)

@@ -11,7 +11,7 @@ from ..media.encode import AUDIO_CONTENT_TYPES
 from ..schemas import DownloadRequest
 from ..storage.layout import output_prefix, result_key, timing_key
 from ..words import CONTENT_TYPES as TIMING_CONTENT_TYPES
-from .timing_files import require_url_storage
+from .delivery import require_url_storage
 
 CONTENT_TYPES = {**AUDIO_CONTENT_TYPES, **TIMING_CONTENT_TYPES}
 

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import time
-
 from ..audio_rates import SPEECH_SAMPLE_RATE
 from ..context import WorkerContext
 from ..engines.timing import run_timing
 from ..engines.transcript import Segment
 from ..media.audio import decode_audio
 from ..media.sources import read_audio_source
+from ..metrics import timed
 from ..progress import report_progress
 from ..schemas import SttRequest
+from ..storage.results import save_result
+from .delivery import resolve_delivery
 from .limits import InlineBudget, check_response_size, require_timing_engine
-from .result import save_result
-from .timing_files import resolve_delivery, store_timing_files
+from .timing_files import store_timing_files
 
 PROGRESS_MIN_S = 30.0  # shorter jobs finish before a progress update would tell anyone anything
-
-
-def elapsed_ms(since: float) -> float:
-    return round((time.perf_counter() - since) * 1000, 1)
 
 
 def segment_output(segment: Segment) -> dict:
@@ -29,29 +25,28 @@ def segment_output(segment: Segment) -> dict:
 
 
 def run(request: SttRequest, ctx: WorkerContext, job_id: str) -> dict:
-    started = time.perf_counter()
-    delivery = resolve_delivery(request.delivery, ctx)
-    require_timing_engine(ctx, request.timing_engine)
+    times: dict[str, float] = {}
+    with timed(times, "total_ms"):
+        with timed(times, "decode_ms"):  # the checks and fetching the audio count as decoding
+            delivery = resolve_delivery(request.delivery, ctx)
+            require_timing_engine(ctx, request.timing_engine)
+            raw = read_audio_source(request.audio, "audio", ctx.settings, ctx.storage)
+            audio = decode_audio(raw, SPEECH_SAMPLE_RATE, ctx.settings.max_audio_s, field="audio")
+        duration_s = round(len(audio) / SPEECH_SAMPLE_RATE, 3)
 
-    raw = read_audio_source(request.audio, "audio", ctx.settings, ctx.storage)
-    audio = decode_audio(raw, SPEECH_SAMPLE_RATE, ctx.settings.max_audio_s, field="audio")
-    decode_ms = elapsed_ms(started)
-    duration_s = round(len(audio) / SPEECH_SAMPLE_RATE, 3)
-
-    long_job = duration_s >= PROGRESS_MIN_S
-    if long_job:
-        report_progress({"stage": "transcribe", "audio_s": duration_s})
-    transcript = run_timing(
-        ctx.engines, audio, choice=request.timing_engine, language=request.language, known_text=request.text
-    )
-    words = transcript.words
-    if long_job:
-        report_progress({"stage": "files", "words": len(words)})
-    files_started = time.perf_counter()
-    files = store_timing_files(
-        ctx, job_id, words, request.timing_formats, request.caption_options(), delivery, budget=InlineBudget(ctx)
-    )
-    total_ms = elapsed_ms(started)
+        long_job = duration_s >= PROGRESS_MIN_S
+        if long_job:
+            report_progress({"stage": "transcribe", "audio_s": duration_s})
+        transcript = run_timing(
+            ctx.engines, audio, choice=request.timing_engine, language=request.language, known_text=request.text
+        )
+        words = transcript.words
+        if long_job:
+            report_progress({"stage": "files", "words": len(words)})
+        with timed(times, "files_ms"):
+            options, budget = request.caption_options(), InlineBudget(ctx)
+            files = store_timing_files(ctx, job_id, words, request.timing_formats, options, delivery, budget=budget)
+    total_ms = times["total_ms"]
     output = {
         "job_id": job_id,
         "text": transcript.text,
@@ -62,11 +57,11 @@ def run(request: SttRequest, ctx: WorkerContext, job_id: str) -> dict:
         "engine": transcript.engine_output(),
         "files": files,
         "metrics": {
-            "decode_ms": decode_ms,
+            "decode_ms": times["decode_ms"],
             "transcribe_ms": transcript.timings_ms.get("transcribe"),
             "align_ms": transcript.timings_ms.get("align"),
             "known_text_ms": transcript.timings_ms.get("known_text"),
-            "files_ms": elapsed_ms(files_started),
+            "files_ms": times["files_ms"],
             "total_ms": total_ms,
             "real_time_factor": round(total_ms / 1000 / duration_s, 4) if duration_s else None,
         },

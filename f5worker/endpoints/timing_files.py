@@ -3,29 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
 
 from ..context import WorkerContext
-from ..errors import InvalidInput
 from ..media.subtitles import SpeakerOptions, render_timing_files
 from ..storage.layout import timing_key
 from ..words import CONTENT_TYPES, CaptionOptions, Word
+from .delivery import FileDelivery
 from .limits import InlineBudget
-
-FileDelivery = Literal["url", "text"]
-
-
-def require_url_storage(ctx: WorkerContext, field: str, instead: str) -> None:
-    """Only S3 can sign URLs; on local storage a URL nobody outside the worker could open is refused."""
-    if ctx.storage.backend != "s3":
-        raise InvalidInput(f"{field}: 'url' needs S3 storage; this worker uses local storage, use {instead}")
-
-
-def resolve_delivery(requested: FileDelivery | None, ctx: WorkerContext) -> FileDelivery:
-    """URLs where storage can sign them (S3), the text itself otherwise."""
-    if requested == "url":
-        require_url_storage(ctx, "delivery", "text")
-    return requested or ("url" if ctx.storage.backend == "s3" else "text")
 
 
 def store_timing_files(

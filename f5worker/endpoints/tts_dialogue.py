@@ -27,6 +27,8 @@ from ..media.subtitles import SpeakerOptions
 from ..media.text_normalize import normalize_english
 from ..schemas import TtsRequest
 from ..words import Word
+from .limits import check_model_limits
+from .voice_reference import check_reference_text, load_reference, stored_voice
 
 # Request fields of multi-voice jobs: in a job's params only when the job is one.
 DIALOGUE_FIELDS = ("segments", "segment_pause_s", "speaker_labels", "speaker_colors")
@@ -92,33 +94,19 @@ def requested_segments(request: TtsRequest) -> list[DialogueSegment]:
 
 def _stored_voice(name: str, ctx: WorkerContext, field_name: str) -> tuple[np.ndarray, str]:
     """A stored voice's prepared audio and reference text (transcribed and saved once when missing)."""
-    from ..storage.layout import voice_text_key
-    from ..voices import VoiceCache, find_voice, read_reference_text
-    from . import tts as single  # tts imports this module
-
-    stored = find_voice(ctx.storage, name)
-    cache = VoiceCache(ctx.storage, ctx.settings.voice_cache_dir, ctx.settings.voice_lock_timeout_s)
-    samples = single.cached_voice_audio(cache.fetch(stored.audio_key), ctx)
-    ref_text = read_reference_text(ctx.storage, stored)
-    if ref_text is None:
-        ref_text = single.transcribe_reference(ctx, samples)
-        ctx.storage.put_bytes(voice_text_key(stored.name), ref_text.encode(), content_type="text/plain")
-    single.check_reference_text(ref_text, len(samples) / F5_SAMPLE_RATE, field_name)
+    _, samples, ref_text, _ = stored_voice(ctx, name)
+    check_reference_text(ref_text, len(samples) / F5_SAMPLE_RATE, field_name)
     return samples, ref_text
 
 
 def _resolve(segment: DialogueSegment, position: int, request: TtsRequest, ctx: WorkerContext):
     """(speaker, samples, ref_text, voice info) of one voice."""
-    from . import tts as single
-
     tagged = request.segments is None
     if segment.voice is None:
         if request.voice is None and request.ref_audio is None:
             raise InvalidInput(f"segments.{position}.voice: required (the job has no 'voice' or 'ref_audio')")
-        samples, ref_text, info = single.load_reference(request, ctx)
-        single.check_reference_text(
-            ref_text, len(samples) / F5_SAMPLE_RATE, "ref_text" if request.ref_text else "voice"
-        )
+        samples, ref_text, info = load_reference(request, ctx)
+        check_reference_text(ref_text, len(samples) / F5_SAMPLE_RATE, "ref_text" if request.ref_text else "voice")
         return request.voice or "voice", samples, ref_text, info
     field_name = "text" if tagged else f"segments.{position}.voice"
     try:
@@ -136,8 +124,6 @@ def _resolve(segment: DialogueSegment, position: int, request: TtsRequest, ctx: 
 
 def plan_dialogue(request: TtsRequest, ctx: WorkerContext) -> DialoguePlan:
     """Voices resolved once each, turns normalised and chunked; refuses what cannot be synthesised."""
-    from . import tts as single
-
     if request.fix_duration is not None:
         raise InvalidInput("fix_duration: not supported for multi-voice jobs (each turn takes its own time)")
     segments = requested_segments(request)
@@ -155,7 +141,7 @@ def plan_dialogue(request: TtsRequest, ctx: WorkerContext) -> DialoguePlan:
         spoken = normalize_english(segment.text) if request.normalize_text else segment.text
         ref_seconds = len(samples) / F5_SAMPLE_RATE
         chunks = split_text(spoken, chunk_budget(ref_text, ref_seconds, speed))
-        single.check_model_limits(request.model_copy(update={"speed": speed}), ref_seconds, ref_text, chunks)
+        check_model_limits(request.model_copy(update={"speed": speed}), ref_seconds, ref_text, chunks)
         turns.append(VoiceTurn(speaker, samples, ref_text, chunks, speed, segment.text))
     info["speakers"] = list(dict.fromkeys(turn.speaker for turn in turns))
     info["turns"] = len(turns)

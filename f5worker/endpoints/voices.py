@@ -9,18 +9,16 @@ import soundfile
 from ..audio_rates import F5_SAMPLE_RATE
 from ..context import WorkerContext
 from ..errors import InvalidInput, NotFound
-from ..media.audio import decode_audio
 from ..media.encode import encode_audio
-from ..media.reference import prepare_reference
 from ..media.sources import read_audio_source
 from ..schemas import VoicesRequest
 from ..storage.layout import voice_audio_key, voice_text_key
-from ..voices import VoiceCache, list_voices, malformed_voice_keys, voice_keys
-from .tts import check_reference_text
+from ..voices import list_voices, malformed_voice_keys, voice_keys
+from .voice_reference import check_reference_text, prepared_reference
 
 
 def list_action(ctx: WorkerContext) -> dict:
-    cache = VoiceCache(ctx.storage, ctx.settings.voice_cache_dir, ctx.settings.voice_lock_timeout_s)
+    cache = ctx.references.files
     voices = []
     for voice in list_voices(ctx.storage):
         try:
@@ -68,9 +66,7 @@ def upload_action(request: VoicesRequest, ctx: WorkerContext) -> dict:
     if existing and not request.overwrite:
         raise _exists_error(request.name)
     raw = read_audio_source(request.audio, "audio", ctx.settings, ctx.storage)
-    samples = prepare_reference(
-        decode_audio(raw, F5_SAMPLE_RATE, ctx.settings.max_audio_s, field="audio"), F5_SAMPLE_RATE, field="audio"
-    )
+    samples = prepared_reference(raw, ctx, "audio")
     if request.text:
         check_reference_text(request.text, len(samples) / F5_SAMPLE_RATE, "text")
     audio_key = voice_audio_key(request.name, "wav")

@@ -7,12 +7,14 @@ the endpoints answer ``engine_unavailable``), instead of crashing into a restart
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 from ..errors import EngineBroken, EngineUnavailable
+from ..metrics import timed
 from ..settings import Settings
+from .roles import Engine, KnownTextAligner, Recogniser, Synthesiser
 
 log = logging.getLogger(__name__)
 
@@ -29,17 +31,29 @@ def detect_device() -> str:
 @dataclass
 class Engines:
     device: str = "cpu"
-    loaded: dict[str, object] = field(default_factory=dict)
+    loaded: dict[str, Engine] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     load_ms: dict[str, float] = field(default_factory=dict)
 
-    def require(self, name: str):
+    def require(self, name: str) -> Engine:
         """The named engine, or ``engine_unavailable`` with the reason it is missing."""
         engine = self.loaded.get(name)
         if engine is None:
             reason = self.errors.get(name, "not loaded")
             raise EngineUnavailable(f"the {name} engine is unavailable: {reason}")
         return engine
+
+    def synthesiser(self) -> Synthesiser:
+        """The ``tts`` engine, or ``engine_unavailable``."""
+        return cast(Synthesiser, self.require("tts"))
+
+    def recogniser(self, name: str) -> Recogniser | None:
+        """A loaded timing engine (``whisperx``, ``google``), or None."""
+        return cast("Recogniser | None", self.loaded.get(name))
+
+    def forced_aligner(self) -> KnownTextAligner | None:
+        """The loaded known-text aligner, or None (``FORCED_ALIGNER=off`` or a failed load)."""
+        return cast("KnownTextAligner | None", self.loaded.get("aligner"))
 
     def describe(self) -> dict:
         report = {}
@@ -62,15 +76,14 @@ class Engines:
         log.error("the %s engine is broken (%s): asking RunPod to refresh this worker", name, reason)
         return EngineBroken(f"the {name} engine failed unrecoverably ({reason}); this worker will be replaced")
 
-    def load(self, name: str, loader: Callable[[], object]) -> None:
-        """Run one loader, keeping the engine or the reason it failed."""
-        started = time.perf_counter()
-        try:
-            self.loaded[name] = loader()
-        except Exception as exc:  # a broken model must not stop the worker from serving the rest
-            log.exception("loading the %s engine failed", name)
-            self.errors[name] = _reason(exc)
-        self.load_ms[name] = round((time.perf_counter() - started) * 1000, 1)
+    def load(self, name: str, loader: Callable[[], Engine]) -> None:
+        """Run one loader, keeping the engine or the reason it failed (and how long either took)."""
+        with timed(self.load_ms, name):
+            try:
+                self.loaded[name] = loader()
+            except Exception as exc:  # a broken model must not stop the worker from serving the rest
+                log.exception("loading the %s engine failed", name)
+                self.errors[name] = _reason(exc)
 
 
 UNRECOVERABLE_MARKERS = ("CUDA out of memory", "CUDA error", "CUBLAS_STATUS", "cuDNN error", "device-side assert")
@@ -90,7 +103,7 @@ def wanted_timing_engines(settings: Settings) -> list[str]:
     return [name.strip() for name in settings.timing_engines.split(",") if name.strip()]
 
 
-def load_tts(settings: Settings, device: str):
+def load_tts(settings: Settings, device: str) -> Synthesiser:
     from .f5 import F5Engine
     from .model_files import resolve_f5_files
 

@@ -6,22 +6,30 @@ import logging
 import re
 import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
 from ..audio_rates import SPEECH_SAMPLE_RATE
 from ..errors import EngineUnavailable
 from ..media.text_normalize import normalize_english
+from ..metrics import elapsed_ms, timed
 from .chunk_timing import ChunkTimer
 from .forced import LONG_AUDIO_S, Piece, cut_pieces, known_text_transcript, spread_evenly
 from .known_text import align_known_text, known_text_spans
+from .roles import KnownTextAligner, Recogniser, TextAligningRecogniser
 from .transcript import EngineFailure, Transcript, segments_by_sentence
+
+if TYPE_CHECKING:
+    from . import Engines
 
 log = logging.getLogger(__name__)
 TIMING_ENGINES = ("whisperx", "google")
 
 
-def run_timing(engines, audio: np.ndarray, *, choice: str, language: str | None, known_text: str | None) -> Transcript:
+def run_timing(
+    engines: Engines, audio: np.ndarray, *, choice: str, language: str | None, known_text: str | None
+) -> Transcript:
     """``auto`` tries WhisperX, then Google; a named engine runs alone. None able: ``engine_unavailable``.
 
     Known English text with ``auto`` is force-aligned instead (:func:`align_known_audio`), with the
@@ -34,13 +42,13 @@ def run_timing(engines, audio: np.ndarray, *, choice: str, language: str | None,
     names = TIMING_ENGINES if choice == "auto" else (choice,)
     failures = []
     for name in names:
-        engine = engines.loaded.get(name)
+        engine = engines.recogniser(name)
         if engine is None:
             failures.append(f"{name}: {engines.errors.get(name, 'not loaded')}")
             continue
         try:
             if known_text is None:
-                return _timed(lambda engine=engine: engine.transcribe(audio, language), "transcribe")
+                return transcribe_timed(engine, audio, language)
             return transcribe_known_text(engine, audio, language, known_text)
         except EngineFailure as exc:
             log.warning("timing engine %s failed: %s", name, exc)
@@ -48,34 +56,42 @@ def run_timing(engines, audio: np.ndarray, *, choice: str, language: str | None,
     raise EngineUnavailable("no timing engine could run (" + "; ".join(failures) + ")")
 
 
-def _timed(call, label: str) -> Transcript:
-    started = time.perf_counter()
-    transcript = call()
-    transcript.timings_ms[label] = round((time.perf_counter() - started) * 1000, 1)
+def transcribe_timed(engine: Recogniser, audio: np.ndarray, language: str | None) -> Transcript:
+    """The recogniser's transcript, with how long it took as ``timings_ms["transcribe"]``."""
+    timings: dict[str, float] = {}
+    with timed(timings, "transcribe"):
+        transcript = engine.transcribe(audio, language)
+    transcript.timings_ms.update(timings)
     return transcript
 
 
-def transcribe_known_text(engine, audio: np.ndarray, language: str | None, text: str) -> Transcript:
+def text_aligner(engine: Recogniser) -> TextAligningRecogniser | None:
+    """The recogniser as an aligner of known text, when it carries an alignment model (WhisperX's wav2vec2)."""
+    if getattr(engine, "aligner", None) is None:
+        return None
+    return cast(TextAligningRecogniser, engine)
+
+
+def transcribe_known_text(engine: Recogniser, audio: np.ndarray, language: str | None, text: str) -> Transcript:
     """Times for exactly the words of ``text``: forced alignment where possible, else recognise and map."""
     duration = len(audio) / SPEECH_SAMPLE_RATE
     timings: dict[str, float] = {}
-    started = time.perf_counter()
-    aligns = getattr(engine, "aligner", None) is not None
-    if aligns:
-        language = language or engine.detect_language(audio)
-    if aligns and engine.can_align(language):
-        recognised = engine.align_text(audio, text, language)
+    started = time.perf_counter()  # the step's name ("align" or "transcribe") is known only at its end
+    aligner = text_aligner(engine)
+    if aligner is not None:
+        language = language or aligner.detect_language(audio)
+    if aligner is not None and aligner.can_align(language):
+        recognised = aligner.align_text(audio, text, language)
         method = "wav2vec2-known-text"
-        timings["align"] = round((time.perf_counter() - started) * 1000, 1)
+        timings["align"] = elapsed_ms(started)
     else:
         transcript = engine.transcribe(audio, language)
         language = transcript.language
         recognised = transcript.words
         method = f"{transcript.method}+known-text"
-        timings["transcribe"] = round((time.perf_counter() - started) * 1000, 1)
-    started = time.perf_counter()
-    words, stats = align_known_text(text, recognised, duration)
-    timings["known_text"] = round((time.perf_counter() - started) * 1000, 1)
+        timings["transcribe"] = elapsed_ms(started)
+    with timed(timings, "known_text"):
+        words, stats = align_known_text(text, recognised, duration)
     return Transcript(
         text=re.sub(r"\s+", " ", text).strip(),
         language=language,
@@ -91,24 +107,24 @@ def transcribe_known_text(engine, audio: np.ndarray, language: str | None, text:
 # --------------------------------------------------------------------------- forced alignment of known text
 
 
-def english_aligner(engines, text: str, language: str | None):
+def english_aligner(engines: Engines, text: str, language: str | None) -> KnownTextAligner | None:
     """The warm forced aligner when it can take this text (English), else None."""
-    aligner = engines.loaded.get("aligner")
+    aligner = engines.forced_aligner()
     if aligner is None or not text.strip() or not aligner.handles(text, language):
         return None
     return aligner
 
 
-def recogniser_for_fallback(engines) -> tuple[Callable | None, str | None]:
+def recogniser_for_fallback(engines: Engines) -> tuple[Callable | None, str | None]:
     """16 kHz audio -> recognised English words from the first loaded recogniser (for failed pieces)."""
     for name in TIMING_ENGINES:
-        engine = engines.loaded.get(name)
+        engine = engines.recogniser(name)
         if engine is not None:
             return (lambda audio, engine=engine: engine.transcribe(audio, "en").words), name
     return None, None
 
 
-def align_known_audio(engines, audio: np.ndarray, text: str, language: str | None) -> Transcript | None:
+def align_known_audio(engines: Engines, audio: np.ndarray, text: str, language: str | None) -> Transcript | None:
     """stt with ``text``: the whole file force-aligned, long files cut at pauses near sentence ends.
 
     The cut points come from the recogniser's words mapped onto the text (one pass over the file),
@@ -141,7 +157,7 @@ def _approximate_times(audio: np.ndarray, spoken_text: str, recogniser) -> list[
 
 
 def chunk_timer(
-    engines, text: str, spoken_text: str, rate: int, speakers: Sequence[str | None] | None = None
+    engines: Engines, text: str, spoken_text: str, rate: int, speakers: Sequence[str | None] | None = None
 ) -> ChunkTimer | None:
     """tts: the job's chunk-by-chunk aligner (:mod:`.chunk_timing`); None when the text is not for it."""
     aligner = english_aligner(engines, spoken_text, None)
@@ -152,7 +168,7 @@ def chunk_timer(
 
 
 def align_tts_speech(
-    engines,
+    engines: Engines,
     speech: np.ndarray,
     rate: int,
     spans: list,

@@ -1,0 +1,66 @@
+"""What each engine role must offer; endpoints and timing depend on these, never on a model's class.
+
+A role is structural (``typing.Protocol``, as :class:`f5worker.storage.base.Storage`): the real
+engines and the test doubles fill it without inheriting anything. Nothing is checked at run time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .f5 import ChunkSpan, PieceListener
+    from .sphinx import TokenTimes
+    from .transcript import Transcript
+
+
+class Engine(Protocol):
+    def describe(self) -> dict:
+        """Non-secret facts for ``health`` and job outputs (model, device, versions)."""
+
+
+class Synthesiser(Engine, Protocol):
+    """The ``tts`` role: speech in a reference voice, chunk by chunk (F5-TTS)."""
+
+    def synthesize_with_spans(
+        self, *, cross_fade_duration: float, on_piece: PieceListener | None = None, **kwargs
+    ) -> tuple[np.ndarray, list[ChunkSpan]]:
+        """The joined speech and where each chunk lies in it."""
+
+    def iter_chunks(
+        self, *, on_chunk: Callable[[int, int], None] | None = None, **kwargs
+    ) -> Iterator[tuple[str, np.ndarray]]:
+        """``(chunk text, wave)`` for each chunk, unjoined (dialogue joins turns itself)."""
+
+
+class Recogniser(Engine, Protocol):
+    """A timing engine (``whisperx``, ``google``): 16 kHz speech -> text with word times."""
+
+    name: str
+
+    def transcribe(self, audio: np.ndarray, language: str | None) -> Transcript:
+        """Raise :class:`~f5worker.engines.transcript.EngineFailure` when it cannot."""
+
+
+class TextAligningRecogniser(Recogniser, Protocol):
+    """A recogniser that can also place a known text (WhisperX with a wav2vec2 model loaded)."""
+
+    aligner: object | None
+
+    def detect_language(self, audio: np.ndarray) -> str: ...
+
+    def can_align(self, language: str | None) -> bool: ...
+
+    def align_text(self, audio: np.ndarray, text: str, language: str) -> list[dict]: ...
+
+
+class KnownTextAligner(Engine, Protocol):
+    """The ``aligner`` role: known tokens placed in speech without recognising it (pocketsphinx)."""
+
+    def handles(self, text: str, language: str | None) -> bool:
+        """Whether this text (in this language, or guessed when None) is one it can align."""
+
+    def align(self, audio: np.ndarray, tokens: list[str]) -> TokenTimes | None: ...
