@@ -25,7 +25,6 @@ from ..audio_rates import SPEECH_SAMPLE_RATE
 from ..media.encode import resample
 from ..media.silence import time_through_mask
 from .forced import (
-    ForcedAligner,
     Piece,
     Recogniser,
     SpokenTimes,
@@ -34,6 +33,7 @@ from .forced import (
     spoken_token_map,
     time_pieces,
 )
+from .roles import KnownTextAligner
 from .transcript import TimedWord, Transcript, segments_by_sentence, timed_by_counts
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ class ChunkTimer:
     ``speakers`` (multi-voice jobs) names the speaker of each joiner span (None for a pause).
     """
 
-    aligner: ForcedAligner
+    aligner: KnownTextAligner
     recogniser: Recogniser | None
     recogniser_name: str | None
     text: str

@@ -26,6 +26,7 @@ from ..audio_rates import SPEECH_SAMPLE_RATE
 from ..media.silence import frame_length, frame_rms, loud_frames
 from ..media.text_normalize import normalize_english
 from .known_text import known_text_spans, normalize_token, settle_words
+from .roles import KnownTextAligner
 from .sphinx import SphinxAligner, TokenTimes
 from .transcript import EngineFailure, TimedWord, Transcript, segments_by_sentence, timed_by_counts
 
@@ -206,7 +207,7 @@ def _fallback(tokens: list[str], audio: np.ndarray, recogniser: Recogniser | Non
 
 
 def time_pieces(
-    aligner: ForcedAligner, audio: np.ndarray, pieces: Sequence[Piece], count: int, recogniser: Recogniser | None
+    aligner: KnownTextAligner, audio: np.ndarray, pieces: Sequence[Piece], count: int, recogniser: Recogniser | None
 ) -> SpokenTimes:
     """Align every piece inside its own stretch of audio; a failed or implausible piece falls back."""
     result = SpokenTimes(spans=[None] * count, methods=["interpolated"] * count)
@@ -281,7 +282,7 @@ def _between_neighbours(spans: list[tuple[float, float] | None], duration: float
 
 
 def known_text_transcript(
-    aligner: ForcedAligner,
+    aligner: KnownTextAligner,
     audio: np.ndarray,
     text: str,
     spoken_text: str,
