@@ -22,41 +22,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from importlib import metadata
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-SLICE_ROOTS = ("runpod", "pydantic-settings", "boto3", "numpy", "soundfile", "soxr", "pysubs2", "filelock", "requests")
 KEY, SECRET = "bench-access-key", "bench-secret-key"
-
-
-def lock_slice(dest: Path) -> Path:
-    """Pins of requirements.txt for SLICE_ROOTS and their dependencies (from this venv's metadata)."""
-    from packaging.requirements import Requirement
-
-    wanted, todo = set(), [*SLICE_ROOTS]
-    while todo:
-        name = re.sub(r"[-_.]+", "-", todo.pop()).lower()
-        if name not in wanted:
-            wanted.add(name)
-            for text in metadata.requires(name) or []:
-                requirement = Requirement(text)
-                if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
-                    todo.append(requirement.name)
-    lines = []
-    for line in (REPO / "requirements.txt").read_text().splitlines():
-        match = re.match(r"^([A-Za-z0-9_.-]+)==", line)
-        if match and re.sub(r"[-_.]+", "-", match[1]).lower() in wanted:
-            lines.append(line.strip())
-    dest.write_text("\n".join(lines) + "\n")
-    return dest
 
 
 def timed(command: list[str], env: dict[str, str]) -> float:
@@ -123,6 +98,7 @@ def main() -> int:
     from moto.server import ThreadedMotoServer
 
     from tests.helpers import free_port
+    from tests.lock_slice import lock_slice
 
     ranged_gets_read_only_their_range()
 

@@ -14,9 +14,11 @@ stack keep their folder.
 Routes to a complete stack, the first that works:
   1. the snapshot in the bucket (``stacks/<stamp>/``: a zstd tar of a finished stack, see stack_snapshot.py);
   2. the wheelhouse: ``wheels/`` of the bucket restored into ``<root>/wheels``, the wheels still missing
-     fetched with ``pip wheel`` (which checks the index's hashes; retried with backoff, never building
-     flash-attn) and uploaded back, each with a ``.sha256`` file; then ``uv pip sync --no-index
-     --require-hashes`` from the wheelhouse, so uv checks every wheel against those hashes.
+     fetched with ``pip wheel`` (retried with backoff, never building flash-attn) and uploaded back, each
+     with a ``.sha256`` file; then ``uv pip sync --no-index --require-hashes`` from the wheelhouse. Every
+     wheel is checked against the lock's own ``--hash`` options (``uv pip compile --generate-hashes``) by
+     pip when fetched, here when found in the wheelhouse and by uv when installed; a lock without hashes
+     falls back to the index's hashes at the download and the ``.sha256`` files after that.
 After the wheelhouse route one worker (under a lock object in the bucket) uploads the snapshot.
 
 Variables (defaults in brackets): WORKER_ROOT (required), REQUIREMENTS_FILE [requirements.txt of this repo],
@@ -43,6 +45,7 @@ from stack_stamp import COMPLETE, stamp_of
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+HASH_OPTION = re.compile(r"\s--hash[=\s]+(\S+)")
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?\s*===?\s*([^\s;#]+)\s*(;[^#]*)?(#.*)?$")
 NEVER_BUILT = ("flash-attn",)  # compiling it takes hours: only ever a prebuilt wheel
 
@@ -63,20 +66,56 @@ def canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def read_pins(lock: Path) -> dict[str, str]:
-    """{canonical name: version} of a complete lock (every requirement pinned with ==; markers kept as is)."""
-    pins: dict[str, str] = {}
+def lock_lines(lock: Path) -> list[tuple[int, str]]:
+    """(first line number, logical line) of a requirements file: ``\\`` continuations joined, comments dropped."""
+    lines: list[tuple[int, str]] = []
+    pending, start = "", 0
     for number, raw in enumerate(lock.read_text().splitlines(), 1):
         line = raw.strip()
-        if not line or line.startswith("#") or line.startswith("-"):
+        if not pending:
+            if not line or line.startswith("#"):
+                continue
+            start = number
+        continued = line.endswith("\\")
+        pending = " ".join(part for part in (pending, line.removesuffix("\\").strip()) if part)
+        if not continued:
+            lines.append((start, pending))
+            pending = ""
+    if pending:
+        lines.append((start, pending))
+    return lines
+
+
+def read_lock(lock: Path) -> tuple[dict[str, str], dict[str, frozenset[str]]]:
+    """{canonical name: version} of a complete lock (every requirement pinned with ==; markers kept as is), and
+    {canonical name: the sha256 digests its ``--hash`` options allow} (empty when the lock carries no hashes)."""
+    pins: dict[str, str] = {}
+    hashes: dict[str, frozenset[str]] = {}
+    for number, line in lock_lines(lock):
+        if line.startswith("-"):
             continue
-        match = PIN.match(line.split(" --hash")[0].strip())
+        options = HASH_OPTION.findall(line)
+        requirement = HASH_OPTION.sub("", line).strip()
+        match = PIN.match(requirement)
         if not match or "*" in match.group(3):
             raise InstallError(f"{lock} line {number}: {line!r} is not pinned with == (a lock pins everything)", 2)
-        pins[canonical(match.group(1))] = match.group(3)
+        name = canonical(match.group(1))
+        pins[name] = match.group(3)
+        hashes[name] = frozenset(value.split(":", 1)[1].lower() for value in options if value.startswith("sha256:"))
     if not pins:
         raise InstallError(f"{lock} pins no package", 2)
-    return pins
+    unhashed = [name for name, digests in hashes.items() if not digests]
+    if unhashed and len(unhashed) < len(pins):
+        raise InstallError(
+            f"{lock}: {', '.join(unhashed[:5])} without a sha256 --hash while other pins have one (a lock hashes every "
+            "pin or none: uv pip compile --generate-hashes)",
+            2,
+        )
+    return pins, ({} if unhashed else hashes)
+
+
+def read_pins(lock: Path) -> dict[str, str]:
+    return read_lock(lock)[0]
 
 
 @dataclass
@@ -282,10 +321,13 @@ def wheel_fits(path: Path, tags: set[str]) -> bool:
     return any(f"{p}-{a}-{pl}" in tags for p in py.split(".") for a in abi.split(".") for pl in plat.split("."))
 
 
-def checked_wheels(config: Config, pins: dict[str, str]) -> dict[str, list[tuple[Path, str]]]:
-    """{name: [(wheel, sha256)]} for the pinned wheels that fit this Python and match their ``.sha256`` file.
+def checked_wheels(
+    config: Config, pins: dict[str, str], hashes: dict[str, frozenset[str]]
+) -> dict[str, list[tuple[Path, str]]]:
+    """{name: [(wheel, sha256)]} for the pinned wheels that fit this Python and match a hash the lock lists for
+    their pin (a lock without hashes: their ``.sha256`` file).
 
-    A wheel without its hash file or with another hash is deleted (an interrupted copy or a corrupt one)."""
+    A wheel with another hash (or none to check) is deleted: an interrupted copy, a corrupt or a foreign one."""
     tags = supported_tags()
     found: dict[str, list[tuple[Path, str]]] = {}
     for wheel in sorted(config.wheels.glob("*.whl")):
@@ -293,10 +335,13 @@ def checked_wheels(config: Config, pins: dict[str, str]) -> dict[str, list[tuple
         if not pin or pins.get(pin[0]) != pin[1] or not wheel_fits(wheel, tags):
             continue
         sidecar = wheel.with_name(wheel.name + ".sha256")
-        expected = sidecar.read_text().split()[0] if sidecar.is_file() else ""
         actual = sha256_file(wheel)
-        if actual != expected:
-            why = "has another hash than its .sha256" if expected else "has no .sha256"
+        if hashes:
+            good, why = actual in hashes[pin[0]], "has a hash the lock does not list"
+        else:
+            expected = sidecar.read_text().split()[0] if sidecar.is_file() else ""
+            good, why = actual == expected, "has another hash than its .sha256" if expected else "has no .sha256"
+        if not good:
             log(f"wheelhouse: {wheel.name} {why}: removed")
             wheel.unlink()
             sidecar.unlink(missing_ok=True)
@@ -334,7 +379,8 @@ def restore_wheels(config: Config, pins: dict[str, str]) -> None:
 
 
 def fetch_wheels(config: Config, missing: list[str]) -> None:
-    """``pip wheel`` the missing pins (hash-checked against the index) in parallel batches, into the wheelhouse."""
+    """``pip wheel`` the missing pins in parallel batches, into the wheelhouse. pip checks each download against
+    the lock's ``--hash`` options (``missing`` carries them) or, for a lock without hashes, the index's hash."""
     with Step("download wheels") as step:
         need_space(config, f"downloading {len(missing)} wheel(s)")
         pip = pip_command()
@@ -394,31 +440,38 @@ def upload_wheels(config: Config) -> None:
             log(f"warning: uploading wheels failed ({type(exc).__name__}: {exc}); the next fresh worker fetches them")
 
 
-def hashed_lock(config: Config, pins: dict[str, str], wheels: dict[str, list[tuple[Path, str]]]) -> Path:
-    """The lock with every wheel's sha256: ``uv pip sync --require-hashes`` then checks each one."""
+def pin_line(name: str, version: str, digests) -> str:
+    return " ".join([f"{name}=={version}", *(f"--hash=sha256:{digest}" for digest in sorted(digests))])
+
+
+def hashed_lock(
+    config: Config, pins: dict[str, str], hashes: dict[str, frozenset[str]], wheels: dict[str, list[tuple[Path, str]]]
+) -> Path:
+    """The pins with the lock's hashes (a lock without hashes: each checked wheel's sha256), so that
+    ``uv pip sync --require-hashes`` checks every wheel it installs."""
     lines = []
     for name, version in pins.items():
-        hashes = " ".join(f"--hash=sha256:{digest}" for _wheel, digest in wheels[name])
-        lines.append(f"{name}=={version} {hashes}\n")
+        digests = hashes[name] if hashes else [digest for _wheel, digest in wheels[name]]
+        lines.append(pin_line(name, version, digests) + "\n")
     path = config.tmp / f"lock-{config.stamp}.txt"
     path.write_text("".join(lines))
     return path
 
 
-def install_from_wheels(config: Config, pins: dict[str, str], folder: Path) -> None:
+def install_from_wheels(config: Config, pins: dict[str, str], hashes: dict[str, frozenset[str]], folder: Path) -> None:
     with Step("wheelhouse") as step:
-        wheels = checked_wheels(config, pins)
+        wheels = checked_wheels(config, pins, hashes)
         step.note = f"{sum(name in wheels for name in pins)} of {len(pins)} pinned wheel(s) present and hash-checked"
     if config.s3:
         restore_wheels(config, pins)
-        wheels = checked_wheels(config, pins)
-    missing = [f"{name}=={version}" for name, version in pins.items() if name not in wheels]
+        wheels = checked_wheels(config, pins, hashes)
+    missing = [pin_line(name, version, hashes.get(name, ())) for name, version in pins.items() if name not in wheels]
     if missing:
         log(f"wheelhouse: {len(missing)} of {len(pins)} wheel(s) missing; fetching them from the package index")
         fetch_wheels(config, missing)
         if config.s3:
             upload_wheels(config)
-        wheels = checked_wheels(config, pins)
+        wheels = checked_wheels(config, pins, hashes)
         still = [name for name in pins if name not in wheels]
         if still:
             raise InstallError(f"no usable wheel after the download for: {', '.join(still)}")
@@ -442,7 +495,7 @@ def install_from_wheels(config: Config, pins: dict[str, str], folder: Path) -> N
                 "--require-hashes",
                 "--no-build",
                 "--strict",
-                str(hashed_lock(config, pins, wheels)),
+                str(hashed_lock(config, pins, hashes, wheels)),
             ],
             env,
             "uv pip sync",
@@ -542,7 +595,7 @@ def touch_used(folder: Path) -> None:
 
 
 def install(config: Config) -> Path:
-    pins = read_pins(config.lock)
+    pins, hashes = read_lock(config.lock)
     done = complete_stack(config)
     if done:
         log(f"nothing to do: another worker finished the stack {done.name} while this one waited")
@@ -561,7 +614,7 @@ def install(config: Config) -> Path:
         restored = stack_snapshot.restore(config, building)
     if not restored:
         shutil.rmtree(building, ignore_errors=True)
-        install_from_wheels(config, pins, building)
+        install_from_wheels(config, pins, hashes, building)
         install_flash_attn(config, building)
     with Step("verify"):
         verify(building, pins)

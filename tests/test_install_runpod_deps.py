@@ -303,6 +303,43 @@ def test_a_wheel_with_another_hash_is_dropped_and_fetched_again(index, installed
     assert stack_value(printed_stack(run)) == "1"
 
 
+def hashed_requirements(path: Path, index: Path, **digests: str) -> Path:
+    """tiny-a 1.0 and tiny-b 1.0 as ``uv pip compile --generate-hashes`` writes them (``digests`` override)."""
+    lines = ["# a lock like uv pip compile --generate-hashes writes"]
+    for name in ("tiny_a", "tiny_b"):
+        wheel = index / "dist" / f"{name}-1.0-py3-none-any.whl"
+        digest = digests.get(name, hashlib.sha256(wheel.read_bytes()).hexdigest())
+        lines += [f"{name.replace('_', '-')}==1.0 \\", f"    --hash=sha256:{digest}", "    # via test"]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_lock_with_hashes_checks_every_wheel_against_the_lock_itself(index, tmp_path):
+    reqs = hashed_requirements(tmp_path / "requirements.txt", index)
+    root = tmp_path / "root"
+    first = run_script(INSTALL, script_env(index, root, reqs))
+    assert first.returncode == 0, first
+    assert "wheelhouse: 2 of 2 wheel(s) missing" in first.log
+    assert stack_value(printed_stack(first)) == "1"
+
+    shutil.rmtree(root / "stacks")  # a wheel in the wheelhouse that is not the lock's: dropped, fetched again
+    wheel = root / "wheels" / "tiny_b-1.0-py3-none-any.whl"
+    wheel.write_bytes(wheel.read_bytes()[:-10] + b"0123456789")
+    (root / "wheels" / "tiny_b-1.0-py3-none-any.whl.sha256").write_text(hashlib.sha256(wheel.read_bytes()).hexdigest())
+    again = run_script(INSTALL, script_env(index, root, reqs))
+    assert again.returncode == 0, again
+    assert "wheelhouse: tiny_b-1.0-py3-none-any.whl has a hash the lock does not list: removed" in again.log
+    assert "wheelhouse: 1 of 2 wheel(s) missing" in again.log
+    assert stack_value(printed_stack(again)) == "1"
+
+    # the index serves a wheel the lock does not name: pip refuses it, nothing is installed
+    wrong = hashed_requirements(tmp_path / "wrong.txt", index, tiny_b="0" * 64)
+    bad = run_script(INSTALL, script_env(index, tmp_path / "other", wrong, INSTALL_RETRIES="1"))
+    assert bad.returncode == 1, bad
+    assert "DO NOT MATCH THE HASHES" in bad.log and "0" * 64 in bad.log
+    assert not (tmp_path / "other" / "stack").exists()
+
+
 def test_requirements_must_be_a_complete_lock(tmp_path):
     reqs = tmp_path / "requirements.txt"
     reqs.write_text("tiny-a==1.0\ntiny-b>=1.0\n")

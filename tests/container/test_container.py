@@ -18,7 +18,6 @@ import re
 import signal
 import subprocess
 import time
-from importlib import metadata
 from pathlib import Path
 
 import boto3
@@ -26,53 +25,16 @@ import pytest
 
 from tests.conftest import make_bucket
 from tests.container.image import build_image, missing_tools
-from tests.helpers import REPO, TEST_ACCESS_KEY, TEST_SECRET_KEY, free_port, s3_env
+from tests.helpers import TEST_ACCESS_KEY, TEST_SECRET_KEY, free_port, s3_env
+from tests.lock_slice import lock_slice
 
 pytestmark = [
     pytest.mark.skipif(bool(missing_tools()), reason="; ".join(missing_tools()) or "ok"),
     pytest.mark.timeout(2400),  # the first build of the image root
 ]
 
-# What `health` imports with TTS and Whisper off (torch is optional there: a missing one means CPU).
-SLICE_ROOTS = (
-    "runpod",
-    "pydantic-settings",
-    "boto3",
-    "numpy",
-    "soundfile",
-    "soxr",
-    "pysubs2",
-    "filelock",
-    "requests",
-    "av",
-    "num2words",
-    "idna",
-)
 HEALTH = json.dumps({"input": {"endpoint": "health"}})
 SLICE_INSIDE = "/slice/requirements.txt"
-
-
-def lock_slice(dest: Path) -> Path:
-    """The pins of requirements.txt for SLICE_ROOTS and everything they need (read from installed metadata)."""
-    from packaging.requirements import Requirement
-
-    wanted, todo = set(), [*SLICE_ROOTS]
-    while todo:
-        name = re.sub(r"[-_.]+", "-", todo.pop()).lower()
-        if name in wanted:
-            continue
-        wanted.add(name)
-        for text in metadata.requires(name) or []:
-            requirement = Requirement(text)
-            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
-                todo.append(requirement.name)
-    lines = []
-    for line in (REPO / "requirements.txt").read_text().splitlines():
-        match = re.match(r"^([A-Za-z0-9_.-]+)==", line)
-        if match and re.sub(r"[-_.]+", "-", match.group(1)).lower() in wanted:
-            lines.append(line.strip())
-    dest.write_text("\n".join(lines) + "\n")
-    return dest
 
 
 class Start:
