@@ -38,6 +38,10 @@ def timed(command: list[str], env: dict[str, str]) -> float:
     started = time.perf_counter()
     result = subprocess.run(command, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
+    if os.environ.get("BENCH_LOGS"):  # each command's output, for reading what a long run did
+        logs = Path(os.environ["BENCH_LOGS"])
+        logs.mkdir(parents=True, exist_ok=True)
+        (logs / f"{time.strftime('%H%M%S')}-{Path(command[1]).name}.log").write_text(result.stdout + result.stderr)
     if result.returncode != 0:
         sys.exit(f"{' '.join(command[:4])} failed ({result.returncode}):\n{(result.stdout + result.stderr)[-4000:]}")
     return elapsed
@@ -121,6 +125,9 @@ def main() -> int:
         "AWS_SECRET_ACCESS_KEY": SECRET,
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_DEFAULT_REGION": "us-west-004",
+        # moto assembles a multipart object in memory: completing the full lock's snapshot (gigabytes) takes
+        # longer than the worker's 30 s read timeout, and the client's retries then fail against moto
+        "S3_READ_TIMEOUT_S": "900",
     }
     installer = ["bash", str(REPO / "scripts" / "install-runpod-deps.sh")]
 
@@ -153,16 +160,8 @@ def main() -> int:
         drop(work / "warm")
         rows["snapshot route (empty volume, warm bucket)"] = timed(installer, volume("snap"))
         drop(work / "snap")
-        rows["wheelhouse route (empty volume, warm bucket)"] = timed(installer, volume("wheels", STACK_SNAPSHOT="0"))
-        drop(work / "wheels")
+        # plain pip next: the target's denominator, measured early in case a long run is cut short
         uv_env = {**base, "UV_CACHE_DIR": str(work / "uv-cache"), "TMPDIR": str(work)}
-        uv_install = ["uv", "pip", "install", "-q", "--python", str(work / "plain-uv/bin/python"), "-r", str(lock)]
-        started = time.perf_counter()
-        timed(["uv", "venv", "-q", "--python", sys.executable, str(work / "plain-uv")], uv_env)
-        timed(uv_install, uv_env)
-        rows["plain uv pip install -r (index, empty cache)"] = time.perf_counter() - started
-        rows["no-op uv pip install -r (all installed)"] = min(timed(uv_install, uv_env) for _ in range(3))
-        drop(work / "plain-uv", work / "uv-cache")
         pip_env = {**base, "PIP_CACHE_DIR": str(work / "pip-cache"), "TMPDIR": str(work)}
         started = time.perf_counter()
         timed(["uv", "venv", "-q", "--seed", "--python", sys.executable, str(work / "plain-pip")], uv_env)
@@ -171,6 +170,15 @@ def main() -> int:
         rows["plain pip install -r (index, empty cache)"] = time.perf_counter() - started
         rows["no-op pip install -r (all installed)"] = min(timed([*pip, "-r", str(lock)], pip_env) for _ in range(3))
         drop(work / "plain-pip", work / "pip-cache")
+        rows["wheelhouse route (empty volume, warm bucket)"] = timed(installer, volume("wheels", STACK_SNAPSHOT="0"))
+        drop(work / "wheels")
+        uv_install = ["uv", "pip", "install", "-q", "--python", str(work / "plain-uv/bin/python"), "-r", str(lock)]
+        started = time.perf_counter()
+        timed(["uv", "venv", "-q", "--python", sys.executable, str(work / "plain-uv")], uv_env)
+        timed(uv_install, uv_env)
+        rows["plain uv pip install -r (index, empty cache)"] = time.perf_counter() - started
+        rows["no-op uv pip install -r (all installed)"] = min(timed(uv_install, uv_env) for _ in range(3))
+        drop(work / "plain-uv", work / "uv-cache")
     finally:
         server.stop()
         shutil.rmtree(work, ignore_errors=True)

@@ -2,6 +2,7 @@
 """The worker's Python stack on persistent storage: one venv per lock, installed by uv.
 
     python scripts/stack.py install   # make the stack complete (the caller holds the install lock), print it
+    python scripts/stack.py snapshot  # put a complete stack's snapshot in the bucket if it is not there yet
 
 (scripts/stack_stamp.py is the quick check that runs first on every start.)
 
@@ -19,12 +20,14 @@ Routes to a complete stack, the first that works:
      wheel is checked against the lock's own ``--hash`` options (``uv pip compile --generate-hashes``) by
      pip when fetched, here when found in the wheelhouse and by uv when installed; a lock without hashes
      falls back to the index's hashes at the download and the ``.sha256`` files after that.
-After the wheelhouse route one worker (under a lock object in the bucket) uploads the snapshot.
+After the wheelhouse route one worker (under a lock object in the bucket) uploads the snapshot; a start
+that finds its stack complete but its snapshot not recorded as uploaded runs ``snapshot`` in the background.
 
 Variables (defaults in brackets): WORKER_ROOT (required), REQUIREMENTS_FILE [requirements.txt of this repo],
 INSTALL_MIN_FREE_MB [12000], INSTALL_RETRIES [3], INSTALL_BACKOFF_S [5], INSTALL_TIMEOUT_S [120],
 INSTALL_DOWNLOAD_JOBS [4], WHEELS_PREFIX [wheels/], STACKS_PREFIX [stacks/], STACK_SNAPSHOT [1],
-STACK_KEEP_DAYS [7], FLASH_ATTN_WHEEL_URL, FORCE_CUDA, S3_CONFIGURED and the AWS_* storage variables.
+STACK_KEEP_DAYS [7], STACK_LOCK_STALE_S [120], INSTALL_LOCK_TIMEOUT_S [1800], FLASH_ATTN_WHEEL_URL,
+FORCE_CUDA, S3_CONFIGURED and the AWS_* storage variables.
 Logs go to stderr; stdout is the stack's folder. Exit status: 0 ready, 1 failure, 2 bad configuration.
 """
 
@@ -131,6 +134,8 @@ class Config:
     stacks_prefix: str
     snapshot: bool
     keep_days: float
+    lock_stale_s: float
+    lock_timeout_s: float
     flash_url: str
     cuda: bool
     s3: bool
@@ -166,6 +171,8 @@ class Config:
             stacks_prefix=(env.get("STACKS_PREFIX") or "stacks/").strip("/") + "/",
             snapshot=(env.get("STACK_SNAPSHOT") or "1") != "0",
             keep_days=number("STACK_KEEP_DAYS", "7", float),
+            lock_stale_s=number("STACK_LOCK_STALE_S", "120", float, minimum=1),
+            lock_timeout_s=number("INSTALL_LOCK_TIMEOUT_S", "1800", float),
             flash_url=env.get("FLASH_ATTN_WHEEL_URL", ""),
             cuda=env.get("FORCE_CUDA") == "1" or shutil.which("nvidia-smi") is not None,
             s3=s3,
@@ -630,12 +637,46 @@ def install(config: Config) -> Path:
     return final
 
 
+def snapshot(config: Config) -> None:
+    """Upload the complete stack's snapshot unless the bucket has it (then only record that on the volume).
+
+    Run in the background by a start (install-runpod-deps.sh) while the worker serves. While another worker
+    uploads it (its lock renewed), waits up to INSTALL_LOCK_TIMEOUT_S for that upload to finish or its lock to
+    go stale; uploads under the root's install lock, or leaves it to a later start when an install runs."""
+    import fcntl
+
+    import stack_snapshot
+
+    folder = complete_stack(config)
+    if folder is None or not (config.s3 and config.snapshot):
+        return
+    bucket = stack_snapshot.Snapshot.of(config)
+    deadline = time.monotonic() + config.lock_timeout_s
+    while bucket.read_manifest() is None and bucket.lock_is_live() and time.monotonic() < deadline:
+        time.sleep(min(config.lock_stale_s / 4, 30))
+    with open(config.root / "install.lock", "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log("snapshot: an install holds the install lock on this root; a later start uploads the snapshot")
+            return
+        config.tmp.mkdir(parents=True, exist_ok=True)
+        try:
+            stack_snapshot.publish(config, folder)
+        finally:
+            shutil.rmtree(config.tmp, ignore_errors=True)  # under the lock: only this run's temp files
+
+
 def main(argv: list[str]) -> int:
-    if argv != ["install"]:
+    if argv not in (["install"], ["snapshot"]):
         print(__doc__, file=sys.stderr)
         return 2
     try:
-        done = install(Config.from_env())
+        config = Config.from_env()
+        if argv == ["snapshot"]:
+            snapshot(config)
+            return 0
+        done = install(config)
     except InstallError as exc:
         log(f"error: {exc}")
         return exc.status

@@ -340,6 +340,45 @@ def test_a_lock_with_hashes_checks_every_wheel_against_the_lock_itself(index, tm
     assert not (tmp_path / "other" / "stack").exists()
 
 
+def test_a_snapshot_upload_killed_midway_is_finished_by_the_next_start_in_the_background(
+    index, moto_endpoint, tmp_path
+):
+    bucket = make_bucket(moto_endpoint)
+    reqs = requirements(tmp_path / "requirements.txt", "tiny-a==1.0", "tiny-b==1.0")
+    env = script_env(index, tmp_path / "root", reqs, STACK_LOCK_STALE_S="2", **s3_env(moto_endpoint, bucket))
+    process = subprocess.Popen(
+        ["bash", str(INSTALL)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    )
+    deadline = time.monotonic() + 120
+    while not any(key.endswith("/.lock") for key in bucket_keys(moto_endpoint, bucket)):  # holding the lock
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.communicate(timeout=30)
+    stored = bucket_keys(moto_endpoint, bucket)
+    stamp = next(key.split("/")[1] for key in stored if key.endswith("/.lock"))
+    assert f"stacks/{stamp}/manifest.json" not in stored  # the killed upload left its lock and no snapshot
+    stack = tmp_path / "root" / "stacks" / stamp
+    assert (stack / ".stack-complete").is_file() and not (stack / ".snapshot-in-bucket").exists()
+
+    # the next start takes the skip path and uploads in the background once the dead lock is stale
+    env["PIP_INDEX_URL"] = closed_index()
+    second = run_script(INSTALL, env)  # waits for the background upload: it writes to the same stderr
+    assert second.returncode == 0, second
+    took = re.search(r"nothing to do: the stack for this lock is complete \((\d+\.\d+)s\)", second.log)
+    assert took and float(took.group(1)) < 2, second  # about 0.05 s on an idle machine
+    assert "checking it in the background" in second.log
+    assert "taking over an upload lock not renewed" in second.log and "upload snapshot: done" in second.log
+    stored = bucket_keys(moto_endpoint, bucket)
+    assert f"stacks/{stamp}/manifest.json" in stored and f"stacks/{stamp}/.lock" not in stored
+    assert (stack / ".snapshot-in-bucket").is_file() and not (tmp_path / "root" / "tmp" / "install").exists()
+
+    third = run_script(INSTALL, env)
+    assert third.returncode == 0 and "in the background" not in third.log and "snapshot:" not in third.log, third
+    fresh = run_script(INSTALL, {**env, **script_env(index, tmp_path / "fresh", reqs, PIP_INDEX_URL=closed_index())})
+    assert fresh.returncode == 0 and "restore snapshot: done" in fresh.log, fresh
+
+
 def test_requirements_must_be_a_complete_lock(tmp_path):
     reqs = tmp_path / "requirements.txt"
     reqs.write_text("tiny-a==1.0\ntiny-b>=1.0\n")
