@@ -11,7 +11,7 @@ Against moto's S3 server on 127.0.0.1 (the bucket) and the real package index:
   skip path        the installer on the warm volume (one short Python process)
   no-op uv / pip   `uv pip install -r LOCK` / `pip install -r LOCK` into an environment that already has it
 
-By default the lock is a slice of requirements.txt (the handler's own needs without torch: about 60
+By default the lock is a slice of requirements.txt (the handler's own needs without torch: about 110
 packages); ``--full`` takes the whole lock (about 4.5 GB of wheels, 8 GB installed: it takes a long
 time and needs that much disk twice over).
 

@@ -50,6 +50,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 HASH_OPTION = re.compile(r"\s--hash[=\s]+(\S+)")
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?\s*===?\s*([^\s;#]+)\s*(;[^#]*)?(#.*)?$")
+BUILT = "built-here-from-an-sdist-the-lock-checked"  # in a .sha256 file: see checked_wheels
 NEVER_BUILT = ("flash-attn",)  # compiling it takes hours: only ever a prebuilt wheel
 
 
@@ -334,6 +335,8 @@ def checked_wheels(
     """{name: [(wheel, sha256)]} for the pinned wheels that fit this Python and match a hash the lock lists for
     their pin (a lock without hashes: their ``.sha256`` file).
 
+    A pin the index has only as an sdist cannot match the lock: pip checked the sdist against the lock and
+    built the wheel here, and its ``.sha256`` file says so (BUILT); such a wheel is checked against that file.
     A wheel with another hash (or none to check) is deleted: an interrupted copy, a corrupt or a foreign one."""
     tags = supported_tags()
     found: dict[str, list[tuple[Path, str]]] = {}
@@ -343,10 +346,12 @@ def checked_wheels(
             continue
         sidecar = wheel.with_name(wheel.name + ".sha256")
         actual = sha256_file(wheel)
+        recorded = sidecar.read_text().split() if sidecar.is_file() else []
+        expected = recorded[0] if recorded else ""
         if hashes:
-            good, why = actual in hashes[pin[0]], "has a hash the lock does not list"
+            built_here = BUILT in recorded and actual == expected
+            good, why = actual in hashes[pin[0]] or built_here, "has a hash the lock does not list"
         else:
-            expected = sidecar.read_text().split()[0] if sidecar.is_file() else ""
             good, why = actual == expected, "has another hash than its .sha256" if expected else "has no .sha256"
         if not good:
             log(f"wheelhouse: {wheel.name} {why}: removed")
@@ -385,7 +390,7 @@ def restore_wheels(config: Config, pins: dict[str, str]) -> None:
             log(f"warning: restoring wheels from the bucket failed ({type(exc).__name__}: {exc}); using the index")
 
 
-def fetch_wheels(config: Config, missing: list[str]) -> None:
+def fetch_wheels(config: Config, missing: list[str], hashes: dict[str, frozenset[str]]) -> None:
     """``pip wheel`` the missing pins in parallel batches, into the wheelhouse. pip checks each download against
     the lock's ``--hash`` options (``missing`` carries them) or, for a lock without hashes, the index's hash."""
     with Step("download wheels") as step:
@@ -426,10 +431,12 @@ def fetch_wheels(config: Config, missing: list[str]) -> None:
         added = 0
         for wheel in sorted((stage / "out").glob("*.whl")):
             digest = sha256_file(wheel)
+            pin = wheel_pin(wheel)
+            built = bool(hashes) and pin is not None and digest not in hashes.get(pin[0], ())
             os.replace(wheel, config.wheels / wheel.name)
             sidecar = config.wheels / f"{wheel.name}.sha256"
             tmp = config.wheels / f".tmp-{wheel.name}.sha256"
-            tmp.write_text(f"{digest}  {wheel.name}\n")
+            tmp.write_text(f"{digest}  {wheel.name}{f'  {BUILT}' if built else ''}\n")
             os.replace(tmp, sidecar)
             added += 1
         shutil.rmtree(stage, ignore_errors=True)
@@ -454,11 +461,11 @@ def pin_line(name: str, version: str, digests) -> str:
 def hashed_lock(
     config: Config, pins: dict[str, str], hashes: dict[str, frozenset[str]], wheels: dict[str, list[tuple[Path, str]]]
 ) -> Path:
-    """The pins with the lock's hashes (a lock without hashes: each checked wheel's sha256), so that
-    ``uv pip sync --require-hashes`` checks every wheel it installs."""
+    """The pins with the lock's hashes and each checked wheel's sha256 (the only hashes of a wheel built here
+    or of a lock without hashes), so that ``uv pip sync --require-hashes`` checks every wheel it installs."""
     lines = []
     for name, version in pins.items():
-        digests = hashes[name] if hashes else [digest for _wheel, digest in wheels[name]]
+        digests = {digest for _wheel, digest in wheels[name]} | hashes.get(name, frozenset())
         lines.append(pin_line(name, version, digests) + "\n")
     path = config.tmp / f"lock-{config.stamp}.txt"
     path.write_text("".join(lines))
@@ -475,7 +482,7 @@ def install_from_wheels(config: Config, pins: dict[str, str], hashes: dict[str, 
     missing = [pin_line(name, version, hashes.get(name, ())) for name, version in pins.items() if name not in wheels]
     if missing:
         log(f"wheelhouse: {len(missing)} of {len(pins)} wheel(s) missing; fetching them from the package index")
-        fetch_wheels(config, missing)
+        fetch_wheels(config, missing, hashes)
         if config.s3:
             upload_wheels(config)
         wheels = checked_wheels(config, pins, hashes)

@@ -34,21 +34,24 @@ SLICE_ROOTS = (
 
 
 def needed(roots=SLICE_ROOTS) -> set[str]:
-    """``roots`` and everything they require, by canonical name (read from this venv's installed metadata)."""
+    """``roots`` and everything they require, extras included (``aiohttp[speedups]``), by canonical name
+    (read from this venv's installed metadata): the slice is complete, as pip's hash-checking mode needs."""
     from packaging.requirements import Requirement
 
-    wanted: set[str] = set()
-    todo = [*roots]
+    seen: set[tuple[str, str]] = set()
+    todo: list[tuple[str, frozenset[str]]] = [(root, frozenset()) for root in roots]
     while todo:
-        name = canonical(todo.pop())
-        if name in wanted:
+        name, extras = todo.pop()
+        name = canonical(name)
+        new = {extra for extra in {"", *extras} if (name, extra) not in seen}
+        if not new:
             continue
-        wanted.add(name)
+        seen |= {(name, extra) for extra in new}
         for text in metadata.requires(name) or []:
             requirement = Requirement(text)
-            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
-                todo.append(requirement.name)
-    return wanted
+            if requirement.marker is None or any(requirement.marker.evaluate({"extra": extra}) for extra in new):
+                todo.append((requirement.name, frozenset(requirement.extras)))
+    return {name for name, _extra in seen}
 
 
 def lock_slice(dest: Path, lock: Path = REPO / "requirements.txt") -> Path:

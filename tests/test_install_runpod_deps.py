@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tarfile
 import time
 import zipfile
 from pathlib import Path
@@ -338,6 +339,57 @@ def test_a_lock_with_hashes_checks_every_wheel_against_the_lock_itself(index, tm
     assert bad.returncode == 1, bad
     assert "DO NOT MATCH THE HASHES" in bad.log and "0" * 64 in bad.log
     assert not (tmp_path / "other" / "stack").exists()
+
+
+SDIST_BACKEND = """import zipfile
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    name = "tiny_c-1.0-py3-none-any.whl"
+    files = {
+        "tiny_c/__init__.py": "VALUE = 3\\n",
+        "tiny_c-1.0.dist-info/METADATA": "Metadata-Version: 2.1\\nName: tiny-c\\nVersion: 1.0\\n",
+        "tiny_c-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n",
+    }
+    files["tiny_c-1.0.dist-info/RECORD"] = "".join(f"{path},,\\n" for path in [*files, "tiny_c-1.0.dist-info/RECORD"])
+    with zipfile.ZipFile(f"{wheel_directory}/{name}", "w") as archive:
+        for path, text in files.items():
+            archive.writestr(path, text)
+    return name
+"""
+
+
+def test_a_pin_with_only_an_sdist_is_checked_against_the_lock_then_built_once(tmp_path):
+    """pip checks the sdist against the lock's hash and builds it; the wheel's .sha256 file says so, and
+    the next install uses that wheel without the index (its hash cannot be in the lock)."""
+    project = tmp_path / "src" / "tiny_c-1.0"
+    project.mkdir(parents=True)
+    (project / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: tiny-c\nVersion: 1.0\n")
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n'
+        '[project]\nname = "tiny-c"\nversion = "1.0"\n'
+    )
+    (project / "backend.py").write_text(SDIST_BACKEND)  # builds offline: no setuptools from an index
+    (tmp_path / "index" / "simple" / "tiny-c").mkdir(parents=True)
+    sdist = tmp_path / "index" / "tiny_c-1.0.tar.gz"
+    with tarfile.open(sdist, "w:gz") as archive:
+        archive.add(project, arcname="tiny_c-1.0")
+    link = f'<a href="../../{sdist.name}">{sdist.name}</a>'
+    (tmp_path / "index" / "simple" / "tiny-c" / "index.html").write_text(f"<html><body>{link}</body></html>\n")
+    digest = hashlib.sha256(sdist.read_bytes()).hexdigest()
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text(f"tiny-c==1.0 \\\n    --hash=sha256:{digest}\n")
+    root = tmp_path / "root"
+    env = script_env(tmp_path / "index", root, reqs)
+    first = run_script(INSTALL, env)
+    assert first.returncode == 0, first
+    assert stack_value(printed_stack(first), "tiny_c") == "3"
+    sidecar = next((root / "wheels").glob("tiny_c-1.0-*.whl.sha256")).read_text()
+    assert "built-here-from-an-sdist-the-lock-checked" in sidecar
+
+    shutil.rmtree(root / "stacks")
+    again = run_script(INSTALL, {**env, "PIP_INDEX_URL": closed_index()})
+    assert again.returncode == 0, again
+    assert "wheelhouse: covers all 1 package(s)" in again.log and "removed" not in again.log
 
 
 def test_a_snapshot_upload_killed_midway_is_finished_by_the_next_start_in_the_background(
