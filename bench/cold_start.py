@@ -11,7 +11,7 @@ Against moto's S3 server on 127.0.0.1 (the bucket) and the real package index:
   skip path        the installer on the warm volume (one short Python process)
   no-op uv / pip   `uv pip install -r LOCK` / `pip install -r LOCK` into an environment that already has it
 
-By default the lock is a slice of requirements.txt (the handler's own needs without torch: about 60
+By default the lock is a slice of requirements.txt (the handler's own needs without torch: about 110
 packages); ``--full`` takes the whole lock (about 4.5 GB of wheels, 8 GB installed: it takes a long
 time and needs that much disk twice over).
 
@@ -22,50 +22,75 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from importlib import metadata
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-SLICE_ROOTS = ("runpod", "pydantic-settings", "boto3", "numpy", "soundfile", "soxr", "pysubs2", "filelock", "requests")
 KEY, SECRET = "bench-access-key", "bench-secret-key"
-
-
-def lock_slice(dest: Path) -> Path:
-    """Pins of requirements.txt for SLICE_ROOTS and their dependencies (from this venv's metadata)."""
-    from packaging.requirements import Requirement
-
-    wanted, todo = set(), [*SLICE_ROOTS]
-    while todo:
-        name = re.sub(r"[-_.]+", "-", todo.pop()).lower()
-        if name not in wanted:
-            wanted.add(name)
-            for text in metadata.requires(name) or []:
-                requirement = Requirement(text)
-                if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
-                    todo.append(requirement.name)
-    lines = []
-    for line in (REPO / "requirements.txt").read_text().splitlines():
-        match = re.match(r"^([A-Za-z0-9_.-]+)==", line)
-        if match and re.sub(r"[-_.]+", "-", match[1]).lower() in wanted:
-            lines.append(line.strip())
-    dest.write_text("\n".join(lines) + "\n")
-    return dest
 
 
 def timed(command: list[str], env: dict[str, str]) -> float:
     started = time.perf_counter()
     result = subprocess.run(command, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
+    if os.environ.get("BENCH_LOGS"):  # each command's output, for reading what a long run did
+        logs = Path(os.environ["BENCH_LOGS"])
+        logs.mkdir(parents=True, exist_ok=True)
+        (logs / f"{time.strftime('%H%M%S')}-{Path(command[1]).name}.log").write_text(result.stdout + result.stderr)
     if result.returncode != 0:
         sys.exit(f"{' '.join(command[:4])} failed ({result.returncode}):\n{(result.stdout + result.stderr)[-4000:]}")
     return elapsed
+
+
+def drop(*folders: Path) -> None:
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def ranged_gets_read_only_their_range() -> None:
+    """Make the in-process moto server answer a ranged GET from its range alone.
+
+    moto reads the whole object for every ranged GET and then slices it: harmless in tests, but the full
+    lock's snapshot (gigabytes, fetched in 32 MB ranges by 16 threads) would cost gigabytes of memory and
+    a whole-object read per range, which measures moto, not the route. Objects moto has spooled to disk
+    are read with ``os.pread`` of the range instead; small ones stay as moto serves them.
+    """
+    import threading
+
+    from moto.s3.models import FakeKey
+    from moto.s3.responses import S3Response
+
+    class Window:
+        def __init__(self, key: FakeKey):
+            self.key = key
+
+        def __len__(self) -> int:
+            return self.key.size
+
+        def __getitem__(self, part: slice) -> bytes:
+            return os.pread(self.key._value_buffer.fileno(), part.stop - part.start, part.start)
+
+    ranged = threading.local()
+    whole_get, whole_value = S3Response.get_object, FakeKey.value
+
+    def get_object(self):
+        ranged.on = bool(self.headers.get("range"))
+        try:
+            return whole_get(self)
+        finally:
+            ranged.on = False
+
+    def value(key: FakeKey):
+        on_disk = getattr(key._value_buffer, "_rolled", False)
+        return Window(key) if on_disk and getattr(ranged, "on", False) else whole_value.fget(key)
+
+    S3Response.get_object = get_object
+    FakeKey.value = property(value, whole_value.fset)
 
 
 def main() -> int:
@@ -77,6 +102,9 @@ def main() -> int:
     from moto.server import ThreadedMotoServer
 
     from tests.helpers import free_port
+    from tests.lock_slice import lock_slice
+
+    ranged_gets_read_only_their_range()
 
     work = Path(tempfile.mkdtemp(prefix="bench-cold-", dir=os.environ.get("BENCH_DIR")))
     lock = REPO / "requirements.txt" if args.full else lock_slice(work / "requirements-slice.txt")
@@ -97,6 +125,9 @@ def main() -> int:
         "AWS_SECRET_ACCESS_KEY": SECRET,
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_DEFAULT_REGION": "us-west-004",
+        # moto assembles a multipart object in memory: completing the full lock's snapshot (gigabytes) takes
+        # longer than the worker's 30 s read timeout, and the client's retries then fail against moto
+        "S3_READ_TIMEOUT_S": "900",
     }
     installer = ["bash", str(REPO / "scripts" / "install-runpod-deps.sh")]
 
@@ -122,29 +153,32 @@ def main() -> int:
 
     rows = Progress()
     try:
+        # each route's volume goes once measured: the full lock installs to about 8 GB per route
         warm = volume("warm")
         rows["first start (empty volume, empty bucket)"] = timed(installer, warm)
+        rows["skip path: the installer on a warm volume"] = min(timed(installer, warm) for _ in range(5))
+        drop(work / "warm")
         rows["snapshot route (empty volume, warm bucket)"] = timed(installer, volume("snap"))
-        rows["wheelhouse route (empty volume, warm bucket)"] = timed(installer, volume("wheels", STACK_SNAPSHOT="0"))
+        drop(work / "snap")
+        # plain pip next: the target's denominator, measured early in case a long run is cut short
         uv_env = {**base, "UV_CACHE_DIR": str(work / "uv-cache"), "TMPDIR": str(work)}
-        started = time.perf_counter()
-        timed(["uv", "venv", "-q", "--python", sys.executable, str(work / "plain-uv")], uv_env)
-        timed(["uv", "pip", "install", "-q", "--python", str(work / "plain-uv/bin/python"), "-r", str(lock)], uv_env)
-        rows["plain uv pip install -r (index, empty cache)"] = time.perf_counter() - started
         pip_env = {**base, "PIP_CACHE_DIR": str(work / "pip-cache"), "TMPDIR": str(work)}
         started = time.perf_counter()
         timed(["uv", "venv", "-q", "--seed", "--python", sys.executable, str(work / "plain-pip")], uv_env)
         pip = [str(work / "plain-pip/bin/python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
         timed([*pip, "-r", str(lock)], pip_env)
         rows["plain pip install -r (index, empty cache)"] = time.perf_counter() - started
-        rows["skip path: the installer on a warm volume"] = min(timed(installer, warm) for _ in range(5))
-        rows["no-op uv pip install -r (all installed)"] = min(
-            timed(
-                ["uv", "pip", "install", "-q", "--python", str(work / "plain-uv/bin/python"), "-r", str(lock)], uv_env
-            )
-            for _ in range(3)
-        )
         rows["no-op pip install -r (all installed)"] = min(timed([*pip, "-r", str(lock)], pip_env) for _ in range(3))
+        drop(work / "plain-pip", work / "pip-cache")
+        rows["wheelhouse route (empty volume, warm bucket)"] = timed(installer, volume("wheels", STACK_SNAPSHOT="0"))
+        drop(work / "wheels")
+        uv_install = ["uv", "pip", "install", "-q", "--python", str(work / "plain-uv/bin/python"), "-r", str(lock)]
+        started = time.perf_counter()
+        timed(["uv", "venv", "-q", "--python", sys.executable, str(work / "plain-uv")], uv_env)
+        timed(uv_install, uv_env)
+        rows["plain uv pip install -r (index, empty cache)"] = time.perf_counter() - started
+        rows["no-op uv pip install -r (all installed)"] = min(timed(uv_install, uv_env) for _ in range(3))
+        drop(work / "plain-uv", work / "uv-cache")
     finally:
         server.stop()
         shutil.rmtree(work, ignore_errors=True)

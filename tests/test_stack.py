@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 import pytest
 
-from tests.helpers import REPO
+from tests.conftest import make_bucket
+from tests.helpers import REPO, s3_env
 
 sys.path.insert(0, str(REPO / "scripts"))
 import stack  # noqa: E402
@@ -19,9 +21,31 @@ def test_a_lock_as_uv_writes_it_is_read_pin_by_pin(tmp_path):
     lock = tmp_path / "requirements.txt"
     lock.write_text(
         "# header\nNumPy==2.4.6\n    # via x\nzope.interface==8.0 ; python_version >= '3'\n"
-        "tiny_b==1.0 --hash=sha256:abc\n--index-url https://example.invalid/simple\n"
+        "tiny_b==1.0\n--index-url https://example.invalid/simple\n"
     )
-    assert stack.read_pins(lock) == {"numpy": "2.4.6", "zope-interface": "8.0", "tiny-b": "1.0"}
+    assert stack.read_lock(lock) == ({"numpy": "2.4.6", "zope-interface": "8.0", "tiny-b": "1.0"}, {})
+
+
+def test_a_lock_with_hashes_gives_each_pin_its_digests(tmp_path):
+    """``uv pip compile --generate-hashes`` continues each entry over lines with ``\\``."""
+    a, b, c = "a" * 64, "B" * 64, "c" * 64
+    lock = tmp_path / "requirements.txt"
+    lock.write_text(
+        f"# header\nNumPy==2.4.6 \\\n    --hash=sha256:{a} \\\n    --hash=sha256:{b}\n    # via x\n"
+        f"zope.interface==8.0 ; python_version >= '3' \\\n    --hash=sha256:{c}\n"
+    )
+    pins, hashes = stack.read_lock(lock)
+    assert pins == {"numpy": "2.4.6", "zope-interface": "8.0"}
+    assert hashes == {"numpy": {a, b.lower()}, "zope-interface": {c}}
+    assert stack.lock_lines(lock)[1] == (6, f"zope.interface==8.0 ; python_version >= '3' --hash=sha256:{c}")
+
+
+def test_a_lock_that_hashes_some_pins_only_is_refused(tmp_path):
+    lock = tmp_path / "requirements.txt"
+    lock.write_text(f"tiny-a==1.0 --hash=sha256:{'a' * 64}\ntiny-b==1.0\n")
+    with pytest.raises(stack.InstallError) as caught:
+        stack.read_lock(lock)
+    assert caught.value.status == 2 and "tiny-b without a sha256 --hash" in str(caught.value)
 
 
 @pytest.mark.parametrize("line", ["tiny-a>=1.0", "tiny-a", "tiny-a==1.*", "./local/path"])
@@ -74,3 +98,25 @@ def test_a_snapshot_round_trips_files_links_and_modes(tmp_path):
     assert os.readlink(out / "bin" / "python") == "/usr/bin/python3"
     assert os.access(out / "bin" / "tool", os.X_OK)
     assert not (out / ".last-used").exists()  # per volume, not part of the stack
+
+
+def test_a_live_upload_lock_is_renewed_and_a_dead_one_taken_over(moto_endpoint, monkeypatch):
+    for name, value in s3_env(moto_endpoint, make_bucket(moto_endpoint)).items():
+        monkeypatch.setenv(name, value)
+    base = "stacks/abc/"
+    snapshot = stack_snapshot.Snapshot(
+        stack.storage(), base + "stack.tar.zst", base + "manifest.json", base + ".lock", stale_s=2.0
+    )
+    token = stack_snapshot.take_lock(snapshot)
+    assert token
+    with stack_snapshot.Heartbeat(snapshot, token):  # an upload that takes longer than the stale time
+        deadline = time.monotonic() + 4.5
+        while time.monotonic() < deadline:
+            assert snapshot.lock_is_live() and stack_snapshot.take_lock(snapshot) is None
+            time.sleep(0.2)
+    # its worker is killed (the lock stays, no longer renewed): stale after 2 s, then taken over
+    assert snapshot.lock_is_live()
+    time.sleep(2.1)
+    assert not snapshot.lock_is_live()
+    other = stack_snapshot.take_lock(snapshot)
+    assert other and other != token
