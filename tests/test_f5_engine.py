@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from f5worker.audio_rates import F5_SAMPLE_RATE
 from f5worker.engines.f5 import (
     HOP_LENGTH,
-    SAMPLE_RATE,
     CrossFadeJoiner,
     F5Engine,
     chunk_durations,
@@ -55,7 +55,7 @@ def engine(tiny_models) -> F5Engine:  # noqa: F811
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory) -> np.ndarray:
     path = espeak_wav(REF_TEXT, tmp_path_factory.mktemp("f5") / "ref.wav")
-    return prepare_reference(decode_audio(path.read_bytes(), SAMPLE_RATE, max_seconds=60), SAMPLE_RATE)
+    return prepare_reference(decode_audio(path.read_bytes(), F5_SAMPLE_RATE, max_seconds=60), F5_SAMPLE_RATE)
 
 
 def synth(engine: F5Engine, reference: np.ndarray, chunks: list[str], seed: int = 7, **overrides) -> np.ndarray:
@@ -102,13 +102,13 @@ def test_chunks_are_cross_faded_and_reported(engine, reference):
     joined = synth(engine, reference, CHUNKS, seed=3, on_chunk=lambda done, total: calls.append((done, total)))
     assert calls == [(1, 3), (2, 3), (3, 3)]
     alone = [synth(engine, reference, [chunk], seed=chunk_seed(3, index)) for index, chunk in enumerate(CHUNKS)]
-    assert np.array_equal(joined, cross_fade_join(alone, round(0.15 * SAMPLE_RATE)))
+    assert np.array_equal(joined, cross_fade_join(alone, round(0.15 * F5_SAMPLE_RATE)))
 
 
 def test_fix_duration_sets_the_total_length(engine, reference):
-    ref_seconds = reference.size // HOP_LENGTH * HOP_LENGTH / SAMPLE_RATE
+    ref_seconds = reference.size // HOP_LENGTH * HOP_LENGTH / F5_SAMPLE_RATE
     audio = synth(engine, reference, CHUNKS[:2], fix_duration=ref_seconds + 3.0)
-    assert audio.size / SAMPLE_RATE == pytest.approx(3.0, abs=0.03)
+    assert audio.size / F5_SAMPLE_RATE == pytest.approx(3.0, abs=0.03)
 
 
 def test_concurrent_jobs_give_the_audio_they_give_alone(engine, reference):
@@ -132,7 +132,7 @@ def test_single_chunk_matches_f5_tts_own_pipeline(engine, reference, tmp_path):
     from f5_tts.infer.utils_infer import infer_process
 
     path = tmp_path / "ref.wav"
-    sf.write(path, reference, SAMPLE_RATE, subtype="FLOAT")
+    sf.write(path, reference, F5_SAMPLE_RATE, subtype="FLOAT")
     text = "Spoken the way f5-tts would speak it."
     torch.manual_seed(5)
     theirs, rate, _ = infer_process(
@@ -147,7 +147,7 @@ def test_single_chunk_matches_f5_tts_own_pipeline(engine, reference, tmp_path):
         **SETTINGS,
     )
     ours = synth(engine, reference, [text], seed=5)
-    assert rate == SAMPLE_RATE and np.array_equal(ours, theirs)
+    assert rate == F5_SAMPLE_RATE and np.array_equal(ours, theirs)
 
 
 @pytest.mark.parametrize("ref_text", ["", "   "])
@@ -165,7 +165,7 @@ def test_empty_chunks_are_refused(engine, reference, chunks):
 def test_silent_reference_is_refused(engine):
     with pytest.raises(ValueError, match="silent"):
         engine.synthesize(
-            ref_audio=np.zeros(SAMPLE_RATE, dtype=np.float32), ref_text=REF_TEXT, chunks=["Hi."], seed=0, **SETTINGS
+            ref_audio=np.zeros(F5_SAMPLE_RATE, dtype=np.float32), ref_text=REF_TEXT, chunks=["Hi."], seed=0, **SETTINGS
         )
 
 
@@ -204,7 +204,7 @@ def test_cross_fade_overlaps_neighbours_linearly():
 
 def test_fixed_duration_is_shared_by_text_length():
     ref = 250 * HOP_LENGTH  # a whole number of hops, as f5-tts counts the reference
-    ref_s = ref / SAMPLE_RATE
+    ref_s = ref / F5_SAMPLE_RATE
     assert chunk_durations(None, ref, ["a", "b"], 0.15) == [None, None]
     assert chunk_durations(10.0, ref, ["abc"], 0.15) == [10.0]
     durations = chunk_durations(10.0, ref, ["ab", "abcdef"], 0.2)
