@@ -92,6 +92,12 @@ def tiny_whisper_model() -> str:
     return str(get_model_path())
 
 
+def oom_injection_env(marker: str) -> dict[str, str]:
+    """A worker's environment entries that make F5 synthesis of any chunk containing ``marker`` raise
+    CUDA out of memory (``tests/fault_injection/sitecustomize.py``); nothing else changes."""
+    return {"PYTHONPATH": f"{REPO / 'tests' / 'fault_injection'}:{REPO}", "F5WORKER_TEST_OOM_MARKER": marker}
+
+
 def worker_env(**extra: str) -> dict[str, str]:
     """The caller's environment minus anything that could point the worker at real clouds or hubs."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "RUNPOD_", "GOOGLE_"))}

@@ -19,13 +19,14 @@ import requests
 import soundfile
 
 from f5worker.client import JobFailed, RunPodClient, stream_audio
-from tests.helpers import WorkerAPI, espeak_wav, worker_env
+from tests.helpers import WorkerAPI, espeak_wav, oom_injection_env, worker_env
 from tests.job_queue import JobQueue, ProductionWorker
 
 pytestmark = pytest.mark.timeout(1500)
 
 REFERENCE_TEXT = "This is the reference voice that the tests clone today."
 LONG_TEXT = " ".join(f"Sentence number {n} talks about the weather and the sea." for n in range(1, 9))
+OOM_MARKER = "zzoomzz"
 VERY_LONG_TEXT = " ".join(f"Line {n} goes on about rivers, hills and the open road." for n in range(1, 31))
 
 
@@ -66,7 +67,13 @@ def workers(tiny_tts_env, tmp_path_factory):
             root / "api" / "worker.log",
         )
         prod = ProductionWorker(
-            worker_env(**common, **queue.env(), STORAGE_DIR=str(loop_storage), VOICE_CACHE_DIR=str(root / "vc-loop")),
+            worker_env(
+                **common,
+                **queue.env(),
+                **oom_injection_env(OOM_MARKER),
+                STORAGE_DIR=str(loop_storage),
+                VOICE_CACHE_DIR=str(root / "vc-loop"),
+            ),
             root / "loop.log",
             root / "cwd-loop",
         )
@@ -217,3 +224,13 @@ def test_command_line_stream_writes_chunks_and_reports_time_to_first_audio(api, 
     final, _ = soundfile.read(tmp_path / "audio.wav", dtype="int16")
     assert rate == 24000 and streamed.tolist() == final.tolist()
     assert not (tmp_path / "stream.pcm.part").exists() and (tmp_path / "stream.pcm").stat().st_size == 2 * len(final)
+
+
+def test_production_loop_out_of_memory_asks_runpod_to_replace_the_streaming_worker(loop):
+    """Last in this module: after it the SDK stops the worker. CUDA out of memory in a streamed job sets
+    the SDK's ``refresh_worker`` as a plain handler's result does: the job fails and asks for a new pod."""
+    queue = loop["queue"]
+    broken = queue.wait_for_result(queue.enqueue(tts(f"Say {OOM_MARKER} now.", stream=True)), timeout=300)
+    assert set(broken) == {"error", "stopPod"} and broken["stopPod"] is True, broken
+    assert broken["error"].startswith("engine_unavailable: the tts engine failed unrecoverably (OutOfMemoryError")
+    assert queue.protocol_errors() == []

@@ -8,8 +8,8 @@ Two workers start together (f5-tts's import dominates their start-up, about 50 s
 
 - worker A serves a mixed queue of every endpoint, then the concurrency check, then is sent SIGTERM
   in the middle of a tts job (so it must be the last user of A);
-- worker B has a fault injected without touching worker code: a ``sitecustomize.py`` first on
-  ``PYTHONPATH`` wraps ``F5Engine.synthesize_with_spans`` to raise ``torch.cuda.OutOfMemoryError`` for texts
+- worker B has a fault injected without touching worker code: ``tests/fault_injection/sitecustomize.py``
+  first on ``PYTHONPATH`` wraps ``F5Engine.synthesize_with_spans`` to raise ``torch.cuda.OutOfMemoryError`` for texts
   containing a marker, when (and only when) ``F5WORKER_TEST_OOM_MARKER`` is set.
 """
 
@@ -33,7 +33,7 @@ from f5worker.settings import Settings
 from f5worker.storage.s3 import S3Storage
 from tests.caption_rules import check_timing_files
 from tests.conftest import make_bucket
-from tests.helpers import REPO, TEST_SECRET_KEY, espeak_wav, s3_env, worker_env
+from tests.helpers import TEST_SECRET_KEY, espeak_wav, oom_injection_env, s3_env, worker_env
 from tests.job_queue import API_KEY, JobQueue, ProductionWorker
 
 pytestmark = pytest.mark.timeout(420)
@@ -44,26 +44,6 @@ LONG_TEXT = " ".join(f"Sentence number {n} talks about the weather and the sea."
 OOM_MARKER = "zzoomzz"
 ERROR_SHAPE = re.compile(rf"^({'|'.join(ERROR_CODES)}): \S")
 VTT = "WEBVTT\n\n00:00:00.000 --> 00:00:00.500\nHi\n"
-
-SITECUSTOMIZE = '''
-"""Test-only fault injection, active only when F5WORKER_TEST_OOM_MARKER is set."""
-import os
-
-_marker = os.environ.get("F5WORKER_TEST_OOM_MARKER")
-if _marker:
-    from f5worker.engines import f5 as _f5
-
-    _original = _f5.F5Engine.synthesize_with_spans
-
-    def _synthesize(self, *args, **kwargs):
-        if any(_marker in chunk for chunk in kwargs.get("chunks", ())):
-            import torch
-
-            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB (injected by a test)")
-        return _original(self, *args, **kwargs)
-
-    _f5.F5Engine.synthesize_with_spans = _synthesize
-'''
 
 
 def storage_for(endpoint: str, bucket: str) -> S3Storage:
@@ -99,13 +79,9 @@ class Worker:
 @pytest.fixture(scope="module")
 def files(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("production-files")
-    site = root / "site"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
     return {
         "reference": espeak_wav(REFERENCE_TEXT, root / "reference.wav"),
         "speech": espeak_wav(SPEECH_TEXT, root / "speech.wav"),
-        "site": site,
         "root": root,
     }
 
@@ -124,7 +100,7 @@ def workers(moto_endpoint, tiny_tts_env, files):
             seed_bucket(storage, files["reference"])
             extra = {}
             if name == "b":
-                extra = {"PYTHONPATH": f"{files['site']}:{REPO}", "F5WORKER_TEST_OOM_MARKER": OOM_MARKER}
+                extra = oom_injection_env(OOM_MARKER)
             env = worker_env(
                 **s3_env(moto_endpoint, bucket),
                 **tiny_tts_env,
