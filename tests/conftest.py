@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import uuid
 
-import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
@@ -15,8 +14,7 @@ from f5worker.settings import Settings
 from f5worker.storage.s3 import S3Storage
 from tests.caption_rules import check_timing_files
 from tests.helpers import (
-    TEST_ACCESS_KEY,
-    TEST_SECRET_KEY,
+    direct_s3_client,
     espeak_wav,
     free_port,
     guard_b2,
@@ -60,14 +58,7 @@ def moto_endpoint():
 
 def make_bucket(endpoint: str) -> str:
     name = f"test-{uuid.uuid4().hex[:12]}"
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=TEST_ACCESS_KEY,
-        aws_secret_access_key=TEST_SECRET_KEY,
-    )
-    client.create_bucket(Bucket=name)
+    direct_s3_client(endpoint, region="us-east-1").create_bucket(Bucket=name)  # us-east-1: no location constraint
     return name
 
 

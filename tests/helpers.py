@@ -88,6 +88,19 @@ def s3_env(endpoint: str, bucket: str) -> dict[str, str]:
     }
 
 
+def direct_s3_client(endpoint: str, region: str = "us-west-004"):
+    """A plain boto3 client with the test keys, for looking into (or setting up) the test S3 server directly."""
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id=TEST_ACCESS_KEY,
+        aws_secret_access_key=TEST_SECRET_KEY,
+    )
+
+
 def s3_settings_for(endpoint: str, bucket: str, **overrides: object) -> Settings:
     """The worker's settings for ``bucket`` on the test S3 server (what ``s3_env`` gives a subprocess)."""
     return Settings(**{key.lower(): value for key, value in s3_env(endpoint, bucket).items()}, **overrides)

@@ -15,7 +15,7 @@ from f5worker.dispatch import handle_job
 from f5worker.endpoints import tts as tts_endpoint
 from f5worker.errors import StorageError
 from f5worker.settings import Settings
-from tests.helpers import TEST_ACCESS_KEY, TEST_SECRET_KEY, espeak_wav
+from tests.helpers import espeak_wav, s3_settings_for
 
 REFERENCE_TEXT = "This is the reference voice that the tests clone today."
 
@@ -30,14 +30,8 @@ def ctx(request, tmp_path, engines, reference):
     if request.param == "local":
         settings = Settings(storage_dir=tmp_path / "storage", voice_cache_dir=tmp_path / "cache")
     else:
-        settings = Settings(
-            aws_s3_bucket=request.getfixturevalue("bucket"),
-            aws_access_key_id=TEST_ACCESS_KEY,
-            aws_secret_access_key=TEST_SECRET_KEY,
-            aws_default_region="us-east-1",
-            aws_endpoint_url=request.getfixturevalue("moto_endpoint"),
-            voice_cache_dir=tmp_path / "cache",
-        )
+        endpoint, bucket = request.getfixturevalue("moto_endpoint"), request.getfixturevalue("bucket")
+        settings = s3_settings_for(endpoint, bucket, voice_cache_dir=tmp_path / "cache")
     ctx = build_context(settings, engines=engines)
     ctx.storage.put_bytes("voices/narrator.wav", reference)
     ctx.storage.put_bytes("voices/narrator.txt", REFERENCE_TEXT.encode())

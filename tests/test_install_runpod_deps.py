@@ -21,11 +21,10 @@ import time
 import zipfile
 from pathlib import Path
 
-import boto3
 import pytest
 
 from tests.conftest import make_bucket
-from tests.helpers import REPO, TEST_ACCESS_KEY, TEST_SECRET_KEY, free_port, s3_env
+from tests.helpers import REPO, TEST_SECRET_KEY, direct_s3_client, free_port, s3_env
 
 INSTALL = REPO / "scripts" / "install-runpod-deps.sh"
 STARTUP = REPO / "scripts" / "startup-runpod.sh"
@@ -182,14 +181,7 @@ def printed_stack(run: Run) -> Path:
 
 
 def bucket_keys(endpoint: str, bucket: str) -> list[str]:
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-west-004",
-        aws_access_key_id=TEST_ACCESS_KEY,
-        aws_secret_access_key=TEST_SECRET_KEY,
-    )
-    return sorted(item["Key"] for item in s3.list_objects_v2(Bucket=bucket).get("Contents", []))
+    return sorted(item["Key"] for item in direct_s3_client(endpoint).list_objects_v2(Bucket=bucket).get("Contents", []))
 
 
 class Installed:

@@ -16,7 +16,7 @@ import pytest
 from f5worker.context import build_context
 from f5worker.dispatch import handle_job
 from f5worker.settings import Settings
-from tests.helpers import TEST_ACCESS_KEY, TEST_SECRET_KEY, espeak_wav
+from tests.helpers import espeak_wav, s3_settings_for
 
 REFERENCE_TEXT = "This is the reference voice that the tests clone today."
 LIMIT = 64 * 1024
@@ -47,15 +47,7 @@ def local(tmp_path, engines, reference):
 
 @pytest.fixture
 def s3(tmp_path, engines, reference, moto_endpoint, bucket):
-    settings = Settings(
-        aws_s3_bucket=bucket,
-        aws_access_key_id=TEST_ACCESS_KEY,
-        aws_secret_access_key=TEST_SECRET_KEY,
-        aws_endpoint_url=moto_endpoint,
-        aws_default_region="us-east-1",
-        max_inline_bytes=LIMIT,
-        voice_cache_dir=tmp_path / "cache",
-    )
+    settings = s3_settings_for(moto_endpoint, bucket, max_inline_bytes=LIMIT, voice_cache_dir=tmp_path / "cache")
     return with_voice(build_context(settings, engines=engines), reference)
 
 

@@ -138,17 +138,9 @@ def test_s3_forbidden_is_a_storage_error_not_a_crash(s3_settings):
 
 def test_the_b2_guard_catches_a_default_boto3_client(moto_endpoint, bucket):
     """Negative control: without ``when_required`` boto3 adds checksum headers, and the guard must see them."""
-    import boto3
+    from tests.helpers import direct_s3_client, guard_b2
 
-    from tests.helpers import TEST_ACCESS_KEY, guard_b2
-
-    client = boto3.client(
-        "s3",
-        endpoint_url=moto_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=TEST_ACCESS_KEY,
-        aws_secret_access_key=TEST_SECRET_KEY,
-    )
+    client = direct_s3_client(moto_endpoint, region="us-east-1")
     guard_b2(client)
     with pytest.raises(AssertionError, match="Backblaze B2 rejects"):
         client.put_object(Bucket=bucket, Key="x", Body=b"data")

@@ -20,12 +20,11 @@ import subprocess
 import time
 from pathlib import Path
 
-import boto3
 import pytest
 
 from tests.conftest import make_bucket
 from tests.container.image import build_image, missing_tools
-from tests.helpers import TEST_ACCESS_KEY, TEST_SECRET_KEY, free_port, s3_env
+from tests.helpers import TEST_SECRET_KEY, direct_s3_client, free_port, s3_env
 from tests.lock_slice import lock_slice
 
 pytestmark = [
@@ -108,13 +107,7 @@ class Worker:
 
 
 def client(endpoint: str):
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-west-004",
-        aws_access_key_id=TEST_ACCESS_KEY,
-        aws_secret_access_key=TEST_SECRET_KEY,
-    )
+    return direct_s3_client(endpoint)
 
 
 def keys(endpoint: str, bucket: str) -> list[str]:
