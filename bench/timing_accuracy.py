@@ -92,7 +92,7 @@ def parse_args(argv):
 
 def original_truth(text: str, spoken_truth: list[tuple[str, float | None]]) -> list[float | None]:
     """An original token starts where espeak started the first spoken word saying it."""
-    from f5worker.engines.forced import spoken_token_map
+    from f5worker.timing.aligner import spoken_token_map
 
     mapping = spoken_token_map(text.split(), [token for token, _ in spoken_truth])
     return [spoken_truth[indices[0]][1] if indices else None for indices in mapping]
@@ -158,7 +158,7 @@ def edited(item: Item) -> Item:
 
 
 def timed(engines, item: Item, score: Score, verbose: bool, label: str):
-    from f5worker.engines.timing import run_timing
+    from f5worker.timing.engine_choice import run_timing
 
     started = time.process_time()
     transcript = run_timing(engines, item.audio, choice="auto", language="en", known_text=item.text)
@@ -179,9 +179,9 @@ def main(argv=None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     sys.path.insert(0, str(REPO))
     from f5worker.engines import Engines
-    from f5worker.engines.forced import ForcedAligner
     from f5worker.engines.whisper import WhisperEngine
     from f5worker.settings import Settings
+    from f5worker.timing.aligner import ForcedAligner
     from tests.speech import tiny_en_path
 
     model = args.whisper_model or tiny_en_path()

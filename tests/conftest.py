@@ -187,7 +187,7 @@ def narrator_ctx(context_with_narrator, engines):
 def spoken_engines() -> Engines:
     """Real speech for timing tests: the espeak-ng stand-in for F5-TTS (``tests/espeak_tts.py``) and the
     warm forced aligner, with no recogniser (every word must come from alignment)."""
-    from f5worker.engines.forced import ForcedAligner
+    from f5worker.timing.aligner import ForcedAligner
     from tests.espeak_tts import EspeakTtsEngine
 
     loaded = Engines(device="cpu")

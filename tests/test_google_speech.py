@@ -32,10 +32,10 @@ from f5worker.engines.google_speech import (
     is_configured,
     load_credentials,
 )
-from f5worker.engines.timing import run_timing
-from f5worker.engines.transcript import EngineFailure
 from f5worker.errors import EngineUnavailable
 from f5worker.settings import Settings
+from f5worker.timing.engine_choice import run_timing
+from f5worker.timing.transcript import EngineFailure
 from f5worker.words import Word
 
 SAMPLE_RATE = 16000

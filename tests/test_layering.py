@@ -21,6 +21,7 @@ FORBIDDEN = {
     "storage": ("endpoints", "engines", "media", "dispatch", "context", "streaming", "job_outputs", "schemas"),
     "media": ("endpoints", "engines", "dispatch", "context", "streaming", "job_outputs"),
     "engines": ("endpoints", "dispatch", "context", "streaming", "job_outputs", "storage", "schemas", "voices"),
+    "timing": ("endpoints", "dispatch", "context", "streaming", "job_outputs", "storage", "schemas", "voices"),
     "voices": ("endpoints", "engines", "media", "dispatch", "context", "streaming"),
 }
 

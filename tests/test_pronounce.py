@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from f5worker.engines.pronounce import Pronouncer, dictionary_words, espeak_ipa, ipa_to_arpabet, spelled
+from f5worker.timing.pronounce import Pronouncer, dictionary_words, espeak_ipa, ipa_to_arpabet, spelled
 
 
 @pytest.mark.parametrize(

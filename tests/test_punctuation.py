@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from f5worker.engines.transcript import segments_by_sentence
 from f5worker.media.chunking import split_text
 from f5worker.media.punctuation import TITLES, ends_clause, ends_sentence, is_abbreviation, strip_closing
 from f5worker.media.subtitles import group_captions, sanitize_words
 from f5worker.media.text_normalize import normalize_english
+from f5worker.timing.transcript import segments_by_sentence
 from f5worker.words import CaptionOptions, Word
 
 

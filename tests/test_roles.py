@@ -8,9 +8,9 @@ from typing_extensions import get_protocol_members
 
 from f5worker.engines import roles
 from f5worker.engines.f5 import F5Engine
-from f5worker.engines.forced import ForcedAligner
 from f5worker.engines.google_speech import GoogleSpeechEngine
 from f5worker.engines.whisper import WhisperEngine
+from f5worker.timing.aligner import ForcedAligner
 
 
 @pytest.mark.parametrize(

@@ -12,9 +12,9 @@ from f5worker.context import build_context
 from f5worker.dispatch import handle_job
 from f5worker.endpoints.stt import segment_output
 from f5worker.engines import Engines
-from f5worker.engines.transcript import Segment
 from f5worker.engines.whisper import WhisperEngine
 from f5worker.settings import Settings
+from f5worker.timing.transcript import Segment
 from f5worker.words import Word
 from tests.caption_rules import check_job_output
 from tests.helpers import convert_audio, espeak_wav, tiny_whisper_model
@@ -160,7 +160,7 @@ def test_whisper_pieces_of_one_written_word_are_joined():
 
 
 def test_titles_do_not_end_known_text_segments():
-    from f5worker.engines.transcript import segments_by_sentence
+    from f5worker.timing.transcript import segments_by_sentence
     from f5worker.words import Word
 
     text = ["In", "2014", "Dr.", "Smith", "paid.", "Then", "left."]

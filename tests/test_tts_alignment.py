@@ -16,9 +16,9 @@ from f5worker.audio_rates import F5_SAMPLE_RATE
 from f5worker.context import build_context
 from f5worker.dispatch import handle_job
 from f5worker.engines import Engines
-from f5worker.engines.forced import ForcedAligner, spoken_token_map
 from f5worker.media.silence import long_silence_mask
 from f5worker.settings import Settings
+from f5worker.timing.aligner import ForcedAligner, spoken_token_map
 from tests.espeak_tts import EspeakTtsEngine
 from tests.helpers import espeak_wav
 

@@ -18,9 +18,9 @@ import pytest
 from f5worker.audio_rates import SPEECH_SAMPLE_RATE
 from f5worker.engines import Engines
 from f5worker.engines.alignment import Aligner, ensure_sentence_splitter
-from f5worker.engines.timing import run_timing
 from f5worker.engines.whisper import WhisperEngine
 from f5worker.settings import Settings
+from f5worker.timing.engine_choice import run_timing
 from tests.speech import (
     espeak_speech,
     load_16k,

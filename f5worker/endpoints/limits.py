@@ -18,10 +18,10 @@ import unicodedata
 from ..audio_rates import F5_SAMPLE_RATE
 from ..context import WorkerContext
 from ..engines.f5 import chunk_durations
-from ..engines.timing import TIMING_ENGINES
 from ..errors import EngineUnavailable, InvalidInput, PayloadTooLarge
 from ..media.text_normalize import normalize_english
 from ..schemas import TtsRequest
+from ..timing.engine_choice import TIMING_ENGINES
 
 WAV_HEADER_BYTES = 44
 # f5-tts's longest sequence (reference plus speech) in one chunk: 8192 mel frames of 256 samples.

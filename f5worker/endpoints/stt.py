@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from ..audio_rates import SPEECH_SAMPLE_RATE
 from ..context import WorkerContext
-from ..engines.timing import run_timing
-from ..engines.transcript import Segment
 from ..media.audio import decode_audio
 from ..media.sources import read_audio_source
 from ..metrics import timed
 from ..progress import report_progress
 from ..schemas import SttRequest
 from ..storage.results import save_result
+from ..timing.engine_choice import run_timing
+from ..timing.transcript import Segment
 from .delivery import resolve_delivery
 from .limits import InlineBudget, check_response_size, require_timing_engine
 from .timing_files import store_timing_files

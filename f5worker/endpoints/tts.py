@@ -18,10 +18,8 @@ import numpy as np
 from ..audio_rates import F5_SAMPLE_RATE, SPEECH_SAMPLE_RATE
 from ..context import WorkerContext
 from ..engines import is_unrecoverable
-from ..engines.chunk_timing import ChunkTimer
 from ..engines.f5 import ChunkSpan
 from ..engines.roles import Synthesiser
-from ..engines.timing import run_timing
 from ..media.chunking import chunk_budget, split_text
 from ..media.encode import AUDIO_CONTENT_TYPES, encode_audio, resample
 from ..media.silence import long_silence_mask
@@ -30,6 +28,8 @@ from ..progress import report_progress
 from ..schemas import TtsRequest
 from ..storage.layout import audio_key
 from ..storage.results import save_result
+from ..timing.chunk_timer import ChunkTimer
+from ..timing.engine_choice import run_timing
 from .delivery import FileDelivery, resolve_audio_return, resolve_delivery
 from .limits import (
     InlineBudget,

@@ -6,7 +6,7 @@ here, which turns every piece the cross-fade joiner releases into an item and gi
 job's thread like the progress reporter). Items carry raw 16-bit PCM at F5-TTS's 24 kHz, converted
 exactly as the wav file is, so the items' audio concatenated equals the job's 24 kHz wav samples.
 With word timings, each item also carries its chunk's words, force-aligned in the item's own audio
-by the job's :class:`~f5worker.engines.chunk_timing.ChunkTimer`, which the final output reuses.
+by the job's :class:`~f5worker.timing.chunk_timer.ChunkTimer`, which the final output reuses.
 
 The same listener checks the job's cancel flag before each chunk is handed on, so a cancelled or
 abandoned job stops at the next chunk boundary (and the model is released).
@@ -23,11 +23,11 @@ from contextvars import ContextVar
 import numpy as np
 
 from ..audio_rates import F5_SAMPLE_RATE
-from ..engines.chunk_timing import ChunkTimer
 from ..engines.f5 import ChunkSpan, PieceListener
-from ..engines.timing import chunk_timer
 from ..errors import InvalidInput, JobCancelled
 from ..media.encode import pcm16_bytes
+from ..timing.chunk_timer import ChunkTimer
+from ..timing.engine_choice import chunk_timer
 
 STREAM_AUDIO_FORMAT = "pcm_s16le"
 
@@ -73,7 +73,7 @@ def chunk_word_timer(request, engines, spoken_text: str, dialogue=None) -> Chunk
     and the warm aligner takes the text; else None (the job is timed by a recogniser at the end).
 
     Streamed chunks are aligned as their items are made and carry their words; the final output
-    reuses those alignments (see :mod:`f5worker.engines.chunk_timing`).
+    reuses those alignments (see :mod:`f5worker.timing.chunk_timer`).
     """
     if not request.return_word_timings or request.timing_engine != "auto":
         return None

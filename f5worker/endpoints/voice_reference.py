@@ -9,13 +9,13 @@ import numpy as np
 
 from ..audio_rates import F5_SAMPLE_RATE, SPEECH_SAMPLE_RATE
 from ..context import WorkerContext
-from ..engines.timing import run_timing
 from ..errors import EngineUnavailable, InvalidInput
 from ..media.encode import resample
 from ..media.sources import read_audio_source
 from ..reference_cache import decode_reference
 from ..schemas import TtsRequest
 from ..storage.layout import voice_text_key
+from ..timing.engine_choice import run_timing
 from ..voices import StoredVoice, find_voice, read_reference_text
 
 # Speech carries about 15 characters a second; far more means the text is not what the audio says.

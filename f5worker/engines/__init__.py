@@ -135,7 +135,7 @@ def warm_load(settings: Settings) -> Engines:
         else:
             engines.errors["google"] = "not configured (set GOOGLE_CREDENTIALS_JSON or GOOGLE_APPLICATION_CREDENTIALS)"
     if settings.forced_aligner == "pocketsphinx":
-        from .forced import ForcedAligner
+        from ..timing.aligner import ForcedAligner
 
         engines.load("aligner", ForcedAligner.load)
     else:

@@ -15,9 +15,9 @@ import numpy as np
 
 from ..audio_rates import SPEECH_SAMPLE_RATE
 from ..settings import Settings
+from ..timing.time_offsets import to_seconds
+from ..timing.transcript import EngineFailure, Segment, Transcript
 from ..words import Word
-from .transcript import EngineFailure, Segment, Transcript
-from .word_times import to_seconds
 
 log = logging.getLogger(__name__)
 SYNC_LIMIT_S = 60.0  # Recognize accepts at most about a minute; longer audio goes long-running

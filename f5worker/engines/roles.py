@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 if TYPE_CHECKING:
+    from ..timing.sphinx import TokenTimes
+    from ..timing.transcript import Transcript
     from .f5 import ChunkSpan, PieceListener
-    from .sphinx import TokenTimes
-    from .transcript import Transcript
 
 
 class Engine(Protocol):
@@ -42,7 +42,7 @@ class Recogniser(Engine, Protocol):
     name: str
 
     def transcribe(self, audio: np.ndarray, language: str | None) -> Transcript:
-        """Raise :class:`~f5worker.engines.transcript.EngineFailure` when it cannot."""
+        """Raise :class:`~f5worker.timing.transcript.EngineFailure` when it cannot."""
 
 
 class TextAligningRecogniser(Recogniser, Protocol):

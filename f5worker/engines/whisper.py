@@ -14,10 +14,10 @@ import numpy as np
 
 from ..audio_rates import SPEECH_SAMPLE_RATE
 from ..settings import Settings
+from ..timing.transcript import EngineFailure, Segment, Transcript
 from ..words import Word
 from .alignment import Aligner
 from .model_files import public_name
-from .transcript import EngineFailure, Segment, Transcript
 
 log = logging.getLogger(__name__)
 

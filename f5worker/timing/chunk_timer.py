@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..audio_rates import SPEECH_SAMPLE_RATE
+from ..engines.roles import KnownTextAligner
 from ..media.encode import resample
 from ..media.silence import time_through_mask
-from .forced import (
+from .aligner import (
     Piece,
     Recogniser,
     SpokenTimes,
@@ -33,7 +34,6 @@ from .forced import (
     spoken_token_map,
     time_pieces,
 )
-from .roles import KnownTextAligner
 from .transcript import TimedWord, Transcript, segments_by_sentence, timed_by_counts
 
 log = logging.getLogger(__name__)

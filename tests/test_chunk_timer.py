@@ -1,4 +1,4 @@
-"""``tts`` word times chunk by chunk (``f5worker.engines.chunk_timing``) on real espeak-ng speech.
+"""``tts`` word times chunk by chunk (``f5worker.timing.chunk_timer``) on real espeak-ng speech.
 
 Chunks are spoken by espeak-ng and joined with the worker's own ``CrossFadeJoiner``; the pieces it
 releases are what a stream item holds, so timing them one by one is what a streamed job does.
@@ -11,13 +11,13 @@ import pytest
 
 from f5worker.audio_rates import F5_SAMPLE_RATE
 from f5worker.engines import Engines
-from f5worker.engines.chunk_timing import floor_ms
 from f5worker.engines.f5 import CrossFadeJoiner
-from f5worker.engines.forced import ForcedAligner
-from f5worker.engines.timing import chunk_timer
 from f5worker.media.encode import resample
 from f5worker.media.silence import long_silence_mask
 from f5worker.media.text_normalize import normalize_english
+from f5worker.timing.aligner import ForcedAligner
+from f5worker.timing.chunk_timer import floor_ms
+from f5worker.timing.engine_choice import chunk_timer
 from tests.speech import espeak_speech, load_16k
 
 TEXTS = ["Dr. Tanaka paid $1,250 in 2014 —", "and then, after a long pause, he flew to Frankfurt."]

@@ -8,7 +8,10 @@ import pytest
 from f5worker.audio_rates import F5_SAMPLE_RATE
 from f5worker.engines import Engines
 from f5worker.engines.f5 import CrossFadeJoiner
-from f5worker.engines.forced import (
+from f5worker.media.encode import resample
+from f5worker.media.silence import long_silence_mask
+from f5worker.media.text_normalize import normalize_english
+from f5worker.timing.aligner import (
     ForcedAligner,
     Piece,
     SpokenTimes,
@@ -17,11 +20,8 @@ from f5worker.engines.forced import (
     original_words,
     spoken_token_map,
 )
-from f5worker.engines.sphinx import TokenTimes
-from f5worker.engines.timing import align_known_audio, align_tts_speech
-from f5worker.media.encode import resample
-from f5worker.media.silence import long_silence_mask
-from f5worker.media.text_normalize import normalize_english
+from f5worker.timing.engine_choice import align_known_audio, align_tts_speech
+from f5worker.timing.sphinx import TokenTimes
 from tests.speech import espeak_speech, load_16k
 
 

@@ -23,10 +23,10 @@ from difflib import SequenceMatcher
 import numpy as np
 
 from ..audio_rates import SPEECH_SAMPLE_RATE
+from ..engines.roles import KnownTextAligner
 from ..media.silence import frame_length, frame_rms, loud_frames
 from ..media.text_normalize import normalize_english
-from .known_text import known_text_spans, normalize_token, settle_words
-from .roles import KnownTextAligner
+from .recogniser_mapping import known_text_spans, normalize_token, settle_words
 from .sphinx import SphinxAligner, TokenTimes
 from .transcript import EngineFailure, TimedWord, Transcript, segments_by_sentence, timed_by_counts
 

@@ -11,17 +11,17 @@ from typing import TYPE_CHECKING, cast
 import numpy as np
 
 from ..audio_rates import SPEECH_SAMPLE_RATE
+from ..engines.roles import KnownTextAligner, Recogniser, TextAligningRecogniser
 from ..errors import EngineUnavailable
 from ..media.text_normalize import normalize_english
 from ..metrics import elapsed_ms, timed
-from .chunk_timing import ChunkTimer
-from .forced import LONG_AUDIO_S, Piece, cut_pieces, known_text_transcript, spread_evenly
-from .known_text import align_known_text, known_text_spans
-from .roles import KnownTextAligner, Recogniser, TextAligningRecogniser
+from .aligner import LONG_AUDIO_S, Piece, cut_pieces, known_text_transcript, spread_evenly
+from .chunk_timer import ChunkTimer
+from .recogniser_mapping import align_known_text, known_text_spans
 from .transcript import EngineFailure, Transcript, segments_by_sentence
 
 if TYPE_CHECKING:
-    from . import Engines
+    from ..engines import Engines
 
 log = logging.getLogger(__name__)
 TIMING_ENGINES = ("whisperx", "google")
@@ -159,7 +159,7 @@ def _approximate_times(audio: np.ndarray, spoken_text: str, recogniser) -> list[
 def chunk_timer(
     engines: Engines, text: str, spoken_text: str, rate: int, speakers: Sequence[str | None] | None = None
 ) -> ChunkTimer | None:
-    """tts: the job's chunk-by-chunk aligner (:mod:`.chunk_timing`); None when the text is not for it."""
+    """tts: the job's chunk-by-chunk aligner (:mod:`.chunk_timer`); None when the text is not for it."""
     aligner = english_aligner(engines, spoken_text, None)
     if aligner is None:
         return None

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from f5worker.engines import Engines
-from f5worker.engines.timing import TIMING_ENGINES, run_timing, transcribe_known_text
-from f5worker.engines.transcript import EngineFailure, Segment, Transcript
 from f5worker.errors import EngineUnavailable
+from f5worker.timing.engine_choice import TIMING_ENGINES, run_timing, transcribe_known_text
+from f5worker.timing.transcript import EngineFailure, Segment, Transcript
 from f5worker.words import Word
 
 AUDIO = np.zeros(16000 * 3, dtype=np.float32)  # 3 s

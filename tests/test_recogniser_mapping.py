@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from f5worker.engines.known_text import (
+from f5worker.timing.recogniser_mapping import (
     FILLER_WORDS,
     AlignmentStats,
     RecognisedWord,

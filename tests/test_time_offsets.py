@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 from google.protobuf.duration_pb2 import Duration
 
-from f5worker.engines.word_times import to_seconds
+from f5worker.timing.time_offsets import to_seconds
 
 
 @pytest.mark.parametrize(
