@@ -133,3 +133,11 @@ def test_scripts_do_not_import_each_other_in_a_circle() -> None:
 
     circles = sorted(name for name in graph if reaches(name, name, {name}))
     assert not circles, f"scripts in an import cycle: {circles}"
+
+
+def test_the_client_imports_nothing_of_the_worker() -> None:
+    """The caller's side (standard library and requests) can be copied into a pipeline on its own."""
+    client = {name: targets for name, targets in IMPORTS.items() if layer(name) == "client"}
+    assert len(client) > 1
+    outside = {(name, target) for name, targets in client.items() for target in targets if layer(target) != "client"}
+    assert not outside, sorted(outside)
