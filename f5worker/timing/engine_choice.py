@@ -15,6 +15,7 @@ from ..engines.roles import KnownTextAligner, Recogniser, TextAligningRecogniser
 from ..errors import EngineUnavailable
 from ..media.text_normalize import normalize_english
 from ..metrics import elapsed_ms, timed
+from ..settings import TIMING_ENGINES
 from .aligner import LONG_AUDIO_S, Piece, cut_pieces, known_text_transcript, spread_evenly
 from .chunk_timer import ChunkTimer
 from .recogniser_mapping import align_known_text, known_text_spans
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
     from ..engines import Engines
 
 log = logging.getLogger(__name__)
-TIMING_ENGINES = ("whisperx", "google")
 
 
 def run_timing(
