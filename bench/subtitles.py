@@ -14,10 +14,14 @@ the shared sanitise + caption grouping step, each format rendered from the group
 from __future__ import annotations
 
 import argparse
+import importlib
+import io
 import random
 import statistics
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 import types
 from pathlib import Path
@@ -25,7 +29,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from f5worker.media import subtitles  # noqa: E402
 from f5worker.words import Word  # noqa: E402
 
 VOCABULARY_TEXT = (
@@ -66,20 +69,30 @@ def elapsed_ms(call) -> tuple[float, object]:
     return (time.perf_counter() - started) * 1000, result
 
 
-def module_at(ref: str) -> types.ModuleType:
-    """f5worker/media/subtitles.py as of a git ref, loaded beside the working copy's."""
-    source = subprocess.run(
-        ["git", "-C", str(REPO), "show", f"{ref}:f5worker/media/subtitles.py"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    module = types.ModuleType(f"subtitles_at_{ref}")
-    module.__file__ = f"{ref}:f5worker/media/subtitles.py"
-    module.__package__ = "f5worker.media"  # its relative imports (the shared word types) resolve as at HEAD
-    sys.modules[module.__name__] = module  # pydantic resolves annotations through sys.modules
-    exec(compile(source, module.__file__, "exec"), module.__dict__)  # noqa: S102 - our own file at another commit
-    return module
+def caption_api(package: str) -> types.SimpleNamespace:
+    """The caption functions the bench calls, from `package` (f5worker, or a copy of it at a git ref).
+
+    Since issue 23 they live in ``captions/``; before it, in ``media/subtitles.py``.
+    """
+    try:
+        modules = [importlib.import_module(f"{package}.captions.{name}") for name in ("options", "group", "render")]
+    except ModuleNotFoundError:
+        modules = [importlib.import_module(f"{package}.media.subtitles")]
+    names = ("CaptionOptions", "sanitize_words", "group_captions", "render_timing_file", "render_timing_files")
+    api = {name: getattr(module, name) for module in modules for name in names if hasattr(module, name)}
+    return types.SimpleNamespace(TIMING_FORMATS=importlib.import_module(f"{package}.words").TIMING_FORMATS, **api)
+
+
+def module_at(ref: str) -> types.SimpleNamespace:
+    """The caption code as of a git ref: its f5worker tree unpacked under another package name."""
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", ref, "f5worker"], capture_output=True, check=True)
+    folder = Path(tempfile.mkdtemp(prefix="bench-subtitles-"))
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(folder, filter="data")
+    package = "f5worker_at_" + "".join(ch if ch.isalnum() else "_" for ch in ref)
+    (folder / "f5worker").rename(folder / package)  # its own imports are relative, so they resolve inside the copy
+    sys.path.insert(0, str(folder))
+    return caption_api(package)
 
 
 def steps_of(module, words: list[dict], karaoke: bool) -> tuple[int, dict[str, object]]:
@@ -113,12 +126,12 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--karaoke", action="store_true", help="ASS with \\k tags")
     parser.add_argument(
-        "--against", metavar="GIT_REF", help="also time f5worker/media/subtitles.py as of this git ref, side by side"
+        "--against", metavar="GIT_REF", help="also time the caption code as of this git ref, side by side"
     )
     args = parser.parse_args()
 
     words = [word.model_dump() for word in make_words(args.words)]
-    versions = {"this": subtitles}
+    versions = {"this": caption_api("f5worker")}
     if args.against:
         versions[args.against] = module_at(args.against)
     prepared = {name: steps_of(module, words, args.karaoke) for name, module in versions.items()}

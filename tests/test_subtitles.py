@@ -17,14 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from webvtt.models import Timestamp
 
-from f5worker.media.subtitles import (
-    Caption,
-    group_captions,
-    render_timing_file,
-    render_timing_files,
-    sanitize_words,
-)
-from f5worker.words import CONTENT_TYPES, TIMING_FORMATS, CaptionOptions, Word
+from f5worker.captions.group import Caption, group_captions, sanitize_words
+from f5worker.captions.options import CaptionOptions
+from f5worker.captions.render import render_timing_file, render_timing_files
+from f5worker.words import CONTENT_TYPES, TIMING_FORMATS, Word
 from tests.caption_rules import check_timing_files
 
 ONE_MS = 0.001 + 1e-9
