@@ -2,7 +2,7 @@
 
 `CaptionOptions` arrives as JSON (fields of `stt`, and of `tts` with word timings); `Limits` is the
 same in integer milliseconds for the grouping code, so comparisons never suffer float rounding.
-API.md's caption-option table is checked against this model (tests/test_caption_options_doc.py).
+API.md's caption-option table is checked against this model (tests/test_caption_options.py).
 """
 
 from __future__ import annotations
