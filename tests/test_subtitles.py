@@ -470,7 +470,7 @@ def test_special_characters_do_not_become_markup():
     assert list(srt.parse(files["srt"]))[0].content.count("\n") == len(captions[0].lines) - 1
     assert "(brace)" in files["ass"]
     # What FFmpeg's subrip decoder and libass show as typed (checked by rendering frames with ffmpeg).
-    assert "\\{\u2060brace\\}" in files["srt"] and "<\u2060i>x<\u2060/i>" in files["srt"]
+    assert "\\{\u2060brace\\}" in files["srt"] and "<\u2060i\u2060>x<\u2060/i\u2060>" in files["srt"]
     assert "\\{\u2060\\an8\\}" in files["srt"] and "a\\\u2060Nb" in files["srt"]
 
 

@@ -26,15 +26,38 @@ SPEAKER_COLOURS = ("#FFD700", "#66CCFF", "#90EE90", "#FF9980", "#DDA0DD", "#FFA5
 
 # --------------------------------------------------------------------------- SRT / ASS (pysubs2)
 
+WORD_JOINER = "\u2060"  # invisible, joins nothing visible, and is not whitespace to any SRT reader
+
 
 def _protect_backslashes(text: str) -> str:
     r"""Keep a literal '\N', '\n' or '\h' in a word from being read as an ASS line break or space."""
-    return re.sub(r"\\(?=[Nnh])", "\\\\\u2060", text)
+    return re.sub(r"\\(?=[Nnh])", "\\\\" + WORD_JOINER, text)
 
 
 def _ass_text(text: str) -> str:
     """ASS has no portable escape for braces (they open override tags), so show them as parentheses."""
     return _protect_backslashes(text).replace("{", "(").replace("}", ")")
+
+
+# A digit then ':' (an h:m:s timestamp, found anywhere in a line by pysubs2 and by loose players).
+_TIMESTAMP_COLON = re.compile(r"(?<=\d)([:\uff1a])")
+# '>' ends every arrow an SRT reader accepts ('-->', '- >', '-- >', '->').
+_ARROW_HEAD = re.compile(r"([>\uff1e])")
+
+
+def _inert_srt_line(line: str) -> str:
+    r"""A caption line that no SRT reader takes for a cue index or a timing line.
+
+    FFmpeg's demuxer (sscanf '%d:%d:%d,%d --> ...' on each line), the ``srt`` package (an index
+    and a timestamp at a line start, any of ',.:' and their full-width forms between fields) and
+    pysubs2 (two timestamps anywhere in a line, a trailing number line taken for the next index)
+    all need a digit or a sign first, a digit right before ':', or '>' right after '-'. A word
+    joiner goes before a leading digit or sign, after every ':' that follows a digit, and before
+    every '>': nothing a viewer sees changes, and no pattern can match.
+    """
+    line = _TIMESTAMP_COLON.sub(r"\1" + WORD_JOINER, line)
+    line = _ARROW_HEAD.sub(WORD_JOINER + r"\1", line)
+    return WORD_JOINER + line if line[:1] in "+-" or line[:1].isnumeric() else line
 
 
 def _srt_text(text: str) -> str:
@@ -46,20 +69,22 @@ def _srt_text(text: str) -> str:
     '\{' and '\}' are libass's literal braces (a word joiner keeps '\{' from looking like '{\'),
     and '\N' is protected as in ASS.
     """
-    text = _protect_backslashes(text).replace("{", "\\{\u2060").replace("}", "\\}")
-    return text.replace("<", "<\u2060")
+    text = _protect_backslashes(text).replace("{", "\\{" + WORD_JOINER).replace("}", "\\}")
+    return _inert_srt_line(text.replace("<", "<" + WORD_JOINER))
 
 
 def render_srt(captions: Sequence[Caption]) -> str:
     """SubRip via pysubs2; '\\N' between lines becomes a real line break in the file.
 
     Multi-voice: a cue starts with its label ('Name: ') when its speaker differs from the previous
-    cue's, as grouped by ``group_captions(..., speakers)``.
+    cue's, as grouped by ``group_captions(..., speakers)``. Every line, the label included, is made
+    inert (``_inert_srt_line``).
     """
     subs = pysubs2.SSAFile()
     for caption in captions:
-        text = r"\N".join(_srt_text(line) for line in caption.lines)
-        subs.append(pysubs2.SSAEvent(start=to_ms(caption.start), end=to_ms(caption.end), text=caption.label + text))
+        lines = [caption.label + caption.lines[0], *caption.lines[1:]] if caption.lines else []
+        text = r"\N".join(_srt_text(line) for line in lines)
+        subs.append(pysubs2.SSAEvent(start=to_ms(caption.start), end=to_ms(caption.end), text=text))
     return subs.to_string("srt", keep_ssa_tags=True)
 
 
