@@ -14,19 +14,21 @@ import math
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
-from ..media.punctuation import ends_clause, ends_sentence
+from ..media.punctuation import ends_sentence
 from ..media.word_order import ordered_ends, ordered_starts, to_ms
 from ..words import Word
 from .linebreak import (
+    BREAK_AFTER_SENTENCE,
+    BREAK_PLAIN,
     LabelledWord,
     Piece,
-    binds_forward,
+    break_penalty,
     caption_layout,
     label_of,
     layout_fits,
     line_text,
-    opens_phrase,
     shown,
 )
 from .options import CaptionOptions, Limits, SpeakerOptions, limits_from
@@ -93,11 +95,7 @@ def sanitize_words(words: Iterable[Word | dict]) -> list[Word]:
 # --------------------------------------------------------------------------- grouping
 
 
-def _texts(words: Sequence[Word]) -> list[str]:
-    return [word.word for word in words]
-
-
-def _shown_length(words: Sequence[Word]) -> int:
+def shown_length(words: Sequence[Word]) -> int:
     """Length of the words joined by single spaces as printed (a speaker label included)."""
     return _joined_length([shown(word) for word in words])
 
@@ -107,17 +105,17 @@ def _joined_length(texts: Sequence[str]) -> int:
     return sum(len(text) for text in texts) + max(len(texts) - 1, 0)
 
 
-def _duration_ms(words: Sequence[Word]) -> int:
+def duration_ms(words: Sequence[Word]) -> int:
     return to_ms(words[-1].end) - to_ms(words[0].start)
 
 
-def _fits(words: Sequence[Word], limits: Limits, length: int | None = None) -> bool:
+def fits(words: Sequence[Word], limits: Limits, length: int | None = None) -> bool:
     """Whether these words can share one caption; a single word always can. `length`: their joined length."""
     if len(words) <= 1:
         return True
-    if _duration_ms(words) > limits.max_ms:
+    if duration_ms(words) > limits.max_ms:
         return False
-    length = _shown_length(words) if length is None else length
+    length = shown_length(words) if length is None else length
     if length <= limits.max_chars:
         return True  # one line: no break to place
     if length > limits.max_lines * limits.max_chars:
@@ -125,90 +123,79 @@ def _fits(words: Sequence[Word], limits: Limits, length: int | None = None) -> b
     return layout_fits(words, limits)
 
 
-def _reading_ms(words: Sequence[Word], limits: Limits, length: int | None = None) -> int:
+def reading_ms(words: Sequence[Word], limits: Limits, length: int | None = None) -> int:
     """How long these words need on screen at the reading-speed limit. `length`: their joined length."""
-    length = _shown_length(words) if length is None else length
+    length = shown_length(words) if length is None else length
     return math.ceil(length * 1000 / limits.chars_per_s)
 
 
-def _room_ms(words: Sequence[Word], next_start: int | None, limits: Limits) -> int:
-    """The most screen time these words could get as one caption before the next one starts."""
-    start = to_ms(words[0].start)
-    latest = start + max(limits.max_ms, _duration_ms(words))
-    if next_start is not None:
-        latest = min(latest, next_start - limits.gap_ms)
-    return max(latest, to_ms(words[-1].end)) - start
+# Costs of one caption, in the line breaker's character units (linebreak.BREAK_*): the break that
+# closes it, one unit per caption (fewer, fuller captions), and per character it cannot be read at
+# max_chars_per_s in the time it can be shown. A caption shown for less than min_caption_s costs more
+# than any grouping without one can, so the cheapest grouping has one only where every grouping does.
+CAPTION_COST = 1
+UNREADABLE_PER_CHAR = 4
+SHORT_COST = 1_000_000
 
 
-def _is_tiny(head: Sequence[Word], whole: Sequence[Word], limits: Limits) -> bool:
-    """A head this short would flash by as an orphan caption, so no break is made for it."""
-    threshold = min(limits.max_chars / 2, _shown_length(whole) / 3)
-    return _shown_length(head) < threshold
+def closing_cost(before: str, after: str, smart: bool) -> int:
+    """Cost of closing a caption after `before` when `after` comes next: a sentence end is free even
+    without smart breaks; the rest is the line breaker's penalty (plain without smart breaks)."""
+    if ends_sentence(before):
+        return BREAK_AFTER_SENTENCE
+    return break_penalty(before, after, smart) if smart else BREAK_PLAIN
 
 
-def _last_break(words: Sequence[Word], limits: Limits, is_break: Callable[[int], bool]) -> int:
-    """Word count of the longest non-tiny head ending at a break point, or 0 when none."""
-    for count in range(len(words), 0, -1):
-        if is_break(count) and not _is_tiny(words[:count], words, limits):
-            return count
-    return 0
+def caption_cost(first: Word, last: Word, length: int, next_start: int | None, closing: int, limits: Limits) -> int:
+    """What one caption from word `first` to word `last` costs; `length` is its shown length,
+    `closing` the cost of the break after it (`closing_cost`; 0 where a pause, a speaker change or
+    the end closes it anyway)."""
+    start = to_ms(first.start)
+    reading = math.ceil(length * 1000 / limits.chars_per_s)
+    shown_ms = end_ms(start, to_ms(last.end), reading, next_start, limits) - start
+    cost = CAPTION_COST + closing
+    if shown_ms < limits.min_ms:
+        cost += SHORT_COST
+    if reading > shown_ms:
+        cost += UNREADABLE_PER_CHAR * math.ceil((reading - shown_ms) * limits.chars_per_s / 1000)
+    return cost
 
 
-def _split_preferred(words: Sequence[Word], following: Word, limits: Limits) -> tuple[list[Word], list[Word]]:
-    """Close a full caption at its last sentence end, else clause end, else before a conjunction or
-    preposition; never right after an article or adjective when that can be helped."""
-    texts = [*_texts(words), following.word]
-    count = _last_break(words, limits, lambda n: ends_sentence(texts[n - 1]))
-    if limits.smart:
-        count = count or _last_break(words, limits, lambda n: ends_clause(texts[n - 1]))
-        count = count or _last_break(
-            words, limits, lambda n: opens_phrase(texts[n]) and not binds_forward(texts[n - 1])
-        )
-        if not count:
-            count = len(words)
-            while count > 1 and binds_forward(texts[count - 1]):
-                count -= 1
-    count = count or len(words)
-    return list(words[:count]), list(words[count:])
+def cheapest_groups(run: Sequence[Word], next_start: int | None, limits: Limits) -> list[list[Word]]:
+    """The run's words grouped into captions at the least total cost: dynamic programming over the
+    break points, as the line breaker does inside a caption.
 
-
-def _is_full_sentence_stop(words: Sequence[Word], limits: Limits) -> bool:
-    """A sentence just ended and the caption already holds a full line: a natural place to cut."""
-    return ends_sentence(words[-1].word) and _shown_length(words) >= limits.max_chars
-
-
-def _must_close(current: list[Word], word: Word, after: int | None, limits: Limits) -> bool:
-    """Close the caption before `word` when it would not fit, or would make a readable caption unreadable.
-
-    The reading-speed split is made only when the caption closed here could stay up for the minimum
-    duration: a split that leaves a flash of a caption helps nobody.
+    Every hard rule (line width and count, no line break after an article or adjective, longest
+    duration) decides which captions may exist; the costs choose among them. Fewer words never
+    fit worse, so a start tries ends only until the first misfit, and only ends past the furthest
+    one an earlier start reached need checking. Among equal costs the later break wins, so earlier
+    captions are the fuller ones.
     """
-    candidate = [*current, word]
-    length = _shown_length(current)
-    if not _fits(candidate, limits, length + 1 + len(shown(word))):
-        return True
-    room = _room_ms(current, to_ms(word.start), limits)
-    if room < limits.min_ms or _reading_ms(current, limits, length) > room:
-        return False
-    return _reading_ms(candidate, limits, length + 1 + len(shown(word))) > _room_ms(candidate, after, limits)
-
-
-def _group_run(run: Sequence[Word], next_start: int | None, limits: Limits) -> list[list[Word]]:
-    """Group words that have no long pause between them, respecting every caption limit."""
+    size = len(run)
+    starts = [to_ms(word.start) for word in run]
+    widths = [len(shown(word)) for word in run]
+    closings = [closing_cost(before.word, after.word, limits.smart) for before, after in pairwise(run)] + [0]
+    best = [0, *[math.inf] * size]
+    back = [0] * (size + 1)
+    reached = 1  # every caption ending at or before this word count fits
+    for first in range(size):
+        length = -1
+        for end in range(first + 1, size + 1):
+            length += 1 + widths[end - 1]
+            if end > reached:
+                if end - first > 1 and not fits(run[first:end], limits, length):
+                    break
+                reached = end
+            following = starts[end] if end < size else next_start
+            cost = best[first] + caption_cost(run[first], run[end - 1], length, following, closings[end - 1], limits)
+            if cost <= best[end]:
+                best[end], back[end] = cost, first
     groups: list[list[Word]] = []
-    current: list[Word] = []
-    for position, word in enumerate(run):
-        after = to_ms(run[position + 1].start) if position + 1 < len(run) else next_start
-        while current and _must_close(current, word, after, limits):
-            head, current = _split_preferred(current, word, limits)
-            groups.append(head)
-        current.append(word)
-        if _is_full_sentence_stop(current, limits):
-            groups.append(current)
-            current = []
-    if current:
-        groups.append(current)
-    return groups
+    end = size
+    while end:
+        groups.append(list(run[back[end] : end]))
+        end = back[end]
+    return groups[::-1]
 
 
 def _split_at_pauses(words: Sequence[Word], pause_ms: int) -> list[list[Word]]:
@@ -224,14 +211,18 @@ def _split_at_pauses(words: Sequence[Word], pause_ms: int) -> list[list[Word]]:
     return runs
 
 
-def _display_end(words: Sequence[Word], next_start: int | None, limits: Limits) -> int:
+def display_end(words: Sequence[Word], next_start: int | None, limits: Limits) -> int:
+    """When a caption of these words leaves the screen, in ms (`end_ms`)."""
+    return end_ms(to_ms(words[0].start), to_ms(words[-1].end), reading_ms(words, limits), next_start, limits)
+
+
+def end_ms(start: int, last_end: int, reading: int, next_start: int | None, limits: Limits) -> int:
     """When a caption leaves the screen, in ms.
 
-    At least its last word's end, the minimum duration and the reading time, extended into the
+    At least its last word's end, the minimum duration and the `reading` time, extended into the
     silence that follows but not past the longest duration; always the gap before the next caption.
     """
-    start, last_end = to_ms(words[0].start), to_ms(words[-1].end)
-    wanted = max(last_end, start + limits.min_ms, start + _reading_ms(words, limits))
+    wanted = max(last_end, start + limits.min_ms, start + reading)
     end = min(wanted, max(start + limits.max_ms, last_end))
     if next_start is None:
         return end
@@ -281,8 +272,35 @@ def _unlabelled(layout: tuple[tuple[Piece, ...], ...], label: str) -> tuple[tupl
     return ((dataclasses.replace(first, text=first.text[len(label) :]), *rest), *layout[1:])
 
 
+Grouping = Callable[[Sequence[Word], int | None, Limits], list[list[Word]]]
+
+
+def runs_of(
+    words: Sequence[Word], limits: Limits, speakers: SpeakerOptions | None = None
+) -> list[tuple[list[Word], int | None]]:
+    """The runs that every grouping keeps apart (a speaker's turn, cut at pauses longer than
+    pause_split_s), each with the start of the next run in ms (None for the last)."""
+    turns = _labelled_turns(words, speakers, limits.max_chars)
+    runs = [run for turn in turns for run in _split_at_pauses(turn, limits.pause_ms)]
+    return [(run, to_ms(runs[n + 1][0].start) if n + 1 < len(runs) else None) for n, run in enumerate(runs)]
+
+
+def grouping_cost(groups: Sequence[Sequence[Word]], next_start: int | None, limits: Limits) -> int:
+    """What `cheapest_groups` minimises, for any grouping of one run: the sum of its captions' costs."""
+    total = 0
+    for position, group in enumerate(groups):
+        following = groups[position + 1][0] if position + 1 < len(groups) else None
+        following_ms = next_start if following is None else to_ms(following.start)
+        closing = 0 if following is None else closing_cost(group[-1].word, following.word, limits.smart)
+        total += caption_cost(group[0], group[-1], shown_length(group), following_ms, closing, limits)
+    return total
+
+
 def group_captions(
-    words: Sequence[Word], options: CaptionOptions, speakers: SpeakerOptions | None = None
+    words: Sequence[Word],
+    options: CaptionOptions,
+    speakers: SpeakerOptions | None = None,
+    grouping: Grouping = cheapest_groups,
 ) -> list[Caption]:
     """Split sanitised words into captions once, so all formats share the same boundaries and times.
 
@@ -290,13 +308,8 @@ def group_captions(
     ('Name: ') in its first line and reading time: every SRT line as printed keeps the limits.
     """
     limits = limits_from(options)
-    turns = _labelled_turns(words, speakers, limits.max_chars)
-    runs = [run for turn in turns for run in _split_at_pauses(turn, limits.pause_ms)]
-    groups = [
-        group
-        for position, run in enumerate(runs)
-        for group in _group_run(run, to_ms(runs[position + 1][0].start) if position + 1 < len(runs) else None, limits)
-    ]
+    runs = runs_of(words, limits, speakers)
+    groups = [group for run, next_start in runs for group in grouping(run, next_start, limits)]
     captions: list[Caption] = []
     first_word = 0
     for number, group in enumerate(groups, start=1):
@@ -307,7 +320,7 @@ def group_captions(
             Caption(
                 index=number,
                 start=group[0].start,
-                end=_display_end(group, next_start, limits) / 1000,
+                end=display_end(group, next_start, limits) / 1000,
                 lines=[line_text(line) for line in layout],
                 words=list(words[first_word : first_word + len(group)]),
                 layout=layout,

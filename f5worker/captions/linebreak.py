@@ -98,7 +98,7 @@ def _penalty_after(text: str) -> int | None:
     return None
 
 
-def _break_penalty(before: str, after: str, smart: bool) -> int:
+def break_penalty(before: str, after: str, smart: bool) -> int:
     """Cost of ending a line (or caption) after `before` when `after` comes next."""
     if not smart:
         return 0
@@ -185,7 +185,7 @@ def _best_breaks(
     for end in range(1, size):
         if not pieces[end].glued:
             before, after = words[pieces[end - 1].word].word, words[pieces[end].word].word
-            penalties[end] = _break_penalty(before, after, limits.smart)
+            penalties[end] = break_penalty(before, after, limits.smart)
             if not allow_binder and penalties[end] >= BREAK_AFTER_BINDER:
                 penalties[end] = -1
     target = (chars[size] + spaces[size] - spaces[1]) / count if size else 0

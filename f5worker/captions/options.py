@@ -35,7 +35,8 @@ class CaptionOptions(BaseModel):
         ge=0,
         le=10,
         description="Shortest time a caption stays on screen (5/6 s); a shorter one is extended into "
-        "the silence after it, as far as that silence allows (never past max_caption_s).",
+        "the silence after it, as far as that silence allows (never past max_caption_s). Cue breaks are "
+        "chosen so that a caption shown for less happens only where every grouping has one.",
     )
     max_caption_s: float = Field(
         default=7.0,
@@ -49,7 +50,8 @@ class CaptionOptions(BaseModel):
         ge=5,
         le=100,
         description="Reading speed: a caption is kept on screen into the silence after it until its "
-        "characters per second are at most this, and is closed before a word that would push it over.",
+        "characters per second are at most this; where cue breaks must be made, they are placed so that "
+        "the fewest characters go unread at this speed.",
     )
     min_gap_s: float = Field(
         default=0.083,
