@@ -146,13 +146,12 @@ def closing_cost(before: str, after: str, smart: bool) -> int:
     return break_penalty(before, after, smart) if smart else BREAK_PLAIN
 
 
-def caption_cost(first: Word, last: Word, length: int, next_start: int | None, closing: int, limits: Limits) -> int:
-    """What one caption from word `first` to word `last` costs; `length` is its shown length,
-    `closing` the cost of the break after it (`closing_cost`; 0 where a pause, a speaker change or
-    the end closes it anyway)."""
-    start = to_ms(first.start)
+def caption_cost(start: int, last_end: int, length: int, next_start: int | None, closing: int, limits: Limits) -> int:
+    """What one caption costs: it starts at `start` ms, its last word ends at `last_end` ms, it shows
+    `length` characters, and `closing` is the cost of the break after it (`closing_cost`; 0 where a
+    pause, a speaker change or the end closes it anyway)."""
     reading = math.ceil(length * 1000 / limits.chars_per_s)
-    shown_ms = end_ms(start, to_ms(last.end), reading, next_start, limits) - start
+    shown_ms = end_ms(start, last_end, reading, next_start, limits) - start
     cost = CAPTION_COST + closing
     if shown_ms < limits.min_ms:
         cost += SHORT_COST
@@ -172,7 +171,7 @@ def cheapest_groups(run: Sequence[Word], next_start: int | None, limits: Limits)
     captions are the fuller ones.
     """
     size = len(run)
-    starts = [to_ms(word.start) for word in run]
+    starts, ends = [to_ms(word.start) for word in run], [to_ms(word.end) for word in run]
     widths = [len(shown(word)) for word in run]
     closings = [closing_cost(before.word, after.word, limits.smart) for before, after in pairwise(run)] + [0]
     best = [0, *[math.inf] * size]
@@ -187,7 +186,8 @@ def cheapest_groups(run: Sequence[Word], next_start: int | None, limits: Limits)
                     break
                 reached = end
             following = starts[end] if end < size else next_start
-            cost = best[first] + caption_cost(run[first], run[end - 1], length, following, closings[end - 1], limits)
+            closing = closings[end - 1]
+            cost = best[first] + caption_cost(starts[first], ends[end - 1], length, following, closing, limits)
             if cost <= best[end]:
                 best[end], back[end] = cost, first
     groups: list[list[Word]] = []
@@ -292,7 +292,8 @@ def grouping_cost(groups: Sequence[Sequence[Word]], next_start: int | None, limi
         following = groups[position + 1][0] if position + 1 < len(groups) else None
         following_ms = next_start if following is None else to_ms(following.start)
         closing = 0 if following is None else closing_cost(group[-1].word, following.word, limits.smart)
-        total += caption_cost(group[0], group[-1], shown_length(group), following_ms, closing, limits)
+        start, last_end = to_ms(group[0].start), to_ms(group[-1].end)
+        total += caption_cost(start, last_end, shown_length(group), following_ms, closing, limits)
     return total
 
 
