@@ -125,7 +125,11 @@ def fits(words: Sequence[Word], limits: Limits, length: int | None = None) -> bo
 
 def reading_ms(words: Sequence[Word], limits: Limits, length: int | None = None) -> int:
     """How long these words need on screen at the reading-speed limit. `length`: their joined length."""
-    length = shown_length(words) if length is None else length
+    return reading_ms_of(shown_length(words) if length is None else length, limits)
+
+
+def reading_ms_of(length: int, limits: Limits) -> int:
+    """How long `length` characters need on screen at the reading-speed limit."""
     return math.ceil(length * 1000 / limits.chars_per_s)
 
 
@@ -150,7 +154,7 @@ def caption_cost(start: int, last_end: int, length: int, next_start: int | None,
     """What one caption costs: it starts at `start` ms, its last word ends at `last_end` ms, it shows
     `length` characters, and `closing` is the cost of the break after it (`closing_cost`; 0 where a
     pause, a speaker change or the end closes it anyway)."""
-    reading = math.ceil(length * 1000 / limits.chars_per_s)
+    reading = reading_ms_of(length, limits)
     shown_ms = end_ms(start, last_end, reading, next_start, limits) - start
     cost = CAPTION_COST + closing
     if shown_ms < limits.min_ms:
