@@ -23,10 +23,11 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from .audio_rates import F5_SAMPLE_RATE
+from .captions.options import CaptionOptions
 from .media.dialogue import is_dialogue
 from .settings import TimingEngineName
 from .storage.layout import JOB_ID_PATTERN, VOICE_NAME_PATTERN
-from .words import TIMING_FORMATS, CaptionOptions
+from .words import TIMING_FORMATS
 
 TOO_LARGE = "payload_too_large"  # the pydantic error type that dispatch turns into payload_too_large
 
