@@ -258,8 +258,9 @@ def main(argv=None) -> int:
         "espeak clean": clean,
         f"espeak {SNR_DB:g} dB": [with_noise(item, SNR_DB, seed) for seed, item in enumerate(clean)],
     }
-    if not args.smoke:
+    if compare:  # the long file's cut points come from Whisper's words (an even spread without one)
         sets["long file"] = [joined(clean[: len(SENTENCES) * 2])]
+    if not args.smoke:
         sets["edited text"] = [edited(item) for item in clean]
     sets["natural"] = natural(natural_texts, rates)
     if held_out:

@@ -38,8 +38,8 @@ FRAME_S = 0.01  # pocketsphinx's feature frame rate: 100 a second
 WINDOW_S = 0.025625  # its analysis window (the model's -wlen): frame n covers [n * FRAME_S, n * FRAME_S + WINDOW_S)
 # pocketsphinx stamps frame n at the start of its window; geometrically a boundary before frame n lies
 # between the centres of frames n - 1 and n, WINDOW_S / 2 - FRAME_S / 2 = 7.8 ms later. Measured in
-# running speech, the model's own boundaries put the zero-bias shift at -0.5 ms on espeak-ng and
-# +10.5 ms on the Piper voice (docs/notes/issue-22-onsets.md): the shift is the middle of the two,
+# running speech, the model's own boundaries put the zero-bias shift at -0.3 ms on espeak-ng and
+# +10.7 ms on the Piper voice (docs/notes/issue-22-onsets.md): the shift is the middle of the two,
 # inside the geometric bound, so neither voice is favoured.
 BOUNDARY_OFFSET_S = 0.005
 SILENCE_STATES = 3  # emitting states of the model's SIL phone: a pause takes at least this many frames
