@@ -8,6 +8,7 @@ context that :func:`f5worker.dispatch.parse_request` passes (``{"settings": Sett
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
@@ -51,9 +52,22 @@ def _within_text_limit(text: str | None, info: ValidationInfo) -> str | None:
     return text
 
 
+def _is_blank(text: str) -> bool:
+    """Only whitespace (any Unicode space or line break) and invisible characters (zero-width, controls)."""
+    return all(char.isspace() or unicodedata.category(char) in ("Cc", "Cf") for char in text)
+
+
 def _has_words(text: str | None) -> str | None:
-    if text is not None and not text.strip():
+    if text is not None and _is_blank(text):
         raise PydanticCustomError("no_words", "contains no words to speak")
+    return text
+
+
+def _is_not_blank(text: str | None) -> str | None:
+    if text is not None and _is_blank(text):
+        raise PydanticCustomError(
+            "no_words", "contains only spaces or invisible characters; give the words or leave it out"
+        )
     return text
 
 
@@ -68,6 +82,8 @@ SampleRate = Literal[8000, 16000, 22050, 24000, 32000, 44100, 48000]
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")]
 # Text to speak or align: not empty, some words, at most MAX_TEXT_CHARS (the only place these are checked).
 SpokenText = Annotated[str, Field(min_length=1), AfterValidator(_has_words), AfterValidator(_within_text_limit)]
+# What a reference recording says: some visible text when given (blank is not "absent").
+ReferenceText = Annotated[str, Field(min_length=1), AfterValidator(_is_not_blank)]
 
 
 class Request(BaseModel):
@@ -256,7 +272,7 @@ class TtsRequest(TimingFields):
     )
     voice: VoiceName | None = Field(None, description="A stored voice (voices/<name>.*).")
     ref_audio: str | None = Field(None, min_length=1, description="Reference audio: http(s) URL or base64.")
-    ref_text: str | None = Field(None, min_length=1, description="What the reference says; transcribed if absent.")
+    ref_text: ReferenceText | None = Field(None, description="What the reference says; transcribed if absent.")
     nfe_step: int = Field(32, ge=4, le=64, description="Denoising steps: quality against speed.")
     cfg_strength: float = Field(2.0, ge=0.0, le=10.0)
     sway_sampling_coef: float = Field(-1.0, ge=-1.0, le=1.0)
@@ -321,7 +337,7 @@ class VoicesRequest(Request):
         description="delete: one object under voices/ by its key, as list's 'skipped' names it.",
     )
     audio: str | None = Field(None, min_length=1, description="upload: http(s) URL or base64 audio.")
-    text: str | None = Field(None, min_length=1, description="upload: the reference text.")
+    text: ReferenceText | None = Field(None, description="upload: the reference text.")
     overwrite: bool = False
 
     @model_validator(mode="after")
