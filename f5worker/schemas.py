@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import unicodedata
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -24,6 +24,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from .audio_rates import F5_SAMPLE_RATE
+from .errors import json_type, shown
 from .media.dialogue import is_dialogue
 from .storage.layout import JOB_ID_PATTERN, VOICE_NAME_PATTERN
 from .words import TIMING_FORMATS, CaptionOptions
@@ -129,14 +130,6 @@ class SttRequest(TimingFields):
     text: SpokenText | None = Field(None, description="Known transcript: times for exactly these words.")
 
 
-_JSON_TYPES = {
-    str: "a string",
-    bool: "a boolean",
-    int: "an integer",
-    float: "a number",
-    dict: "an object",
-    list: "an array",
-}
 _EXPECTED = {
     "string_type": "expected a string",
     "int_type": "expected an integer",
@@ -150,19 +143,6 @@ _EXPECTED = {
 }
 _BOUNDS = {"ge": "at least", "gt": "more than", "le": "at most", "lt": "less than"}
 _BOUND_ERRORS = {"greater_than_equal": "ge", "greater_than": "gt", "less_than_equal": "le", "less_than": "lt"}
-
-
-def json_type(value: Any) -> str:
-    return "null" if value is None else _JSON_TYPES.get(type(value), type(value).__name__)
-
-
-def _shown(value: Any) -> str:
-    """A value safe to echo (short strings and numbers), else only its JSON type."""
-    if isinstance(value, str) and 0 < len(value) <= 40:
-        return repr(value)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    return "an empty string" if value == "" else json_type(value)
 
 
 def _range(model: type[BaseModel], loc: tuple, kind: str, ctx: dict) -> str:
@@ -193,12 +173,12 @@ def _describe_error(err: dict, model: type[BaseModel]) -> str:
         expected = ctx["expected"]
         if isinstance(value, str) and not expected.startswith("'"):  # "44100" for 44100: the type is the problem
             return f"{field}: expected an integer (got a string)"
-        got = json_type(value) if expected.startswith("'") and not isinstance(value, str) else _shown(value)
+        got = json_type(value) if expected.startswith("'") and not isinstance(value, str) else shown(value)
         return f"{field}: expected one of {expected} (got {got})"
     if kind == "string_pattern_mismatch":
         return f"{field}: must match {ctx['pattern']}"
     if kind in _BOUND_ERRORS:
-        return f"{field}: expected {_range(model, err['loc'], _BOUND_ERRORS[kind], ctx)} (got {_shown(value)})"
+        return f"{field}: expected {_range(model, err['loc'], _BOUND_ERRORS[kind], ctx)} (got {shown(value)})"
     if kind in ("string_too_short", "string_too_long"):
         bound = "at least" if kind == "string_too_short" else "at most"
         limit = ctx.get("min_length", ctx.get("max_length"))

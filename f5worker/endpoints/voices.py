@@ -8,7 +8,7 @@ import soundfile
 
 from ..audio_rates import F5_SAMPLE_RATE
 from ..context import WorkerContext
-from ..errors import InvalidInput, NotFound
+from ..errors import InvalidInput, NotFound, shown
 from ..media.encode import encode_audio
 from ..media.sources import read_audio_source
 from ..schemas import VoicesRequest
@@ -94,7 +94,7 @@ def upload_action(request: VoicesRequest, ctx: WorkerContext) -> dict:
 def delete_action(request: VoicesRequest, ctx: WorkerContext) -> dict:
     if request.key is not None:
         if request.key not in ctx.storage.list_keys("voices/"):
-            raise NotFound(f"key: no stored object {request.key[:200]!r} under voices/")
+            raise NotFound(f"key: no stored object {shown(request.key)} under voices/")
         ctx.storage.delete_listed(request.key)
         return {"key": request.key, "deleted": [request.key]}
     keys = voice_keys(ctx.storage, request.name)
