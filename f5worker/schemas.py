@@ -25,10 +25,12 @@ from pydantic_core import PydanticCustomError
 
 from .audio_rates import F5_SAMPLE_RATE
 from .errors import json_type, shown
-from .media.dialogue import is_dialogue
+from .media.dialogue import is_dialogue, parse_tagged_text
 from .storage.layout import JOB_ID_PATTERN, VOICE_NAME_PATTERN
 from .words import TIMING_FORMATS, CaptionOptions
 
+# Voice turns in one job, whatever the form ('segments' or '[voice]'-tagged text).
+MAX_TURNS = 200
 TOO_LARGE = "payload_too_large"  # the pydantic error type that dispatch turns into payload_too_large
 
 
@@ -237,7 +239,7 @@ class TtsRequest(TimingFields):
         "starting with a '[voice]' tag makes it multi-voice dialogue.",
     )
     segments: list[DialogueSegmentRequest] | None = Field(
-        None, min_length=1, max_length=200, description="Multi-voice dialogue as voice turns (instead of text)."
+        None, min_length=1, max_length=MAX_TURNS, description="Multi-voice dialogue as voice turns (instead of text)."
     )
     segment_pause_s: float | None = Field(
         None, ge=0.0, le=5.0, description="Silence between voice turns; absent: turns join with the cross-fade."
@@ -279,6 +281,8 @@ class TtsRequest(TimingFields):
         multi_voice = self.segments is not None or is_dialogue(self.text)
         if both or (not multi_voice and self.voice is None and self.ref_audio is None):
             raise ValueError("voice: give either 'voice' (a stored voice) or 'ref_audio', not both or neither")
+        if self.segments is None and multi_voice and (turns := len(parse_tagged_text(self.text))) > MAX_TURNS:
+            raise ValueError(f"text: {turns} voice turns, over the {MAX_TURNS}-turn limit (the same as 'segments')")
         return self
 
     @model_validator(mode="after")
