@@ -132,3 +132,27 @@ def test_a_delete_removes_the_audio_first(local_ctx, speech, monkeypatch):
     monkeypatch.setattr(local_ctx.storage, "delete", lambda key: (order.append(key), delete(key)))
     voices(local_ctx, action="delete", name="order")
     assert order == ["voices/order.wav", "voices/order.txt"]
+
+
+def test_odd_local_file_names_and_links_do_not_break_the_voices_list(local_ctx, speech, tmp_path):
+    """A name ending in a newline, a newline inside a name, a link out of the storage folder."""
+    voices(local_ctx, action="upload", name="good", audio=b64(speech))
+    root = local_ctx.storage.root
+    (root / "voices/nl.wav\n").write_bytes(speech.read_bytes())
+    (root / "voices/nl\n.wav").write_bytes(speech.read_bytes())
+    (root / "voices/nl\n.txt").write_bytes(b"words")
+    (tmp_path / "secret.wav").write_bytes(speech.read_bytes())
+    (root / "voices/escape.wav").symlink_to(tmp_path / "secret.wav")
+    listed = voices(local_ctx, action="list")
+    assert [voice["name"] for voice in listed["voices"]] == ["good"], listed
+    assert sorted(item["key"] for item in listed["skipped"]) == [
+        "voices/nl\n.txt",
+        "voices/nl\n.wav",
+        "voices/nl.wav\n",
+    ]
+    for key in ("voices/nl.wav\n", "voices/nl\n.wav"):
+        assert voices(local_ctx, action="delete", key=key)["deleted"] == [key]
+    assert voices(local_ctx, action="upload", name="escape", audio=b64(speech))["error"].startswith("storage_error")
+    assert handle_job({"id": "t", "input": {"endpoint": "tts", "text": "Hi.", "voice": "escape"}}, local_ctx)[
+        "error"
+    ].startswith(("not_found", "engine_unavailable", "storage_error"))

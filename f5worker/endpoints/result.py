@@ -10,6 +10,6 @@ from ..storage.results import load_result
 
 def run(request: ResultRequest, ctx: WorkerContext, job_id: str) -> dict:
     try:
-        return load_result(ctx.storage, request.job_id)
+        return load_result(ctx.storage, request.job_id, ctx.settings.max_inline_bytes).model_dump()
     except NotFound:
         raise NotFound(f"no stored result for job_id {request.job_id!r}") from None

@@ -25,7 +25,7 @@ def read_audio_source(value: str, field: str, settings: Settings, storage: Stora
     """The raw bytes behind an audio input field, whichever of the three forms it takes."""
     if value[:8].lower().startswith(("http://", "https://")):
         return fetch_url(value, field, settings)
-    if INPUT_KEY.match(value):
+    if INPUT_KEY.fullmatch(value):
         return read_key(value, field, settings, storage)
     return decode_base64(value, field, settings.max_input_bytes)
 
