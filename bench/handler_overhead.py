@@ -32,6 +32,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.measure import add_smoke_flag  # noqa: E402
 from tests.helpers import espeak_wav, free_port, s3_env, worker_env  # noqa: E402
 from tests.job_queue import JobQueue, ProductionWorker  # noqa: E402
 
@@ -126,6 +127,7 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=40, help="jobs per endpoint for the latency table")
     parser.add_argument("--throughput-jobs", type=int, default=60)
     parser.add_argument("--storage", choices=["local", "s3"], default="local")
+    add_smoke_flag(parser, jobs=2, throughput_jobs=4)
     args = parser.parse_args()
 
     from f5worker.context import build_context

@@ -87,6 +87,7 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--whisper-model", default=None, help="faster-whisper model (default: tiny.en wheel)")
     parser.add_argument("--verbose", action="store_true", help="print every sentence's errors")
+    parser.add_argument("--smoke", action="store_true", help="two sentences, one voice: seconds, for the suite")
     return parser.parse_args(argv)
 
 
@@ -98,13 +99,13 @@ def original_truth(text: str, spoken_truth: list[tuple[str, float | None]]) -> l
     return [spoken_truth[indices[0]][1] if indices else None for indices in mapping]
 
 
-def synthesise(folder: Path) -> list[Item]:
+def synthesise(folder: Path, smoke: bool = False) -> list[Item]:
     from f5worker.media.text_normalize import normalize_english
     from tests.speech import espeak_speech, load_16k
 
     items = []
-    for voice, rate in SPEAKERS:
-        for index, text in enumerate(SENTENCES):
+    for voice, rate in SPEAKERS[:1] if smoke else SPEAKERS:
+        for index, text in enumerate(SENTENCES[:2] if smoke else SENTENCES):
             wav = folder / f"{voice}-{rate}-{index}.wav"
             spoken_truth = espeak_speech(normalize_english(text), wav, voice=voice, words_per_minute=rate)
             items.append(Item(text, load_16k(wav), original_truth(text, spoken_truth)))
@@ -191,7 +192,7 @@ def main(argv=None) -> int:
     new = Engines(device="cpu", loaded={"whisperx": whisper, "aligner": aligner})
 
     with tempfile.TemporaryDirectory(prefix="timing-bench-") as folder:
-        clean = synthesise(Path(folder))
+        clean = synthesise(Path(folder), smoke=args.smoke)
     sets = {
         "clean": clean,
         f"{SNR_DB:g} dB SNR": [with_noise(item, SNR_DB, seed) for seed, item in enumerate(clean)],
