@@ -56,7 +56,11 @@ def seed(storage, work: Path) -> None:
         "job_id": "bench-job",
         "endpoint": "stt",
         "created_at": "2026-11-23T00:00:00+00:00",
-        "output": {"text": "hello " * 50, "words": [{"word": "hello", "start": i, "end": i + 0.5} for i in range(50)]},
+        "output": {
+            "text": "hello " * 50,
+            "words": [{"word": "hello", "start": i, "end": i + 0.5} for i in range(50)],
+            "files": {"srt": {"key": "outputs/bench-job/timings.srt"}},  # download serves what the record names
+        },
     }
     storage.put_bytes("results/bench-job.json", json.dumps(record).encode(), content_type="application/json")
     storage.put_bytes("outputs/bench-job/timings.srt", SRT.encode(), content_type="application/x-subrip")
