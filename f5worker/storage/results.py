@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,7 +28,7 @@ class StoredResult(BaseModel):
 
     model_config = ConfigDict(extra="allow", strict=True)
     job_id: str = Field(pattern=JOB_ID_PATTERN)
-    endpoint: Literal["tts", "stt"]
+    endpoint: str = Field(max_length=32)  # tts, stt, or an endpoint added later
     created_at: str = Field(max_length=64)
     output: dict[str, Any]
 
