@@ -46,7 +46,7 @@ FUZZ_SCALE = float(os.environ.get("FUZZ_SCALE", "1"))
 BUDGET = {  # examples per property at FUZZ_SCALE=1
     "requests": 120,
     "media": 20,
-    "stored": 30,
+    "stored": 60,
     "api": 6,
 }
 DOCUMENTED = set(ERROR_CODES) - {"internal_error"}
@@ -347,7 +347,9 @@ def _record(job_id: str, output: object) -> bytes:
 stored_bodies = st.one_of(
     st.binary(max_size=100),
     st.builds(lambda value: json.dumps(value).encode(), json_values),
-    st.sampled_from([b"[" * 5000 + b"]" * 5000, b'{"a": ' * 40 + b"1" + b"}" * 40, b"\xff\xfe\x00", b"null"]),
+    st.sampled_from(
+        [b"[" * 5000 + b"]" * 5000, b'{"a": ' * 40 + b"1" + b"}" * 40, b"\xff\xfe\x00", b"null", b"[NaN, Infinity]"]
+    ),
     st.builds(
         lambda file, key: _record("fuzz-stored", {"audio": {"key": key}, "files": {file: {"key": key}}}),
         st.sampled_from(list(TIMING_FORMATS)),
@@ -388,7 +390,7 @@ def stored_objects(draw) -> tuple[str, bytes, str]:
         )
     )
     body = draw(stored_bodies | media())
-    how = draw(st.sampled_from(["put", "raw", "raw", "link"]))
+    how = draw(st.sampled_from(["put", "raw", "raw", "link", "loop"]))
     return target, body, how
 
 
@@ -413,7 +415,9 @@ def test_generated_stored_objects_are_never_trusted(fuzz_ctx, objects, job):
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.is_symlink() or path.exists():
             path.unlink()
-        if how == "link":
+        if how == "loop":
+            path.symlink_to(path)
+        elif how == "link":
             outside = fuzz_ctx.fuzz_outside / f"body-{len(body)}"
             outside.write_bytes(body)
             path.symlink_to(outside)

@@ -44,7 +44,9 @@ def test_an_absent_record_is_not_found_naming_it(storage):
         (b"[1, 2]", "is not a valid record"),
         (b'{"name": 1, "count": 2}', "is not a valid record (name:"),
         (b'{"name": "a"}', "is not a valid record (count:"),
-        (b"NaN", "is not a valid record"),
+        (b"NaN", "is not valid JSON"),
+        (b'{"name": "a", "count": Infinity}', "is not valid JSON"),
+        (b'{"name": "a", "count": ' + b"9" * 5000 + b"}", "is not valid JSON"),  # past Python's digit limit
     ],
     ids=lambda value: value[:12].decode(errors="replace") if isinstance(value, bytes) else value,
 )

@@ -174,9 +174,13 @@ def test_local_links_out_of_the_root_are_never_listed_or_served(tmp_path):
     (storage.root / "results/job.json").symlink_to(outside)
     storage.put_bytes("voices/good.wav", b"RIFF")
     assert storage.list_keys("voices/") == ["voices/good.wav"]
+    (storage.root / "results/loop.json").symlink_to(storage.root / "results/loop.json")
+    assert storage.list_keys("results/") == []
     for read in (storage.get_bytes, storage.size, storage.exists, storage.fingerprint):
         with pytest.raises(StorageError, match=r"^results/job.json leads outside the storage folder"):
             read("results/job.json")
+        with pytest.raises(StorageError, match=r"^results/loop.json is a symbolic link that leads nowhere"):
+            read("results/loop.json")
 
 
 def test_local_file_names_ending_in_a_newline_are_listed_as_they_are_but_never_valid_keys(tmp_path):

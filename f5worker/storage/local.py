@@ -17,7 +17,10 @@ class LocalStorage:
         self.root.mkdir(parents=True, exist_ok=True)
 
     def _path(self, key: str) -> Path:
-        path = (self.root / check_key(key)).resolve()
+        try:
+            path = (self.root / check_key(key)).resolve()
+        except (OSError, RuntimeError):  # a link loop (RuntimeError before Python 3.13)
+            raise StorageError(f"{key} is a symbolic link that leads nowhere (a loop); it is not served") from None
         if self.root not in path.parents:  # a safe key, so a link placed in the folder points out of it
             raise StorageError(f"{key} leads outside the storage folder (a symbolic link); it is not served")
         return path

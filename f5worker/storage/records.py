@@ -58,11 +58,16 @@ def json_depth(value: Any) -> int:
     return deepest
 
 
+def _no_constant(name: str) -> None:
+    """NaN and Infinity are not JSON: a record holding them would reach callers as invalid JSON."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def read_stored_json(storage: Storage, key: str, model: type[Model], what: str, max_bytes: int) -> Model:
     """The object parsed as JSON and validated as ``model``, at most ``MAX_DEPTH`` levels deep."""
     text = read_stored_text(storage, key, what, max_bytes)
     try:
-        document = json.loads(text)
+        document = json.loads(text, parse_constant=_no_constant)
     except RecursionError:
         raise StorageError(f"stored {what} {key} nests deeper than {MAX_DEPTH} levels") from None
     except ValueError as exc:
