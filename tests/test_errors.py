@@ -58,3 +58,10 @@ def test_a_huge_value_is_never_echoed_whole(local_ctx, fields):
         "7777777777" not in error and "aaaaaaaaaa" not in error and "bbbbbbbbbb" not in error and "zzzzz" not in error
     )
     assert len(error) < 400, error
+
+
+def test_a_long_job_id_is_described_in_not_found(local_ctx):
+    job_id = "j" * 128  # a valid id, yet too long to echo
+    for fields in ({"endpoint": "result"}, {"endpoint": "download", "file": "srt"}):
+        error = handle_job({"id": "x", "input": {**fields, "job_id": job_id}}, local_ctx)["error"]
+        assert error.startswith("not_found: ") and job_id not in error and "a string of 128 characters" in error

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 
 from ..context import WorkerContext
-from ..errors import InvalidInput, NotFound, PayloadTooLarge
+from ..errors import InvalidInput, NotFound, PayloadTooLarge, shown
 from ..media.encode import AUDIO_CONTENT_TYPES
 from ..schemas import DownloadRequest
 from ..storage.layout import audio_key, output_prefix, timing_key
@@ -24,7 +24,7 @@ def find_audio_key(ctx: WorkerContext, job_id: str) -> str:
     for key in ctx.storage.list_keys(output_prefix(job_id) + "audio."):
         if key in candidates:
             return key
-    raise NotFound(f"job_id {job_id!r} has no stored audio")
+    raise NotFound(f"job_id {shown(job_id)} has no stored audio")
 
 
 def result_file_key(ctx: WorkerContext, job_id: str, file: str) -> str | None:
@@ -39,7 +39,7 @@ def result_file_key(ctx: WorkerContext, job_id: str, file: str) -> str | None:
         return None
     key = named_file_key(record, file, tuple(AUDIO_CONTENT_TYPES))
     if key is None:
-        raise NotFound(f"job_id {job_id!r} has no stored {file} file")
+        raise NotFound(f"job_id {shown(job_id)} has no stored {file} file")
     return key
 
 
@@ -57,7 +57,7 @@ def run(request: DownloadRequest, ctx: WorkerContext, job_id: str) -> dict:
     try:
         size = ctx.storage.size(key)
     except NotFound:
-        raise NotFound(f"job_id {request.job_id!r} has no stored {request.file} file") from None
+        raise NotFound(f"job_id {shown(request.job_id)} has no stored {request.file} file") from None
 
     output = {
         "job_id": request.job_id,
