@@ -134,9 +134,11 @@ def typed_per_chunk(text: str, chunks: list[str]) -> list[str]:
     return [" ".join(token for token, owner in pairs if owner == index) for index in range(len(chunks))]
 
 
-def _chunk_turn(request: TtsRequest, position: int, turn: Turn, fix_duration: float | None) -> list[PlannedChunk]:
+def _chunk_turn(
+    request: TtsRequest, position: int, turn: Turn, fix_duration: float | None, target_s: float
+) -> list[PlannedChunk]:
     """The turn's spoken text cut to its reference's chunk budget, checked against what F5-TTS can take."""
-    chunks = split_text(turn.spoken, chunk_budget(turn.ref_text, turn.ref_seconds, turn.params.speed))
+    chunks = split_text(turn.spoken, chunk_budget(turn.ref_text, turn.ref_seconds, turn.params.speed, target_s))
     durations = check_model_limits(
         chunks, len(turn.ref_audio), turn.ref_text, turn.params.speed, fix_duration, request.cross_fade_duration
     )
@@ -173,7 +175,8 @@ def plan_speech(request: TtsRequest, ctx: WorkerContext, spoken: str, metrics: d
                 said = spoken
             params = replace(base, speed=segment.speed or request.speed)
             turn = Turn(speaker, samples, ref_text, segment.text, said, params)
-            chunks = _chunk_turn(request, position, turn, None if multi_voice else request.fix_duration)
+            fix_duration = None if multi_voice else request.fix_duration
+            chunks = _chunk_turn(request, position, turn, fix_duration, ctx.settings.chunk_target_s)
             if multi_voice:  # a turn's spoken text as its chunks say it (whitespace made single)
                 turn.spoken = " ".join(chunk.spoken for chunk in chunks)
             turns.append(turn)
