@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 
 import pysubs2
@@ -171,7 +172,7 @@ def test_titles_do_not_end_known_text_segments():
 def test_long_audio_reports_progress_and_short_audio_does_not(ctx, speech, tmp_path):
     import subprocess
 
-    from f5worker.progress import progress_reporter
+    from f5worker.job_signals import JobSignals
 
     padded = tmp_path / "long.wav"
     subprocess.run(
@@ -179,10 +180,10 @@ def test_long_audio_reports_progress_and_short_audio_does_not(ctx, speech, tmp_p
         check=True,
     )
     updates = []
-    with progress_reporter(updates.append):
-        stt(ctx, job_id="short", audio=b64(speech), timing_formats=[])
-        assert updates == []
-        stt(ctx, job_id="long", audio=b64(padded), timing_formats=[])
+    reporting = dataclasses.replace(ctx, signals=JobSignals(reporter=updates.append))
+    stt(reporting, job_id="short", audio=b64(speech), timing_formats=[])
+    assert updates == []
+    stt(reporting, job_id="long", audio=b64(padded), timing_formats=[])
     assert [u["stage"] for u in updates] == ["transcribe", "files"]
     assert updates[0]["audio_s"] >= 30
 

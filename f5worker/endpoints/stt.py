@@ -7,7 +7,6 @@ from ..context import WorkerContext
 from ..media.audio import decode_audio
 from ..media.sources import read_audio_source
 from ..metrics import timed
-from ..progress import report_progress
 from ..schemas import SttRequest
 from ..storage.results import save_result
 from ..timing.engine_choice import run_timing
@@ -36,13 +35,13 @@ def run(request: SttRequest, ctx: WorkerContext, job_id: str) -> dict:
 
         long_job = duration_s >= PROGRESS_MIN_S
         if long_job:
-            report_progress({"stage": "transcribe", "audio_s": duration_s})
+            ctx.signals.report({"stage": "transcribe", "audio_s": duration_s})
         transcript = run_timing(
             ctx.engines, audio, choice=request.timing_engine, language=request.language, known_text=request.text
         )
         words = transcript.words
         if long_job:
-            report_progress({"stage": "files", "words": len(words)})
+            ctx.signals.report({"stage": "files", "words": len(words)})
         with timed(times, "files_ms"):
             options, budget = request.caption_options(), InlineBudget(ctx)
             files = store_timing_files(ctx, job_id, words, request.timing_formats, options, delivery, budget=budget)
