@@ -28,6 +28,11 @@ from ..timing.chunk_timer import ChunkTimer
 from ..timing.engine_choice import chunk_timer
 
 STREAM_AUDIO_FORMAT = "pcm_s16le"
+# RunPod splits a streamed item over 1 MB into pieces a /stream reader cannot use whole, so a chunk's
+# audio goes out in parts: 10 s of PCM is 640,000 bytes of base64, which leaves over 300 kB of the
+# item for its text and words (a chunk is at most about 87 s: 9 parts).
+STREAM_ITEM_MAX_BYTES = 1_000_000
+PART_SAMPLES = 10 * F5_SAMPLE_RATE
 
 
 def check_stream_request(stream: bool, remove_silence: bool, signals: JobSignals) -> None:
@@ -60,9 +65,11 @@ def chunk_word_timer(request, engines, plan) -> ChunkTimer | None:
 
 
 class ChunkStreamer:
-    """Builds one stream item per chunk from the joiner's pieces (the last chunk waits for the tail).
+    """Builds the stream items of each chunk from the joiner's pieces (the last chunk waits for the tail).
 
-    With a ``timer``, each item carries its chunk's ``words``, aligned in the item's own audio.
+    A chunk is one item, or several (``part`` of ``parts``) when its audio is longer than
+    ``PART_SAMPLES``, so no item reaches RunPod's 1 MB. With a ``timer``, a chunk's first item carries
+    the chunk's ``words``, aligned in the chunk's own audio.
     """
 
     def __init__(self, signals: JobSignals, chunks: int, timer: ChunkTimer | None = None):
@@ -84,22 +91,30 @@ class ChunkStreamer:
             self._send(samples, span)
 
     def _send(self, samples: np.ndarray, span: ChunkSpan) -> None:
-        item = {
-            "type": "chunk",
-            "seq": span.index,
-            "chunks": self.chunks,
-            "text": span.text,
-            "start_s": round(self.position / F5_SAMPLE_RATE, 6),
-            "duration_s": round(samples.size / F5_SAMPLE_RATE, 6),
-            "audio": base64.b64encode(pcm16_bytes(samples)).decode("ascii"),
-            "audio_format": STREAM_AUDIO_FORMAT,
-            "sample_rate": F5_SAMPLE_RATE,
-        }
-        if self.timer is not None:
+        """The chunk's items: its audio in parts of at most ``PART_SAMPLES``, its words with the first."""
+        words = None
+        if self.timer is not None:  # None: the chunks did not tile the text; the final item has the words
             words = self.timer.time_chunk(span.index, span.text, samples, self.position)
-            if words is not None:  # None: the chunks did not tile the text; the final item has the words
+        pcm = pcm16_bytes(samples)
+        firsts = range(0, max(samples.size, 1), PART_SAMPLES)
+        for part, first in enumerate(firsts):
+            audio = pcm[2 * first : 2 * (first + PART_SAMPLES)]
+            item = {
+                "type": "chunk",
+                "seq": span.index,
+                "chunks": self.chunks,
+                "part": part,
+                "parts": len(firsts),
+                "text": span.text,
+                "start_s": round((self.position + first) / F5_SAMPLE_RATE, 6),
+                "duration_s": round(len(audio) // 2 / F5_SAMPLE_RATE, 6),
+                "audio": base64.b64encode(audio).decode("ascii"),
+                "audio_format": STREAM_AUDIO_FORMAT,
+                "sample_rate": F5_SAMPLE_RATE,
+            }
+            if part == 0 and words is not None:
                 item["words"] = [word.model_dump() for word in words]
-        self.signals.emit(item)
+            self.signals.emit(item)
         self.position += samples.size
 
 
