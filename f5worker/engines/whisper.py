@@ -22,7 +22,7 @@ from .model_files import public_name
 log = logging.getLogger(__name__)
 HEAR_WINDOW_S = 30.0  # Whisper's window: longer audio is heard the usual way
 HEAR_PAD_S = 1.0  # silence after a short clip, so the decoder sees where speech ends
-HEAR_TOKENS_PER_S = 12  # far above speech (about 4 tokens a second): only a loop reaches it
+HEAR_TOKENS_PER_S = 8  # above fast speech (about 4-6 tokens a second): a loop reaches it
 
 
 class WhisperEngine:
@@ -94,13 +94,16 @@ class WhisperEngine:
         try:
             with self.lock:
                 if duration + HEAR_PAD_S > HEAR_WINDOW_S:
-                    pieces, _info = self.model.transcribe(
-                        audio, language=language, word_timestamps=True, beam_size=1, condition_on_previous_text=False
-                    )
-                    return [word for piece in pieces for word in _segment(piece).words]
+                    return self._hear_greedy(audio, language)
                 return self._hear_short(audio, language)
         except (RuntimeError, ValueError) as exc:
             raise EngineFailure(f"whisper listening failed: {exc}") from exc
+
+    def _hear_greedy(self, audio: np.ndarray, language: str | None) -> list[Word]:
+        pieces, _info = self.model.transcribe(
+            audio, language=language, word_timestamps=True, beam_size=1, condition_on_previous_text=False
+        )
+        return [word for piece in pieces for word in _segment(piece).words]
 
     def _hear_short(self, audio: np.ndarray, language: str | None) -> list[Word]:
         from faster_whisper.tokenizer import Tokenizer
@@ -117,10 +120,13 @@ class WhisperEngine:
         padded = np.zeros((features.shape[0], frames), dtype=np.float32)
         padded[:, : min(frames, features.shape[1])] = features[:, :frames]
         encoded = model.model.encode(get_ctranslate2_storage(padded[None]), to_cpu=False)
-        limit = min(int(HEAR_TOKENS_PER_S * frames / 100) + 10, 220)  # a looping decoder stops here
+        limit = min(int(HEAR_TOKENS_PER_S * frames / 100) + 8, 220)
         prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
         result = model.model.generate(encoded, [prompt], beam_size=1, max_length=limit, suppress_tokens=[-1])[0]
         tokens = [token for token in result.sequences_ids[0] if token < tokenizer.eot]
+        if len(tokens) >= limit - 1 or _loops(tokens):  # the short window made the decoder loop
+            log.info("short-window decoding looped; hearing %.1f s with the full window", len(audio) / 16000)
+            return self._hear_greedy(audio, language)
         if not tokens:
             return []
         words: list[Word] = []
@@ -190,6 +196,12 @@ class WhisperEngine:
                     words.append(original)
             refined.append(Segment(segment.start, segment.end, segment.text, words))
         return refined
+
+
+def _loops(tokens: list[int], size: int = 4) -> bool:
+    """Whether some run of ``size`` tokens comes twice: how a looping decoder shows itself."""
+    runs = [tuple(tokens[start : start + size]) for start in range(len(tokens) - size + 1)]
+    return len(set(runs)) < len(runs)
 
 
 def _segment(piece) -> Segment:

@@ -25,7 +25,10 @@ was left out. With neither engine, the verdict is ``unchecked``.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import logging
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -53,18 +56,23 @@ Verdict = Literal["pass", "fail", "unchecked"]
 # Word matching (recogniser round trip): similarity of comparison keys (difflib ratio).
 HEARD_SIMILARITY = 0.75  # at or above: the recogniser heard this word
 SAME_SOUND_SIMILARITY = 0.5  # below: another word was heard (or none)
-MERGE_PENALTY = 0.1  # one word heard as two, or two as one, costs a little more than a match
+ANCHOR_WORDS = 3  # runs of this many equal words are matched as words; letters in between
+MIN_LETTER_RUN = 2  # single matching letters between different words are chance
+EXTRA_COVER = 0.34  # a heard word with fewer of its letters in the text is extra
+LEFTOVER_LETTERS = 4  # this many unmatched letters in a row inside a heard word are an extra word
 CONFIDENT_WRONG = 0.5  # a recogniser this sure of another word outweighs the aligner
 EXTRA_PROBABILITY = 0.4  # extra words the recogniser is less sure of are not counted
 # Aligner evidence (pocketsphinx: at least three 10 ms frames per phone).
 SQUEEZED_S_PER_PHONE = 0.036
 NEARBY = 2  # words either side whose squeezing counts for a word the recogniser did not hear
-SOLID_S_PER_PHONE = 0.06  # a word the recogniser missed entirely is still heard when the aligner gives it this
-STRETCHED_S_PER_PHONE = 0.35
-STRETCHED_MIN_S = 1.6
+NO_ROOM_SHARE = 0.5  # less silence than this share of the word's usual length between the heard words
+SOLID_SHARE = 0.55  # a word the recogniser did not hear is still there when it has this share of the usual pace
+STRETCH_FAILS = 2.5  # a word this many times slower than the chunk's median pace hides other speech
+END_MARGIN_S = 0.03  # speech this close to the end of the audio: the take may be cut off
 LONG_SILENCE_S = 2.0
 # Speaking rate: phones per second of speech; English speech is about 10-15.
 USUAL_PHONES_PER_S = 12.0
+USUAL_S_PER_PHONE = 0.08
 RATE_LIMITS = (0.4, 2.2)  # measured/usual outside these fails ("runaway speed")
 MAX_WER = 0.5  # above this the take fails whatever the single words say
 _FUNCTION_WORDS = (
@@ -90,8 +98,9 @@ class WordCheck:
 
 @dataclass
 class Finding:
-    """A missing, extra or repeated word. For extra and repeated words ``position`` is the caller's
-    token they were heard after (-1: before the first); for missing words, the token itself."""
+    """A missing, extra or repeated word. ``position`` is the caller's token: for a missing word the
+    token itself, for a repeated word the token it repeats, for an extra word the token it was heard
+    after or in place of (-1: before the first)."""
 
     word: str
     position: int
@@ -113,6 +122,7 @@ class ScriptCheck:
     checked: list[str] = field(default_factory=list)
     not_checked: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
+    aligner: dict | None = None  # the aligner's view: median pace, the most stretched word, squeezed words
     cpu_ms: float = 0.0
 
     @property
@@ -146,71 +156,103 @@ class ScriptCheck:
 
 
 @dataclass
-class _Pair:
-    """A run of expected words matched to a run of heard words (either may be empty)."""
+class WordMatch:
+    """How the recogniser's words cover the expected ones: the share of each word's letters matched."""
 
-    expected: list[int]
-    heard: list[int]
-    similarity: float
+    expected_cover: list[float]
+    expected_heard: list[list[int]]  # the heard words that share letters with each expected word
+    heard_cover: list[float]
+    heard_follows: list[int]  # the expected word each heard word comes after (-1: before the first)
+    heard_leftover: dict[int, str] = field(default_factory=dict)  # a long unmatched run in a matched word
+    errors: float = 0.0  # word errors, as in a word error rate
 
 
 def _similarity(left: str, right: str) -> float:
-    if left == right:
-        return 1.0
-    return SequenceMatcher(None, left, right, autojunk=False).ratio()
+    return 1.0 if left == right else SequenceMatcher(None, left, right, autojunk=False).ratio()
 
 
-def match_words(expected: Sequence[str], heard: Sequence[str]) -> list[_Pair]:
-    """Expected keys matched to heard keys: exact runs first, the gaps between them by edit distance
-    with near spellings and one-to-two merges (cost 1 - similarity), so long texts stay cheap."""
-    pairs: list[_Pair] = []
+def match_words(expected: Sequence[str], heard: Sequence[str]) -> WordMatch:
+    """Expected keys matched to heard keys: runs of equal words first, then, between them, letters.
+
+    Matching letters rather than words absorbs a recogniser's different word boundaries ("light
+    housekeeper" for "lighthouse keeper", "rail and" for "railing") and near spellings ("Stellar"),
+    while a dropped, added or swapped word keeps (almost) no matched letters.
+    """
+    match = WordMatch([0.0] * len(expected), [[] for _ in expected], [0.0] * len(heard), [-1] * len(heard))
     matcher = SequenceMatcher(None, list(expected), list(heard), autojunk=False)
     last_e = last_h = 0
-    for block in matcher.get_matching_blocks():
-        pairs.extend(_align_gap(expected, heard, last_e, block.a, last_h, block.b))
-        pairs.extend(_Pair([block.a + k], [block.b + k], 1.0) for k in range(block.size))
+    anchors = [block for block in matcher.get_matching_blocks() if block.size >= ANCHOR_WORDS or block.size == 0]
+    for block in anchors:
+        _match_letters(expected, heard, last_e, block.a, last_h, block.b, match)
+        for step in range(block.size):
+            e, h = block.a + step, block.b + step
+            match.expected_cover[e] = match.heard_cover[h] = 1.0
+            match.expected_heard[e] = [h]
+            match.heard_follows[h] = e
         last_e, last_h = block.a + block.size, block.b + block.size
-    return pairs
+    return match
 
 
-def _align_gap(expected, heard, e0: int, e1: int, h0: int, h1: int) -> list[_Pair]:
-    """Minimum-cost alignment of expected[e0:e1] with heard[h0:h1] (both usually a few words)."""
-    n, m = e1 - e0, h1 - h0
-    if n == 0 and m == 0:
-        return []
-    if n * m > 4000:  # a long stretch with nothing in common: all missing, all extra
-        return [_Pair([e0 + i], [], 0.0) for i in range(n)] + [_Pair([], [h0 + j], 0.0) for j in range(m)]
-    inf = float("inf")
-    cost = np.full((n + 1, m + 1), inf)
-    back: dict[tuple[int, int], tuple[int, int, float]] = {}
-    cost[0, 0] = 0.0
-    for i in range(n + 1):
-        for j in range(m + 1):
-            here = cost[i, j]
-            if here == inf:
-                continue
-            moves = [(1, 0, 0.0), (0, 1, 0.0)]
-            if i < n and j < m:
-                moves.append((1, 1, _similarity(expected[e0 + i], heard[h0 + j])))
-            if i < n and j + 1 < m:
-                moves.append((1, 2, _similarity(expected[e0 + i], heard[h0 + j] + heard[h0 + j + 1])))
-            if i + 1 < n and j < m:
-                moves.append((2, 1, _similarity(expected[e0 + i] + expected[e0 + i + 1], heard[h0 + j])))
-            for di, dj, sim in moves:
-                ni, nj = i + di, j + dj
-                if ni > n or nj > m:
-                    continue
-                step = 1.0 if (di == 0 or dj == 0) else (1.0 - sim) * max(di, dj) + MERGE_PENALTY * (di + dj - 2)
-                if here + step < cost[ni, nj]:
-                    cost[ni, nj] = here + step
-                    back[(ni, nj)] = (i, j, sim)
-    pairs: list[_Pair] = []
-    i, j = n, m
-    while (i, j) != (0, 0):
-        pi, pj, sim = back[(i, j)]
-        pairs.append(_Pair(list(range(e0 + pi, e0 + i)), list(range(h0 + pj, h0 + j)), sim))
-        i, j = pi, pj
-    return pairs[::-1]
+def _match_letters(expected, heard, e0: int, e1: int, h0: int, h1: int, match: WordMatch) -> None:
+    """Letter-level matching of expected[e0:e1] with heard[h0:h1] (usually a few words each)."""
+    for h in range(h0, h1):
+        match.heard_follows[h] = e0 - 1
+    if e0 == e1 or h0 == h1:
+        match.errors += max(e1 - e0, h1 - h0)
+        return
+    e_owner = [e for e in range(e0, e1) for _ in expected[e]]
+    h_owner = [h for h in range(h0, h1) for _ in heard[h]]
+    e_hits = dict.fromkeys(range(e0, e1), 0)
+    h_hits = dict.fromkeys(range(h0, h1), 0)
+    heard_letters = "".join(heard[h0:h1])
+    used = [False] * len(heard_letters)
+    letters = SequenceMatcher(None, "".join(expected[e0:e1]), heard_letters, autojunk=False)
+    for block in letters.get_matching_blocks():
+        if block.size < MIN_LETTER_RUN:
+            continue
+        for step in range(block.size):
+            used[block.b + step] = True
+            e, h = e_owner[block.a + step], h_owner[block.b + step]
+            e_hits[e] += 1
+            h_hits[h] += 1
+            if h not in match.expected_heard[e]:
+                match.expected_heard[e].append(h)
+            match.heard_follows[h] = max(match.heard_follows[h], e)
+    for e, hits in e_hits.items():
+        match.expected_cover[e] = hits / len(expected[e])
+    for h, hits in h_hits.items():
+        match.heard_cover[h] = hits / len(heard[h])
+        if h > h0:  # an unmatched heard word comes after what the word before it matched
+            match.heard_follows[h] = max(match.heard_follows[h], match.heard_follows[h - 1])
+    for run in re.finditer(f"0{{{LEFTOVER_LETTERS},}}", "".join("1" if flag else "0" for flag in used)):
+        h = h_owner[run.start()]
+        inside = h_owner[run.end() - 1] == h and match.heard_cover[h] >= EXTRA_COVER
+        if inside:  # a long unmatched run inside a mostly matched word ("keeper" in "housekeeper")
+            match.heard_leftover[h] = heard_letters[run.start() : run.end()]
+    _pair_near_misses(expected, heard, list(e_hits), list(h_hits), match)
+    expected_errors = 0.0
+    for e in e_hits:
+        cover = match.expected_cover[e]
+        expected_errors += 0.0 if cover >= HEARD_SIMILARITY else 0.5 if cover >= SAME_SOUND_SIMILARITY else 1.0
+    inserted = sum(1 for h in h_hits if match.heard_cover[h] < SAME_SOUND_SIMILARITY)
+    match.errors += max(expected_errors, inserted)
+
+
+def _pair_near_misses(expected, heard, e_range: list[int], h_range: list[int], match: WordMatch) -> None:
+    """Unmatched words left in a gap, as many heard as expected: paired in order when they look
+    alike as whole words (difflib's ratio, which counts single letters: "please" / "police" 0.5)."""
+    lost = [e for e in e_range if match.expected_cover[e] < SAME_SOUND_SIMILARITY]
+    stray = [h for h in h_range if match.heard_cover[h] < SAME_SOUND_SIMILARITY]
+    if not lost or len(lost) != len(stray):
+        return
+    for e, h in zip(lost, stray, strict=True):
+        similarity = SequenceMatcher(None, expected[e], heard[h], autojunk=False).ratio()
+        if similarity >= SAME_SOUND_SIMILARITY:
+            match.expected_cover[e] = max(match.expected_cover[e], similarity)
+            match.heard_cover[h] = max(match.heard_cover[h], similarity)
+            if h not in match.expected_heard[e]:
+                match.expected_heard[e].append(h)
+            match.heard_follows[h] = max(match.heard_follows[h], e)
 
 
 # --------------------------------------------------------------------------- evidence
@@ -270,10 +312,6 @@ def _align(aligner: KnownTextAligner, audio: np.ndarray, tokens: list[str], hear
 
 def _squeezed(span: tuple[float, float] | None, phones: int) -> bool:
     return span is not None and phones > 0 and span[1] - span[0] <= SQUEEZED_S_PER_PHONE * phones
-
-
-def _stretched(span: tuple[float, float] | None, phones: int) -> bool:
-    return span is not None and phones > 0 and span[1] - span[0] > max(STRETCHED_MIN_S, STRETCHED_S_PER_PHONE * phones)
 
 
 # --------------------------------------------------------------------------- the check
@@ -358,37 +396,26 @@ def _judge(audio, tokens, position_of, heard_words, aligned, english, result: Sc
     heard_as: list[str | None] = [None] * len(tokens)
     heard_prob = [1.0] * len(tokens)
     heard_span: list[tuple[float, float] | None] = [None] * len(tokens)
-    inserted: list[tuple[int, int]] = []  # (heard index, expected index it follows)
-    errors = 0
+    inserted: list[tuple[int, int, str | None]] = []  # (heard index, expected index it follows, letters)
     if heard is not None:
-        for k in spoken_index:
-            similarity[k] = 0.0
-        last_expected = -1
-        for pair in match_words(expected, [h.key for h in heard]):
-            if not pair.expected:
-                inserted.extend((index, last_expected) for index in pair.heard)
-                errors += len(pair.heard)
-                continue
-            last_expected = pair.expected[-1]
-            for index in pair.expected:
-                k = spoken_index[index]
-                similarity[k] = pair.similarity if pair.heard else 0.0
-                if pair.heard:
-                    words = [heard[h] for h in pair.heard]
-                    heard_prob[k] = min(w.probability for w in words)
-                    heard_span[k] = (words[0].start, words[-1].end)
-                    if pair.similarity < 1.0:
-                        heard_as[k] = " ".join(w.key for w in words)
-            if pair.similarity < SAME_SOUND_SIMILARITY or not pair.heard:
-                errors += max(len(pair.expected), len(pair.heard))
-                if pair.heard and pair.similarity < SAME_SOUND_SIMILARITY:
-                    follows = pair.expected[0] - 1
-                    inserted.extend((index, follows) for index in pair.heard)
-            elif pair.similarity < HEARD_SIMILARITY:
-                errors += 0.5 * max(len(pair.expected), len(pair.heard))
-        result.wer = errors / len(expected) if expected else 0.0
+        match = match_words(expected, [h.key for h in heard])
+        for index, k in enumerate(spoken_index):
+            similarity[k] = match.expected_cover[index]
+            words = [heard[h] for h in match.expected_heard[index]]
+            if words:
+                heard_prob[k] = min(w.probability for w in words)
+                heard_span[k] = (min(w.start for w in words), max(w.end for w in words))
+                if [w.key for w in words] != [keys[k]]:
+                    heard_as[k] = " ".join(w.key for w in words)
+        inserted = [
+            (h, match.heard_follows[h], None) for h, cover in enumerate(match.heard_cover) if cover < EXTRA_COVER
+        ]
+        inserted += [(h, match.heard_follows[h], letters) for h, letters in match.heard_leftover.items()]
+        result.wer = match.errors / len(expected) if expected else 0.0
         result.heard = " ".join(word.word for word in heard_words)
 
+    pace = _median_pace(aligned) or USUAL_S_PER_PHONE
+    room = _room_between_heard(heard or [], match.heard_follows if heard is not None else [], len(tokens), spoken_index)
     squeezed_at = [aligned is not None and _squeezed(aligned.spans[k], aligned.phones[k]) for k in range(len(tokens))]
     for k, token in enumerate(tokens):
         if not keys[k]:
@@ -396,13 +423,14 @@ def _judge(audio, tokens, position_of, heard_words, aligned, english, result: Sc
         span = aligned.spans[k] if aligned is not None else None
         phones = aligned.phones[k] if aligned is not None else 0
         squeezed = squeezed_at[k]
-        if heard is not None and heard_span[k] is None and keys[k] not in FUNCTION_WORDS:
-            # The recogniser heard nothing for it. The aligner then often gives the word its
-            # neighbour's speech and squeezes the neighbour: a squeezed word nearby, or a short
-            # word here, confirms it was not said.
-            solid = span is not None and phones > 0 and span[1] - span[0] >= SOLID_S_PER_PHONE * phones
+        if heard is not None and similarity[k] < SAME_SOUND_SIMILARITY and keys[k] not in FUNCTION_WORDS:
+            # The recogniser did not hear it. The aligner then often gives the word its
+            # neighbour's speech and squeezes the neighbour: a squeezed word nearby, a short word
+            # here, or no room for it between the recogniser's words confirms it was not said.
+            solid = span is not None and phones > 0 and span[1] - span[0] >= SOLID_SHARE * pace * phones
             nearby = any(squeezed_at[max(k - NEARBY, 0) : k + NEARBY + 1])
-            squeezed = squeezed or nearby or (aligned is not None and not solid)
+            no_room = heard_span[k] is None and room[k] < NO_ROOM_SHARE * pace * max(phones, 3)
+            squeezed = squeezed or nearby or no_room or (aligned is not None and not solid)
         status, confidence = _word_status(
             similarity[k], heard_prob[k], squeezed, heard is not None, aligned is not None
         )
@@ -418,10 +446,33 @@ def _judge(audio, tokens, position_of, heard_words, aligned, english, result: Sc
     if heard is not None:
         _extras(result, heard, inserted, expected, spoken_index, position_of)
     if aligned is not None:
-        _aligner_findings(result, tokens, aligned)
+        _aligner_findings(result, audio, tokens, aligned)
     result.rate = _rate(audio, aligned)
     _verdict(result, keys)
     return result
+
+
+def _room_between_heard(heard, follows: list[int], count: int, spoken_index: list[int]) -> list[float]:
+    """Per spoken token, the silence the recogniser left between the heard words around it (seconds)."""
+    room = [float("inf")] * count
+    settled = list(itertools.accumulate(follows, max))  # heard words in order: never before an earlier one
+    for index, k in enumerate(spoken_index):
+        after = bisect.bisect_left(settled, index)  # the first heard word at or after this expected word
+        if 0 < after < len(heard):
+            room[k] = max(heard[after].start - heard[after - 1].end, 0.0)
+    return room
+
+
+def _median_pace(aligned: _Aligned | None) -> float | None:
+    """The chunk's median seconds per phone over words not squeezed (its speaker's own pace)."""
+    if aligned is None:
+        return None
+    paces = [
+        (span[1] - span[0]) / phones
+        for span, phones in zip(aligned.spans, aligned.phones, strict=True)
+        if span is not None and phones > 0 and not _squeezed(span, phones)
+    ]
+    return float(np.median(paces)) if paces else None
 
 
 def _word_status(similarity: float, probability: float, squeezed: bool, recognised: bool, aligned: bool):
@@ -441,28 +492,43 @@ def _word_status(similarity: float, probability: float, squeezed: bool, recognis
 
 def _extras(result: ScriptCheck, heard, inserted, expected, spoken_index, position_of) -> None:
     """Heard words the text does not have; one that repeats its neighbour is a repetition."""
-    for index, follows in inserted:
+    for index, follows, leftover in sorted(inserted, key=lambda item: item[:2]):
         word = heard[index]
+        key = leftover or word.key
         before = expected[follows] if follows >= 0 else None
         after = expected[follows + 1] if follows + 1 < len(expected) else None
         previous_heard = heard[index - 1].key if index > 0 else None
         position = position_of.get(spoken_index[follows], 0) if follows >= 0 else -1
-        finding = Finding(word.key, position, word.start, word.end, word.probability)
-        if word.key in (before, after, previous_heard):
-            result.repeated.append(finding)
+        alike = [
+            other for other in (after, before, previous_heard) if other and _similarity(key, other) >= HEARD_SIMILARITY
+        ]
+        if alike:  # a repetition names the text's word it repeats, and that word's token
+            if alike[0] == after:
+                position = position_of.get(spoken_index[follows + 1], 0)
+            result.repeated.append(Finding(alike[0], position, word.start, word.end, word.probability))
         else:
-            result.extra.append(finding)
+            result.extra.append(Finding(key, position, word.start, word.end, word.probability))
 
 
-def _aligner_findings(result: ScriptCheck, tokens: list[str], aligned: _Aligned) -> None:
-    """Speech or silence the text does not explain, as reasons (the recogniser names the words)."""
-    spans = [(k, span) for k, span in enumerate(aligned.spans) if span is not None]
-    for k, span in spans:
-        if _stretched(span, aligned.phones[k]):
-            result.reasons.append(f"'{tokens[k]}' stretched over {span[1] - span[0]:.2f} s: unexplained speech")
-    for (_k, earlier), (k, later) in zip(spans, spans[1:], strict=False):
-        if later[0] - earlier[1] > LONG_SILENCE_S:
-            result.reasons.append(f"{later[0] - earlier[1]:.2f} s of silence before '{tokens[k]}'")
+def _aligner_findings(result: ScriptCheck, audio: np.ndarray, tokens: list[str], aligned: _Aligned) -> None:
+    """What the aligner says about speech the text does not explain: a word stretched far past the
+    chunk's own pace (a repeated or added word absorbed into it), long silences, and speech still
+    going at the very end of the audio (a cut-off ending)."""
+    spans = [(k, span) for k, span in enumerate(aligned.spans) if span is not None and aligned.phones[k] > 0]
+    paces = [(span[1] - span[0]) / aligned.phones[k] for k, span in spans]
+    median = _median_pace(aligned)
+    report: dict = {"s_per_phone": None, "max_stretch": None, "stretched_word": None}
+    if median:
+        stretch, at = max((pace / median, k) for pace, (k, _span) in zip(paces, spans, strict=True))
+        report.update(s_per_phone=round(median, 4), max_stretch=round(stretch, 2), stretched_word=tokens[at])
+    report["squeezed"] = [tokens[k] for k, span in spans if _squeezed(span, aligned.phones[k])]
+    silences = [(later[0] - earlier[1], k) for (_k, earlier), (k, later) in zip(spans, spans[1:], strict=False)]
+    for gap, k in silences:
+        if gap > LONG_SILENCE_S:
+            result.reasons.append(f"{gap:.2f} s of silence before '{tokens[k]}'")
+    _left, right = speech_bounds(audio)
+    report["ends_in_speech"] = bool(right >= len(audio) / SPEECH_SAMPLE_RATE - END_MARGIN_S)
+    result.aligner = report
 
 
 def _rate(audio: np.ndarray, aligned: _Aligned | None) -> dict | None:
@@ -488,13 +554,21 @@ def _verdict(result: ScriptCheck, keys: list[str]) -> None:
         result.reasons.append("said but not in the text: " + ", ".join(f.word for f in extra))
     if result.repeated:
         result.reasons.append("repeated: " + ", ".join(f.word for f in result.repeated))
-    too_many = result.wer is not None and result.wer > MAX_WER
-    if too_many:
+    failed = bool(content or extra or result.repeated)
+    if result.wer is not None and result.wer > MAX_WER:
         result.reasons.append(f"word error rate {result.wer:.2f} over {MAX_WER}")
-    bad_rate = result.rate is not None and not RATE_LIMITS[0] <= result.rate["ratio"] <= RATE_LIMITS[1]
-    if bad_rate:
+        failed = True
+    if result.rate is not None and not RATE_LIMITS[0] <= result.rate["ratio"] <= RATE_LIMITS[1]:
         result.reasons.append(f"speaking rate {result.rate['ratio']:.2f} times the usual")
-    failed = content or extra or result.repeated or too_many or bad_rate
+        failed = True
+    aligner = result.aligner or {}
+    if (aligner.get("max_stretch") or 0) >= STRETCH_FAILS:
+        word, stretch = aligner["stretched_word"], aligner["max_stretch"]
+        result.reasons.append(f"'{word}' takes {stretch:.1f} times the chunk's pace: speech the text does not have")
+        failed = True
+    if aligner.get("ends_in_speech"):
+        result.reasons.append("speech runs to the very end of the audio: cut off")
+        failed = True
     result.verdict = "fail" if failed else "pass"
 
 
