@@ -111,6 +111,15 @@ class SttRequest(TimingFields):
     audio: str = Field(min_length=1, description="http(s) URL, base64 (data: prefix optional) or voices/ outputs/ key.")
     language: LanguageCode | None = Field(None, description="Spoken language (e.g. 'en'); detected when absent.")
     text: SpokenText | None = Field(None, description="Known transcript: times for exactly these words.")
+    verify: bool = Field(
+        False, description="With text: also check that the audio says the text (script_check in the output)."
+    )
+
+    @model_validator(mode="after")
+    def _verify_needs_text(self) -> SttRequest:
+        if self.verify and self.text is None:
+            raise ValueError("verify: checks the audio against 'text'; give the text, or leave verify out")
+        return self
 
 
 _JSON_TYPES = {

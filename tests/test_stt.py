@@ -110,6 +110,8 @@ def test_caption_options_shape_the_files(ctx, speech):
         ({"audio": "x", "delivery": "url"}, "invalid_input: delivery: 'url' needs S3"),
         ({"audio": "x", "text": "y" * 5001}, "payload_too_large: text: 5001 characters"),
         ({"audio": "x", "speed": 2}, "invalid_input: speed: unknown field"),
+        ({"audio": "x", "verify": True}, "invalid_input: verify: checks the audio against 'text'"),
+        ({"audio": "x", "text": "y", "verify": "yes"}, "invalid_input: verify: expected true or false"),
     ],
 )
 def test_bad_input_is_named(ctx, fields, expected):
