@@ -53,7 +53,7 @@ def run(request: SttRequest, ctx: WorkerContext, job_id: str) -> dict:
         check, segments = None, transcript.segments
         if request.verify:
             if long_job:
-                report_progress({"stage": "verify", "words": len(words)})
+                ctx.signals.report({"stage": "verify", "words": len(words)})
             with timed(times, "verify_ms"):
                 check = check_script(ctx.engines, audio, request.text, request.language)
             words = with_check_confidence(words, check)
