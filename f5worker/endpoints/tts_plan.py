@@ -70,13 +70,15 @@ class Turn:
         return len(self.ref_audio) / F5_SAMPLE_RATE
 
 
-Piece = PlannedChunk | Pause
+PlanPiece = PlannedChunk | Pause  # what the joiner is given: speech or silence
 
 
 @dataclass(eq=False)
 class SpeechPlan:
+    """A job's speech: its turns (voices and settings) and the pieces the joiner is given, in order."""
+
     turns: list[Turn]
-    pieces: list[Piece]  # what the joiner is given, in order (one ChunkSpan each)
+    pieces: list[PlanPiece]  # what the joiner is given, in order (one ChunkSpan each)
     voice_info: dict  # what the output reports under "voice"
     multi_voice: bool  # speaker labels, dialogue params
 
@@ -165,7 +167,7 @@ def plan_speech(request: TtsRequest, ctx: WorkerContext, spoken: str, metrics: d
                 voices[segment.voice] = resolve_voice(segment, position, request, ctx)
     with timed(metrics, "normalize_ms"):
         turns: list[Turn] = []
-        pieces: list[Piece] = []
+        pieces: list[PlanPiece] = []
         pause = round((request.segment_pause_s or 0.0) * F5_SAMPLE_RATE)
         for position, segment in enumerate(segments):
             speaker, samples, ref_text, _info = voices[segment.voice]
