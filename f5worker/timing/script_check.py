@@ -56,7 +56,7 @@ Verdict = Literal["pass", "fail", "unchecked"]
 # Word matching (recogniser round trip): similarity of comparison keys (difflib ratio).
 HEARD_SIMILARITY = 0.75  # at or above: the recogniser heard this word
 SAME_SOUND_SIMILARITY = 0.5  # below: another word was heard (or none)
-PAIR_SIMILARITY = 0.6  # words left over on both sides are one misheard word when this alike (letters or phones)
+PAIR_SIMILARITY = 0.55  # words left over on both sides are one misheard word when this alike (letters or phones)
 ANCHOR_WORDS = 3  # runs of this many equal words are matched as words; letters in between
 MIN_LETTER_RUN = 2  # single matching letters between different words are chance
 EXTRA_COVER = 0.34  # a heard word with fewer of its letters in the text is extra
@@ -251,21 +251,21 @@ def _sound_similarity(left: str, right: str, phones) -> float:
 
 
 def _pair_near_misses(expected, heard, e_range: list[int], h_range: list[int], match: WordMatch, phones) -> None:
-    """Unmatched words left in a gap, as many heard as expected: paired in order when they look or
-    sound alike as whole words (difflib's ratio of letters, which counts single letters: "please" /
-    "police" 0.5; or of dictionary phones: "bottles" / "models" 0.67)."""
-    lost = [e for e in e_range if match.expected_cover[e] < SAME_SOUND_SIMILARITY]
+    """Unmatched words left in a gap: each expected one paired, in order, with the first later heard
+    one that looks or sounds alike as a whole word (difflib's ratio of letters, which counts single
+    letters: "please" / "police" 0.5; or of dictionary phones: "near" / "here" 0.67)."""
     stray = [h for h in h_range if match.heard_cover[h] < SAME_SOUND_SIMILARITY]
-    if not lost or len(lost) != len(stray):
-        return
-    for e, h in zip(lost, stray, strict=True):
-        similarity = max(_similarity(expected[e], heard[h]), _sound_similarity(expected[e], heard[h], phones))
-        if similarity >= PAIR_SIMILARITY:
-            match.expected_cover[e] = max(match.expected_cover[e], similarity)
-            match.heard_cover[h] = max(match.heard_cover[h], similarity)
-            if h not in match.expected_heard[e]:
-                match.expected_heard[e].append(h)
-            match.heard_follows[h] = max(match.heard_follows[h], e)
+    for e in [e for e in e_range if match.expected_cover[e] < SAME_SOUND_SIMILARITY]:
+        for position, h in enumerate(stray):
+            similarity = max(_similarity(expected[e], heard[h]), _sound_similarity(expected[e], heard[h], phones))
+            if similarity >= PAIR_SIMILARITY:
+                match.expected_cover[e] = max(match.expected_cover[e], similarity)
+                match.heard_cover[h] = max(match.heard_cover[h], similarity)
+                if h not in match.expected_heard[e]:
+                    match.expected_heard[e].append(h)
+                match.heard_follows[h] = max(match.heard_follows[h], e)
+                stray = stray[position + 1 :]  # keep the order: later expected words pair later
+                break
 
 
 # --------------------------------------------------------------------------- evidence
