@@ -6,11 +6,13 @@ spoken. Two kinds of evidence the worker already has are combined:
 - the **recogniser round trip**: the warm faster-whisper model hears the audio (greedy, a short
   encoder window: :meth:`f5worker.engines.whisper.WhisperEngine.hear`), its words are normalised
   as the text is (``normalize_english``, then ``normalize_token``) and matched to the text's
-  spoken words, allowing near spellings and one word heard as two ("railing" / "rail and");
+  spoken words letter by letter, allowing near spellings, other word boundaries ("rail and" /
+  "railing") and words that sound alike (CMU phones from the aligner's dictionary);
 - the **forced aligner** (English, pocketsphinx): a word that is not in the audio is squeezed to
   the decoder's floor of three 10 ms frames per phone (measured: 30 ms per phone for dropped
-  words, 45-120 ms for spoken content words); a word stretched far past its phones or a long
-  silence inside the span is speech or a pause the text does not explain.
+  words, 45-120 ms for spoken content words), and often squeezes a neighbour instead; a word
+  stretched far past the chunk's own pace is speech the text does not have (a repeat the
+  recogniser merged); speech running to the very end of the audio is a cut-off take.
 
 Per spoken word: ``heard``, ``not_heard`` or ``doubtful`` with a ``confidence`` in 0..1; per
 span: ``wer``, ``missing``, ``extra`` and ``repeated`` words with their positions and times,
@@ -61,7 +63,6 @@ ANCHOR_WORDS = 3  # runs of this many equal words are matched as words; letters 
 MIN_LETTER_RUN = 2  # single matching letters between different words are chance
 EXTRA_COVER = 0.34  # a heard word with fewer of its letters in the text is extra
 LEFTOVER_LETTERS = 4  # this many unmatched letters in a row inside a heard word are an extra word
-CONFIDENT_WRONG = 0.5  # a recogniser this sure of another word outweighs the aligner
 EXTRA_PROBABILITY = 0.4  # extra words the recogniser is less sure of are not counted
 # Aligner evidence (pocketsphinx: at least three 10 ms frames per phone).
 SQUEEZED_S_PER_PHONE = 0.036
