@@ -6,11 +6,13 @@ spoken. Two kinds of evidence the worker already has are combined:
 - the **recogniser round trip**: the warm faster-whisper model hears the audio (greedy, a short
   encoder window: :meth:`f5worker.engines.whisper.WhisperEngine.hear`), its words are normalised
   as the text is (``normalize_english``, then ``normalize_token``) and matched to the text's
-  spoken words, allowing near spellings and one word heard as two ("railing" / "rail and");
+  spoken words letter by letter, allowing near spellings, other word boundaries ("rail and" /
+  "railing") and words that sound alike (CMU phones from the aligner's dictionary);
 - the **forced aligner** (English, pocketsphinx): a word that is not in the audio is squeezed to
   the decoder's floor of three 10 ms frames per phone (measured: 30 ms per phone for dropped
-  words, 45-120 ms for spoken content words); a word stretched far past its phones or a long
-  silence inside the span is speech or a pause the text does not explain.
+  words, 45-120 ms for spoken content words), and often squeezes a neighbour instead; a word
+  stretched far past the chunk's own pace is speech the text does not have (a repeat the
+  recogniser merged); speech running to the very end of the audio is a cut-off take.
 
 Per spoken word: ``heard``, ``not_heard`` or ``doubtful`` with a ``confidence`` in 0..1; per
 span: ``wer``, ``missing``, ``extra`` and ``repeated`` words with their positions and times,
@@ -30,7 +32,7 @@ import itertools
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from difflib import SequenceMatcher
 from typing import TYPE_CHECKING, Literal
@@ -56,11 +58,11 @@ Verdict = Literal["pass", "fail", "unchecked"]
 # Word matching (recogniser round trip): similarity of comparison keys (difflib ratio).
 HEARD_SIMILARITY = 0.75  # at or above: the recogniser heard this word
 SAME_SOUND_SIMILARITY = 0.5  # below: another word was heard (or none)
+PAIR_SIMILARITY = 0.55  # words left over on both sides are one misheard word when this alike (letters or phones)
 ANCHOR_WORDS = 3  # runs of this many equal words are matched as words; letters in between
 MIN_LETTER_RUN = 2  # single matching letters between different words are chance
 EXTRA_COVER = 0.34  # a heard word with fewer of its letters in the text is extra
 LEFTOVER_LETTERS = 4  # this many unmatched letters in a row inside a heard word are an extra word
-CONFIDENT_WRONG = 0.5  # a recogniser this sure of another word outweighs the aligner
 EXTRA_PROBABILITY = 0.4  # extra words the recogniser is less sure of are not counted
 # Aligner evidence (pocketsphinx: at least three 10 ms frames per phone).
 SQUEEZED_S_PER_PHONE = 0.036
@@ -75,10 +77,12 @@ USUAL_PHONES_PER_S = 12.0
 USUAL_S_PER_PHONE = 0.08
 RATE_LIMITS = (0.4, 2.2)  # measured/usual outside these fails ("runaway speed")
 MAX_WER = 0.5  # above this the take fails whatever the single words say
+ALIGNER_EVIDENCE = "forced alignment (pocketsphinx)"
 _FUNCTION_WORDS = (
     "a an the of to in on at by for from with and or but if as is are was were be been am it its "
     "he she we you they i me him her us them my his our your their this that these those there "
-    "do does did have has had not no so up out oh uh um"
+    "do does did have has had not no so up out oh uh um would could should will shall can may might must "
+    "than then what when who which how all any some just also very too into over about after before"
 )
 FUNCTION_WORDS = frozenset(_FUNCTION_WORDS.split())
 
@@ -171,7 +175,9 @@ def _similarity(left: str, right: str) -> float:
     return 1.0 if left == right else SequenceMatcher(None, left, right, autojunk=False).ratio()
 
 
-def match_words(expected: Sequence[str], heard: Sequence[str]) -> WordMatch:
+def match_words(
+    expected: Sequence[str], heard: Sequence[str], phones: Callable[[str], str | None] | None = None
+) -> WordMatch:
     """Expected keys matched to heard keys: runs of equal words first, then, between them, letters.
 
     Matching letters rather than words absorbs a recogniser's different word boundaries ("light
@@ -183,7 +189,7 @@ def match_words(expected: Sequence[str], heard: Sequence[str]) -> WordMatch:
     last_e = last_h = 0
     anchors = [block for block in matcher.get_matching_blocks() if block.size >= ANCHOR_WORDS or block.size == 0]
     for block in anchors:
-        _match_letters(expected, heard, last_e, block.a, last_h, block.b, match)
+        _match_letters(expected, heard, last_e, block.a, last_h, block.b, match, phones)
         for step in range(block.size):
             e, h = block.a + step, block.b + step
             match.expected_cover[e] = match.heard_cover[h] = 1.0
@@ -193,7 +199,7 @@ def match_words(expected: Sequence[str], heard: Sequence[str]) -> WordMatch:
     return match
 
 
-def _match_letters(expected, heard, e0: int, e1: int, h0: int, h1: int, match: WordMatch) -> None:
+def _match_letters(expected, heard, e0: int, e1: int, h0: int, h1: int, match: WordMatch, phones=None) -> None:
     """Letter-level matching of expected[e0:e1] with heard[h0:h1] (usually a few words each)."""
     for h in range(h0, h1):
         match.heard_follows[h] = e0 - 1
@@ -229,7 +235,7 @@ def _match_letters(expected, heard, e0: int, e1: int, h0: int, h1: int, match: W
         inside = h_owner[run.end() - 1] == h and match.heard_cover[h] >= EXTRA_COVER
         if inside:  # a long unmatched run inside a mostly matched word ("keeper" in "housekeeper")
             match.heard_leftover[h] = heard_letters[run.start() : run.end()]
-    _pair_near_misses(expected, heard, list(e_hits), list(h_hits), match)
+    _pair_near_misses(expected, heard, list(e_hits), list(h_hits), match, phones)
     expected_errors = 0.0
     for e in e_hits:
         cover = match.expected_cover[e]
@@ -238,21 +244,29 @@ def _match_letters(expected, heard, e0: int, e1: int, h0: int, h1: int, match: W
     match.errors += max(expected_errors, inserted)
 
 
-def _pair_near_misses(expected, heard, e_range: list[int], h_range: list[int], match: WordMatch) -> None:
-    """Unmatched words left in a gap, as many heard as expected: paired in order when they look
-    alike as whole words (difflib's ratio, which counts single letters: "please" / "police" 0.5)."""
-    lost = [e for e in e_range if match.expected_cover[e] < SAME_SOUND_SIMILARITY]
+def _sound_similarity(left: str, right: str, phones) -> float:
+    said, heard = (phones(left), phones(right)) if phones is not None else (None, None)
+    if not said or not heard:
+        return 0.0
+    return SequenceMatcher(None, said.split(), heard.split(), autojunk=False).ratio()
+
+
+def _pair_near_misses(expected, heard, e_range: list[int], h_range: list[int], match: WordMatch, phones) -> None:
+    """Unmatched words left in a gap: each expected one paired, in order, with the first later heard
+    one that looks or sounds alike as a whole word (difflib's ratio of letters, which counts single
+    letters: "please" / "police" 0.5; or of dictionary phones: "near" / "here" 0.67)."""
     stray = [h for h in h_range if match.heard_cover[h] < SAME_SOUND_SIMILARITY]
-    if not lost or len(lost) != len(stray):
-        return
-    for e, h in zip(lost, stray, strict=True):
-        similarity = SequenceMatcher(None, expected[e], heard[h], autojunk=False).ratio()
-        if similarity >= SAME_SOUND_SIMILARITY:
-            match.expected_cover[e] = max(match.expected_cover[e], similarity)
-            match.heard_cover[h] = max(match.heard_cover[h], similarity)
-            if h not in match.expected_heard[e]:
-                match.expected_heard[e].append(h)
-            match.heard_follows[h] = max(match.heard_follows[h], e)
+    for e in [e for e in e_range if match.expected_cover[e] < SAME_SOUND_SIMILARITY]:
+        for position, h in enumerate(stray):
+            similarity = max(_similarity(expected[e], heard[h]), _sound_similarity(expected[e], heard[h], phones))
+            if similarity >= PAIR_SIMILARITY:
+                match.expected_cover[e] = max(match.expected_cover[e], similarity)
+                match.heard_cover[h] = max(match.heard_cover[h], similarity)
+                if h not in match.expected_heard[e]:
+                    match.expected_heard[e].append(h)
+                match.heard_follows[h] = max(match.heard_follows[h], e)
+                stray = stray[position + 1 :]  # keep the order: later expected words pair later
+                break
 
 
 # --------------------------------------------------------------------------- evidence
@@ -367,7 +381,7 @@ class ScriptChecker:
             aligned = _align(aligner, audio, tokens, heard_words or [])
             if aligned is None:
                 reasons.append("the aligner could not place the text in the audio")
-            checked.append("forced alignment (pocketsphinx)")
+            checked.append(ALIGNER_EVIDENCE)
         else:
             not_checked.append("forced alignment (English only)" if self.aligner else "forced alignment (off)")
         if not english:
@@ -377,7 +391,8 @@ class ScriptChecker:
             words = [WordCheck(token, position_of.get(k, 0), "doubtful", 0.5) for k, token in enumerate(tokens)]
             return ScriptCheck("unchecked", None, words, checked=checked, not_checked=not_checked, reasons=reasons)
         result = ScriptCheck("pass", None, [], checked=checked, not_checked=not_checked, reasons=reasons)
-        return _judge(audio, tokens, position_of, heard_words, aligned, english, result)
+        phones = getattr(aligner, "phones", None)  # English only: names the aligner's dictionary
+        return _judge(audio, tokens, position_of, heard_words, aligned, english, result, phones)
 
 
 def _multilingual(recogniser: Recogniser) -> bool:
@@ -386,7 +401,7 @@ def _multilingual(recogniser: Recogniser) -> bool:
     return bool(getattr(inner, "is_multilingual", True))
 
 
-def _judge(audio, tokens, position_of, heard_words, aligned, english, result: ScriptCheck) -> ScriptCheck:
+def _judge(audio, tokens, position_of, heard_words, aligned, english, result: ScriptCheck, phones) -> ScriptCheck:
     keys = [normalize_token(token) for token in tokens]
     spoken_index = [k for k, key in enumerate(keys) if key]
     expected = [keys[k] for k in spoken_index]
@@ -398,7 +413,7 @@ def _judge(audio, tokens, position_of, heard_words, aligned, english, result: Sc
     heard_span: list[tuple[float, float] | None] = [None] * len(tokens)
     inserted: list[tuple[int, int, str | None]] = []  # (heard index, expected index it follows, letters)
     if heard is not None:
-        match = match_words(expected, [h.key for h in heard])
+        match = match_words(expected, [h.key for h in heard], phones)
         for index, k in enumerate(spoken_index):
             similarity[k] = match.expected_cover[index]
             words = [heard[h] for h in match.expected_heard[index]]
@@ -415,7 +430,8 @@ def _judge(audio, tokens, position_of, heard_words, aligned, english, result: Sc
         result.heard = " ".join(word.word for word in heard_words)
 
     pace = _median_pace(aligned) or USUAL_S_PER_PHONE
-    room = _room_between_heard(heard or [], match.heard_follows if heard is not None else [], len(tokens), spoken_index)
+    follows, cover = (match.heard_follows, match.heard_cover) if heard is not None else ([], [])
+    room = _room_between_heard(heard or [], follows, cover, len(tokens), spoken_index)
     squeezed_at = [aligned is not None and _squeezed(aligned.spans[k], aligned.phones[k]) for k in range(len(tokens))]
     for k, token in enumerate(tokens):
         if not keys[k]:
@@ -452,13 +468,16 @@ def _judge(audio, tokens, position_of, heard_words, aligned, english, result: Sc
     return result
 
 
-def _room_between_heard(heard, follows: list[int], count: int, spoken_index: list[int]) -> list[float]:
+def _room_between_heard(heard, follows: list[int], cover: list[float], count: int, spoken_index) -> list[float]:
     """Per spoken token, the silence the recogniser left between the heard words around it (seconds)."""
     room = [float("inf")] * count
     settled = list(itertools.accumulate(follows, max))  # heard words in order: never before an earlier one
     for index, k in enumerate(spoken_index):
         after = bisect.bisect_left(settled, index)  # the first heard word at or after this expected word
-        if 0 < after < len(heard):
+        # A stray heard word just before counts when the recogniser is sure of it (a word said instead).
+        if 0 < after < len(heard) and (
+            cover[after - 1] >= SAME_SOUND_SIMILARITY or heard[after - 1].probability >= EXTRA_PROBABILITY
+        ):
             room[k] = max(heard[after].start - heard[after - 1].end, 0.0)
     return room
 
@@ -560,6 +579,9 @@ def _verdict(result: ScriptCheck, keys: list[str]) -> None:
         failed = True
     if result.rate is not None and not RATE_LIMITS[0] <= result.rate["ratio"] <= RATE_LIMITS[1]:
         result.reasons.append(f"speaking rate {result.rate['ratio']:.2f} times the usual")
+        failed = True
+    if result.aligner is None and ALIGNER_EVIDENCE in result.checked and (result.wer or 0) > 0:
+        result.reasons.append("the aligner could not place the text and the recogniser heard other words")
         failed = True
     aligner = result.aligner or {}
     if (aligner.get("max_stretch") or 0) >= STRETCH_FAILS:
