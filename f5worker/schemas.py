@@ -132,6 +132,15 @@ class SttRequest(TimingFields):
     audio: str = Field(min_length=1, description="http(s) URL, base64 (data: prefix optional) or voices/ outputs/ key.")
     language: LanguageCode | None = Field(None, description="Spoken language (e.g. 'en'); detected when absent.")
     text: SpokenText | None = Field(None, description="Known transcript: times for exactly these words.")
+    verify: bool = Field(
+        False, description="With text: also check that the audio says the text (script_check in the output)."
+    )
+
+    @model_validator(mode="after")
+    def _verify_needs_text(self) -> SttRequest:
+        if self.verify and self.text is None:
+            raise ValueError("verify: checks the audio against 'text'; give the text, or leave verify out")
+        return self
 
 
 _EXPECTED = {
@@ -272,6 +281,12 @@ class TtsRequest(TimingFields):
     return_audio: Literal["url", "base64", "both"] | None = Field(None, description="url on S3, base64 on local.")
     return_word_timings: bool = Field(False, description="Time every word of the output and write timing files.")
     stream: bool = Field(False, description="Stream each chunk's audio as it is made (STREAM_HANDLER workers).")
+    verify: Literal["off", "check", "retake"] | None = Field(
+        None,
+        description="Check each chunk against its text (check), and synthesise a failing one again (retake); "
+        "default: retake when a recogniser is loaded, else off.",
+    )
+    max_retakes: int = Field(2, ge=0, le=5, description="verify retake: takes after the first, per chunk (0: none).")
 
     @model_validator(mode="after")
     def _one_voice_source(self) -> TtsRequest:

@@ -25,7 +25,9 @@ class Word(BaseModel):
     word: str = Field(description="The word as spoken, punctuation included (e.g. 'Hello,').")
     start: float = Field(description="Start time in seconds.")
     end: float = Field(description="End time in seconds.")
-    confidence: float | None = Field(default=None, description="Recogniser confidence, if known.")
+    confidence: float | None = Field(
+        default=None, description="Recogniser confidence, or the script check's that the word was said; if known."
+    )
     speaker: str | None = Field(default=None, description="Who says it (multi-voice jobs); left out when None.")
 
     @model_serializer(mode="wrap")

@@ -56,7 +56,7 @@ def good_job(ctx) -> None:
 
 def test_a_missing_timing_engine_is_found_before_synthesis(ctx, monkeypatch):
     calls = []
-    monkeypatch.setattr(type(ctx.engines.loaded["tts"]), "synthesize", lambda *a, **k: calls.append(1))
+    monkeypatch.setattr(type(ctx.engines.loaded["tts"]), "synthesize_chunk", lambda *a, **k: calls.append(1))
     started = time.perf_counter()
     output = run(ctx, "needs-google", text="Hello there.", return_word_timings=True, timing_engine="google")
     assert output["error"].startswith("engine_unavailable: no timing engine could run (google: "), output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import shutil
 import subprocess
@@ -14,7 +15,7 @@ import soundfile
 from f5worker.context import build_context
 from f5worker.dispatch import handle_job
 from f5worker.engines import Engines
-from f5worker.progress import progress_reporter
+from f5worker.job_signals import JobSignals
 from f5worker.settings import Settings
 from tests.helpers import espeak_wav
 
@@ -93,11 +94,18 @@ def test_word_timings_show_the_callers_text_in_every_format(ctx):
 
 def test_long_text_is_chunked_with_progress(ctx):
     updates = []
-    with progress_reporter(updates.append):
-        output = tts(ctx, text=LONG_TEXT, voice="narrator", seed=1)
+    output = tts(
+        dataclasses.replace(ctx, signals=JobSignals(reporter=updates.append)), text=LONG_TEXT, voice="narrator", seed=1
+    )
     chunks = output["params"]["chunks"]
     assert chunks > 1
     assert [u["chunk"] for u in updates if u.get("stage") == "synthesis"] == list(range(1, chunks + 1))
+
+
+def test_a_shorter_chunk_target_cuts_more_chunks(ctx):
+    default = tts(ctx, text=LONG_TEXT, voice="narrator", seed=1)["params"]["chunks"]
+    short = dataclasses.replace(ctx, settings=ctx.settings.model_copy(update={"chunk_target_s": 8.0}))
+    assert tts(short, job_id="short", text=LONG_TEXT, voice="narrator", seed=1)["params"]["chunks"] > default
 
 
 @pytest.mark.parametrize(("fmt", "rate"), [("flac", 24000), ("mp3", 24000), ("ogg", 48000), ("wav", 16000)])
@@ -161,10 +169,10 @@ def test_cuda_failure_breaks_the_engine_and_asks_for_a_new_worker(tmp_path, monk
     ctx.storage.put_bytes("voices/narrator.wav", reference.read_bytes())
     ctx.storage.put_bytes("voices/narrator.txt", REFERENCE_TEXT.encode())
 
-    def out_of_memory(**_kwargs):
+    def out_of_memory(*_args, **_kwargs):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    monkeypatch.setattr(own.loaded["tts"], "synthesize_with_spans", out_of_memory)
+    monkeypatch.setattr(own.loaded["tts"], "synthesize_chunk", out_of_memory)
     output = tts(ctx, text="Hello.", voice="narrator")
     assert output["refresh_worker"] is True
     assert output["error"].startswith("engine_unavailable: the tts engine failed unrecoverably (OutOfMemoryError")

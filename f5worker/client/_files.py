@@ -26,8 +26,10 @@ def encode_file(path: str | os.PathLike) -> str:
 
 
 def stream_audio(items: list[Mapping]) -> bytes:
-    """The raw PCM of chunk items, in ``seq`` order (16-bit little-endian mono at each item's ``sample_rate``)."""
-    return b"".join(base64.b64decode(item["audio"]) for item in sorted(items, key=lambda item: item["seq"]))
+    """The raw PCM of chunk items, in ``seq`` (then ``part``) order (16-bit little-endian mono at each item's
+    ``sample_rate``)."""
+    ordered = sorted(items, key=lambda item: (item["seq"], item.get("part", 0)))
+    return b"".join(base64.b64decode(item["audio"]) for item in ordered)
 
 
 def _write_atomic(path: Path, data: bytes | None = None, chunks: Any = None) -> Path:

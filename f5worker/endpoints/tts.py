@@ -1,8 +1,10 @@
 """``tts``: voice-cloned speech from text, stored and returned, optionally with timed subtitles.
 
 Flow, one stage function each, timed into the job's ``metrics``: checks (nothing is worked on
-before every refusal is made) -> reference voice and chunking (``reference_ms``, ``normalize_ms``)
--> F5-TTS (``synthesis_ms``) -> silence removal -> resample/encode (``encoding_ms``) -> storage
+before every refusal is made) -> the speech plan (``tts_plan.py``: reference voices, turns and
+chunks; ``reference_ms``, ``normalize_ms``) -> F5-TTS chunk by chunk through one joiner
+(``tts_speech.py``), each chunk checked and taken again while it fails (``tts_retakes.py``;
+``synthesis_ms``) -> silence removal -> resample/encode (``encoding_ms``) -> storage
 (``storage_ms``) -> word timings (``timing_ms``: the chunks force-aligned where they lie, streamed chunks
 already as their items went out; else the recogniser) -> stored result.
 """
@@ -20,21 +22,20 @@ from ..context import WorkerContext
 from ..engines import is_unrecoverable
 from ..engines.f5 import ChunkSpan
 from ..engines.roles import Synthesiser
-from ..media.chunking import chunk_budget, split_text
+from ..errors import EngineUnavailable
 from ..media.encode import AUDIO_CONTENT_TYPES, encode_audio, resample
 from ..media.silence import long_silence_mask
 from ..metrics import timed
-from ..progress import report_progress
 from ..schemas import TtsRequest
 from ..storage.layout import audio_key
 from ..storage.results import save_result
 from ..timing.chunk_timer import ChunkTimer
-from ..timing.engine_choice import run_timing
+from ..timing.engine_choice import TIMING_ENGINES, run_timing
+from ..timing.script_check import script_checker
 from .delivery import FileDelivery, resolve_audio_return, resolve_delivery
 from .limits import (
     InlineBudget,
     base64_size,
-    check_model_limits,
     check_response_size,
     estimated_speech_seconds,
     estimated_wav_bytes,
@@ -42,17 +43,11 @@ from .limits import (
     text_to_speak,
 )
 from .timing_files import store_timing_files
-from .tts_dialogue import (
-    DIALOGUE_FIELDS,
-    DialoguePlan,
-    dialogue_params,
-    label_speakers,
-    plan_dialogue,
-    speaker_options,
-    synthesize_dialogue,
-)
+from .tts_dialogue import DIALOGUE_FIELDS, dialogue_params, label_speakers, speaker_options
+from .tts_plan import SpeechPlan, plan_speech
+from .tts_retakes import Retakes
+from .tts_speech import SpokenPlan, speak
 from .tts_stream import check_stream_request, chunk_word_timer, piece_listener
-from .voice_reference import check_reference_text, load_reference
 
 Metrics = dict[str, float | bool | None]
 
@@ -66,18 +61,7 @@ class JobSetup:
     delivery: FileDelivery | None  # of the timing files; None without word timings
     engine: Synthesiser
     budget: InlineBudget
-
-
-@dataclass
-class SpeechPlan:
-    """What synthesis is given: one reference voice, or a dialogue's turns of several."""
-
-    chunks: list[str]
-    spoken_text: str
-    voice_info: dict
-    dialogue: DialoguePlan | None = None
-    ref_audio: np.ndarray | None = None
-    ref_text: str = ""
+    verify: str  # off, check or retake
 
 
 @dataclass
@@ -87,7 +71,8 @@ class Speech:
     samples: np.ndarray  # the final audio (after silence removal)
     unsilenced: np.ndarray  # before silence removal: where the chunk spans point
     kept: np.ndarray | None  # the samples silence removal kept (None: it did not run)
-    spans: list[ChunkSpan]  # where each chunk lies in `unsilenced` (dialogue: turns' chunks and pauses)
+    spans: list[ChunkSpan]  # where each of the plan's pieces (chunks, pauses) lies in `unsilenced`
+    ranges: list[tuple[float, float, str]]  # (start_s, end_s, speaker) of each turn in `unsilenced`
 
     @property
     def duration_s(self) -> float:
@@ -103,10 +88,34 @@ def require_job_engines(request: TtsRequest, ctx: WorkerContext) -> None:
         require_timing_engine(ctx, "auto", needed_for="ref_text: missing and cannot be transcribed")
 
 
-def check_inline_estimate(request: TtsRequest, audio_return: str, budget: InlineBudget, seconds: float) -> None:
+def verify_mode(request: TtsRequest, ctx: WorkerContext) -> str:
+    """``verify`` as the job runs it: as asked (an engine to check with is needed), else ``retake``
+    when a recogniser is loaded (the check's main evidence), else ``off``."""
+    loaded = ctx.engines.loaded
+    recogniser = any(name in loaded for name in TIMING_ENGINES)
+    if request.verify is None:
+        return "retake" if recogniser else "off"
+    if request.verify != "off" and not (recogniser or "aligner" in loaded):
+        raise EngineUnavailable(
+            f"verify: {request.verify} needs a recogniser or the forced aligner, and this worker has neither"
+        )
+    return request.verify
+
+
+def check_inline_estimate(request: TtsRequest, audio_return: str, budget: InlineBudget, plan: SpeechPlan) -> None:
     """Before synthesis: a wav whose estimated size (80 %, as silence removal may shorten it) cannot
     be returned inline is refused now (where no URL can stand in)."""
     if audio_return in ("base64", "both") and request.output_format == "wav":
+        seconds = sum(
+            estimated_speech_seconds(
+                request.fix_duration if not plan.multi_voice else None,
+                turn.params.speed,
+                turn.ref_seconds,
+                turn.ref_text,
+                [chunk.spoken for chunk in plan.turn_chunks(position)],
+            )
+            for position, turn in enumerate(plan.turns)
+        )
         size = base64_size(estimated_wav_bytes(seconds * 0.8, request.sample_rate))
         budget.check_estimate("return_audio", size, "the base64 wav audio (estimated)")
 
@@ -122,38 +131,13 @@ def fit_audio_inline(audio_return: str, size: int, fmt: str, budget: InlineBudge
 
 def check_job(request: TtsRequest, ctx: WorkerContext) -> JobSetup:
     """Every refusal that needs no reference audio, in the order callers see them."""
-    check_stream_request(request.stream, request.remove_silence)
+    check_stream_request(request.stream, request.remove_silence, ctx.signals)
     spoken = text_to_speak(request.total_text, request.normalize_text, ctx.settings.max_text_chars)
     audio_return = resolve_audio_return(request.return_audio, ctx)
     delivery = resolve_delivery(request.delivery, ctx) if request.return_word_timings else None
     engine = ctx.engines.synthesiser()
     require_job_engines(request, ctx)
-    return JobSetup(spoken, audio_return, delivery, engine, InlineBudget(ctx))
-
-
-def chunk_one_voice(
-    request: TtsRequest, setup: JobSetup, ref_audio: np.ndarray, ref_text: str, voice_info: dict
-) -> SpeechPlan:
-    """The spoken text cut to the reference's chunk budget, checked against F5-TTS and the inline budget."""
-    ref_seconds = len(ref_audio) / F5_SAMPLE_RATE
-    check_reference_text(ref_text, ref_seconds, "ref_text" if request.ref_text else "voice")
-    chunks = split_text(setup.spoken, chunk_budget(ref_text, ref_seconds, request.speed))
-    check_model_limits(request, ref_seconds, ref_text, chunks)
-    seconds = estimated_speech_seconds(request.fix_duration, request.speed, ref_seconds, ref_text, chunks)
-    check_inline_estimate(request, setup.audio_return, setup.budget, seconds)
-    return SpeechPlan(chunks, setup.spoken, voice_info, ref_audio=ref_audio, ref_text=ref_text)
-
-
-def plan_speech(request: TtsRequest, ctx: WorkerContext, setup: JobSetup, metrics: Metrics) -> SpeechPlan:
-    """The reference voice (or a dialogue's voices and turns, tts_dialogue.py), then the chunks."""
-    with timed(metrics, "reference_ms"):
-        dialogue = plan_dialogue(request, ctx) if request.is_multi_voice else None
-        reference = load_reference(request, ctx) if dialogue is None else None
-    with timed(metrics, "normalize_ms"):  # a dialogue's turns were chunked and checked as it was planned
-        if reference is not None:
-            return chunk_one_voice(request, setup, *reference)
-        chunks = [chunk for turn in dialogue.turns for chunk in turn.chunks]
-        return SpeechPlan(chunks, dialogue.spoken_text, dialogue.voice_info, dialogue=dialogue)
+    return JobSetup(spoken, audio_return, delivery, engine, InlineBudget(ctx), verify_mode(request, ctx))
 
 
 def synthesize(
@@ -163,45 +147,31 @@ def synthesize(
     seed: int,
     ctx: WorkerContext,
     timer: ChunkTimer | None,
-) -> tuple[np.ndarray, list[ChunkSpan]]:
-    """F5-TTS over every chunk; a GPU failure that poisons the process takes the engine out of service.
-
-    Streamed chunks go out as their cross-fades settle, each aligned by ``timer`` as its item is made."""
+    retakes: Retakes | None,
+) -> SpokenPlan:
+    """The plan spoken (:mod:`.tts_speech`); a GPU failure that poisons the process takes the engine out
+    of service. Streamed chunks go out as their cross-fades settle, each aligned by ``timer`` as its
+    item is made."""
 
     def on_chunk(done: int, total: int) -> None:
         if total > 1:
-            report_progress({"stage": "synthesis", "chunk": done, "chunks": total})
+            ctx.signals.report({"stage": "synthesis", "chunk": done, "chunks": total})
 
+    listener = piece_listener(ctx.signals, request.stream, len(plan.pieces), timer)
     try:
-        if plan.dialogue is not None:
-            dialogue = plan.dialogue
-            listener = piece_listener(request.stream, dialogue.item_count, timer)
-            return synthesize_dialogue(engine, dialogue, request, seed, on_chunk, listener)
-        return engine.synthesize_with_spans(
-            ref_audio=plan.ref_audio,
-            ref_text=plan.ref_text,
-            chunks=plan.chunks,
-            nfe_step=request.nfe_step,
-            cfg_strength=request.cfg_strength,
-            sway_sampling_coef=request.sway_sampling_coef,
-            target_rms=request.target_rms,
-            cross_fade_duration=request.cross_fade_duration,
-            speed=request.speed,
-            seed=seed,
-            fix_duration=request.fix_duration,
-            on_chunk=on_chunk,
-            on_piece=piece_listener(request.stream, len(plan.chunks), timer),
-        )
+        return speak(engine, plan, seed, request.cross_fade_duration, listener, on_chunk, retakes)
     except RuntimeError as exc:  # torch.cuda.OutOfMemoryError is a RuntimeError
         if is_unrecoverable(exc):
             raise ctx.engines.mark_broken("tts", exc) from exc
         raise
 
 
-def remove_long_silences(samples: np.ndarray, spans: list[ChunkSpan], remove: bool) -> Speech:
+def remove_long_silences(spoken: SpokenPlan, plan: SpeechPlan, remove: bool) -> Speech:
     """Word times are aligned before silence removal and mapped through the mask it kept."""
+    samples = spoken.samples
     kept = long_silence_mask(samples, F5_SAMPLE_RATE) if remove else None
-    return Speech(samples[kept] if kept is not None else samples, samples, kept, spans)
+    final = samples[kept] if kept is not None else samples
+    return Speech(final, samples, kept, spoken.spans, spoken.turn_ranges(plan))
 
 
 def encode_output(speech: Speech, request: TtsRequest) -> bytes:
@@ -246,8 +216,7 @@ def word_timings(
     timer: ChunkTimer | None,
 ) -> dict:
     """Word times of the final audio: the chunks force-aligned where they lie, else the recogniser."""
-    report_progress({"stage": "timing"})
-    dialogue = plan.dialogue
+    ctx.signals.report({"stage": "timing"})
     transcript = None
     if timer is not None:  # forced alignment chunk by chunk (streamed chunks were aligned already)
         transcript = timer.transcript(speech.unsilenced, speech.spans, keep=speech.kept)
@@ -257,9 +226,9 @@ def word_timings(
             resample(speech.samples, F5_SAMPLE_RATE, SPEECH_SAMPLE_RATE),
             choice=request.timing_engine,
             language=None,
-            known_text=dialogue.known_text if dialogue else request.text,
+            known_text=plan.known_text,
         )
-    words = label_speakers(transcript.words, dialogue.ranges) if dialogue else transcript.words
+    words = label_speakers(transcript.words, speech.ranges) if plan.multi_voice else transcript.words
     files = store_timing_files(
         ctx,
         job_id,
@@ -268,18 +237,22 @@ def word_timings(
         request.caption_options(),
         setup.delivery,
         budget=setup.budget,
-        speakers=speaker_options(request, dialogue),
+        speakers=speaker_options(request, plan.speakers if plan.multi_voice else None),
     )
     return {"engine": transcript.engine_output(), "words": [w.model_dump() for w in words], "files": files}
 
 
-def job_params(request: TtsRequest, plan: SpeechPlan, seed: int) -> dict:
+def job_params(request: TtsRequest, plan: SpeechPlan, seed: int, verify: str) -> dict:
     """The request's synthesis settings as used (seed drawn, chunks counted), without texts or audio."""
     params = request.model_dump(exclude={"endpoint", "text", "ref_audio", "ref_text", "stream", *DIALOGUE_FIELDS})
-    if plan.dialogue is not None:
-        params.update(dialogue_params(request, plan.dialogue))
+    if plan.multi_voice:
+        turns = [
+            {"speaker": turn.speaker, "chunks": len(plan.turn_chunks(position)), "speed": turn.params.speed}
+            for position, turn in enumerate(plan.turns)
+        ]
+        params.update(dialogue_params(request, turns))
     normalized = plan.spoken_text if request.normalize_text else None
-    params.update(seed=seed, chunks=len(plan.chunks), normalized_text=normalized)
+    params.update(seed=seed, chunks=len(plan.chunks), normalized_text=normalized, verify=verify)
     return params
 
 
@@ -287,12 +260,16 @@ def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
     metrics: Metrics = {"model_loaded": True, "model_load_ms": ctx.engines.load_ms.get("tts")}
     with timed(metrics, "total_ms"):
         setup = check_job(request, ctx)
-        plan = plan_speech(request, ctx, setup, metrics)
-        timer = chunk_word_timer(request, ctx.engines, plan.spoken_text, plan.dialogue)  # see tts_stream.py
+        plan = plan_speech(request, ctx, setup.spoken, metrics)
+        check_inline_estimate(request, setup.audio_return, setup.budget, plan)
+        timer = chunk_word_timer(request, ctx.engines, plan)  # see tts_stream.py
         seed = request.seed if request.seed is not None else random.randrange(2**31)
+        retakes = None
+        if setup.verify != "off":  # see tts_retakes.py
+            retakes = Retakes(script_checker(ctx.engines), setup.verify, request.max_retakes, ctx.signals)
         with timed(metrics, "synthesis_ms"):
-            samples, spans = synthesize(setup.engine, plan, request, seed, ctx, timer)
-        speech = remove_long_silences(samples, spans, request.remove_silence)
+            spoken = synthesize(setup.engine, plan, request, seed, ctx, timer, retakes)
+        speech = remove_long_silences(spoken, plan, request.remove_silence)
         with timed(metrics, "encoding_ms"):
             encoded = encode_output(speech, request)
         with timed(metrics, "storage_ms"):
@@ -301,6 +278,7 @@ def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
         if request.return_word_timings:
             with timed(metrics, "timing_ms"):
                 timings = word_timings(ctx, job_id, request, plan, speech, setup, timer)
+    metrics.update(retakes.metrics() if retakes else {"verify_ms": None, "retakes": 0, "retake_ms": None})
     duration_s = speech.duration_s
     metrics["real_time_factor"] = round(metrics["total_ms"] / 1000 / duration_s, 4) if duration_s else None
     output = {
@@ -308,7 +286,8 @@ def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
         "audio": audio,
         "timings": timings,
         "voice": plan.voice_info,
-        "params": job_params(request, plan, seed),
+        "params": job_params(request, plan, seed, setup.verify),
+        "quality": retakes.quality() if retakes else None,
         "metrics": metrics,
         "engine": setup.engine.describe(),
     }

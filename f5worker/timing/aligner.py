@@ -71,6 +71,10 @@ class ForcedAligner:
     def align(self, audio: np.ndarray, tokens: list[str]) -> TokenTimes | None:
         return self.english.align(audio, tokens)
 
+    def phones(self, word: str) -> str | None:
+        """Dictionary phones of an English word: how the script check tells words that sound alike."""
+        return self.english.phones(word)
+
 
 @dataclass
 class Piece:

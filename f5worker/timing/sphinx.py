@@ -164,6 +164,12 @@ class SphinxAligner:
         with self._lock:
             return sum(1 for word in words if search.lookup(word) or word.isdigit()) / len(words)
 
+    def phones(self, word: str) -> str | None:
+        """The CMU dictionary's phones of one lower-case word ("bottles" -> "B AA T AH L Z"), or None."""
+        search = self._search(ATTEMPTS[0][0])
+        with self._lock:
+            return search.lookup(word)
+
     def _search(self, beam: float) -> _Search:
         if beam not in self._searches:
             self._searches[beam] = _Search(beam)
