@@ -19,7 +19,6 @@ from ..captions.options import SpeakerOptions
 from ..context import WorkerContext
 from ..errors import InvalidInput, NotFound
 from ..media.dialogue import DialogueSegment, parse_tagged_text
-from ..media.text_normalize import normalize_english
 from ..schemas import TtsRequest
 from ..words import Word
 from .voice_reference import check_reference_text, load_reference, stored_voice
