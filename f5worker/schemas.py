@@ -24,7 +24,9 @@ from pydantic_core import PydanticCustomError
 
 from .audio_rates import F5_SAMPLE_RATE
 from .media.dialogue import is_dialogue
+from .media.pronunciations import lexicon_problem
 from .storage.layout import JOB_ID_PATTERN, VOICE_NAME_PATTERN
+from .voice_library import VoicePresets
 from .words import TIMING_FORMATS, CaptionOptions
 
 TOO_LARGE = "payload_too_large"  # the pydantic error type that dispatch turns into payload_too_large
@@ -57,6 +59,13 @@ def _has_words(text: str | None) -> str | None:
     return text
 
 
+def _usable_lexicon(entries: dict[str, str]) -> dict[str, str]:
+    problem = lexicon_problem(entries)
+    if problem:
+        raise PydanticCustomError("lexicon", problem)
+    return entries
+
+
 JobId = Annotated[str, StringConstraints(pattern=JOB_ID_PATTERN)]
 TimingFormat = Literal[TIMING_FORMATS]  # type: ignore[valid-type]  # one tuple, in words.py
 DownloadFile = Literal[("audio", *TIMING_FORMATS)]  # type: ignore[valid-type]
@@ -66,6 +75,8 @@ VoiceName = Annotated[str, StringConstraints(pattern=VOICE_NAME_PATTERN)]
 AudioFormat = Literal["wav", "flac", "mp3", "ogg"]
 SampleRate = Literal[8000, 16000, 22050, 24000, 32000, 44100, 48000]
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")]
+# {typed word: respelling}: the rules and limits are media/pronunciations.py's.
+Pronunciations = Annotated[dict[str, str], AfterValidator(_usable_lexicon)]
 # Text to speak or align: not empty, some words, at most MAX_TEXT_CHARS (the only place these are checked).
 SpokenText = Annotated[str, Field(min_length=1), AfterValidator(_has_words), AfterValidator(_within_text_limit)]
 
@@ -111,6 +122,17 @@ class SttRequest(TimingFields):
     audio: str = Field(min_length=1, description="http(s) URL, base64 (data: prefix optional) or voices/ outputs/ key.")
     language: LanguageCode | None = Field(None, description="Spoken language (e.g. 'en'); detected when absent.")
     text: SpokenText | None = Field(None, description="Known transcript: times for exactly these words.")
+    pronunciations: Pronunciations | None = Field(
+        None, description="With text: how the script's words are said ({word: respelling}), for the aligner."
+    )
+    lexicon: VoiceName | None = Field(None, description="With text: a stored lexicon (pronunciations wins over it).")
+
+    @model_validator(mode="after")
+    def _pronunciations_need_text(self) -> SttRequest:
+        for name in ("pronunciations", "lexicon"):
+            if getattr(self, name) is not None and self.text is None:
+                raise ValueError(f"{name}: applies only to a known transcript; give 'text' too, or leave it out")
+        return self
 
 
 _JSON_TYPES = {
@@ -267,6 +289,15 @@ class TtsRequest(TimingFields):
     fix_duration: float | None = Field(None, gt=0.0, le=600.0, description="Total seconds of reference + speech.")
     remove_silence: bool = Field(False, description="Shorten long silences in the output.")
     normalize_text: bool = Field(True, description="Spell out numbers, currency, abbreviations before synthesis.")
+    pronunciations: Pronunciations | None = Field(
+        None, description="{typed word: respelling}: how to say a word; captions keep the typed word."
+    )
+    lexicon: VoiceName | None = Field(
+        None, description="A stored lexicon for this job (instead of the voice's); pronunciations win over it."
+    )
+    language: LanguageCode | None = Field(
+        None, description="What the text is in (e.g. 'en'), for word timing; the voice's preset when absent."
+    )
     output_format: AudioFormat = "wav"
     sample_rate: SampleRate = F5_SAMPLE_RATE
     return_audio: Literal["url", "base64", "both"] | None = Field(None, description="url on S3, base64 on local.")
@@ -310,10 +341,21 @@ class TtsRequest(TimingFields):
         return self.text if self.text is not None else " ".join(segment.text for segment in self.segments or ())
 
 
+VOICE_ACTIONS = ("list", "upload", "delete", "alias", "presets", "lexicons", "upload_lexicon", "delete_lexicon")
+# The fields each action takes besides 'name', 'overwrite' and 'key' (checked below).
+_ACTION_FIELDS = {
+    "audio": ("upload",),
+    "text": ("upload",),
+    "presets": ("upload", "alias", "presets"),
+    "alias_of": ("alias",),
+    "entries": ("upload_lexicon",),
+}
+
+
 class VoicesRequest(Request):
     endpoint: Literal["voices"]
-    action: Literal["list", "upload", "delete"]
-    name: VoiceName | None = Field(None, description="Voice name for upload and delete.")
+    action: Literal[VOICE_ACTIONS]  # type: ignore[valid-type]
+    name: VoiceName | None = Field(None, description="Voice (or lexicon) name for every action but the lists.")
     key: str | None = Field(
         None,
         min_length=8,
@@ -322,7 +364,26 @@ class VoicesRequest(Request):
     )
     audio: str | None = Field(None, min_length=1, description="upload: http(s) URL or base64 audio.")
     text: str | None = Field(None, min_length=1, description="upload: the reference text.")
+    presets: VoicePresets | None = Field(None, description="upload, alias, presets: the voice's defaults.")
+    alias_of: VoiceName | None = Field(None, description="alias: the stored voice whose audio the new name uses.")
+    entries: Pronunciations | None = Field(None, description="upload_lexicon: {typed word: respelling}.")
     overwrite: bool = False
+
+    @model_validator(mode="after")
+    def _fields_of_other_actions(self) -> VoicesRequest:
+        for name, actions in _ACTION_FIELDS.items():
+            if getattr(self, name) is not None and self.action not in actions:
+                raise ValueError(f"{name}: applies only to action {' or '.join(map(repr, actions))}")
+        return self
+
+    @model_validator(mode="after")
+    def _library_fields(self) -> VoicesRequest:
+        needs = {"alias": ("name", "alias_of"), "presets": ("name", "presets"), "upload_lexicon": ("name", "entries")}
+        needs["delete_lexicon"] = ("name",)
+        for name in needs.get(self.action, ()):
+            if getattr(self, name) is None:
+                raise ValueError(f"{name}: required for action '{self.action}'")
+        return self
 
     @model_validator(mode="after")
     def _fields_for_action(self) -> VoicesRequest:

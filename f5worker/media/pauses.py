@@ -1,0 +1,78 @@
+"""Inline pause tags: ``[pause 1.5s]`` in a text ends the chunk there and puts that much silence in.
+
+The length is written in seconds with ``s`` (``[pause 2s]``, ``[pause 0.25 s]``), from 0.1 to 10 s.
+A voice name cannot hold a space, so a pause tag is never read as a ``[voice]`` tag of dialogue
+text; ``[pause]`` alone (no length) stays what it was before pause tags existed: a voice tag in
+dialogue text, ordinary text elsewhere. Anything else that starts like a pause tag (``[pause 2]``,
+``[pause 20s]``, ``[pause 1.5s`` with no ``]``) is refused, naming the tag, rather than being read
+aloud.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..errors import InvalidInput
+
+PAUSE_MIN_S = 0.1
+PAUSE_MAX_S = 10.0
+# Anything that starts like a pause tag: '[pause' and a space, up to ']' (or the next '[' or the end).
+_CANDIDATE = re.compile(r"\[\s*pause\s[^\[\]]*(?:\]|(?=\[)|$)", re.IGNORECASE)
+_WELL_FORMED = re.compile(r"\[\s*pause\s+(?P<seconds>[0-9]+(?:\.[0-9]+)?|\.[0-9]+)\s*s\s*\]", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Pause:
+    """Silence of ``seconds`` between two stretches of speech."""
+
+    seconds: float
+
+
+def has_pause_tags(text: str | None) -> bool:
+    return bool(text) and _CANDIDATE.search(text) is not None
+
+
+def _shown(tag: str) -> str:
+    return repr(tag if len(tag) <= 40 else tag[:37] + "...")
+
+
+def _seconds(tag: str, field: str) -> float:
+    match = _WELL_FORMED.fullmatch(tag)
+    if match is None:
+        problem = "has no closing ']'" if not tag.endswith("]") else "is malformed"
+        raise InvalidInput(
+            f"{field}: pause tag {_shown(tag)} {problem}; write the length in seconds with 's', e.g. [pause 1.5s]"
+        )
+    seconds = float(match["seconds"])
+    if not PAUSE_MIN_S <= seconds <= PAUSE_MAX_S:
+        raise InvalidInput(
+            f"{field}: pause tag {_shown(tag)} asks for {seconds:g} s; a pause is {PAUSE_MIN_S:g} to {PAUSE_MAX_S:g} s"
+        )
+    return seconds
+
+
+def split_pauses(text: str, field: str = "text") -> list[str | Pause]:
+    """The text's stretches of words and its pauses, in order; ``invalid_input`` naming ``field`` for a
+    malformed tag. Stretches keep their text as typed (spaces collapsed); adjacent pauses add up."""
+    items: list[str | Pause] = []
+    position = 0
+    for match in _CANDIDATE.finditer(text):
+        seconds = _seconds(match.group(0), field)
+        words = " ".join(text[position : match.start()].split())
+        if words:
+            items.append(words)
+        if items and isinstance(items[-1], Pause):
+            items[-1] = Pause(round(items[-1].seconds + seconds, 6))
+        else:
+            items.append(Pause(seconds))
+        position = match.end()
+    words = " ".join(text[position:].split())
+    if words:
+        items.append(words)
+    return items
+
+
+def without_pauses(text: str) -> str:
+    """The text with its (well-formed) pause tags taken out: what is typed to be spoken."""
+    return " ".join(item for item in split_pauses(text) if isinstance(item, str))
