@@ -36,7 +36,7 @@ def test_unknown_fields_without_a_close_name_list_the_accepted_fields_once():
     assert "spead: unknown field; did you mean 'speed'?" in message
     assert message.count("timing_formats") == 1
     assert message.count("accepted fields:") == 1
-    assert len(message) < 600, message
+    assert len(message) < 700, message  # the accepted fields, listed once
 
 
 def test_a_number_sent_as_a_string_says_the_type_is_wrong():
@@ -89,7 +89,7 @@ def test_long_or_secret_values_are_not_echoed():
     message = message_for({"endpoint": "download", "job_id": "j", "file": "x" * 500})
     assert "x" * 41 not in message
     assert "secret-value" not in message_for({**TTS, "speed": "secret-value"}, TtsRequest)
-    assert len(message_for({**TTS, "k" * 100_000: 1}, TtsRequest)) < 600
+    assert len(message_for({**TTS, "k" * 100_000: 1}, TtsRequest)) < 700
 
 
 def test_many_errors_are_summarised():
