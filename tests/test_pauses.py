@@ -52,3 +52,18 @@ def test_a_pause_tag_is_never_a_voice_tag():
         ("narrator", "Hello. [pause 1s] Again."),
         ("guest", "Hi."),
     ]
+
+
+def test_a_chunk_loses_only_the_quiet_side_that_meets_a_pause():
+    import numpy as np
+
+    from f5worker.media.pauses import trim_for_pause
+
+    rate = 24000
+    quiet, tone = np.zeros(rate // 4, dtype=np.float32), np.full(rate // 2, 0.5, dtype=np.float32)
+    wave = np.concatenate([quiet, tone, quiet])
+    assert trim_for_pause(wave, rate, head=False, tail=True).size == quiet.size + tone.size
+    assert trim_for_pause(wave, rate, head=True, tail=False).size == tone.size + quiet.size
+    both = trim_for_pause(wave, rate, head=True, tail=True)
+    assert both.size == tone.size and both[0] == 0.0 and both[-1] == 0.0 and both[rate // 8] == 0.5  # ramped edges
+    assert trim_for_pause(np.zeros(100, dtype=np.float32), rate, head=True, tail=True).size == 100

@@ -13,10 +13,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..errors import InvalidInput
+from .silence import frame_length, frame_rms, loud_frames
 
 PAUSE_MIN_S = 0.1
 PAUSE_MAX_S = 10.0
+EDGE_RAMP_S = 0.005  # a cut next to a pause fades over 5 ms, so it never clicks
 # Anything that starts like a pause tag: '[pause' and a space, up to ']' (or the next '[' or the end).
 _CANDIDATE = re.compile(r"\[\s*pause\s[^\[\]]*(?:\]|(?=\[)|$)", re.IGNORECASE)
 _WELL_FORMED = re.compile(r"\[\s*pause\s+(?P<seconds>[0-9]+(?:\.[0-9]+)?|\.[0-9]+)\s*s\s*\]", re.IGNORECASE)
@@ -76,3 +80,27 @@ def split_pauses(text: str, field: str = "text") -> list[str | Pause]:
 def without_pauses(text: str) -> str:
     """The text with its (well-formed) pause tags taken out: what is typed to be spoken."""
     return " ".join(item for item in split_pauses(text) if isinstance(item, str))
+
+
+def trim_for_pause(wave: np.ndarray, rate: int, *, head: bool, tail: bool) -> np.ndarray:
+    """A chunk's wave without the quiet stretch on each side that meets a pause (``head``: the pause
+    is before it, ``tail``: after it), so the silence heard there is the pause's own length.
+
+    Quiet is judged per 10 ms frame against the chunk's loudest, as silence removal does; each cut
+    edge gets a short ramp. A wave with no loud frame is left whole.
+    """
+    frame = frame_length(rate)
+    loud = np.flatnonzero(loud_frames(frame_rms(wave, frame)))
+    if loud.size == 0 or not (head or tail):
+        return wave
+    first = loud[0] * frame if head else 0
+    last = min((loud[-1] + 1) * frame, wave.size) if tail else wave.size
+    trimmed = np.array(wave[first:last], dtype=np.float32)
+    ramp = min(round(EDGE_RAMP_S * rate), trimmed.size // 2)
+    if ramp:
+        fade = np.linspace(0.0, 1.0, ramp, dtype=np.float32)
+        if head:
+            trimmed[:ramp] *= fade
+        if tail:
+            trimmed[-ramp:] *= fade[::-1]
+    return trimmed
