@@ -2,28 +2,37 @@
 
 The tiny random F5-TTS models only make noise, so the ``tts`` path's word timings can only be checked
 against ground truth with real speech: this engine speaks each chunk with espeak-ng (through
-``tests.speech.espeak_speech``, which records espeak's own word onsets), joins the chunks with the
-worker's ``CrossFadeJoiner`` through ``F5Engine``'s own code, and keeps every spoken token's true start
-(in samples of the joined 24 kHz output). Stands in for F5-TTS because no real F5 weights exist here.
+``tests.speech.espeak_speech``, which records espeak's own word onsets) and keeps what it said. The job
+joins the chunks with the worker's own loop and ``CrossFadeJoiner``; :meth:`EspeakTtsEngine.joined`
+joins the chunks spoken since the last :meth:`reset` the same way, giving the job's audio before
+silence removal and every spoken token's true start in it. Stands in for F5-TTS because no real F5
+weights exist here.
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from f5worker.audio_rates import F5_SAMPLE_RATE
-from f5worker.engines.f5 import ChunkSpan, F5Engine
+from f5worker.engines.f5 import CrossFadeJoiner, F5Engine, SynthesisParams
 from f5worker.media.encode import resample
 from tests.speech import espeak_speech, load_16k
 
 
+@dataclass(frozen=True)
+class SpokenChunk:
+    text: str
+    seed: int
+    wave: np.ndarray  # 24 kHz
+    starts: list[tuple[str, float | None]]  # (spoken token, start in the wave, s)
+
+
 class EspeakTtsEngine(F5Engine):
-    """F5Engine with espeak-ng in place of the model: only ``iter_chunks`` (and ``describe``) differ, so
-    the joining, spans and streaming are F5Engine's own.
+    """F5Engine with espeak-ng in place of the model: only ``synthesize_chunk`` (and ``describe``) differ.
 
     ``voices`` maps a reference text to an espeak voice and pace, so multi-voice jobs sound like two
     speakers; any other reference speaks with ``voice`` at ``words_per_minute``.
@@ -35,35 +44,35 @@ class EspeakTtsEngine(F5Engine):
         self.voice = voice
         self.words_per_minute = words_per_minute
         self.voices = dict(voices or {})
-        self.truth: list[tuple[str, float | None]] = []  # (spoken token, start in the joined output, s)
-        self._chunk_truth: list[list[tuple[str, float | None]]] = []
-        self.last_speech = np.zeros(0, dtype=np.float32)  # the joined output of the last call
+        self.spoken: list[SpokenChunk] = []  # every chunk since the last reset, in order
 
     def describe(self) -> dict:
         return {"model": "espeak-ng (test stand-in for F5-TTS)", "voice": self.voice, "device": "cpu"}
 
-    def iter_chunks(
-        self, *, ref_text: str, chunks: list[str], speed: float, on_chunk: Callable[[int, int], None] | None = None, **_
-    ) -> Iterator[tuple[str, np.ndarray]]:
-        """``(chunk text, wave)`` as F5Engine gives them; the other synthesis settings mean nothing here."""
-        voice, words_per_minute = self.voices.get(ref_text, (self.voice, self.words_per_minute))
-        self._chunk_truth = []
-        with tempfile.TemporaryDirectory(prefix="espeak-tts-") as folder:
-            for index, chunk in enumerate(chunks):
-                wav = Path(folder) / f"{index}.wav"
-                starts = espeak_speech(chunk, wav, voice=voice, words_per_minute=round(words_per_minute * speed))
-                self._chunk_truth.append(starts)
-                wave = resample(load_16k(wav), 16000, F5_SAMPLE_RATE)
-                if on_chunk is not None:
-                    on_chunk(index + 1, len(chunks))
-                yield chunk, wave
+    def reset(self) -> None:
+        self.spoken = []
 
-    def synthesize_with_spans(self, **kwargs) -> tuple[np.ndarray, list[ChunkSpan]]:
-        """F5Engine's, keeping the output and each spoken token's true start in it."""
-        self.last_speech, spans = super().synthesize_with_spans(**kwargs)
-        self.truth = [
+    def synthesize_chunk(
+        self, ref_audio, ref_text, text, params: SynthesisParams, *, seed, duration=None
+    ) -> np.ndarray:
+        """The chunk as espeak-ng says it in the reference's espeak voice; the model settings mean nothing here."""
+        voice, words_per_minute = self.voices.get(ref_text, (self.voice, self.words_per_minute))
+        with tempfile.TemporaryDirectory(prefix="espeak-tts-") as folder:
+            wav = Path(folder) / "chunk.wav"
+            starts = espeak_speech(text, wav, voice=voice, words_per_minute=round(words_per_minute * params.speed))
+            wave = resample(load_16k(wav), 16000, F5_SAMPLE_RATE)
+        self.spoken.append(SpokenChunk(text, seed, wave, starts))
+        return wave
+
+    def joined(self, cross_fade_duration: float = 0.15) -> tuple[np.ndarray, list[tuple[str, float | None]]]:
+        """The chunks spoken since the last reset joined as a job joins them, and each spoken token's
+        true start in that audio (s)."""
+        joiner = CrossFadeJoiner(round(cross_fade_duration * F5_SAMPLE_RATE))
+        pieces = [joiner.push(chunk.wave, chunk.text) for chunk in self.spoken]
+        pieces.append(joiner.finish())
+        truth = [
             (token, None if start is None else span.start / F5_SAMPLE_RATE + start)
-            for span, starts in zip(spans, self._chunk_truth, strict=True)
-            for token, start in starts
+            for span, chunk in zip(joiner.spans, self.spoken, strict=True)
+            for token, start in chunk.starts
         ]
-        return self.last_speech, spans
+        return np.concatenate(pieces).astype(np.float32, copy=False), truth

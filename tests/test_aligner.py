@@ -20,7 +20,7 @@ from f5worker.timing.aligner import (
     original_words,
     spoken_token_map,
 )
-from f5worker.timing.engine_choice import align_known_audio, align_tts_speech
+from f5worker.timing.engine_choice import align_known_audio, chunk_timer
 from f5worker.timing.sphinx import TokenTimes
 from tests.speech import espeak_speech, load_16k
 
@@ -165,7 +165,8 @@ def test_tts_chunks_are_aligned_inside_their_spans_and_mapped_through_silence_re
     spoken_text = " ".join(span.text for span in joiner.spans)
     engines = Engines(loaded={"aligner": aligner})
 
-    plain = align_tts_speech(engines, speech, F5_SAMPLE_RATE, joiner.spans, text, spoken_text)
+    timer = chunk_timer(engines, text, spoken_text, F5_SAMPLE_RATE)
+    plain = timer.transcript(speech, joiner.spans)
     assert [w.word for w in plain.words] == text.split()
     assert plain.known_text["pieces"] == 2 and plain.known_text["fallback_pieces"] == []
     assert errors_ms(plain.words, truth).mean() < 40
@@ -173,7 +174,7 @@ def test_tts_chunks_are_aligned_inside_their_spans_and_mapped_through_silence_re
     keep = long_silence_mask(speech, F5_SAMPLE_RATE)
     kept_before = np.concatenate(([0], np.cumsum(keep)))
     shifted = [None if t is None else kept_before[round(t * F5_SAMPLE_RATE)] / F5_SAMPLE_RATE for t in truth]
-    removed = align_tts_speech(engines, speech, F5_SAMPLE_RATE, joiner.spans, text, spoken_text, keep=keep)
+    removed = chunk_timer(engines, text, spoken_text, F5_SAMPLE_RATE).transcript(speech, joiner.spans, keep=keep)
     assert removed.words[-1].end <= keep.sum() / F5_SAMPLE_RATE
     assert errors_ms(removed.words, shifted).mean() < 40
     assert removed.words[-1].start < plain.words[-1].start - 0.5  # the pause really was shortened

@@ -6,7 +6,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from f5worker.media.chunking import F5_MAX_SECONDS, MIN_CHUNK_CHARS, chunk_budget, split_text
+from f5worker.audio_rates import F5_HOP_LENGTH, F5_SAMPLE_RATE
+from f5worker.media.chunking import (
+    CHUNK_TARGET_S,
+    MIN_CHUNK_CHARS,
+    MODEL_MAX_CHUNK_S,
+    chunk_budget,
+    chunk_durations,
+    split_text,
+)
 
 
 def test_short_text_is_one_chunk_with_whitespace_normalised():
@@ -101,7 +109,7 @@ def test_whole_sentences_are_never_split_when_they_fit(words, max_chars):
 def test_budget_follows_the_reference_speaking_rate():
     # 60 characters in 4 s is 15 characters a second; 18 s remain under f5-tts's 22 s budget.
     ref_text = "x" * 60
-    assert chunk_budget(ref_text, 4.0, 1.0) == int(60 / 4.0 * (F5_MAX_SECONDS - 4.0))
+    assert chunk_budget(ref_text, 4.0, 1.0) == int(60 / 4.0 * (CHUNK_TARGET_S - 4.0))
     assert chunk_budget(ref_text, 4.0, 1.0, max_seconds=25.0) == 15 * 21
     assert chunk_budget(ref_text, 4.0, 2.0) == 2 * chunk_budget(ref_text, 4.0, 1.0)
 
@@ -121,3 +129,18 @@ def test_budget_never_drops_below_a_speakable_chunk():
 def test_budget_rejects_unusable_input(ref_text, seconds, speed):
     with pytest.raises(ValueError):
         chunk_budget(ref_text, seconds, speed)
+
+
+def test_fixed_duration_is_shared_by_text_length():
+    ref = 250 * F5_HOP_LENGTH  # a whole number of hops, as f5-tts counts the reference
+    ref_s = ref / F5_SAMPLE_RATE
+    assert chunk_durations(None, ref, ["a", "b"], 0.15) == [None, None]
+    assert chunk_durations(10.0, ref, ["abc"], 0.15) == [10.0]
+    durations = chunk_durations(10.0, ref, ["ab", "abcdef"], 0.2)
+    generated = 10.0 - ref_s + 0.2  # plus the one cross-fade that overlaps
+    assert durations == pytest.approx([ref_s + generated / 4, ref_s + generated * 3 / 4])
+
+
+def test_the_model_limit_is_its_frame_window_in_seconds():
+    assert pytest.approx(87.38, abs=0.01) == MODEL_MAX_CHUNK_S  # 8192 frames of 256 samples at 24 kHz
+    assert CHUNK_TARGET_S < MODEL_MAX_CHUNK_S

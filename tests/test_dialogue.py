@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from f5worker.media.dialogue import DialogueSegment, is_dialogue, parse_tagged_text, tags_in
+from f5worker.media.dialogue import DialogueSegment, is_dialogue, parse_tagged_text
 
 
 def test_a_text_is_dialogue_only_when_it_starts_with_a_tag():
@@ -21,4 +21,3 @@ def test_turns_in_order_with_whitespace_collapsed_and_empty_turns_dropped():
         DialogueSegment("guest", "Was it?"),
         DialogueSegment("guest", "Yes."),
     ]
-    assert tags_in(text) == ["narrator", "guest"]

@@ -6,6 +6,7 @@ flow steps so every call stays well under a second or two.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from pathlib import Path
 
@@ -13,31 +14,18 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from f5worker.audio_rates import F5_HOP_LENGTH as HOP_LENGTH
 from f5worker.audio_rates import F5_SAMPLE_RATE
-from f5worker.engines.f5 import (
-    HOP_LENGTH,
-    CrossFadeJoiner,
-    F5Engine,
-    chunk_durations,
-    chunk_seed,
-    cross_fade_join,
-    f5_ref_text,
-)
+from f5worker.engines.f5 import CrossFadeJoiner, F5Engine, SynthesisParams, chunk_seed, f5_ref_text
 from f5worker.media.audio import decode_audio
+from f5worker.media.chunking import chunk_durations
 from f5worker.media.reference import prepare_reference
 from tests.helpers import espeak_wav
 from tests.tiny_models import tiny_models  # noqa: F401
 
 REF_TEXT = "Hello there, this is the reference voice."
-SETTINGS = {
-    "nfe_step": 4,
-    "cfg_strength": 2.0,
-    "sway_sampling_coef": -1.0,
-    "target_rms": 0.1,
-    "cross_fade_duration": 0.15,
-    "speed": 1.0,
-    "fix_duration": None,
-}
+PARAMS = SynthesisParams(nfe_step=4, cfg_strength=2.0, sway_sampling_coef=-1.0, target_rms=0.1, speed=1.0)
+FADE = 0.15
 CHUNKS = ["The first chunk of text.", "A second one, a little longer.", "And the third."]
 
 
@@ -58,10 +46,24 @@ def reference(tmp_path_factory) -> np.ndarray:
     return prepare_reference(decode_audio(path.read_bytes(), F5_SAMPLE_RATE, max_seconds=60), F5_SAMPLE_RATE)
 
 
-def synth(engine: F5Engine, reference: np.ndarray, chunks: list[str], seed: int = 7, **overrides) -> np.ndarray:
-    return engine.synthesize(
-        ref_audio=reference, ref_text=REF_TEXT, chunks=chunks, seed=seed, **{**SETTINGS, **overrides}
-    )
+def cross_fade_join(waves: list[np.ndarray], fade_samples: int) -> np.ndarray:
+    """The waves joined whole, as a job's loop joins them piece by piece."""
+    joiner = CrossFadeJoiner(fade_samples)
+    pieces = [joiner.push(wave, "") for wave in waves]
+    pieces.append(joiner.finish())
+    return np.concatenate(pieces).astype(np.float32, copy=False)
+
+
+def synth(
+    engine: F5Engine, reference: np.ndarray, chunks: list[str], seed: int = 7, fix_duration: float | None = None
+) -> np.ndarray:
+    """Chunks as a single-voice job speaks them: chunk i with chunk_seed(seed, i), cross-faded."""
+    durations = chunk_durations(fix_duration, reference.size, chunks, FADE)
+    waves = [
+        engine.synthesize_chunk(reference, REF_TEXT, chunk, PARAMS, seed=chunk_seed(seed, index), duration=duration)
+        for index, (chunk, duration) in enumerate(zip(chunks, durations, strict=True))
+    ]
+    return cross_fade_join(waves, round(FADE * F5_SAMPLE_RATE))
 
 
 def test_describe_names_model_device_and_dtype(engine, tiny_models):  # noqa: F811
@@ -95,14 +97,6 @@ def test_another_seed_gives_other_audio_of_the_same_length(engine, reference):
     one = synth(engine, reference, CHUNKS[:2], seed=1)
     two = synth(engine, reference, CHUNKS[:2], seed=2)
     assert one.size == two.size and not np.array_equal(one, two)
-
-
-def test_chunks_are_cross_faded_and_reported(engine, reference):
-    calls = []
-    joined = synth(engine, reference, CHUNKS, seed=3, on_chunk=lambda done, total: calls.append((done, total)))
-    assert calls == [(1, 3), (2, 3), (3, 3)]
-    alone = [synth(engine, reference, [chunk], seed=chunk_seed(3, index)) for index, chunk in enumerate(CHUNKS)]
-    assert np.array_equal(joined, cross_fade_join(alone, round(0.15 * F5_SAMPLE_RATE)))
 
 
 def test_fix_duration_sets_the_total_length(engine, reference):
@@ -144,7 +138,9 @@ def test_single_chunk_matches_f5_tts_own_pipeline(engine, reference, tmp_path):
         show_info=lambda *_: None,
         progress=None,
         device="cpu",
-        **SETTINGS,
+        cross_fade_duration=FADE,
+        fix_duration=None,
+        **dataclasses.asdict(PARAMS),
     )
     ours = synth(engine, reference, [text], seed=5)
     assert rate == F5_SAMPLE_RATE and np.array_equal(ours, theirs)
@@ -153,20 +149,18 @@ def test_single_chunk_matches_f5_tts_own_pipeline(engine, reference, tmp_path):
 @pytest.mark.parametrize("ref_text", ["", "   "])
 def test_empty_ref_text_is_refused(engine, reference, ref_text):
     with pytest.raises(ValueError, match="ref_text is empty"):
-        engine.synthesize(ref_audio=reference, ref_text=ref_text, chunks=["Hi there."], seed=0, **SETTINGS)
+        engine.synthesize_chunk(reference, ref_text, "Hi there.", PARAMS, seed=0)
 
 
-@pytest.mark.parametrize("chunks", [[], ["fine", " "]])
-def test_empty_chunks_are_refused(engine, reference, chunks):
-    with pytest.raises(ValueError, match="chunks"):
-        engine.synthesize(ref_audio=reference, ref_text=REF_TEXT, chunks=chunks, seed=0, **SETTINGS)
+@pytest.mark.parametrize("text", ["", " "])
+def test_empty_chunks_are_refused(engine, reference, text):
+    with pytest.raises(ValueError, match="text is empty"):
+        engine.synthesize_chunk(reference, REF_TEXT, text, PARAMS, seed=0)
 
 
 def test_silent_reference_is_refused(engine):
     with pytest.raises(ValueError, match="silent"):
-        engine.synthesize(
-            ref_audio=np.zeros(F5_SAMPLE_RATE, dtype=np.float32), ref_text=REF_TEXT, chunks=["Hi."], seed=0, **SETTINGS
-        )
+        engine.synthesize_chunk(np.zeros(F5_SAMPLE_RATE, dtype=np.float32), REF_TEXT, "Hi.", PARAMS, seed=0)
 
 
 # --------------------------------------------------------------------------- helpers, without a model
@@ -200,16 +194,6 @@ def test_cross_fade_overlaps_neighbours_linearly():
     assert np.array_equal(cross_fade_join([a, b], 0), np.concatenate([a, b]))
     assert cross_fade_join([a[:2], b], 4).size == 10  # overlap limited by the shorter wave
     assert cross_fade_join([], 4).size == 0
-
-
-def test_fixed_duration_is_shared_by_text_length():
-    ref = 250 * HOP_LENGTH  # a whole number of hops, as f5-tts counts the reference
-    ref_s = ref / F5_SAMPLE_RATE
-    assert chunk_durations(None, ref, ["a", "b"], 0.15) == [None, None]
-    assert chunk_durations(10.0, ref, ["abc"], 0.15) == [10.0]
-    durations = chunk_durations(10.0, ref, ["ab", "abcdef"], 0.2)
-    generated = 10.0 - ref_s + 0.2  # plus the one cross-fade that overlaps
-    assert durations == pytest.approx([ref_s + generated / 4, ref_s + generated * 3 / 4])
 
 
 def test_joiner_releases_only_settled_samples_and_records_spans():

@@ -9,7 +9,7 @@ Two workers start together (f5-tts's import dominates their start-up, about 50 s
 - worker A serves a mixed queue of every endpoint, then the concurrency check, then is sent SIGTERM
   in the middle of a tts job (so it must be the last user of A);
 - worker B has a fault injected without touching worker code: ``tests/fault_injection/sitecustomize.py``
-  first on ``PYTHONPATH`` wraps ``F5Engine.synthesize_with_spans`` to raise ``torch.cuda.OutOfMemoryError`` for texts
+  first on ``PYTHONPATH`` wraps ``F5Engine.synthesize_chunk`` to raise ``torch.cuda.OutOfMemoryError`` for texts
   containing a marker, when (and only when) ``F5WORKER_TEST_OOM_MARKER`` is set.
 """
 

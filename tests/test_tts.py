@@ -161,10 +161,10 @@ def test_cuda_failure_breaks_the_engine_and_asks_for_a_new_worker(tmp_path, monk
     ctx.storage.put_bytes("voices/narrator.wav", reference.read_bytes())
     ctx.storage.put_bytes("voices/narrator.txt", REFERENCE_TEXT.encode())
 
-    def out_of_memory(**_kwargs):
+    def out_of_memory(*_args, **_kwargs):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    monkeypatch.setattr(own.loaded["tts"], "synthesize_with_spans", out_of_memory)
+    monkeypatch.setattr(own.loaded["tts"], "synthesize_chunk", out_of_memory)
     output = tts(ctx, text="Hello.", voice="narrator")
     assert output["refresh_worker"] is True
     assert output["error"].startswith("engine_unavailable: the tts engine failed unrecoverably (OutOfMemoryError")

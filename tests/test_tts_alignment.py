@@ -38,6 +38,7 @@ def speaker() -> EspeakTtsEngine:
 
 @pytest.fixture
 def ctx(tmp_path, speaker):
+    speaker.reset()
     engines = Engines(device="cpu")
     engines.loaded["tts"] = speaker
     engines.load("aligner", ForcedAligner.load)
@@ -47,9 +48,9 @@ def ctx(tmp_path, speaker):
     return ctx
 
 
-def original_truth(speaker: EspeakTtsEngine, text: str) -> list[float | None]:
-    mapping = spoken_token_map(text.split(), [token for token, _ in speaker.truth])
-    return [speaker.truth[indices[0]][1] if indices else None for indices in mapping]
+def original_truth(truth: list[tuple[str, float | None]], text: str) -> list[float | None]:
+    mapping = spoken_token_map(text.split(), [token for token, _ in truth])
+    return [truth[indices[0]][1] if indices else None for indices in mapping]
 
 
 def start_errors_ms(words: list[dict], truth: list[float | None]) -> np.ndarray:
@@ -84,9 +85,10 @@ def test_tts_word_timings_match_the_spoken_words(ctx, speaker, remove_silence):
     assert engine["known_text"]["pieces"] == output["params"]["chunks"]
     assert engine["known_text"]["fallback_pieces"] == []
 
-    truth = original_truth(speaker, TEXT)
+    speech, spoken_truth = speaker.joined()
+    truth = original_truth(spoken_truth, TEXT)
     if remove_silence:
-        keep = long_silence_mask(speaker.last_speech, F5_SAMPLE_RATE)
+        keep = long_silence_mask(speech, F5_SAMPLE_RATE)
         assert keep.sum() / F5_SAMPLE_RATE == pytest.approx(output["audio"]["duration_s"], abs=0.002)
         kept_before = np.concatenate(([0], np.cumsum(keep)))
         truth = [None if t is None else kept_before[round(t * F5_SAMPLE_RATE)] / F5_SAMPLE_RATE for t in truth]

@@ -3,7 +3,7 @@
 - the text: within ``MAX_TEXT_CHARS`` as typed *and* as spoken (normalisation spells "1" * 4000 out
   to 16,000 characters), and with something to speak (letters or digits, not only punctuation,
   symbols or zero-width characters);
-- the model: no tts chunk longer than F5-TTS can take (reference included);
+- the model: no tts chunk longer than F5-TTS can take (``media/chunking.py``, where the limits live);
 - the engines: every engine the job will need is loaded, checked before synthesis or downloads;
 - the response: bytes returned inline (audio base64, timing file text) stay within
   ``MAX_INLINE_BYTES``; over it, S3 workers switch to a URL and local workers refuse, decided
@@ -15,17 +15,12 @@ from __future__ import annotations
 import json
 import unicodedata
 
-from ..audio_rates import F5_SAMPLE_RATE
 from ..context import WorkerContext
-from ..engines.f5 import chunk_durations
 from ..errors import EngineUnavailable, InvalidInput, PayloadTooLarge
 from ..media.text_normalize import normalize_english
-from ..schemas import TtsRequest
 from ..timing.engine_choice import TIMING_ENGINES
 
 WAV_HEADER_BYTES = 44
-# f5-tts's longest sequence (reference plus speech) in one chunk: 8192 mel frames of 256 samples.
-F5_MAX_CHUNK_S = 8192 * 256 / F5_SAMPLE_RATE
 
 
 def has_speech(text: str) -> bool:
@@ -51,27 +46,6 @@ def text_to_speak(text: str, normalize: bool, limit: int, field: str = "text") -
             f"shorten it or write long digit runs differently"
         )
     return spoken
-
-
-def check_model_limits(request: TtsRequest, ref_seconds: float, ref_text: str, chunks: list[str]) -> None:
-    """Refuse what f5-tts cannot take (it would fail deep inside with a tensor size error)."""
-    if not chunks:
-        raise InvalidInput("text: contains no words to speak")
-    seconds_per_byte = ref_seconds / max(len(ref_text.encode("utf-8")), 1)  # f5-tts's own pace estimate
-    for chunk in chunks:
-        if ref_seconds + seconds_per_byte * len(chunk.encode("utf-8")) / request.speed > F5_MAX_CHUNK_S:
-            raise InvalidInput(
-                f"text: a passage of {len(chunk)} characters with no space or punctuation to split at "
-                f"is too long for one F5-TTS chunk; add spaces or punctuation"
-            )
-    durations = chunk_durations(
-        request.fix_duration, int(ref_seconds * F5_SAMPLE_RATE), chunks, request.cross_fade_duration
-    )
-    if any(duration and duration > F5_MAX_CHUNK_S for duration in durations):
-        raise InvalidInput(
-            f"fix_duration: {request.fix_duration:g} s makes a chunk longer than F5-TTS's "
-            f"{F5_MAX_CHUNK_S:.0f} s (reference included) for this text; use less"
-        )
 
 
 def require_timing_engine(ctx: WorkerContext, choice: str, needed_for: str | None = None) -> None:

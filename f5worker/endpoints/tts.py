@@ -20,7 +20,6 @@ from ..context import WorkerContext
 from ..engines import is_unrecoverable
 from ..engines.f5 import ChunkSpan
 from ..engines.roles import Synthesiser
-from ..media.chunking import chunk_budget, split_text
 from ..media.encode import AUDIO_CONTENT_TYPES, encode_audio, resample
 from ..media.silence import long_silence_mask
 from ..metrics import timed
@@ -34,7 +33,6 @@ from .delivery import FileDelivery, resolve_audio_return, resolve_delivery
 from .limits import (
     InlineBudget,
     base64_size,
-    check_model_limits,
     check_response_size,
     estimated_speech_seconds,
     estimated_wav_bytes,
@@ -42,17 +40,10 @@ from .limits import (
     text_to_speak,
 )
 from .timing_files import store_timing_files
-from .tts_dialogue import (
-    DIALOGUE_FIELDS,
-    DialoguePlan,
-    dialogue_params,
-    label_speakers,
-    plan_dialogue,
-    speaker_options,
-    synthesize_dialogue,
-)
+from .tts_dialogue import DIALOGUE_FIELDS, dialogue_params, label_speakers, speaker_options
+from .tts_plan import SpeechPlan, plan_speech
+from .tts_speech import SpokenPlan, speak
 from .tts_stream import check_stream_request, chunk_word_timer, piece_listener
-from .voice_reference import check_reference_text, load_reference
 
 Metrics = dict[str, float | bool | None]
 
@@ -69,25 +60,14 @@ class JobSetup:
 
 
 @dataclass
-class SpeechPlan:
-    """What synthesis is given: one reference voice, or a dialogue's turns of several."""
-
-    chunks: list[str]
-    spoken_text: str
-    voice_info: dict
-    dialogue: DialoguePlan | None = None
-    ref_audio: np.ndarray | None = None
-    ref_text: str = ""
-
-
-@dataclass
 class Speech:
     """The synthesised audio at 24 kHz, and what word timing needs to know about how it was made."""
 
     samples: np.ndarray  # the final audio (after silence removal)
     unsilenced: np.ndarray  # before silence removal: where the chunk spans point
     kept: np.ndarray | None  # the samples silence removal kept (None: it did not run)
-    spans: list[ChunkSpan]  # where each chunk lies in `unsilenced` (dialogue: turns' chunks and pauses)
+    spans: list[ChunkSpan]  # where each of the plan's pieces (chunks, pauses) lies in `unsilenced`
+    ranges: list[tuple[float, float, str]]  # (start_s, end_s, speaker) of each turn in `unsilenced`
 
     @property
     def duration_s(self) -> float:
@@ -103,10 +83,20 @@ def require_job_engines(request: TtsRequest, ctx: WorkerContext) -> None:
         require_timing_engine(ctx, "auto", needed_for="ref_text: missing and cannot be transcribed")
 
 
-def check_inline_estimate(request: TtsRequest, audio_return: str, budget: InlineBudget, seconds: float) -> None:
+def check_inline_estimate(request: TtsRequest, audio_return: str, budget: InlineBudget, plan: SpeechPlan) -> None:
     """Before synthesis: a wav whose estimated size (80 %, as silence removal may shorten it) cannot
     be returned inline is refused now (where no URL can stand in)."""
     if audio_return in ("base64", "both") and request.output_format == "wav":
+        seconds = sum(
+            estimated_speech_seconds(
+                request.fix_duration if not plan.multi_voice else None,
+                turn.params.speed,
+                turn.ref_seconds,
+                turn.ref_text,
+                [chunk.spoken for chunk in plan.turn_chunks(position)],
+            )
+            for position, turn in enumerate(plan.turns)
+        )
         size = base64_size(estimated_wav_bytes(seconds * 0.8, request.sample_rate))
         budget.check_estimate("return_audio", size, "the base64 wav audio (estimated)")
 
@@ -131,77 +121,32 @@ def check_job(request: TtsRequest, ctx: WorkerContext) -> JobSetup:
     return JobSetup(spoken, audio_return, delivery, engine, InlineBudget(ctx))
 
 
-def chunk_one_voice(
-    request: TtsRequest, setup: JobSetup, ref_audio: np.ndarray, ref_text: str, voice_info: dict
-) -> SpeechPlan:
-    """The spoken text cut to the reference's chunk budget, checked against F5-TTS and the inline budget."""
-    ref_seconds = len(ref_audio) / F5_SAMPLE_RATE
-    check_reference_text(ref_text, ref_seconds, "ref_text" if request.ref_text else "voice")
-    chunks = split_text(setup.spoken, chunk_budget(ref_text, ref_seconds, request.speed))
-    check_model_limits(request, ref_seconds, ref_text, chunks)
-    seconds = estimated_speech_seconds(request.fix_duration, request.speed, ref_seconds, ref_text, chunks)
-    check_inline_estimate(request, setup.audio_return, setup.budget, seconds)
-    return SpeechPlan(chunks, setup.spoken, voice_info, ref_audio=ref_audio, ref_text=ref_text)
-
-
-def plan_speech(request: TtsRequest, ctx: WorkerContext, setup: JobSetup, metrics: Metrics) -> SpeechPlan:
-    """The reference voice (or a dialogue's voices and turns, tts_dialogue.py), then the chunks."""
-    with timed(metrics, "reference_ms"):
-        dialogue = plan_dialogue(request, ctx) if request.is_multi_voice else None
-        reference = load_reference(request, ctx) if dialogue is None else None
-    with timed(metrics, "normalize_ms"):  # a dialogue's turns were chunked and checked as it was planned
-        if reference is not None:
-            return chunk_one_voice(request, setup, *reference)
-        chunks = [chunk for turn in dialogue.turns for chunk in turn.chunks]
-        return SpeechPlan(chunks, dialogue.spoken_text, dialogue.voice_info, dialogue=dialogue)
-
-
 def synthesize(
-    engine: Synthesiser,
-    plan: SpeechPlan,
-    request: TtsRequest,
-    seed: int,
-    ctx: WorkerContext,
-    timer: ChunkTimer | None,
-) -> tuple[np.ndarray, list[ChunkSpan]]:
-    """F5-TTS over every chunk; a GPU failure that poisons the process takes the engine out of service.
-
-    Streamed chunks go out as their cross-fades settle, each aligned by ``timer`` as its item is made."""
+    engine: Synthesiser, plan: SpeechPlan, request: TtsRequest, seed: int, ctx: WorkerContext, timer: ChunkTimer | None
+) -> SpokenPlan:
+    """The plan spoken (:mod:`.tts_speech`); a GPU failure that poisons the process takes the engine out
+    of service. Streamed chunks go out as their cross-fades settle, each aligned by ``timer`` as its
+    item is made."""
 
     def on_chunk(done: int, total: int) -> None:
         if total > 1:
             report_progress({"stage": "synthesis", "chunk": done, "chunks": total})
 
+    listener = piece_listener(request.stream, len(plan.pieces), timer)
     try:
-        if plan.dialogue is not None:
-            dialogue = plan.dialogue
-            listener = piece_listener(request.stream, dialogue.item_count, timer)
-            return synthesize_dialogue(engine, dialogue, request, seed, on_chunk, listener)
-        return engine.synthesize_with_spans(
-            ref_audio=plan.ref_audio,
-            ref_text=plan.ref_text,
-            chunks=plan.chunks,
-            nfe_step=request.nfe_step,
-            cfg_strength=request.cfg_strength,
-            sway_sampling_coef=request.sway_sampling_coef,
-            target_rms=request.target_rms,
-            cross_fade_duration=request.cross_fade_duration,
-            speed=request.speed,
-            seed=seed,
-            fix_duration=request.fix_duration,
-            on_chunk=on_chunk,
-            on_piece=piece_listener(request.stream, len(plan.chunks), timer),
-        )
+        return speak(engine, plan, seed, request.cross_fade_duration, listener, on_chunk)
     except RuntimeError as exc:  # torch.cuda.OutOfMemoryError is a RuntimeError
         if is_unrecoverable(exc):
             raise ctx.engines.mark_broken("tts", exc) from exc
         raise
 
 
-def remove_long_silences(samples: np.ndarray, spans: list[ChunkSpan], remove: bool) -> Speech:
+def remove_long_silences(spoken: SpokenPlan, plan: SpeechPlan, remove: bool) -> Speech:
     """Word times are aligned before silence removal and mapped through the mask it kept."""
+    samples = spoken.samples
     kept = long_silence_mask(samples, F5_SAMPLE_RATE) if remove else None
-    return Speech(samples[kept] if kept is not None else samples, samples, kept, spans)
+    final = samples[kept] if kept is not None else samples
+    return Speech(final, samples, kept, spoken.spans, spoken.turn_ranges(plan))
 
 
 def encode_output(speech: Speech, request: TtsRequest) -> bytes:
@@ -247,7 +192,6 @@ def word_timings(
 ) -> dict:
     """Word times of the final audio: the chunks force-aligned where they lie, else the recogniser."""
     report_progress({"stage": "timing"})
-    dialogue = plan.dialogue
     transcript = None
     if timer is not None:  # forced alignment chunk by chunk (streamed chunks were aligned already)
         transcript = timer.transcript(speech.unsilenced, speech.spans, keep=speech.kept)
@@ -257,9 +201,9 @@ def word_timings(
             resample(speech.samples, F5_SAMPLE_RATE, SPEECH_SAMPLE_RATE),
             choice=request.timing_engine,
             language=None,
-            known_text=dialogue.known_text if dialogue else request.text,
+            known_text=plan.known_text,
         )
-    words = label_speakers(transcript.words, dialogue.ranges) if dialogue else transcript.words
+    words = label_speakers(transcript.words, speech.ranges) if plan.multi_voice else transcript.words
     files = store_timing_files(
         ctx,
         job_id,
@@ -268,7 +212,7 @@ def word_timings(
         request.caption_options(),
         setup.delivery,
         budget=setup.budget,
-        speakers=speaker_options(request, dialogue),
+        speakers=speaker_options(request, plan.speakers if plan.multi_voice else None),
     )
     return {"engine": transcript.engine_output(), "words": [w.model_dump() for w in words], "files": files}
 
@@ -276,8 +220,12 @@ def word_timings(
 def job_params(request: TtsRequest, plan: SpeechPlan, seed: int) -> dict:
     """The request's synthesis settings as used (seed drawn, chunks counted), without texts or audio."""
     params = request.model_dump(exclude={"endpoint", "text", "ref_audio", "ref_text", "stream", *DIALOGUE_FIELDS})
-    if plan.dialogue is not None:
-        params.update(dialogue_params(request, plan.dialogue))
+    if plan.multi_voice:
+        turns = [
+            {"speaker": turn.speaker, "chunks": len(plan.turn_chunks(position)), "speed": turn.params.speed}
+            for position, turn in enumerate(plan.turns)
+        ]
+        params.update(dialogue_params(request, turns))
     normalized = plan.spoken_text if request.normalize_text else None
     params.update(seed=seed, chunks=len(plan.chunks), normalized_text=normalized)
     return params
@@ -287,12 +235,13 @@ def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
     metrics: Metrics = {"model_loaded": True, "model_load_ms": ctx.engines.load_ms.get("tts")}
     with timed(metrics, "total_ms"):
         setup = check_job(request, ctx)
-        plan = plan_speech(request, ctx, setup, metrics)
-        timer = chunk_word_timer(request, ctx.engines, plan.spoken_text, plan.dialogue)  # see tts_stream.py
+        plan = plan_speech(request, ctx, setup.spoken, metrics)
+        check_inline_estimate(request, setup.audio_return, setup.budget, plan)
+        timer = chunk_word_timer(request, ctx.engines, plan)  # see tts_stream.py
         seed = request.seed if request.seed is not None else random.randrange(2**31)
         with timed(metrics, "synthesis_ms"):
-            samples, spans = synthesize(setup.engine, plan, request, seed, ctx, timer)
-        speech = remove_long_silences(samples, spans, request.remove_silence)
+            spoken = synthesize(setup.engine, plan, request, seed, ctx, timer)
+        speech = remove_long_silences(spoken, plan, request.remove_silence)
         with timed(metrics, "encoding_ms"):
             encoded = encode_output(speech, request)
         with timed(metrics, "storage_ms"):

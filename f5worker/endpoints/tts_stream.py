@@ -1,10 +1,11 @@
 """Streamed ``tts``: each chunk's settled audio as a stream item while the job goes on; and job cancel.
 
-The job itself is :func:`f5worker.endpoints.tts.run`, unchanged: it hands the engine the listener made
-here, which turns every piece the cross-fade joiner releases into an item and gives it to the
-``emit`` function the streaming handler installed for this job (a context variable, copied into the
-job's thread like the progress reporter). Items carry raw 16-bit PCM at F5-TTS's 24 kHz, converted
-exactly as the wav file is, so the items' audio concatenated equals the job's 24 kHz wav samples.
+The job itself is :func:`f5worker.endpoints.tts.run`, unchanged: it hands the synthesis loop
+(:mod:`.tts_speech`) the listener made here, which turns every piece the cross-fade joiner releases
+into an item and gives it to the ``emit`` function the streaming handler installed for this job (a
+context variable, copied into the job's thread like the progress reporter). Items carry raw 16-bit
+PCM at F5-TTS's 24 kHz, converted exactly as the wav file is, so the items' audio concatenated
+equals the job's 24 kHz wav samples.
 With word timings, each item also carries its chunk's words, force-aligned in the item's own audio
 by the job's :class:`~f5worker.timing.chunk_timer.ChunkTimer`, which the final output reuses.
 
@@ -68,7 +69,7 @@ def check_stream_request(stream: bool, remove_silence: bool) -> None:
         )
 
 
-def chunk_word_timer(request, engines, spoken_text: str, dialogue=None) -> ChunkTimer | None:
+def chunk_word_timer(request, engines, plan) -> ChunkTimer | None:
     """The job's chunk-by-chunk word timer: when word timings are asked for with ``timing_engine`` auto
     and the warm aligner takes the text; else None (the job is timed by a recogniser at the end).
 
@@ -77,9 +78,8 @@ def chunk_word_timer(request, engines, spoken_text: str, dialogue=None) -> Chunk
     """
     if not request.return_word_timings or request.timing_engine != "auto":
         return None
-    if dialogue is None:
-        return chunk_timer(engines, request.text, spoken_text, F5_SAMPLE_RATE)
-    return chunk_timer(engines, dialogue.known_text, spoken_text, F5_SAMPLE_RATE, dialogue.span_speakers)
+    speakers = plan.piece_speakers if plan.multi_voice else None  # a single voice's words carry no speaker
+    return chunk_timer(engines, plan.known_text, plan.spoken_text, F5_SAMPLE_RATE, speakers)
 
 
 class ChunkStreamer:

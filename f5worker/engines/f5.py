@@ -3,9 +3,10 @@
 Built on f5-tts's own loaders (``load_model``, ``load_vocoder``) and its per-text synthesis step
 (``infer_batch_process``), called differently from f5-tts's ``infer_process`` in three ways:
 
-- one chunk per call, in order, each after seeding torch from the job's seed and the chunk's index.
-  f5-tts runs several chunks in a ThreadPoolExecutor where they race for the global RNG, so its
-  multi-chunk output is not reproducible; the chunks are cross-faded here, as f5-tts does it.
+- one chunk per call (:meth:`F5Engine.synthesize_chunk`), each after seeding torch with the seed the
+  job's plan gives the chunk (:func:`chunk_seed`). f5-tts runs several chunks in a ThreadPoolExecutor
+  where they race for the global RNG, so its multi-chunk output is not reproducible; the chunks are
+  cross-faded by :class:`CrossFadeJoiner` as f5-tts does it (``endpoints/tts_speech.py`` runs the loop).
 - the reference is an in-memory tensor prepared by :mod:`f5worker.media.reference`, not a file
   through ``preprocess_ref_audio_text`` (which writes temp files it never deletes).
 - ``ref_text`` must be given: f5-tts would otherwise download Whisper to transcribe the reference.
@@ -18,6 +19,7 @@ hardware and software stack, not across GPUs or between GPU and CPU.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib.metadata
 import io
 import logging
@@ -29,18 +31,19 @@ from importlib.resources import files
 
 import numpy as np
 
-from ..audio_rates import F5_SAMPLE_RATE
+from ..audio_rates import F5_HOP_LENGTH, F5_SAMPLE_RATE
 from .model_files import public_name
 
 log = logging.getLogger(__name__)
 
-# Fixed by f5-tts (utils_infer.py): the vocoder and the mel features are built for these.
-HOP_LENGTH = 256
+# Fixed by f5-tts (utils_infer.py): the vocoder and the mel features are built for it.
 VOCODER = "vocos"
 
 _SEED_MASK = (1 << 64) - 1
 
-# on_piece(samples, span of the chunk just joined, final): see F5Engine.synthesize_with_spans.
+# on_piece(samples, span of the piece just joined, final): sees each settled piece of the joined audio
+# as soon as it exists (streaming); the pieces concatenate to the whole. An exception it raises (a
+# cancelled job) stops synthesis before the next chunk.
 PieceListener = Callable[[np.ndarray, "ChunkSpan", bool], None]
 
 
@@ -78,31 +81,15 @@ def f5_ref_text(ref_text: str) -> str:
     return text + (" " if text.endswith(".") else ". ")
 
 
-def chunk_durations(
-    fix_duration: float | None, ref_samples: int, chunks: list[str], cross_fade_duration: float
-) -> list[float | None]:
-    """Each chunk's total (reference + speech) seconds when the caller fixed the whole duration.
+@dataclass(frozen=True)
+class SynthesisParams:
+    """f5-tts's per-chunk settings (its ``infer_batch_process`` keywords), built once from a request."""
 
-    The same split as f5-tts's infer_batch_process: the generated time is shared by UTF-8 length,
-    plus the cross-fades that overlap, so the joined audio comes out at ``fix_duration`` minus the
-    reference. Without ``fix_duration`` f5-tts estimates each chunk from the reference's pace.
-    """
-    if fix_duration is None:
-        return [None] * len(chunks)
-    if len(chunks) == 1:
-        return [fix_duration]
-    ref_seconds = ref_samples // HOP_LENGTH * HOP_LENGTH / F5_SAMPLE_RATE
-    weights = [len(chunk.encode("utf-8")) for chunk in chunks]
-    allocatable = fix_duration - ref_seconds + cross_fade_duration * (len(chunks) - 1)
-    return [ref_seconds + allocatable * weight / sum(weights) for weight in weights]
-
-
-def cross_fade_join(waves: list[np.ndarray], fade_samples: int) -> np.ndarray:
-    """Concatenate ``waves``, overlapping neighbours by ``fade_samples`` with linear fades."""
-    joiner = CrossFadeJoiner(fade_samples)
-    pieces = [joiner.push(wave, "") for wave in waves]
-    pieces.append(joiner.finish())
-    return np.concatenate(pieces).astype(np.float32, copy=False)
+    nfe_step: int = 32
+    cfg_strength: float = 2.0
+    sway_sampling_coef: float = -1.0
+    target_rms: float = 0.1
+    speed: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -122,7 +109,7 @@ class ChunkSpan:
 
 
 class CrossFadeJoiner:
-    """Joins chunk waves one at a time with linear cross-fades, as :func:`cross_fade_join` does.
+    """Joins chunk waves one at a time with linear cross-fades (f5-tts's own join, made incremental).
 
     ``push`` returns only samples that no later chunk can change (the last ``fade_samples`` wait for
     the next chunk's fade-in), so the pieces streamed as they come concatenate to exactly the
@@ -176,7 +163,7 @@ def _stdout_to_log() -> Iterator[None]:
 
 
 class F5Engine:
-    """A warm F5-TTS model and vocoder; ``synthesize`` calls are serialised by a lock."""
+    """A warm F5-TTS model and vocoder; ``synthesize_chunk`` calls are serialised by a lock."""
 
     def __init__(self, *, model, vocoder, model_name: str, ckpt_file: str, device: str, mel_spec_type: str = VOCODER):
         self.model = model
@@ -252,82 +239,40 @@ class F5Engine:
             "flash_attn": self.flash_attn,
         }
 
-    def synthesize(self, **kwargs) -> np.ndarray:
-        """Speech for ``chunks`` in the reference's voice: float32 mono at 24 kHz, reproducible by ``seed``.
-
-        Arguments as :meth:`iter_chunks`; ``cross_fade_duration`` seconds join the chunks.
-        """
-        speech, _spans = self.synthesize_with_spans(**kwargs)
-        return speech
-
-    def synthesize_with_spans(
-        self, *, cross_fade_duration: float, on_piece: PieceListener | None = None, **kwargs
-    ) -> tuple[np.ndarray, list[ChunkSpan]]:
-        """The joined speech and where each chunk lies in it (for timing each chunk's known text).
-
-        ``on_piece(samples, span, final)`` sees each settled piece as soon as it exists (streaming):
-        the pieces concatenate to the returned speech. An exception it raises (a cancelled job)
-        stops synthesis before the next chunk and releases the model.
-        """
-        joiner = CrossFadeJoiner(round(cross_fade_duration * F5_SAMPLE_RATE))
-        pieces = []
-        with contextlib.closing(self.iter_chunks(cross_fade_duration=cross_fade_duration, **kwargs)) as chunks:
-            for text, wave in chunks:
-                pieces.append(joiner.push(wave, text))
-                if on_piece is not None:
-                    on_piece(pieces[-1], joiner.spans[-1], False)
-        pieces.append(joiner.finish())
-        if on_piece is not None:
-            on_piece(pieces[-1], joiner.spans[-1], True)
-        return np.concatenate(pieces).astype(np.float32, copy=False), joiner.spans
-
-    def iter_chunks(
+    def synthesize_chunk(
         self,
-        *,
         ref_audio: np.ndarray,
         ref_text: str,
-        chunks: list[str],
-        nfe_step: int,
-        cfg_strength: float,
-        sway_sampling_coef: float,
-        target_rms: float,
-        cross_fade_duration: float,
-        speed: float,
+        text: str,
+        params: SynthesisParams,
+        *,
         seed: int,
-        fix_duration: float | None,
-        on_chunk: Callable[[int, int], None] | None = None,
-    ) -> Iterator[tuple[str, np.ndarray]]:
-        """``(chunk text, wave)`` for each chunk in order, each as soon as it is synthesised (not joined).
+        duration: float | None = None,
+    ) -> np.ndarray:
+        """One chunk of speech in the reference's voice: float32 mono at 24 kHz, reproducible by ``seed``.
 
-        ``ref_audio`` is prepared 24 kHz float32 mono; ``fix_duration`` is the total seconds of
-        reference plus generated audio, as in f5-tts. ``on_chunk(done, total)`` follows each chunk.
-        The model lock is held until the generator is exhausted or closed.
+        ``ref_audio`` is prepared 24 kHz float32 mono; ``duration`` is the total seconds of reference
+        plus generated audio (f5-tts's ``fix_duration``), None to size the chunk from the reference's
+        pace. Calls are serialised by the model lock (the seed must not race other jobs for torch's RNG).
         """
         if not ref_text.strip():
             raise ValueError("ref_text is empty: transcribe the reference first (f5-tts would download Whisper)")
-        if not chunks or any(not chunk.strip() for chunk in chunks):
-            raise ValueError("chunks must be a non-empty list of non-empty texts")
+        if not text.strip():
+            raise ValueError("text is empty: a chunk must say something")
         reference = np.ascontiguousarray(np.asarray(ref_audio, dtype=np.float32).reshape(-1))
-        if reference.size < HOP_LENGTH or not np.any(reference):
+        if reference.size < F5_HOP_LENGTH or not np.any(reference):
             raise ValueError("ref_audio is empty or silent")
-        text = f5_ref_text(ref_text)
-        durations = chunk_durations(fix_duration, reference.size, chunks, cross_fade_duration)
-        settings = {
-            "nfe_step": nfe_step,
-            "cfg_strength": cfg_strength,
-            "sway_sampling_coef": sway_sampling_coef,
-            "target_rms": target_rms,
-            "speed": speed,
-        }
         with self._lock:
-            for index, (chunk, duration) in enumerate(zip(chunks, durations, strict=True)):
-                wave = self._chunk(reference, text, chunk, duration, chunk_seed(seed, index), settings)
-                if on_chunk is not None:
-                    on_chunk(index + 1, len(chunks))
-                yield chunk, wave
+            return self._chunk(reference, f5_ref_text(ref_text), text, duration, seed, params)
 
     def _chunk(
-        self, reference: np.ndarray, ref_text: str, text: str, duration: float | None, seed: int, settings: dict
+        self,
+        reference: np.ndarray,
+        ref_text: str,
+        text: str,
+        duration: float | None,
+        seed: int,
+        params: SynthesisParams,
     ) -> np.ndarray:
         """One chunk through f5-tts's own synthesis step, on the calling thread.
 
@@ -356,7 +301,7 @@ class F5Engine:
                     device=self.device,
                     streaming=True,
                     chunk_size=sys.maxsize,
-                    **settings,
+                    **dataclasses.asdict(params),
                 )
             ]
         return np.concatenate(pieces).astype(np.float32, copy=False)

@@ -6,7 +6,6 @@ engines and the test doubles fill it without inheriting anything. Nothing is che
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -14,7 +13,7 @@ import numpy as np
 if TYPE_CHECKING:
     from ..timing.sphinx import TokenTimes
     from ..timing.transcript import Transcript
-    from .f5 import ChunkSpan, PieceListener
+    from .f5 import SynthesisParams
 
 
 class Engine(Protocol):
@@ -23,17 +22,19 @@ class Engine(Protocol):
 
 
 class Synthesiser(Engine, Protocol):
-    """The ``tts`` role: speech in a reference voice, chunk by chunk (F5-TTS)."""
+    """The ``tts`` role: speech in a reference voice, one chunk per call (F5-TTS); the job joins them."""
 
-    def synthesize_with_spans(
-        self, *, cross_fade_duration: float, on_piece: PieceListener | None = None, **kwargs
-    ) -> tuple[np.ndarray, list[ChunkSpan]]:
-        """The joined speech and where each chunk lies in it."""
-
-    def iter_chunks(
-        self, *, on_chunk: Callable[[int, int], None] | None = None, **kwargs
-    ) -> Iterator[tuple[str, np.ndarray]]:
-        """``(chunk text, wave)`` for each chunk, unjoined (dialogue joins turns itself)."""
+    def synthesize_chunk(
+        self,
+        ref_audio: np.ndarray,
+        ref_text: str,
+        text: str,
+        params: SynthesisParams,
+        *,
+        seed: int,
+        duration: float | None = None,
+    ) -> np.ndarray:
+        """24 kHz float32 mono speech of ``text`` in the reference's voice, reproducible by ``seed``."""
 
 
 class Recogniser(Engine, Protocol):

@@ -44,8 +44,3 @@ def parse_tagged_text(text: str) -> list[DialogueSegment]:
         if spoken:
             segments.append(DialogueSegment(match.group(1), spoken))
     return segments
-
-
-def tags_in(text: str) -> list[str]:
-    """Every tag name in a text, in order of first appearance."""
-    return list(dict.fromkeys(match.group(1) for match in TAG.finditer(text)))

@@ -181,24 +181,3 @@ def chunk_timer(
         return None
     recogniser, name = recogniser_for_fallback(engines)
     return ChunkTimer(aligner, recogniser, name, text, spoken_text, rate, speakers, respell)
-
-
-def align_tts_speech(
-    engines: Engines,
-    speech: np.ndarray,
-    rate: int,
-    spans: list,
-    text: str,
-    spoken_text: str,
-    *,
-    keep: np.ndarray | None = None,
-) -> Transcript | None:
-    """tts: each chunk's text force-aligned inside that chunk's samples (``ChunkSpan``s of ``speech``).
-
-    A chunk reaches from the start of the cross-fade into it to the start of the one into the next
-    (its stream item's audio), so the chunks tile the audio. Times are measured before silence
-    removal and mapped through ``keep`` (the mask of samples it kept). None: the text is not for
-    the aligner (not English).
-    """
-    timer = chunk_timer(engines, text, spoken_text, rate)
-    return None if timer is None else timer.transcript(speech, spans, keep=keep)
