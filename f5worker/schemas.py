@@ -23,7 +23,9 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from .audio_rates import F5_SAMPLE_RATE
+from .errors import InvalidInput
 from .media.dialogue import is_dialogue
+from .media.pauses import has_pause_tags, split_pauses
 from .media.pronunciations import lexicon_problem
 from .storage.layout import JOB_ID_PATTERN, VOICE_NAME_PATTERN
 from .voice_library import VoicePresets
@@ -314,6 +316,20 @@ class TtsRequest(TimingFields):
         multi_voice = self.segments is not None or is_dialogue(self.text)
         if both or (not multi_voice and self.voice is None and self.ref_audio is None):
             raise ValueError("voice: give either 'voice' (a stored voice) or 'ref_audio', not both or neither")
+        return self
+
+    @model_validator(mode="after")
+    def _pause_tags_are_well_formed(self) -> TtsRequest:
+        """Refused at once, naming the tag: a pause tag is never read aloud or guessed at."""
+        texts = [("text", self.text)] if self.text is not None else []
+        texts += [(f"segments.{index}.text", segment.text) for index, segment in enumerate(self.segments or ())]
+        for field, text in texts:
+            try:
+                split_pauses(text, field)
+            except InvalidInput as exc:
+                raise ValueError(exc.message) from None
+        if self.fix_duration is not None and any(has_pause_tags(text) for _, text in texts):
+            raise ValueError("fix_duration: cannot be combined with pause tags (a pause is its own length)")
         return self
 
     @model_validator(mode="after")

@@ -11,12 +11,13 @@ from f5worker.media.pauses import Pause, has_pause_tags, split_pauses, without_p
 
 def test_text_and_pauses_in_order():
     assert split_pauses("First sentence. [pause 1.2s] Second  one.") == [
-        "First sentence.",
+        "First sentence. ",
         Pause(1.2),
-        "Second one.",
+        " Second  one.",
     ]
     assert split_pauses("[PAUSE .5 S]go[pause 10s]") == [Pause(0.5), "go", Pause(10.0)]
-    assert split_pauses("a [pause 1s] [pause 0.25s] b") == ["a", Pause(1.25), "b"]  # adjacent pauses add up
+    assert split_pauses("a [pause 1s] [pause 0.25s] b") == ["a ", Pause(1.25), " b"]  # adjacent pauses add up
+    assert split_pauses("Line one,\n etc.\n") == ["Line one,\n etc.\n"]  # no tags: the text itself
     assert without_pauses("a [pause 1s] b") == "a b"
 
 

@@ -79,7 +79,8 @@ def chunk_word_timer(request, engines, plan) -> ChunkTimer | None:
     if not request.return_word_timings or request.timing_engine != "auto":
         return None
     speakers = plan.piece_speakers if plan.multi_voice else None  # a single voice's words carry no speaker
-    return chunk_timer(engines, plan.known_text, plan.spoken_text, F5_SAMPLE_RATE, speakers)
+    respell = plan.lexicon.say if plan.lexicon else None  # typed words read as their respellings
+    return chunk_timer(engines, plan.known_text, plan.spoken_text, F5_SAMPLE_RATE, speakers, respell, request.language)
 
 
 class ChunkStreamer:

@@ -58,28 +58,29 @@ def _seconds(tag: str, field: str) -> float:
 
 def split_pauses(text: str, field: str = "text") -> list[str | Pause]:
     """The text's stretches of words and its pauses, in order; ``invalid_input`` naming ``field`` for a
-    malformed tag. Stretches keep their text as typed (spaces collapsed); adjacent pauses add up."""
+    malformed tag. Stretches keep their text exactly as typed (a text without tags is one item, itself;
+    blank stretches are dropped); adjacent pauses add up."""
     items: list[str | Pause] = []
     position = 0
     for match in _CANDIDATE.finditer(text):
         seconds = _seconds(match.group(0), field)
-        words = " ".join(text[position : match.start()].split())
-        if words:
+        words = text[position : match.start()]
+        if words.strip():
             items.append(words)
         if items and isinstance(items[-1], Pause):
             items[-1] = Pause(round(items[-1].seconds + seconds, 6))
         else:
             items.append(Pause(seconds))
         position = match.end()
-    words = " ".join(text[position:].split())
-    if words:
+    words = text[position:]
+    if words.strip():
         items.append(words)
     return items
 
 
 def without_pauses(text: str) -> str:
     """The text with its (well-formed) pause tags taken out: what is typed to be spoken."""
-    return " ".join(item for item in split_pauses(text) if isinstance(item, str))
+    return " ".join(item.strip() for item in split_pauses(text) if isinstance(item, str))
 
 
 def trim_for_pause(wave: np.ndarray, rate: int, *, head: bool, tail: bool) -> np.ndarray:

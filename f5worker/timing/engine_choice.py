@@ -174,9 +174,10 @@ def chunk_timer(
     rate: int,
     speakers: Sequence[str | None] | None = None,
     respell: Respell = None,
+    language: str | None = None,
 ) -> ChunkTimer | None:
     """tts: the job's chunk-by-chunk aligner (:mod:`.chunk_timer`); None when the text is not for it."""
-    aligner = english_aligner(engines, spoken_text, None)
+    aligner = english_aligner(engines, spoken_text, language)
     if aligner is None:
         return None
     recogniser, name = recogniser_for_fallback(engines)
