@@ -245,3 +245,23 @@ def test_bad_directions_are_refused_naming_the_field(ctx, speaker, fields, error
     output = tts(ctx, speaker, **{"text": TYPED, **fields})
     assert output.get("error", "").startswith(error), output
     assert ctx.storage.list_keys("outputs/") == []  # nothing half written
+
+
+def test_a_streamed_pause_is_its_own_item(ctx, speaker):
+    import asyncio
+
+    from f5worker.streaming import stream_job
+
+    text = "One sentence comes first. [pause 1s] Another one comes after it."
+    job = {"id": "s", "input": {"endpoint": "tts", "voice": "narrator", "text": text, "stream": True, **TIMED}}
+
+    async def gather():
+        return [item async for item in stream_job(job, ctx, None)]
+
+    items = asyncio.run(gather())
+    chunks, final = items[:-1], items[-1]
+    assert "error" not in final, final
+    assert [item["text"] for item in chunks] == ["One sentence comes first.", "", "Another one comes after it."]
+    assert chunks[1]["words"] == [] and abs(chunks[1]["duration_s"] - 1.0) < 0.2
+    streamed = [word["word"] for item in chunks for word in item["words"]]
+    assert streamed == [word["word"] for word in final["timings"]["words"]] == text.replace(" [pause 1s]", "").split()
