@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     f5_vocoder_path: Path | None = Field(None, description="Local Vocos directory (config.yaml + pytorch_model.bin).")
     f5_model_config: Path | None = Field(None, description="Model yaml overriding the packaged one (tiny models).")
     model_cache_dir: Path = Field(Path("/tmp/f5worker-models"), description="Where model_cache_init.py restores.")
+    # media/chunking.py's CHUNK_TARGET_S; at most 80 s, under the model's own limit of about 87 s.
+    chunk_target_s: float = Field(
+        22.0, ge=5.0, le=80.0, description="Seconds of reference plus speech a tts chunk aims for."
+    )
 
     # Timing engines (speech recognition and word times)
     timing_engines: str = Field("whisperx,google", description="Engines to warm-load, comma-separated.")

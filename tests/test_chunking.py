@@ -15,6 +15,7 @@ from f5worker.media.chunking import (
     chunk_durations,
     split_text,
 )
+from f5worker.settings import Settings
 
 
 def test_short_text_is_one_chunk_with_whitespace_normalised():
@@ -144,3 +145,9 @@ def test_fixed_duration_is_shared_by_text_length():
 def test_the_model_limit_is_its_frame_window_in_seconds():
     assert pytest.approx(87.38, abs=0.01) == MODEL_MAX_CHUNK_S  # 8192 frames of 256 samples at 24 kHz
     assert CHUNK_TARGET_S < MODEL_MAX_CHUNK_S
+
+
+def test_the_target_setting_defaults_to_the_target_and_stays_under_the_model_limit():
+    field = Settings.model_fields["chunk_target_s"]
+    assert field.default == CHUNK_TARGET_S
+    assert max(m.le for m in field.metadata if getattr(m, "le", None) is not None) < MODEL_MAX_CHUNK_S

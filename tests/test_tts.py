@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import shutil
 import subprocess
@@ -98,6 +99,12 @@ def test_long_text_is_chunked_with_progress(ctx):
     chunks = output["params"]["chunks"]
     assert chunks > 1
     assert [u["chunk"] for u in updates if u.get("stage") == "synthesis"] == list(range(1, chunks + 1))
+
+
+def test_a_shorter_chunk_target_cuts_more_chunks(ctx):
+    default = tts(ctx, text=LONG_TEXT, voice="narrator", seed=1)["params"]["chunks"]
+    short = dataclasses.replace(ctx, settings=ctx.settings.model_copy(update={"chunk_target_s": 8.0}))
+    assert tts(short, job_id="short", text=LONG_TEXT, voice="narrator", seed=1)["params"]["chunks"] > default
 
 
 @pytest.mark.parametrize(("fmt", "rate"), [("flac", 24000), ("mp3", 24000), ("ogg", 48000), ("wav", 16000)])

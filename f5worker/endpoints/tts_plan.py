@@ -153,6 +153,7 @@ def _chunk_turn(
     position: int,
     turn: Turn,
     fix_duration: float | None,
+    target_s: float,
     typed: str,
     spoken: str,
     first: int = 0,
@@ -160,7 +161,7 @@ def _chunk_turn(
 ) -> list[PlannedChunk]:
     """A stretch of the turn (all of it, or the words between two pause tags) cut to its reference's
     chunk budget, checked against what F5-TTS can take; chunk indices go on from ``first``."""
-    chunks = split_text(spoken, chunk_budget(turn.ref_text, turn.ref_seconds, turn.params.speed))
+    chunks = split_text(spoken, chunk_budget(turn.ref_text, turn.ref_seconds, turn.params.speed, target_s))
     durations = check_model_limits(
         chunks, len(turn.ref_audio), turn.ref_text, turn.params.speed, fix_duration, request.cross_fade_duration
     )
@@ -178,30 +179,29 @@ def said(text: str, normalize: bool, lexicon: Lexicon | None) -> str:
 
 
 def _plan_turn(
-    request: TtsRequest, position: int, turn: Turn, field: str, lexicon: Lexicon | None, whole: bool
+    request: TtsRequest, position: int, turn: Turn, field: str, lexicon: Lexicon | None, whole: bool, target_s: float
 ) -> list[Piece]:
     """A turn's pieces: its chunks, with an exact pause wherever its text has a pause tag. ``whole``:
     the turn's text (no tags) as spoken was made already (a single voice's, by the job's checks)."""
     items = split_pauses(turn.text, field)
     fix_duration = None if request.is_multi_voice else request.fix_duration
     if whole and items == [turn.text]:
-        return list(_chunk_turn(request, position, turn, fix_duration, turn.text, turn.spoken, 0, lexicon))
+        return list(_chunk_turn(request, position, turn, fix_duration, target_s, turn.text, turn.spoken, 0, lexicon))
     pieces: list[Piece] = []
     count = 0
     for item in items:
         if isinstance(item, PauseTag):
             pieces.append(Pause(round(item.seconds * F5_SAMPLE_RATE), exact=True))
             continue
-        chunks = _chunk_turn(
-            request, position, turn, fix_duration, item, said(item, request.normalize_text, lexicon), count, lexicon
-        )
+        spoken = said(item, request.normalize_text, lexicon)
+        chunks = _chunk_turn(request, position, turn, fix_duration, target_s, item, spoken, count, lexicon)
         count += len(chunks)
         pieces += chunks
-    spoken = [piece for piece in pieces if isinstance(piece, PlannedChunk)]
-    if not spoken:
+    chunks_of_turn = [piece for piece in pieces if isinstance(piece, PlannedChunk)]
+    if not chunks_of_turn:
         raise InvalidInput(f"{field}: contains no words to speak besides its pause tags")
-    turn.text = " ".join(chunk.typed for chunk in spoken)  # the typed words, tags left out
-    turn.spoken = " ".join(chunk.spoken for chunk in spoken)
+    turn.text = " ".join(chunk.typed for chunk in chunks_of_turn)  # the typed words, tags left out
+    turn.spoken = " ".join(chunk.spoken for chunk in chunks_of_turn)
     return pieces
 
 
@@ -236,7 +236,8 @@ def plan_speech(request: TtsRequest, ctx: WorkerContext, spoken: str, metrics: d
                 whole = spoken if lexicon is None else said(segment.text, request.normalize_text, lexicon)
             params = replace(base, speed=turn_speed(ctx, request, segment.speed, segment.voice))
             turn = Turn(speaker, samples, ref_text, segment.text, whole or "", params)
-            turn_pieces = _plan_turn(request, position, turn, text_field, lexicon, whole is not None)
+            target_s = ctx.settings.chunk_target_s
+            turn_pieces = _plan_turn(request, position, turn, text_field, lexicon, whole is not None, target_s)
             turns.append(turn)
             if position and pause:
                 pieces.append(Pause(pause))

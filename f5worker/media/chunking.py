@@ -8,8 +8,9 @@ with single spaces gives back the (whitespace-normalised) text exactly.
 
 Two limits, both in seconds of reference plus generated speech:
 
-- ``CHUNK_TARGET_S`` (22 s): what the splitter aims for, f5-tts's
-  own per-chunk budget; a chunk's characters come from the reference's pace (:func:`chunk_budget`).
+- ``CHUNK_TARGET_S`` (22 s, f5-tts's own per-chunk budget; the setting ``CHUNK_TARGET_S`` changes it
+  per worker): what the splitter aims for; a chunk's characters come from the reference's pace
+  (:func:`chunk_budget`).
 - ``MODEL_MAX_CHUNK_S`` (about 87.4 s): what the model can take at all. F5-TTS's positional table holds
   ``MODEL_MAX_FRAMES`` mel frames of ``F5_HOP_LENGTH`` samples at 24 kHz; a longer chunk fails deep
   inside f5-tts, so :func:`check_model_limits` refuses it first (a passage with nowhere to split).
