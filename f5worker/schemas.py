@@ -188,6 +188,27 @@ def _range(model: type[BaseModel], loc: tuple, kind: str, ctx: dict) -> str:
     return f"{what} " + " and ".join(f"{_BOUNDS[name]} {value}" for name, value in bounds.items())
 
 
+def _owner(model: type[BaseModel], loc: tuple) -> type[BaseModel]:
+    """The model whose field ``loc`` names: a nested object's own model (``presets.sped``), else ``model``."""
+    owner = model
+    for part in loc[:-1]:
+        if isinstance(part, int):  # an item of a list: the list's own model is already the owner
+            continue
+        info = owner.model_fields.get(part)
+        found = _model_in(info.annotation) if info else None
+        if found is None:
+            return model
+        owner = found
+    return owner
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model inside an annotation (``Model | None``, ``list[Model] | None``), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return next((found for arg in get_args(annotation) if (found := _model_in(arg)) is not None), None)
+
+
 def _describe_error(err: dict, model: type[BaseModel]) -> str:
     field = ".".join(str(part) for part in err["loc"]) or "input"
     if len(field) > 60:  # an unknown key can be any size: never echo a megabyte back
@@ -195,7 +216,8 @@ def _describe_error(err: dict, model: type[BaseModel]) -> str:
     kind, value, ctx = err["type"], err.get("input"), err.get("ctx") or {}
     if kind == "extra_forbidden":
         name = str(err["loc"][-1])
-        close = difflib.get_close_matches(name, list(model.model_fields), n=1) if len(name) <= 60 else []
+        fields = list(_owner(model, err["loc"]).model_fields)
+        close = difflib.get_close_matches(name, fields, n=1) if len(name) <= 60 else []
         return f"{field}: unknown field; did you mean {close[0]!r}?" if close else f"{field}: unknown field"
     if kind == "literal_error":
         expected = ctx["expected"]
@@ -234,8 +256,9 @@ def describe_validation_error(exc: ValidationError, model: type[BaseModel], limi
     parts = [_describe_error(err, model) for err in errors[:limit]]
     if len(errors) > limit:
         parts.append(f"and {len(errors) - limit} more")
+    unknown = [err["loc"] for err in errors[:limit] if err["type"] == "extra_forbidden"]
     if any(part.endswith(": unknown field") for part in parts):
-        parts.append(f"accepted fields: {', '.join(sorted(model.model_fields))}")
+        parts.append(f"accepted fields: {', '.join(sorted(_owner(model, unknown[0]).model_fields))}")
     return "; ".join(parts)
 
 

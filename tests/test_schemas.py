@@ -137,3 +137,15 @@ def test_tts_names_every_timing_option_given_without_timings():
             }
         )
     assert "karaoke, timing_formats apply only to word timings" in describe_validation_error(info.value, TtsRequest)
+
+
+def test_an_unknown_field_of_a_nested_object_gets_that_objects_names():
+    from f5worker.schemas import VoicesRequest
+
+    presets = {"endpoint": "voices", "action": "presets", "name": "n"}
+    assert (
+        message_for({**presets, "presets": {"sped": 1}}, VoicesRequest)
+        == "presets.sped: unknown field; did you mean 'speed'?"
+    )
+    segments = message_for({"endpoint": "tts", "segments": [{"voice": "a", "text": "b", "zz": 1}]}, TtsRequest)
+    assert segments == "segments.0.zz: unknown field; accepted fields: speed, text, voice"
