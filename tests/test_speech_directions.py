@@ -263,5 +263,7 @@ def test_a_streamed_pause_is_its_own_item(ctx, speaker):
     assert "error" not in final, final
     assert [item["text"] for item in chunks] == ["One sentence comes first.", "", "Another one comes after it."]
     assert chunks[1]["words"] == [] and abs(chunks[1]["duration_s"] - 1.0) < 0.2
-    streamed = [word["word"] for item in chunks for word in item["words"]]
-    assert streamed == [word["word"] for word in final["timings"]["words"]] == text.replace(" [pause 1s]", "").split()
+    streamed = [word for item in chunks for word in item["words"]]
+    assert streamed == final["timings"]["words"]  # pause_after included
+    assert [word["word"] for word in streamed] == text.replace(" [pause 1s]", "").split()
+    assert chunks[0]["words"][-1]["pause_after"] == 1.0

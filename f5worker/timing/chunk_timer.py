@@ -73,6 +73,7 @@ class ChunkTimer:
     rate: int
     speakers: Sequence[str | None] | None = None
     respell: Respell = None  # how a typed token reads (pronunciations): see aligner.spoken_token_map
+    pauses_after: dict[int, float] = field(default_factory=dict)  # span index -> seconds of the pause tag after it
     aligned: dict[int, ChunkAlignment] = field(default_factory=dict, init=False)
     tiles: bool = field(default=True, init=False)  # chunk texts add up to the spoken text (the chunker's rule)
     _next_first: int = field(default=0, init=False)  # spoken tokens of the chunks streamed so far
@@ -172,7 +173,7 @@ class ChunkTimer:
             self.respell,
         )
         speaker = self.speakers[alignment.index] if self.speakers else None
-        return [
+        words = [
             word.model_copy(
                 update={
                     "start": (round(word.start * 1000) + low) / 1000,
@@ -182,6 +183,9 @@ class ChunkTimer:
             )
             for word in local
         ]
+        if words and alignment.index in self.pauses_after:  # the chunk's last word ends its caption
+            words[-1] = words[-1].model_copy(update={"pause_after": self.pauses_after[alignment.index]})
+        return words
 
     def _transcript(self, words: list[TimedWord], alignments: list[ChunkAlignment]) -> Transcript:
         reports = [alignment.spoken.pieces[0] for alignment in alignments]
