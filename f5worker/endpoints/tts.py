@@ -98,6 +98,7 @@ def check_inline_estimate(request: TtsRequest, audio_return: str, budget: Inline
             )
             for position, turn in enumerate(plan.turns)
         )
+        seconds += sum(pause.samples for pause in plan.pauses) / F5_SAMPLE_RATE  # pause tags' silence stays
         size = base64_size(estimated_wav_bytes(seconds * 0.8, request.sample_rate))
         budget.check_estimate("return_audio", size, "the base64 wav audio (estimated)")
 
