@@ -130,8 +130,10 @@ def final_item(output: Any) -> Any:
 
 
 def stream_audio(items: list[Mapping]) -> bytes:
-    """The raw PCM of chunk items, in ``seq`` order (16-bit little-endian mono at each item's ``sample_rate``)."""
-    return b"".join(base64.b64decode(item["audio"]) for item in sorted(items, key=lambda item: item["seq"]))
+    """The raw PCM of chunk items, in ``seq`` (then ``part``) order (16-bit little-endian mono at each item's
+    ``sample_rate``)."""
+    ordered = sorted(items, key=lambda item: (item["seq"], item.get("part", 0)))
+    return b"".join(base64.b64decode(item["audio"]) for item in ordered)
 
 
 def _audio_value(value: Any) -> Any:

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 
 from .engines import Engines, warm_load
+from .job_signals import NO_SIGNALS, JobSignals
 from .reference_cache import ReferenceCache
 from .settings import Settings
 from .storage import Storage, open_storage
@@ -20,6 +21,8 @@ class WorkerContext:
     # Shared by every job of the process (a job's context is a copy with its own storage view, and
     # keeps this one); built from settings and storage when not given.
     references: ReferenceCache | None = None
+    # The running job's progress, stream and cancel signals (a job's context carries its own).
+    signals: JobSignals = NO_SIGNALS
 
     def __post_init__(self) -> None:
         if self.references is None:

@@ -129,11 +129,21 @@ class SttRequest(TimingFields):
     )
     lexicon: VoiceName | None = Field(None, description="With text: a stored lexicon (pronunciations wins over it).")
 
+    verify: bool = Field(
+        False, description="With text: also check that the audio says the text (script_check in the output)."
+    )
+
     @model_validator(mode="after")
     def _pronunciations_need_text(self) -> SttRequest:
         for name in ("pronunciations", "lexicon"):
             if getattr(self, name) is not None and self.text is None:
                 raise ValueError(f"{name}: applies only to a known transcript; give 'text' too, or leave it out")
+        return self
+
+    @model_validator(mode="after")
+    def _verify_needs_text(self) -> SttRequest:
+        if self.verify and self.text is None:
+            raise ValueError("verify: checks the audio against 'text'; give the text, or leave verify out")
         return self
 
 

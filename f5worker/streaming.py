@@ -1,9 +1,10 @@
 """Running one RunPod job in a worker thread, for the plain handler and for the streaming (generator) one.
 
-Both give the job a cancel flag: when RunPod stops the job (``/cancel``, a timeout: the SDK cancels the
-job's asyncio task) or a streaming caller goes away (the generator is closed), the flag is set and
-``tts`` stops at its next chunk. Whatever a job stored after it was cancelled is deleted again, so a
-cancelled job leaves no outputs.
+Both give the job its :class:`~f5worker.job_signals.JobSignals` (in the job's context): the progress
+reporter, the stream sink (streaming handler only) and a cancel flag. When RunPod stops the job
+(``/cancel``, a timeout: the SDK cancels the job's asyncio task) or a streaming caller goes away (the
+generator is closed), the flag is set and ``tts`` stops at its next chunk. Whatever a job stored
+after it was cancelled is deleted again, so a cancelled job leaves no outputs.
 
 The streaming handler yields ``tts`` chunk items as they are made (``"stream": true``) and always ends
 with the job's usual output as its last item; every other job yields that one item only.
@@ -12,7 +13,7 @@ with the job's usual output as its last item; every other job yields that one it
 from __future__ import annotations
 
 import asyncio
-import contextvars
+import dataclasses
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -20,9 +21,8 @@ from dataclasses import dataclass
 
 from .context import WorkerContext
 from .dispatch import handle_job, storage_job_id
-from .endpoints.tts_stream import job_signals
 from .errors import StorageError
-from .progress import progress_reporter
+from .job_signals import JobSignals
 from .storage.layout import output_prefix, result_key
 
 log = logging.getLogger(__name__)
@@ -53,8 +53,7 @@ def _run_in_thread_context(
     emit: Callable[[dict], None] | None,
     cancelled: threading.Event,
 ) -> dict:
-    with progress_reporter(reporter), job_signals(emit, cancelled):
-        output = handle_job(job, ctx)
+    output = handle_job(job, dataclasses.replace(ctx, signals=JobSignals(reporter, emit, cancelled)))
     if cancelled.is_set() and "error" not in output:
         discard_outputs(ctx, storage_job_id(job.get("id")))
         return {"error": "cancelled: the job was cancelled after it finished; its outputs were removed"}
@@ -95,9 +94,7 @@ async def stream_job(job: dict, ctx: WorkerContext, reporter: Reporter | None = 
             output = {"error": f"internal_error: the worker hit an unexpected error on job {job.get('id')}"}
         deliver(_Finished(output))
 
-    thread = threading.Thread(
-        target=contextvars.copy_context().run, args=(work,), daemon=True, name=f"job-{job.get('id')}"
-    )
+    thread = threading.Thread(target=work, daemon=True, name=f"job-{job.get('id')}")
     thread.start()
     finished = False
     try:

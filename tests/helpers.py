@@ -253,3 +253,25 @@ def convert_audio(source: Path, dest: Path, *options: str) -> Path:
     """Re-encode with ffmpeg; the container follows ``dest``'s extension, ``options`` (codec, length) apply to it."""
     run_ffmpeg("-y", "-i", str(source), *options, str(dest))
     return dest
+
+
+def whole_chunks(items: list) -> list[dict]:
+    """A tts stream's chunk items with each chunk's parts (``part`` 0 .. ``parts`` - 1, over 10 s of audio)
+    joined into one item: the audio and duration of all its parts, the words of its first part."""
+    import base64
+
+    chunks: list[dict] = []
+    audio: list[bytes] = []
+    for item in items:
+        if not isinstance(item, dict) or item.get("type") != "chunk":
+            continue
+        if item.get("part", 0) == 0:
+            chunks.append({key: value for key, value in item.items() if key not in ("part", "parts")})
+            audio.append(b"")
+        else:
+            assert item["seq"] == chunks[-1]["seq"] and item["part"] < item["parts"], item
+            chunks[-1]["duration_s"] = round(chunks[-1]["duration_s"] + item["duration_s"], 6)
+        audio[-1] += base64.b64decode(item["audio"])
+    for chunk, pcm in zip(chunks, audio, strict=True):
+        chunk["audio"] = base64.b64encode(pcm).decode("ascii")
+    return chunks

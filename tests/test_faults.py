@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import io
 import os
 import socket
@@ -28,7 +29,7 @@ from moto.server import ThreadedMotoServer
 
 from f5worker.context import build_context
 from f5worker.dispatch import handle_job
-from f5worker.progress import progress_reporter
+from f5worker.job_signals import JobSignals
 from f5worker.settings import Settings
 from f5worker.storage.s3 import S3Storage
 from f5worker.voices import sha256_file
@@ -65,8 +66,7 @@ def run_with_fault_mid_job(ctx, job_id: str, fault) -> tuple[dict, float]:
             fired.append(time.monotonic())
             fault()
 
-    with progress_reporter(reporter):
-        output = tts_job(ctx, job_id)
+    output = tts_job(dataclasses.replace(ctx, signals=JobSignals(reporter=reporter)), job_id)
     assert fired, "the fault never fired: the job did not reach synthesis"
     return output, time.monotonic() - fired[0]
 

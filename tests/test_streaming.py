@@ -17,6 +17,7 @@ import soundfile
 
 from f5worker.dispatch import handle_job
 from f5worker.streaming import run_job, stream_job
+from tests.helpers import whole_chunks
 
 pytestmark = pytest.mark.timeout(900)  # f5-tts's import alone can take minutes on a shared 2-core machine
 
@@ -57,7 +58,7 @@ def wav_samples(output: dict) -> np.ndarray:
 def test_streamed_chunks_concatenate_to_the_non_streamed_audio(ctx):
     progress: list = []
     items = collect(job("s1", text=LONG_TEXT, stream=True), ctx, progress)
-    chunks, final = items[:-1], items[-1]
+    chunks, final = whole_chunks(items[:-1]), items[-1]
     assert "error" not in final, final
     assert len(chunks) == final["params"]["chunks"] > 1
     assert [item["seq"] for item in chunks] == list(range(len(chunks)))
@@ -154,7 +155,7 @@ def test_streamed_items_carry_their_chunks_words_as_the_final_output_has_them(
     monkeypatch.setattr(aligner, "align", counted)
     fields = {"text": TIMED_TEXT, "return_word_timings": True, "timing_formats": ["json"]}
     items = collect(job("w1", stream=True, **fields), ctx)
-    chunks, final = items[:-1], items[-1]
+    chunks, final = whole_chunks(items[:-1]), items[-1]
     assert "error" not in final, final
     assert len(chunks) == final["params"]["chunks"] > 1 and len(calls) == len(chunks)
     streamed = [word for item in chunks for word in item["words"]]

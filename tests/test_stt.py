@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 
 import pysubs2
@@ -109,6 +110,8 @@ def test_caption_options_shape_the_files(ctx, speech):
         ({"audio": "x", "delivery": "url"}, "invalid_input: delivery: 'url' needs S3"),
         ({"audio": "x", "text": "y" * 5001}, "payload_too_large: text: 5001 characters"),
         ({"audio": "x", "speed": 2}, "invalid_input: speed: unknown field"),
+        ({"audio": "x", "verify": True}, "invalid_input: verify: checks the audio against 'text'"),
+        ({"audio": "x", "text": "y", "verify": "yes"}, "invalid_input: verify: expected true or false"),
     ],
 )
 def test_bad_input_is_named(ctx, fields, expected):
@@ -171,7 +174,7 @@ def test_titles_do_not_end_known_text_segments():
 def test_long_audio_reports_progress_and_short_audio_does_not(ctx, speech, tmp_path):
     import subprocess
 
-    from f5worker.progress import progress_reporter
+    from f5worker.job_signals import JobSignals
 
     padded = tmp_path / "long.wav"
     subprocess.run(
@@ -179,10 +182,10 @@ def test_long_audio_reports_progress_and_short_audio_does_not(ctx, speech, tmp_p
         check=True,
     )
     updates = []
-    with progress_reporter(updates.append):
-        stt(ctx, job_id="short", audio=b64(speech), timing_formats=[])
-        assert updates == []
-        stt(ctx, job_id="long", audio=b64(padded), timing_formats=[])
+    reporting = dataclasses.replace(ctx, signals=JobSignals(reporter=updates.append))
+    stt(reporting, job_id="short", audio=b64(speech), timing_formats=[])
+    assert updates == []
+    stt(reporting, job_id="long", audio=b64(padded), timing_formats=[])
     assert [u["stage"] for u in updates] == ["transcribe", "files"]
     assert updates[0]["audio_s"] >= 30
 

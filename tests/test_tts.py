@@ -15,7 +15,7 @@ import soundfile
 from f5worker.context import build_context
 from f5worker.dispatch import handle_job
 from f5worker.engines import Engines
-from f5worker.progress import progress_reporter
+from f5worker.job_signals import JobSignals
 from f5worker.settings import Settings
 from tests.helpers import espeak_wav
 
@@ -94,8 +94,9 @@ def test_word_timings_show_the_callers_text_in_every_format(ctx):
 
 def test_long_text_is_chunked_with_progress(ctx):
     updates = []
-    with progress_reporter(updates.append):
-        output = tts(ctx, text=LONG_TEXT, voice="narrator", seed=1)
+    output = tts(
+        dataclasses.replace(ctx, signals=JobSignals(reporter=updates.append)), text=LONG_TEXT, voice="narrator", seed=1
+    )
     chunks = output["params"]["chunks"]
     assert chunks > 1
     assert [u["chunk"] for u in updates if u.get("stage") == "synthesis"] == list(range(1, chunks + 1))

@@ -15,7 +15,7 @@ from f5worker.context import build_context
 from f5worker.dispatch import handle_job
 from f5worker.settings import Settings
 from f5worker.streaming import run_job, stream_job
-from tests.helpers import espeak_wav
+from tests.helpers import espeak_wav, whole_chunks
 
 pytestmark = pytest.mark.timeout(900)  # f5-tts's import alone can take minutes on a shared 2-core machine
 
@@ -114,7 +114,7 @@ def test_streamed_dialogue_concatenates_to_the_job_audio(ctx):
         return [item async for item in stream_job(job, ctx)]
 
     items = asyncio.run(gather())
-    chunks, final = items[:-1], items[-1]
+    chunks, final = whole_chunks(items[:-1]), items[-1]
     assert "error" not in final, final
     pcm = np.frombuffer(b"".join(base64.b64decode(item["audio"]) for item in chunks), dtype="<i2")
     assert pcm.tolist() == samples(final).tolist()
@@ -173,8 +173,9 @@ def test_dialogue_words_are_aligned_chunk_by_chunk_with_their_speakers(tmp_path,
     assert {word["timed_by"] for word in words} == {"aligned"}
     engine = final["timings"]["engine"]
     assert engine["name"] == "aligner" and engine["known_text"]["pieces"] == len(segments)
-    assert [word for item in items[:-1] for word in item["words"]] == words  # pauses carry no words
-    for item in items[:-1]:  # each chunk's words lie inside its own audio
+    chunks = whole_chunks(items[:-1])
+    assert [word for item in chunks for word in item["words"]] == words  # pauses carry no words
+    for item in chunks:  # each chunk's words lie inside its own audio
         assert bool(item["words"]) == bool(item["text"])
         if item["words"]:
             assert item["start_s"] <= item["words"][0]["start"] + 0.001

@@ -7,11 +7,11 @@ from ..context import WorkerContext
 from ..media.audio import decode_audio
 from ..media.sources import read_audio_source
 from ..metrics import timed
-from ..progress import report_progress
 from ..schemas import SttRequest
 from ..storage.results import save_result
 from ..timing.engine_choice import run_timing
-from ..timing.transcript import Segment
+from ..timing.script_check import ScriptCheck, check_script
+from ..timing.transcript import Segment, segments_by_sentence
 from .delivery import resolve_delivery
 from .limits import InlineBudget, check_response_size, require_timing_engine
 from .speech_directions import job_lexicon
@@ -23,6 +23,15 @@ PROGRESS_MIN_S = 30.0  # shorter jobs finish before a progress update would tell
 def segment_output(segment: Segment) -> dict:
     """A segment with whole-millisecond times, like its words and the timing files (no 30.159999999999997)."""
     return {**segment.as_output(), "start": round(segment.start, 3), "end": round(segment.end, 3)}
+
+
+def with_check_confidence(words: list, check: ScriptCheck) -> list:
+    """The text's words with the script check's confidence (0..1: was this word said?) instead of None."""
+    confidences = check.token_confidences(len(words))
+    return [
+        word if confidence is None else word.model_copy(update={"confidence": round(confidence, 3)})
+        for word, confidence in zip(words, confidences, strict=True)
+    ]
 
 
 def run(request: SttRequest, ctx: WorkerContext, job_id: str) -> dict:
@@ -38,7 +47,7 @@ def run(request: SttRequest, ctx: WorkerContext, job_id: str) -> dict:
 
         long_job = duration_s >= PROGRESS_MIN_S
         if long_job:
-            report_progress({"stage": "transcribe", "audio_s": duration_s})
+            ctx.signals.report({"stage": "transcribe", "audio_s": duration_s})
         transcript = run_timing(
             ctx.engines,
             audio,
@@ -48,8 +57,16 @@ def run(request: SttRequest, ctx: WorkerContext, job_id: str) -> dict:
             respell=lexicon.say if lexicon else None,
         )
         words = transcript.words
+        check, segments = None, transcript.segments
+        if request.verify:
+            if long_job:
+                ctx.signals.report({"stage": "verify", "words": len(words)})
+            with timed(times, "verify_ms"):
+                check = check_script(ctx.engines, audio, request.text, request.language)
+            words = with_check_confidence(words, check)
+            segments = segments_by_sentence(words)
         if long_job:
-            report_progress({"stage": "files", "words": len(words)})
+            ctx.signals.report({"stage": "files", "words": len(words)})
         with timed(times, "files_ms"):
             options, budget = request.caption_options(), InlineBudget(ctx)
             files = store_timing_files(ctx, job_id, words, request.timing_formats, options, delivery, budget=budget)
@@ -59,15 +76,17 @@ def run(request: SttRequest, ctx: WorkerContext, job_id: str) -> dict:
         "text": transcript.text,
         "language": transcript.language,
         "duration_s": duration_s,
-        "segments": [segment_output(segment) for segment in transcript.segments],
+        "segments": [segment_output(segment) for segment in segments],
         "words": [word.model_dump() for word in words],
         "engine": transcript.engine_output(),
         "files": files,
+        **({"script_check": check.as_output()} if check is not None else {}),
         "metrics": {
             "decode_ms": times["decode_ms"],
             "transcribe_ms": transcript.timings_ms.get("transcribe"),
             "align_ms": transcript.timings_ms.get("align"),
             "known_text_ms": transcript.timings_ms.get("known_text"),
+            "verify_ms": times.get("verify_ms"),
             "files_ms": times["files_ms"],
             "total_ms": total_ms,
             "real_time_factor": round(total_ms / 1000 / duration_s, 4) if duration_s else None,

@@ -23,7 +23,6 @@ from ..engines.roles import Synthesiser
 from ..media.encode import AUDIO_CONTENT_TYPES, encode_audio, resample
 from ..media.silence import long_silence_mask, time_through_mask
 from ..metrics import timed
-from ..progress import report_progress
 from ..schemas import TtsRequest
 from ..storage.layout import audio_key
 from ..storage.results import save_result
@@ -114,7 +113,7 @@ def fit_audio_inline(audio_return: str, size: int, fmt: str, budget: InlineBudge
 
 def check_job(request: TtsRequest, ctx: WorkerContext) -> JobSetup:
     """Every refusal that needs no reference audio, in the order callers see them."""
-    check_stream_request(request.stream, request.remove_silence)
+    check_stream_request(request.stream, request.remove_silence, ctx.signals)
     spoken = text_to_speak(request.total_text, request.normalize_text, ctx.settings.max_text_chars)
     audio_return = resolve_audio_return(request.return_audio, ctx)
     delivery = resolve_delivery(request.delivery, ctx) if request.return_word_timings else None
@@ -132,9 +131,9 @@ def synthesize(
 
     def on_chunk(done: int, total: int) -> None:
         if total > 1:
-            report_progress({"stage": "synthesis", "chunk": done, "chunks": total})
+            ctx.signals.report({"stage": "synthesis", "chunk": done, "chunks": total})
 
-    listener = piece_listener(request.stream, len(plan.pieces), timer)
+    listener = piece_listener(ctx.signals, request.stream, len(plan.pieces), timer)
     try:
         return speak(engine, plan, seed, request.cross_fade_duration, listener, on_chunk)
     except RuntimeError as exc:  # torch.cuda.OutOfMemoryError is a RuntimeError
@@ -198,7 +197,7 @@ def word_timings(
     timer: ChunkTimer | None,
 ) -> dict:
     """Word times of the final audio: the chunks force-aligned where they lie, else the recogniser."""
-    report_progress({"stage": "timing"})
+    ctx.signals.report({"stage": "timing"})
     transcript = None
     if timer is not None:  # forced alignment chunk by chunk (streamed chunks were aligned already)
         transcript = timer.transcript(speech.unsilenced, speech.spans, keep=speech.kept)

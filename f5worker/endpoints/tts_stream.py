@@ -2,8 +2,8 @@
 
 The job itself is :func:`f5worker.endpoints.tts.run`, unchanged: it hands the synthesis loop
 (:mod:`.tts_speech`) the listener made here, which turns every piece the cross-fade joiner releases
-into an item and gives it to the ``emit`` function the streaming handler installed for this job (a
-context variable, copied into the job's thread like the progress reporter). Items carry raw 16-bit
+into an item and gives it to the ``emit`` of the job's signals (``ctx.signals``, which the streaming
+handler made for this job). Items carry raw 16-bit
 PCM at F5-TTS's 24 kHz, converted exactly as the wav file is, so the items' audio concatenated
 equals the job's 24 kHz wav samples.
 With word timings, each item also carries its chunk's words, force-aligned in the item's own audio
@@ -16,48 +16,30 @@ abandoned job stops at the next chunk boundary (and the model is released).
 from __future__ import annotations
 
 import base64
-import contextlib
-import threading
-from collections.abc import Callable, Iterator
-from contextvars import ContextVar
 
 import numpy as np
 
 from ..audio_rates import F5_SAMPLE_RATE
 from ..engines.f5 import ChunkSpan, PieceListener
-from ..errors import InvalidInput, JobCancelled
+from ..errors import InvalidInput
+from ..job_signals import JobSignals
 from ..media.encode import pcm16_bytes
 from ..timing.chunk_timer import ChunkTimer
 from ..timing.engine_choice import chunk_timer
 
 STREAM_AUDIO_FORMAT = "pcm_s16le"
-
-_emitter: ContextVar[Callable[[dict], None] | None] = ContextVar("stream_emitter", default=None)
-_cancelled: ContextVar[threading.Event | None] = ContextVar("job_cancelled", default=None)
-
-
-@contextlib.contextmanager
-def job_signals(emit: Callable[[dict], None] | None, cancelled: threading.Event | None) -> Iterator[None]:
-    """Install this job's stream sink (None: not a streaming handler) and cancel flag for the current context."""
-    tokens = (_emitter.set(emit), _cancelled.set(cancelled))
-    try:
-        yield
-    finally:
-        _cancelled.reset(tokens[1])
-        _emitter.reset(tokens[0])
+# RunPod splits a streamed item over 1 MB into pieces a /stream reader cannot use whole, so a chunk's
+# audio goes out in parts: 10 s of PCM is 640,000 bytes of base64, which leaves over 300 kB of the
+# item for its text and words (a chunk is at most about 87 s: 9 parts).
+STREAM_ITEM_MAX_BYTES = 1_000_000
+PART_SAMPLES = 10 * F5_SAMPLE_RATE
 
 
-def raise_if_cancelled() -> None:
-    event = _cancelled.get()
-    if event is not None and event.is_set():
-        raise JobCancelled("the job was cancelled; synthesis stopped at a chunk boundary")
-
-
-def check_stream_request(stream: bool, remove_silence: bool) -> None:
+def check_stream_request(stream: bool, remove_silence: bool, signals: JobSignals) -> None:
     """Refuse what a streamed job cannot honour, before any work is done."""
     if not stream:
         return
-    if _emitter.get() is None:
+    if not signals.streams:
         raise InvalidInput(
             "stream: this endpoint does not stream (its workers run without STREAM_HANDLER=true); "
             "send the job without 'stream'"
@@ -91,20 +73,22 @@ def chunk_word_timer(request, engines, plan) -> ChunkTimer | None:
 
 
 class ChunkStreamer:
-    """Builds one stream item per chunk from the joiner's pieces (the last chunk waits for the tail).
+    """Builds the stream items of each chunk from the joiner's pieces (the last chunk waits for the tail).
 
-    With a ``timer``, each item carries its chunk's ``words``, aligned in the item's own audio.
+    A chunk is one item, or several (``part`` of ``parts``) when its audio is longer than
+    ``PART_SAMPLES``, so no item reaches RunPod's 1 MB. With a ``timer``, a chunk's first item carries
+    the chunk's ``words``, aligned in the chunk's own audio.
     """
 
-    def __init__(self, emit: Callable[[dict], None], chunks: int, timer: ChunkTimer | None = None):
-        self.emit = emit
+    def __init__(self, signals: JobSignals, chunks: int, timer: ChunkTimer | None = None):
+        self.signals = signals
         self.chunks = chunks
         self.timer = timer
         self.position = 0  # samples already sent
         self.held: tuple[np.ndarray, ChunkSpan] | None = None
 
     def __call__(self, samples: np.ndarray, span: ChunkSpan, final: bool) -> None:
-        raise_if_cancelled()
+        self.signals.raise_if_cancelled()
         if final:
             held_samples, held_span = self.held or (np.zeros(0, dtype=np.float32), span)
             self.held = None
@@ -115,29 +99,36 @@ class ChunkStreamer:
             self._send(samples, span)
 
     def _send(self, samples: np.ndarray, span: ChunkSpan) -> None:
-        item = {
-            "type": "chunk",
-            "seq": span.index,
-            "chunks": self.chunks,
-            "text": span.text,
-            "start_s": round(self.position / F5_SAMPLE_RATE, 6),
-            "duration_s": round(samples.size / F5_SAMPLE_RATE, 6),
-            "audio": base64.b64encode(pcm16_bytes(samples)).decode("ascii"),
-            "audio_format": STREAM_AUDIO_FORMAT,
-            "sample_rate": F5_SAMPLE_RATE,
-        }
-        if self.timer is not None:
+        """The chunk's items: its audio in parts of at most ``PART_SAMPLES``, its words with the first."""
+        words = None
+        if self.timer is not None:  # None: the chunks did not tile the text; the final item has the words
             words = self.timer.time_chunk(span.index, span.text, samples, self.position)
-            if words is not None:  # None: the chunks did not tile the text; the final item has the words
+        pcm = pcm16_bytes(samples)
+        firsts = range(0, max(samples.size, 1), PART_SAMPLES)
+        for part, first in enumerate(firsts):
+            audio = pcm[2 * first : 2 * (first + PART_SAMPLES)]
+            item = {
+                "type": "chunk",
+                "seq": span.index,
+                "chunks": self.chunks,
+                "part": part,
+                "parts": len(firsts),
+                "text": span.text,
+                "start_s": round((self.position + first) / F5_SAMPLE_RATE, 6),
+                "duration_s": round(len(audio) // 2 / F5_SAMPLE_RATE, 6),
+                "audio": base64.b64encode(audio).decode("ascii"),
+                "audio_format": STREAM_AUDIO_FORMAT,
+                "sample_rate": F5_SAMPLE_RATE,
+            }
+            if part == 0 and words is not None:
                 item["words"] = [word.model_dump() for word in words]
-        self.emit(item)
+            self.signals.emit(item)
         self.position += samples.size
 
 
-def piece_listener(stream: bool, chunks: int, timer: ChunkTimer | None = None) -> PieceListener:
-    """What ``tts`` gives the engine: a :class:`ChunkStreamer` for streamed jobs, else a cancel check
-    (a job not streamed is aligned after synthesis, with the model free for the next job)."""
-    emit = _emitter.get()
-    if stream and emit is not None:
-        return ChunkStreamer(emit, chunks, timer)
-    return lambda _samples, _span, _final: raise_if_cancelled()
+def piece_listener(signals: JobSignals, stream: bool, chunks: int, timer: ChunkTimer | None = None) -> PieceListener:
+    """What ``tts`` gives the synthesis loop: a :class:`ChunkStreamer` for streamed jobs, else a cancel
+    check (a job not streamed is aligned after synthesis, with the model free for the next job)."""
+    if stream and signals.streams:
+        return ChunkStreamer(signals, chunks, timer)
+    return lambda _samples, _span, _final: signals.raise_if_cancelled()

@@ -1,0 +1,600 @@
+"""Was every word of the script said, and nothing else? A check of audio against the text it should say.
+
+Forced alignment alone cannot tell: it places every word of the text somewhere, even one never
+spoken. Two kinds of evidence the worker already has are combined:
+
+- the **recogniser round trip**: the warm faster-whisper model hears the audio (greedy, a short
+  encoder window: :meth:`f5worker.engines.whisper.WhisperEngine.hear`), its words are normalised
+  as the text is (``normalize_english``, then ``normalize_token``) and matched to the text's
+  spoken words, allowing near spellings and one word heard as two ("railing" / "rail and");
+- the **forced aligner** (English, pocketsphinx): a word that is not in the audio is squeezed to
+  the decoder's floor of three 10 ms frames per phone (measured: 30 ms per phone for dropped
+  words, 45-120 ms for spoken content words); a word stretched far past its phones or a long
+  silence inside the span is speech or a pause the text does not explain.
+
+Per spoken word: ``heard``, ``not_heard`` or ``doubtful`` with a ``confidence`` in 0..1; per
+span: ``wer``, ``missing``, ``extra`` and ``repeated`` words with their positions and times,
+the speaking rate against the usual one, and a ``verdict``. Short function words ("the", "of")
+never fail a check alone: tiny recognisers drop and add them on clean speech, and the aligner
+squeezes them on clean speech too. Thresholds were tuned with ``bench/verification.py``.
+
+Non-English text (or no aligner): only the recogniser's round trip runs, on the text as written
+(no number spelling), and only when the recogniser is multilingual; ``not_checked`` says what
+was left out. With neither engine, the verdict is ``unchecked``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import logging
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from difflib import SequenceMatcher
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from ..audio_rates import SPEECH_SAMPLE_RATE
+from ..engines.roles import KnownTextAligner, Recogniser
+from ..media.text_normalize import normalize_english
+from .aligner import LONG_AUDIO_S, cut_pieces, speech_bounds, spoken_token_map
+from .recogniser_mapping import known_text_spans, normalize_token
+from .transcript import EngineFailure
+
+if TYPE_CHECKING:
+    from ..engines import Engines
+    from ..words import Word
+
+log = logging.getLogger(__name__)
+
+Status = Literal["heard", "not_heard", "doubtful"]
+Verdict = Literal["pass", "fail", "unchecked"]
+
+# Word matching (recogniser round trip): similarity of comparison keys (difflib ratio).
+HEARD_SIMILARITY = 0.75  # at or above: the recogniser heard this word
+SAME_SOUND_SIMILARITY = 0.5  # below: another word was heard (or none)
+ANCHOR_WORDS = 3  # runs of this many equal words are matched as words; letters in between
+MIN_LETTER_RUN = 2  # single matching letters between different words are chance
+EXTRA_COVER = 0.34  # a heard word with fewer of its letters in the text is extra
+LEFTOVER_LETTERS = 4  # this many unmatched letters in a row inside a heard word are an extra word
+CONFIDENT_WRONG = 0.5  # a recogniser this sure of another word outweighs the aligner
+EXTRA_PROBABILITY = 0.4  # extra words the recogniser is less sure of are not counted
+# Aligner evidence (pocketsphinx: at least three 10 ms frames per phone).
+SQUEEZED_S_PER_PHONE = 0.036
+NEARBY = 2  # words either side whose squeezing counts for a word the recogniser did not hear
+NO_ROOM_SHARE = 0.5  # less silence than this share of the word's usual length between the heard words
+SOLID_SHARE = 0.55  # a word the recogniser did not hear is still there when it has this share of the usual pace
+STRETCH_FAILS = 2.5  # a word this many times slower than the chunk's median pace hides other speech
+END_MARGIN_S = 0.03  # speech this close to the end of the audio: the take may be cut off
+LONG_SILENCE_S = 2.0
+# Speaking rate: phones per second of speech; English speech is about 10-15.
+USUAL_PHONES_PER_S = 12.0
+USUAL_S_PER_PHONE = 0.08
+RATE_LIMITS = (0.4, 2.2)  # measured/usual outside these fails ("runaway speed")
+MAX_WER = 0.5  # above this the take fails whatever the single words say
+_FUNCTION_WORDS = (
+    "a an the of to in on at by for from with and or but if as is are was were be been am it its "
+    "he she we you they i me him her us them my his our your their this that these those there "
+    "do does did have has had not no so up out oh uh um"
+)
+FUNCTION_WORDS = frozenset(_FUNCTION_WORDS.split())
+
+
+@dataclass
+class WordCheck:
+    """One spoken word of the text (after number spelling: "2014" is "twenty fourteen")."""
+
+    word: str
+    position: int  # index of the caller's whitespace token that says it
+    status: Status
+    confidence: float
+    start: float | None = None  # where the aligner put it (or the recogniser heard it)
+    end: float | None = None
+    heard_as: str | None = None  # what the recogniser heard instead, when it differs
+
+
+@dataclass
+class Finding:
+    """A missing, extra or repeated word. ``position`` is the caller's token: for a missing word the
+    token itself, for a repeated word the token it repeats, for an extra word the token it was heard
+    after or in place of (-1: before the first)."""
+
+    word: str
+    position: int
+    start: float | None
+    end: float | None
+    confidence: float
+
+
+@dataclass
+class ScriptCheck:
+    verdict: Verdict
+    wer: float | None
+    words: list[WordCheck]
+    missing: list[Finding] = field(default_factory=list)
+    extra: list[Finding] = field(default_factory=list)
+    repeated: list[Finding] = field(default_factory=list)
+    rate: dict | None = None
+    heard: str | None = None
+    checked: list[str] = field(default_factory=list)
+    not_checked: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    aligner: dict | None = None  # the aligner's view: median pace, the most stretched word, squeezed words
+    cpu_ms: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == "pass"
+
+    def as_output(self) -> dict:
+        """JSON for job outputs (times and confidences rounded like the word lists)."""
+        data = asdict(self)
+        for group in ("words", "missing", "extra", "repeated"):
+            for item in data[group]:
+                for name in ("start", "end"):
+                    if item[name] is not None:
+                        item[name] = round(item[name], 3)
+                item["confidence"] = round(item["confidence"], 3)
+        data["wer"] = None if self.wer is None else round(self.wer, 4)
+        data["cpu_ms"] = round(self.cpu_ms, 1)
+        return data
+
+    def token_confidences(self, count: int) -> list[float | None]:
+        """Per caller token: the lowest confidence among the spoken words that say it (None: unspoken)."""
+        confidences: list[float | None] = [None] * count
+        for word in self.words:
+            if 0 <= word.position < count:
+                current = confidences[word.position]
+                confidences[word.position] = word.confidence if current is None else min(current, word.confidence)
+        return confidences
+
+
+# --------------------------------------------------------------------------- matching heard words to the text
+
+
+@dataclass
+class WordMatch:
+    """How the recogniser's words cover the expected ones: the share of each word's letters matched."""
+
+    expected_cover: list[float]
+    expected_heard: list[list[int]]  # the heard words that share letters with each expected word
+    heard_cover: list[float]
+    heard_follows: list[int]  # the expected word each heard word comes after (-1: before the first)
+    heard_leftover: dict[int, str] = field(default_factory=dict)  # a long unmatched run in a matched word
+    errors: float = 0.0  # word errors, as in a word error rate
+
+
+def _similarity(left: str, right: str) -> float:
+    return 1.0 if left == right else SequenceMatcher(None, left, right, autojunk=False).ratio()
+
+
+def match_words(expected: Sequence[str], heard: Sequence[str]) -> WordMatch:
+    """Expected keys matched to heard keys: runs of equal words first, then, between them, letters.
+
+    Matching letters rather than words absorbs a recogniser's different word boundaries ("light
+    housekeeper" for "lighthouse keeper", "rail and" for "railing") and near spellings ("Stellar"),
+    while a dropped, added or swapped word keeps (almost) no matched letters.
+    """
+    match = WordMatch([0.0] * len(expected), [[] for _ in expected], [0.0] * len(heard), [-1] * len(heard))
+    matcher = SequenceMatcher(None, list(expected), list(heard), autojunk=False)
+    last_e = last_h = 0
+    anchors = [block for block in matcher.get_matching_blocks() if block.size >= ANCHOR_WORDS or block.size == 0]
+    for block in anchors:
+        _match_letters(expected, heard, last_e, block.a, last_h, block.b, match)
+        for step in range(block.size):
+            e, h = block.a + step, block.b + step
+            match.expected_cover[e] = match.heard_cover[h] = 1.0
+            match.expected_heard[e] = [h]
+            match.heard_follows[h] = e
+        last_e, last_h = block.a + block.size, block.b + block.size
+    return match
+
+
+def _match_letters(expected, heard, e0: int, e1: int, h0: int, h1: int, match: WordMatch) -> None:
+    """Letter-level matching of expected[e0:e1] with heard[h0:h1] (usually a few words each)."""
+    for h in range(h0, h1):
+        match.heard_follows[h] = e0 - 1
+    if e0 == e1 or h0 == h1:
+        match.errors += max(e1 - e0, h1 - h0)
+        return
+    e_owner = [e for e in range(e0, e1) for _ in expected[e]]
+    h_owner = [h for h in range(h0, h1) for _ in heard[h]]
+    e_hits = dict.fromkeys(range(e0, e1), 0)
+    h_hits = dict.fromkeys(range(h0, h1), 0)
+    heard_letters = "".join(heard[h0:h1])
+    used = [False] * len(heard_letters)
+    letters = SequenceMatcher(None, "".join(expected[e0:e1]), heard_letters, autojunk=False)
+    for block in letters.get_matching_blocks():
+        if block.size < MIN_LETTER_RUN:
+            continue
+        for step in range(block.size):
+            used[block.b + step] = True
+            e, h = e_owner[block.a + step], h_owner[block.b + step]
+            e_hits[e] += 1
+            h_hits[h] += 1
+            if h not in match.expected_heard[e]:
+                match.expected_heard[e].append(h)
+            match.heard_follows[h] = max(match.heard_follows[h], e)
+    for e, hits in e_hits.items():
+        match.expected_cover[e] = hits / len(expected[e])
+    for h, hits in h_hits.items():
+        match.heard_cover[h] = hits / len(heard[h])
+        if h > h0:  # an unmatched heard word comes after what the word before it matched
+            match.heard_follows[h] = max(match.heard_follows[h], match.heard_follows[h - 1])
+    for run in re.finditer(f"0{{{LEFTOVER_LETTERS},}}", "".join("1" if flag else "0" for flag in used)):
+        h = h_owner[run.start()]
+        inside = h_owner[run.end() - 1] == h and match.heard_cover[h] >= EXTRA_COVER
+        if inside:  # a long unmatched run inside a mostly matched word ("keeper" in "housekeeper")
+            match.heard_leftover[h] = heard_letters[run.start() : run.end()]
+    _pair_near_misses(expected, heard, list(e_hits), list(h_hits), match)
+    expected_errors = 0.0
+    for e in e_hits:
+        cover = match.expected_cover[e]
+        expected_errors += 0.0 if cover >= HEARD_SIMILARITY else 0.5 if cover >= SAME_SOUND_SIMILARITY else 1.0
+    inserted = sum(1 for h in h_hits if match.heard_cover[h] < SAME_SOUND_SIMILARITY)
+    match.errors += max(expected_errors, inserted)
+
+
+def _pair_near_misses(expected, heard, e_range: list[int], h_range: list[int], match: WordMatch) -> None:
+    """Unmatched words left in a gap, as many heard as expected: paired in order when they look
+    alike as whole words (difflib's ratio, which counts single letters: "please" / "police" 0.5)."""
+    lost = [e for e in e_range if match.expected_cover[e] < SAME_SOUND_SIMILARITY]
+    stray = [h for h in h_range if match.heard_cover[h] < SAME_SOUND_SIMILARITY]
+    if not lost or len(lost) != len(stray):
+        return
+    for e, h in zip(lost, stray, strict=True):
+        similarity = SequenceMatcher(None, expected[e], heard[h], autojunk=False).ratio()
+        if similarity >= SAME_SOUND_SIMILARITY:
+            match.expected_cover[e] = max(match.expected_cover[e], similarity)
+            match.heard_cover[h] = max(match.heard_cover[h], similarity)
+            if h not in match.expected_heard[e]:
+                match.expected_heard[e].append(h)
+            match.heard_follows[h] = max(match.heard_follows[h], e)
+
+
+# --------------------------------------------------------------------------- evidence
+
+
+@dataclass
+class _Heard:
+    key: str
+    text: str
+    start: float
+    end: float
+    probability: float
+
+
+def _heard_keys(words: Sequence[Word], english: bool) -> list[_Heard]:
+    """Recognised words as comparison keys, spelled out like the text ("2014" -> two keys)."""
+    heard = []
+    for word in words:
+        spoken = normalize_english(word.word) if english else word.word
+        probability = 1.0 if word.confidence is None else float(word.confidence)
+        for piece in spoken.split():
+            key = normalize_token(piece)
+            if key:
+                heard.append(_Heard(key, word.word, float(word.start), float(word.end), probability))
+    return heard
+
+
+@dataclass
+class _Aligned:
+    spans: list[tuple[float, float] | None]
+    phones: list[int]
+
+
+def _align(aligner: KnownTextAligner, audio: np.ndarray, tokens: list[str], heard: list[Word]) -> _Aligned | None:
+    """Every spoken token's span and phone count; long audio is aligned in pieces cut at pauses."""
+    duration = len(audio) / SPEECH_SAMPLE_RATE
+    approximate: list[tuple[float, float]] = []
+    if duration > LONG_AUDIO_S:
+        _tokens, slots, _stats = known_text_spans(" ".join(tokens), heard, duration)
+        approximate = [(slot.start, slot.end) for slot in slots]
+    spans: list[tuple[float, float] | None] = [None] * len(tokens)
+    phones = [0] * len(tokens)
+    found = False
+    for piece in cut_pieces(audio, tokens, approximate):
+        first = round(piece.start * SPEECH_SAMPLE_RATE)
+        segment = audio[first : round(piece.end * SPEECH_SAMPLE_RATE)]
+        times = aligner.align(segment, piece.tokens) if segment.size else None
+        if times is None:
+            continue
+        found = True
+        for offset, (span, count) in enumerate(zip(times.times, times.phones, strict=True)):
+            phones[piece.first + offset] = count
+            if span is not None:
+                spans[piece.first + offset] = (span[0] + piece.start, span[1] + piece.start)
+    return _Aligned(spans, phones) if found else None
+
+
+def _squeezed(span: tuple[float, float] | None, phones: int) -> bool:
+    return span is not None and phones > 0 and span[1] - span[0] <= SQUEEZED_S_PER_PHONE * phones
+
+
+# --------------------------------------------------------------------------- the check
+
+
+class ScriptChecker:
+    """The check with its engines: either may be None (then its evidence is left out and said so)."""
+
+    def __init__(self, aligner: KnownTextAligner | None, recogniser: Recogniser | None):
+        self.aligner = aligner
+        self.recogniser = recogniser
+
+    def hear(self, audio: np.ndarray, language: str | None) -> list[Word]:
+        hear = getattr(self.recogniser, "hear", None)
+        if hear is not None:
+            return hear(audio, language)
+        return self.recogniser.transcribe(audio, language).words
+
+    def check(
+        self, audio: np.ndarray, text: str, language: str | None = None, *, spoken_text: str | None = None
+    ) -> ScriptCheck:
+        """Check 16 kHz float32 ``audio`` against ``text`` (``spoken_text``: its normalised form, when known)."""
+        started = time.process_time()
+        result = self._check(audio, text, language, spoken_text)
+        result.cpu_ms = (time.process_time() - started) * 1000
+        return result
+
+    def _check(self, audio: np.ndarray, text: str, language: str | None, spoken_text: str | None) -> ScriptCheck:
+        aligner = self.aligner if self.aligner is not None and self.aligner.handles(text, language) else None
+        english = aligner is not None or (language or "en").split("-")[0] == "en"
+        spoken = spoken_text if spoken_text is not None else (normalize_english(text) if english else text)
+        tokens = spoken.split()
+        owners = [indices for indices in spoken_token_map(text.split(), tokens)]
+        position_of = {index: owner for owner, indices in enumerate(owners) for index in indices}
+        checked, not_checked, reasons = [], [], []
+
+        heard_words: list[Word] | None = None
+        if self.recogniser is not None and (english or _multilingual(self.recogniser)):
+            try:
+                heard_words = self.hear(audio, language)
+                checked.append(f"recogniser round trip ({getattr(self.recogniser, 'name', 'recogniser')})")
+            except EngineFailure as exc:
+                log.warning("script check: the recogniser failed: %s", exc)
+                not_checked.append(f"recogniser round trip (failed: {exc})")
+        else:
+            not_checked.append(
+                "recogniser round trip (no recogniser loaded)"
+                if self.recogniser is None
+                else "recogniser round trip (the loaded model hears English only)"
+            )
+        aligned = None
+        if aligner is not None:
+            aligned = _align(aligner, audio, tokens, heard_words or [])
+            if aligned is None:
+                reasons.append("the aligner could not place the text in the audio")
+            checked.append("forced alignment (pocketsphinx)")
+        else:
+            not_checked.append("forced alignment (English only)" if self.aligner else "forced alignment (off)")
+        if not english:
+            not_checked.append("number and abbreviation spelling (English only)")
+
+        if heard_words is None and aligner is None:
+            words = [WordCheck(token, position_of.get(k, 0), "doubtful", 0.5) for k, token in enumerate(tokens)]
+            return ScriptCheck("unchecked", None, words, checked=checked, not_checked=not_checked, reasons=reasons)
+        result = ScriptCheck("pass", None, [], checked=checked, not_checked=not_checked, reasons=reasons)
+        return _judge(audio, tokens, position_of, heard_words, aligned, english, result)
+
+
+def _multilingual(recogniser: Recogniser) -> bool:
+    model = getattr(recogniser, "model", None)
+    inner = getattr(model, "model", None)
+    return bool(getattr(inner, "is_multilingual", True))
+
+
+def _judge(audio, tokens, position_of, heard_words, aligned, english, result: ScriptCheck) -> ScriptCheck:
+    keys = [normalize_token(token) for token in tokens]
+    spoken_index = [k for k, key in enumerate(keys) if key]
+    expected = [keys[k] for k in spoken_index]
+    heard = _heard_keys(heard_words or [], english) if heard_words is not None else None
+
+    similarity = [1.0] * len(tokens)
+    heard_as: list[str | None] = [None] * len(tokens)
+    heard_prob = [1.0] * len(tokens)
+    heard_span: list[tuple[float, float] | None] = [None] * len(tokens)
+    inserted: list[tuple[int, int, str | None]] = []  # (heard index, expected index it follows, letters)
+    if heard is not None:
+        match = match_words(expected, [h.key for h in heard])
+        for index, k in enumerate(spoken_index):
+            similarity[k] = match.expected_cover[index]
+            words = [heard[h] for h in match.expected_heard[index]]
+            if words:
+                heard_prob[k] = min(w.probability for w in words)
+                heard_span[k] = (min(w.start for w in words), max(w.end for w in words))
+                if [w.key for w in words] != [keys[k]]:
+                    heard_as[k] = " ".join(w.key for w in words)
+        inserted = [
+            (h, match.heard_follows[h], None) for h, cover in enumerate(match.heard_cover) if cover < EXTRA_COVER
+        ]
+        inserted += [(h, match.heard_follows[h], letters) for h, letters in match.heard_leftover.items()]
+        result.wer = match.errors / len(expected) if expected else 0.0
+        result.heard = " ".join(word.word for word in heard_words)
+
+    pace = _median_pace(aligned) or USUAL_S_PER_PHONE
+    room = _room_between_heard(heard or [], match.heard_follows if heard is not None else [], len(tokens), spoken_index)
+    squeezed_at = [aligned is not None and _squeezed(aligned.spans[k], aligned.phones[k]) for k in range(len(tokens))]
+    for k, token in enumerate(tokens):
+        if not keys[k]:
+            continue
+        span = aligned.spans[k] if aligned is not None else None
+        phones = aligned.phones[k] if aligned is not None else 0
+        squeezed = squeezed_at[k]
+        if heard is not None and similarity[k] < SAME_SOUND_SIMILARITY and keys[k] not in FUNCTION_WORDS:
+            # The recogniser did not hear it. The aligner then often gives the word its
+            # neighbour's speech and squeezes the neighbour: a squeezed word nearby, a short word
+            # here, or no room for it between the recogniser's words confirms it was not said.
+            solid = span is not None and phones > 0 and span[1] - span[0] >= SOLID_SHARE * pace * phones
+            nearby = any(squeezed_at[max(k - NEARBY, 0) : k + NEARBY + 1])
+            no_room = heard_span[k] is None and room[k] < NO_ROOM_SHARE * pace * max(phones, 3)
+            squeezed = squeezed or nearby or no_room or (aligned is not None and not solid)
+        status, confidence = _word_status(
+            similarity[k], heard_prob[k], squeezed, heard is not None, aligned is not None
+        )
+        where = span or heard_span[k]
+        check = WordCheck(
+            token, position_of.get(k, 0), status, confidence, where[0] if where else None, where[1] if where else None
+        )
+        check.heard_as = heard_as[k]
+        result.words.append(check)
+        if status == "not_heard":
+            result.missing.append(Finding(token, check.position, check.start, check.end, confidence))
+
+    if heard is not None:
+        _extras(result, heard, inserted, expected, spoken_index, position_of)
+    if aligned is not None:
+        _aligner_findings(result, audio, tokens, aligned)
+    result.rate = _rate(audio, aligned)
+    _verdict(result, keys)
+    return result
+
+
+def _room_between_heard(heard, follows: list[int], count: int, spoken_index: list[int]) -> list[float]:
+    """Per spoken token, the silence the recogniser left between the heard words around it (seconds)."""
+    room = [float("inf")] * count
+    settled = list(itertools.accumulate(follows, max))  # heard words in order: never before an earlier one
+    for index, k in enumerate(spoken_index):
+        after = bisect.bisect_left(settled, index)  # the first heard word at or after this expected word
+        if 0 < after < len(heard):
+            room[k] = max(heard[after].start - heard[after - 1].end, 0.0)
+    return room
+
+
+def _median_pace(aligned: _Aligned | None) -> float | None:
+    """The chunk's median seconds per phone over words not squeezed (its speaker's own pace)."""
+    if aligned is None:
+        return None
+    paces = [
+        (span[1] - span[0]) / phones
+        for span, phones in zip(aligned.spans, aligned.phones, strict=True)
+        if span is not None and phones > 0 and not _squeezed(span, phones)
+    ]
+    return float(np.median(paces)) if paces else None
+
+
+def _word_status(similarity: float, probability: float, squeezed: bool, recognised: bool, aligned: bool):
+    """Status and confidence of one expected word from both kinds of evidence."""
+    heard_score = similarity * (0.6 + 0.4 * probability) if recognised else None
+    aligner_score = (0.0 if squeezed else 1.0) if aligned else None
+    scores = [(score, weight) for score, weight in ((heard_score, 0.65), (aligner_score, 0.35)) if score is not None]
+    confidence = sum(score * weight for score, weight in scores) / sum(weight for _score, weight in scores)
+    if not recognised:
+        return ("not_heard" if squeezed else "heard"), confidence
+    if similarity >= HEARD_SIMILARITY or (similarity >= SAME_SOUND_SIMILARITY and not squeezed):
+        return "heard", confidence
+    if similarity < SAME_SOUND_SIMILARITY and (squeezed or not aligned):
+        return "not_heard", confidence
+    return "doubtful", confidence
+
+
+def _extras(result: ScriptCheck, heard, inserted, expected, spoken_index, position_of) -> None:
+    """Heard words the text does not have; one that repeats its neighbour is a repetition."""
+    for index, follows, leftover in sorted(inserted, key=lambda item: item[:2]):
+        word = heard[index]
+        key = leftover or word.key
+        before = expected[follows] if follows >= 0 else None
+        after = expected[follows + 1] if follows + 1 < len(expected) else None
+        previous_heard = heard[index - 1].key if index > 0 else None
+        position = position_of.get(spoken_index[follows], 0) if follows >= 0 else -1
+        alike = [
+            other for other in (after, before, previous_heard) if other and _similarity(key, other) >= HEARD_SIMILARITY
+        ]
+        if alike:  # a repetition names the text's word it repeats, and that word's token
+            if alike[0] == after:
+                position = position_of.get(spoken_index[follows + 1], 0)
+            result.repeated.append(Finding(alike[0], position, word.start, word.end, word.probability))
+        else:
+            result.extra.append(Finding(key, position, word.start, word.end, word.probability))
+
+
+def _aligner_findings(result: ScriptCheck, audio: np.ndarray, tokens: list[str], aligned: _Aligned) -> None:
+    """What the aligner says about speech the text does not explain: a word stretched far past the
+    chunk's own pace (a repeated or added word absorbed into it), long silences, and speech still
+    going at the very end of the audio (a cut-off ending)."""
+    spans = [(k, span) for k, span in enumerate(aligned.spans) if span is not None and aligned.phones[k] > 0]
+    paces = [(span[1] - span[0]) / aligned.phones[k] for k, span in spans]
+    median = _median_pace(aligned)
+    report: dict = {"s_per_phone": None, "max_stretch": None, "stretched_word": None}
+    if median:
+        stretch, at = max((pace / median, k) for pace, (k, _span) in zip(paces, spans, strict=True))
+        report.update(s_per_phone=round(median, 4), max_stretch=round(stretch, 2), stretched_word=tokens[at])
+    report["squeezed"] = [tokens[k] for k, span in spans if _squeezed(span, aligned.phones[k])]
+    silences = [(later[0] - earlier[1], k) for (_k, earlier), (k, later) in zip(spans, spans[1:], strict=False)]
+    for gap, k in silences:
+        if gap > LONG_SILENCE_S:
+            result.reasons.append(f"{gap:.2f} s of silence before '{tokens[k]}'")
+    _left, right = speech_bounds(audio)
+    report["ends_in_speech"] = bool(right >= len(audio) / SPEECH_SAMPLE_RATE - END_MARGIN_S)
+    result.aligner = report
+
+
+def _rate(audio: np.ndarray, aligned: _Aligned | None) -> dict | None:
+    if aligned is None or not any(aligned.phones):
+        return None
+    left, right = speech_bounds(audio)
+    speech_s = max(right - left, 0.01)
+    phones_per_s = sum(aligned.phones) / speech_s
+    return {
+        "phones_per_s": round(phones_per_s, 2),
+        "usual_phones_per_s": USUAL_PHONES_PER_S,
+        "ratio": round(phones_per_s / USUAL_PHONES_PER_S, 3),
+        "speech_s": round(speech_s, 3),
+    }
+
+
+def _verdict(result: ScriptCheck, keys: list[str]) -> None:
+    content = [f for f in result.missing if normalize_token(f.word) not in FUNCTION_WORDS]
+    extra = [f for f in result.extra if f.word not in FUNCTION_WORDS and f.confidence >= EXTRA_PROBABILITY]
+    if content:
+        result.reasons.append("not said: " + ", ".join(f.word for f in content))
+    if extra:
+        result.reasons.append("said but not in the text: " + ", ".join(f.word for f in extra))
+    if result.repeated:
+        result.reasons.append("repeated: " + ", ".join(f.word for f in result.repeated))
+    failed = bool(content or extra or result.repeated)
+    if result.wer is not None and result.wer > MAX_WER:
+        result.reasons.append(f"word error rate {result.wer:.2f} over {MAX_WER}")
+        failed = True
+    if result.rate is not None and not RATE_LIMITS[0] <= result.rate["ratio"] <= RATE_LIMITS[1]:
+        result.reasons.append(f"speaking rate {result.rate['ratio']:.2f} times the usual")
+        failed = True
+    aligner = result.aligner or {}
+    if (aligner.get("max_stretch") or 0) >= STRETCH_FAILS:
+        word, stretch = aligner["stretched_word"], aligner["max_stretch"]
+        result.reasons.append(f"'{word}' takes {stretch:.1f} times the chunk's pace: speech the text does not have")
+        failed = True
+    if aligner.get("ends_in_speech"):
+        result.reasons.append("speech runs to the very end of the audio: cut off")
+        failed = True
+    result.verdict = "fail" if failed else "pass"
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def script_checker(engines: Engines) -> ScriptChecker:
+    """The check with the warm engines: the forced aligner and the first loaded recogniser."""
+    recogniser = next(
+        (engine for engine in (engines.recogniser(name) for name in ("whisperx", "google")) if engine is not None),
+        None,
+    )
+    return ScriptChecker(engines.forced_aligner(), recogniser)
+
+
+def check_script(
+    engines: Engines | ScriptChecker,
+    audio: np.ndarray,
+    text: str,
+    language: str | None = None,
+    *,
+    spoken_text: str | None = None,
+) -> ScriptCheck:
+    """Check 16 kHz float32 ``audio`` against ``text`` with the warm engines (or a built checker).
+
+    Cheap enough per ``tts`` chunk (tiny.en: about 0.08 CPU s per audio s; bench/verification.py).
+    """
+    checker = engines if isinstance(engines, ScriptChecker) else script_checker(engines)
+    return checker.check(audio, text, language, spoken_text=spoken_text)
