@@ -338,6 +338,12 @@ class TtsRequest(TimingFields):
     return_audio: Literal["url", "base64", "both"] | None = Field(None, description="url on S3, base64 on local.")
     return_word_timings: bool = Field(False, description="Time every word of the output and write timing files.")
     stream: bool = Field(False, description="Stream each chunk's audio as it is made (STREAM_HANDLER workers).")
+    verify: Literal["off", "check", "retake"] | None = Field(
+        None,
+        description="Check each chunk against its text (check), and synthesise a failing one again (retake); "
+        "default: retake when a recogniser is loaded, else off.",
+    )
+    max_retakes: int = Field(2, ge=0, le=5, description="verify retake: takes after the first, per chunk (0: none).")
 
     @model_validator(mode="after")
     def _one_voice_source(self) -> TtsRequest:

@@ -20,6 +20,7 @@ from ..context import WorkerContext
 from ..engines import is_unrecoverable
 from ..engines.f5 import ChunkSpan
 from ..engines.roles import Synthesiser
+from ..errors import EngineUnavailable
 from ..media.encode import AUDIO_CONTENT_TYPES, encode_audio, resample
 from ..media.silence import long_silence_mask, time_through_mask
 from ..metrics import timed
@@ -27,7 +28,8 @@ from ..schemas import TtsRequest
 from ..storage.layout import audio_key
 from ..storage.results import save_result
 from ..timing.chunk_timer import ChunkTimer
-from ..timing.engine_choice import run_timing
+from ..timing.engine_choice import TIMING_ENGINES, run_timing
+from ..timing.script_check import script_checker
 from .delivery import FileDelivery, resolve_audio_return, resolve_delivery
 from .limits import (
     InlineBudget,
@@ -42,6 +44,7 @@ from .speech_directions import with_voice_presets
 from .timing_files import store_timing_files
 from .tts_dialogue import DIALOGUE_FIELDS, dialogue_params, label_speakers, speaker_options
 from .tts_plan import Pause, SpeechPlan, plan_speech
+from .tts_retakes import Retakes
 from .tts_speech import SpokenPlan, speak
 from .tts_stream import check_stream_request, chunk_word_timer, piece_listener
 
@@ -57,6 +60,7 @@ class JobSetup:
     delivery: FileDelivery | None  # of the timing files; None without word timings
     engine: Synthesiser
     budget: InlineBudget
+    verify: str  # off, check or retake
 
 
 @dataclass
@@ -81,6 +85,20 @@ def require_job_engines(request: TtsRequest, ctx: WorkerContext) -> None:
         require_timing_engine(ctx, request.timing_engine)
     if request.ref_audio and not request.ref_text:
         require_timing_engine(ctx, "auto", needed_for="ref_text: missing and cannot be transcribed")
+
+
+def verify_mode(request: TtsRequest, ctx: WorkerContext) -> str:
+    """``verify`` as the job runs it: as asked (an engine to check with is needed), else ``retake``
+    when a recogniser is loaded (the check's main evidence), else ``off``."""
+    loaded = ctx.engines.loaded
+    recogniser = any(name in loaded for name in TIMING_ENGINES)
+    if request.verify is None:
+        return "retake" if recogniser else "off"
+    if request.verify != "off" and not (recogniser or "aligner" in loaded):
+        raise EngineUnavailable(
+            f"verify: {request.verify} needs a recogniser or the forced aligner, and this worker has neither"
+        )
+    return request.verify
 
 
 def check_inline_estimate(request: TtsRequest, audio_return: str, budget: InlineBudget, plan: SpeechPlan) -> None:
@@ -119,11 +137,17 @@ def check_job(request: TtsRequest, ctx: WorkerContext) -> JobSetup:
     delivery = resolve_delivery(request.delivery, ctx) if request.return_word_timings else None
     engine = ctx.engines.synthesiser()
     require_job_engines(request, ctx)
-    return JobSetup(spoken, audio_return, delivery, engine, InlineBudget(ctx))
+    return JobSetup(spoken, audio_return, delivery, engine, InlineBudget(ctx), verify_mode(request, ctx))
 
 
 def synthesize(
-    engine: Synthesiser, plan: SpeechPlan, request: TtsRequest, seed: int, ctx: WorkerContext, timer: ChunkTimer | None
+    engine: Synthesiser,
+    plan: SpeechPlan,
+    request: TtsRequest,
+    seed: int,
+    ctx: WorkerContext,
+    timer: ChunkTimer | None,
+    retakes: Retakes | None,
 ) -> SpokenPlan:
     """The plan spoken (:mod:`.tts_speech`); a GPU failure that poisons the process takes the engine out
     of service. Streamed chunks go out as their cross-fades settle, each aligned by ``timer`` as its
@@ -135,7 +159,7 @@ def synthesize(
 
     listener = piece_listener(ctx.signals, request.stream, len(plan.pieces), timer)
     try:
-        return speak(engine, plan, seed, request.cross_fade_duration, listener, on_chunk)
+        return speak(engine, plan, seed, request.cross_fade_duration, listener, on_chunk, retakes)
     except RuntimeError as exc:  # torch.cuda.OutOfMemoryError is a RuntimeError
         if is_unrecoverable(exc):
             raise ctx.engines.mark_broken("tts", exc) from exc
@@ -224,7 +248,7 @@ def word_timings(
     return {"engine": transcript.engine_output(), "words": [w.model_dump() for w in words], "files": files}
 
 
-def job_params(request: TtsRequest, plan: SpeechPlan, seed: int) -> dict:
+def job_params(request: TtsRequest, plan: SpeechPlan, seed: int, verify: str) -> dict:
     """The request's synthesis settings as used (seed drawn, chunks counted), without texts or audio."""
     params = request.model_dump(exclude={"endpoint", "text", "ref_audio", "ref_text", "stream", *DIALOGUE_FIELDS})
     if plan.multi_voice:
@@ -234,7 +258,7 @@ def job_params(request: TtsRequest, plan: SpeechPlan, seed: int) -> dict:
         ]
         params.update(dialogue_params(request, turns))
     normalized = plan.spoken_text if request.normalize_text else None
-    params.update(seed=seed, chunks=len(plan.chunks), normalized_text=normalized)
+    params.update(seed=seed, chunks=len(plan.chunks), normalized_text=normalized, verify=verify)
     if plan.pauses:
         params["pauses"] = [round(pause.samples / F5_SAMPLE_RATE, 3) for pause in plan.pauses]
     if plan.pronunciations_used:
@@ -267,8 +291,11 @@ def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
         check_inline_estimate(request, setup.audio_return, setup.budget, plan)
         timer = chunk_word_timer(request, ctx.engines, plan)  # see tts_stream.py
         seed = request.seed if request.seed is not None else random.randrange(2**31)
+        retakes = None
+        if setup.verify != "off":  # see tts_retakes.py
+            retakes = Retakes(script_checker(ctx.engines), setup.verify, request.max_retakes, ctx.signals)
         with timed(metrics, "synthesis_ms"):
-            spoken = synthesize(setup.engine, plan, request, seed, ctx, timer)
+            spoken = synthesize(setup.engine, plan, request, seed, ctx, timer, retakes)
         speech = remove_long_silences(spoken, plan, request.remove_silence)
         with timed(metrics, "encoding_ms"):
             encoded = encode_output(speech, request)
@@ -278,6 +305,7 @@ def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
         if request.return_word_timings:
             with timed(metrics, "timing_ms"):
                 timings = word_timings(ctx, job_id, request, plan, speech, setup, timer)
+    metrics.update(retakes.metrics() if retakes else {"verify_ms": None, "retakes": 0, "retake_ms": None})
     duration_s = speech.duration_s
     metrics["real_time_factor"] = round(metrics["total_ms"] / 1000 / duration_s, 4) if duration_s else None
     output = {
@@ -285,7 +313,8 @@ def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
         "audio": audio,
         "timings": timings,
         "voice": plan.voice_info,
-        "params": job_params(request, plan, seed),
+        "params": job_params(request, plan, seed, setup.verify),
+        "quality": retakes.quality() if retakes else None,
         "metrics": metrics,
         "engine": setup.engine.describe(),
     }

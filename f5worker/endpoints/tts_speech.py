@@ -1,11 +1,12 @@
 """Speaking a :class:`~.tts_plan.SpeechPlan`: one loop, one cross-fade joiner, for every ``tts`` job.
 
-Each chunk is synthesised in its turn's voice with its turn's settings and its own seed, then pushed
-into the joiner; a pause is pushed as silence long enough that ``segment_pause_s`` holds no voice. A
-pause tag's silence is pushed with no cross-fade on either side, and the chunks next to it lose their
-own quiet edges there, so exactly the tag's seconds of silence lie between the two words.
-The joiner releases only settled samples, and each released piece goes to ``on_piece`` at once (a
-streamed job's item; every job's cancel check), so a cancelled job stops at the next chunk.
+Each chunk is synthesised in its turn's voice with its turn's settings and its own seed (checked,
+and taken again while it fails, when the job verifies: :mod:`.tts_retakes`), then pushed into the
+joiner; a pause is pushed as silence long enough that ``segment_pause_s`` holds no voice. A pause
+tag's silence is pushed with no cross-fade on either side, and the chunks next to it lose their own
+quiet edges there, so exactly the tag's seconds of silence lie between the two words. The joiner
+releases only settled samples, and each released piece goes to ``on_piece`` at once (a streamed
+job's item; every job's cancel check), so a cancelled job stops at the next chunk.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ..engines.f5 import ChunkSpan, CrossFadeJoiner, PieceListener
 from ..engines.roles import Synthesiser
 from ..media.pauses import trim_for_pause
 from .tts_plan import Pause, SpeechPlan
+from .tts_retakes import Retakes
 
 
 @dataclass
@@ -52,8 +54,11 @@ def speak(
     cross_fade_s: float,
     on_piece: PieceListener,
     on_chunk,
+    retakes: Retakes | None = None,
 ) -> SpokenPlan:
-    """Every piece of the plan in order through one joiner; ``on_chunk(done, total)`` after each chunk."""
+    """Every piece of the plan in order through one joiner; ``on_chunk(done, total)`` after each chunk.
+
+    With ``retakes`` each chunk is checked (and taken again while it fails) before it is joined."""
     joiner = CrossFadeJoiner(round(cross_fade_s * F5_SAMPLE_RATE))
     released: list[np.ndarray] = []
     total = len(plan.chunks)
@@ -67,14 +72,14 @@ def speak(
             wave = np.zeros(piece.samples + 2 * joiner.fade_samples, dtype=np.float32)
         else:
             turn = plan.turns[piece.turn]
-            wave = engine.synthesize_chunk(
-                turn.ref_audio,
-                turn.ref_text,
-                piece.spoken,
-                turn.params,
-                seed=plan.seed_of(piece, seed),
-                duration=piece.duration_s,
-            )
+
+            def take(take_seed: int, turn=turn, piece=piece) -> np.ndarray:
+                return engine.synthesize_chunk(
+                    turn.ref_audio, turn.ref_text, piece.spoken, turn.params, seed=take_seed, duration=piece.duration_s
+                )
+
+            first_seed = plan.seed_of(piece, seed)
+            wave = retakes.speak(piece, first_seed, take) if retakes is not None else take(first_seed)
             if before or after:  # the silence heard at a pause tag is the tag's, not the chunk's own
                 wave = trim_for_pause(wave, F5_SAMPLE_RATE, head=before, tail=after)
             done += 1
