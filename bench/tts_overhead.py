@@ -99,6 +99,7 @@ def main() -> int:
                     "seed": 0,
                     "nfe_step": args.nfe_step,
                     "return_word_timings": timings,
+                    "verify": "off",  # the worker's own costs; retakes (tts_retakes.py) are the model's
                 },
             },
             ctx,

@@ -1,8 +1,10 @@
 """``tts``: voice-cloned speech from text, stored and returned, optionally with timed subtitles.
 
 Flow, one stage function each, timed into the job's ``metrics``: checks (nothing is worked on
-before every refusal is made) -> reference voice and chunking (``reference_ms``, ``normalize_ms``)
--> F5-TTS (``synthesis_ms``) -> silence removal -> resample/encode (``encoding_ms``) -> storage
+before every refusal is made) -> the speech plan (``tts_plan.py``: reference voices, turns and
+chunks; ``reference_ms``, ``normalize_ms``) -> F5-TTS chunk by chunk through one joiner
+(``tts_speech.py``), each chunk checked and taken again while it fails (``tts_retakes.py``;
+``synthesis_ms``) -> silence removal -> resample/encode (``encoding_ms``) -> storage
 (``storage_ms``) -> word timings (``timing_ms``: the chunks force-aligned where they lie, streamed chunks
 already as their items went out; else the recogniser) -> stored result.
 """

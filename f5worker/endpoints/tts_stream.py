@@ -2,12 +2,12 @@
 
 The job itself is :func:`f5worker.endpoints.tts.run`, unchanged: it hands the synthesis loop
 (:mod:`.tts_speech`) the listener made here, which turns every piece the cross-fade joiner releases
-into an item and gives it to the ``emit`` of the job's signals (``ctx.signals``, which the streaming
-handler made for this job). Items carry raw 16-bit
-PCM at F5-TTS's 24 kHz, converted exactly as the wav file is, so the items' audio concatenated
-equals the job's 24 kHz wav samples.
-With word timings, each item also carries its chunk's words, force-aligned in the item's own audio
-by the job's :class:`~f5worker.timing.chunk_timer.ChunkTimer`, which the final output reuses.
+into items and gives them to the ``emit`` of the job's signals (``ctx.signals``, which the streaming
+handler made for this job). Items carry raw 16-bit PCM at F5-TTS's 24 kHz, converted exactly as the
+wav file is, so the items' audio concatenated equals the job's 24 kHz wav samples; a chunk longer
+than 10 s goes out in parts, so no item reaches RunPod's 1 MB limit. With word timings, a chunk's
+first item also carries its words, force-aligned in the chunk's own audio by the job's
+:class:`~f5worker.timing.chunk_timer.ChunkTimer`, which the final output reuses.
 
 The same listener checks the job's cancel flag before each chunk is handed on, so a cancelled or
 abandoned job stops at the next chunk boundary (and the model is released).
