@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import unicodedata
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -25,10 +25,13 @@ from pydantic_core import PydanticCustomError
 
 from .audio_rates import F5_SAMPLE_RATE
 from .captions.options import CaptionOptions
-from .errors import json_type, shown
+from .errors import InvalidInput, json_type, shown
 from .media.dialogue import is_dialogue, parse_tagged_text
+from .media.pauses import has_pause_tags, split_pauses
+from .media.pronunciations import lexicon_problem
 from .settings import TimingEngineName
 from .storage.layout import JOB_ID_PATTERN, VOICE_NAME_PATTERN
+from .voice_library import VoicePresets
 from .words import TIMING_FORMATS
 
 # Voice turns in one job, whatever the form ('segments' or '[voice]'-tagged text).
@@ -76,6 +79,13 @@ def _is_not_blank(text: str | None) -> str | None:
     return text
 
 
+def _usable_lexicon(entries: dict[str, str]) -> dict[str, str]:
+    problem = lexicon_problem(entries)
+    if problem:
+        raise PydanticCustomError("lexicon", problem)
+    return entries
+
+
 JobId = Annotated[str, StringConstraints(pattern=JOB_ID_PATTERN)]
 TimingFormat = Literal[TIMING_FORMATS]  # type: ignore[valid-type]  # one tuple, in words.py
 DownloadFile = Literal[("audio", *TIMING_FORMATS)]  # type: ignore[valid-type]
@@ -85,6 +95,8 @@ VoiceName = Annotated[str, StringConstraints(pattern=VOICE_NAME_PATTERN)]
 AudioFormat = Literal["wav", "flac", "mp3", "ogg"]
 SampleRate = Literal[8000, 16000, 22050, 24000, 32000, 44100, 48000]
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")]
+# {typed word: respelling}: the rules and limits are media/pronunciations.py's.
+Pronunciations = Annotated[dict[str, str], AfterValidator(_usable_lexicon)]
 # Text to speak or align: not empty, some words, at most MAX_TEXT_CHARS (the only place these are checked).
 SpokenText = Annotated[str, Field(min_length=1), AfterValidator(_has_words), AfterValidator(_within_text_limit)]
 # What a reference recording says: some visible text when given (blank is not "absent").
@@ -132,9 +144,21 @@ class SttRequest(TimingFields):
     audio: str = Field(min_length=1, description="http(s) URL, base64 (data: prefix optional) or voices/ outputs/ key.")
     language: LanguageCode | None = Field(None, description="Spoken language (e.g. 'en'); detected when absent.")
     text: SpokenText | None = Field(None, description="Known transcript: times for exactly these words.")
+    pronunciations: Pronunciations | None = Field(
+        None, description="With text: how the script's words are said ({word: respelling}), for the aligner."
+    )
+    lexicon: VoiceName | None = Field(None, description="With text: a stored lexicon (pronunciations wins over it).")
+
     verify: bool = Field(
         False, description="With text: also check that the audio says the text (script_check in the output)."
     )
+
+    @model_validator(mode="after")
+    def _pronunciations_need_text(self) -> SttRequest:
+        for name in ("pronunciations", "lexicon"):
+            if getattr(self, name) is not None and self.text is None:
+                raise ValueError(f"{name}: applies only to a known transcript; give 'text' too, or leave it out")
+        return self
 
     @model_validator(mode="after")
     def _verify_needs_text(self) -> SttRequest:
@@ -173,6 +197,27 @@ def _range(model: type[BaseModel], loc: tuple, kind: str, ctx: dict) -> str:
     return f"{what} " + " and ".join(f"{_BOUNDS[name]} {value}" for name, value in bounds.items())
 
 
+def _owner(model: type[BaseModel], loc: tuple) -> type[BaseModel]:
+    """The model whose field ``loc`` names: a nested object's own model (``presets.sped``), else ``model``."""
+    owner = model
+    for part in loc[:-1]:
+        if isinstance(part, int):  # an item of a list: the list's own model is already the owner
+            continue
+        info = owner.model_fields.get(part)
+        found = _model_in(info.annotation) if info else None
+        if found is None:
+            return model
+        owner = found
+    return owner
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model inside an annotation (``Model | None``, ``list[Model] | None``), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return next((found for arg in get_args(annotation) if (found := _model_in(arg)) is not None), None)
+
+
 def _describe_error(err: dict, model: type[BaseModel]) -> str:
     field = ".".join(str(part) for part in err["loc"]) or "input"
     if len(field) > 60:  # an unknown key can be any size: never echo a megabyte back
@@ -180,7 +225,8 @@ def _describe_error(err: dict, model: type[BaseModel]) -> str:
     kind, value, ctx = err["type"], err.get("input"), err.get("ctx") or {}
     if kind == "extra_forbidden":
         name = str(err["loc"][-1])
-        close = difflib.get_close_matches(name, list(model.model_fields), n=1) if len(name) <= 60 else []
+        fields = list(_owner(model, err["loc"]).model_fields)
+        close = difflib.get_close_matches(name, fields, n=1) if len(name) <= 60 else []
         return f"{field}: unknown field; did you mean {close[0]!r}?" if close else f"{field}: unknown field"
     if kind == "literal_error":
         expected = ctx["expected"]
@@ -219,8 +265,9 @@ def describe_validation_error(exc: ValidationError, model: type[BaseModel], limi
     parts = [_describe_error(err, model) for err in errors[:limit]]
     if len(errors) > limit:
         parts.append(f"and {len(errors) - limit} more")
+    unknown = [err["loc"] for err in errors[:limit] if err["type"] == "extra_forbidden"]
     if any(part.endswith(": unknown field") for part in parts):
-        parts.append(f"accepted fields: {', '.join(sorted(model.model_fields))}")
+        parts.append(f"accepted fields: {', '.join(sorted(_owner(model, unknown[0]).model_fields))}")
     return "; ".join(parts)
 
 
@@ -276,6 +323,15 @@ class TtsRequest(TimingFields):
     fix_duration: float | None = Field(None, gt=0.0, le=600.0, description="Total seconds of reference + speech.")
     remove_silence: bool = Field(False, description="Shorten long silences in the output.")
     normalize_text: bool = Field(True, description="Spell out numbers, currency, abbreviations before synthesis.")
+    pronunciations: Pronunciations | None = Field(
+        None, description="{typed word: respelling}: how to say a word; captions keep the typed word."
+    )
+    lexicon: VoiceName | None = Field(
+        None, description="A stored lexicon for this job (instead of the voice's); pronunciations win over it."
+    )
+    language: LanguageCode | None = Field(
+        None, description="What the text is in (e.g. 'en'), for word timing; the voice's preset when absent."
+    )
     output_format: AudioFormat = "wav"
     sample_rate: SampleRate = F5_SAMPLE_RATE
     return_audio: Literal["url", "base64", "both"] | None = Field(None, description="url on S3, base64 on local.")
@@ -303,6 +359,20 @@ class TtsRequest(TimingFields):
         return self
 
     @model_validator(mode="after")
+    def _pause_tags_are_well_formed(self) -> TtsRequest:
+        """Refused at once, naming the tag: a pause tag is never read aloud or guessed at."""
+        texts = [("text", self.text)] if self.text is not None else []
+        texts += [(f"segments.{index}.text", segment.text) for index, segment in enumerate(self.segments or ())]
+        for field, text in texts:
+            try:
+                split_pauses(text, field)
+            except InvalidInput as exc:
+                raise ValueError(exc.message) from None
+        if self.fix_duration is not None and any(has_pause_tags(text) for _, text in texts):
+            raise ValueError("fix_duration: cannot be combined with pause tags (a pause is its own length)")
+        return self
+
+    @model_validator(mode="after")
     def _timing_options_need_timings(self) -> TtsRequest:
         """Timing options without timings would be silently ignored; say so instead of guessing.
 
@@ -327,10 +397,21 @@ class TtsRequest(TimingFields):
         return self.text if self.text is not None else " ".join(segment.text for segment in self.segments or ())
 
 
+VOICE_ACTIONS = ("list", "upload", "delete", "alias", "presets", "lexicons", "upload_lexicon", "delete_lexicon")
+# The fields each action takes besides 'name', 'overwrite' and 'key' (checked below).
+_ACTION_FIELDS = {
+    "audio": ("upload",),
+    "text": ("upload",),
+    "presets": ("upload", "alias", "presets"),
+    "alias_of": ("alias",),
+    "entries": ("upload_lexicon",),
+}
+
+
 class VoicesRequest(Request):
     endpoint: Literal["voices"]
-    action: Literal["list", "upload", "delete"]
-    name: VoiceName | None = Field(None, description="Voice name for upload and delete.")
+    action: Literal[VOICE_ACTIONS]  # type: ignore[valid-type]
+    name: VoiceName | None = Field(None, description="Voice (or lexicon) name for every action but the lists.")
     key: str | None = Field(
         None,
         min_length=8,
@@ -339,7 +420,26 @@ class VoicesRequest(Request):
     )
     audio: str | None = Field(None, min_length=1, description="upload: http(s) URL or base64 audio.")
     text: ReferenceText | None = Field(None, description="upload: the reference text.")
+    presets: VoicePresets | None = Field(None, description="upload, alias, presets: the voice's defaults.")
+    alias_of: VoiceName | None = Field(None, description="alias: the stored voice whose audio the new name uses.")
+    entries: Pronunciations | None = Field(None, description="upload_lexicon: {typed word: respelling}.")
     overwrite: bool = False
+
+    @model_validator(mode="after")
+    def _fields_of_other_actions(self) -> VoicesRequest:
+        for name, actions in _ACTION_FIELDS.items():
+            if getattr(self, name) is not None and self.action not in actions:
+                raise ValueError(f"{name}: applies only to action {' or '.join(map(repr, actions))}")
+        return self
+
+    @model_validator(mode="after")
+    def _library_fields(self) -> VoicesRequest:
+        needs = {"alias": ("name", "alias_of"), "presets": ("name", "presets"), "upload_lexicon": ("name", "entries")}
+        needs["delete_lexicon"] = ("name",)
+        for name in needs.get(self.action, ()):
+            if getattr(self, name) is None:
+                raise ValueError(f"{name}: required for action '{self.action}'")
+        return self
 
     @model_validator(mode="after")
     def _fields_for_action(self) -> VoicesRequest:

@@ -29,13 +29,18 @@ class Word(BaseModel):
         default=None, description="Recogniser confidence, or the script check's that the word was said; if known."
     )
     speaker: str | None = Field(default=None, description="Who says it (multi-voice jobs); left out when None.")
+    pause_after: float | None = Field(
+        default=None,
+        description="Seconds of a '[pause]' tag right after this word (a caption ends here); left out when None.",
+    )
 
     @model_serializer(mode="wrap")
     def _without_unknown_speaker(self, handler: SerializerFunctionWrapHandler) -> dict:
-        """Single-voice words serialise exactly as before speakers existed."""
+        """Single-voice words without pause tags serialise exactly as before speakers and pauses existed."""
         data = handler(self)
-        if data.get("speaker") is None:
-            data.pop("speaker", None)
+        for name in ("speaker", "pause_after"):
+            if data.get(name) is None:
+                data.pop(name, None)
         return data
 
     @field_serializer("start", "end")

@@ -98,7 +98,7 @@ def test_long_or_secret_values_are_not_echoed():
     message = message_for({"endpoint": "download", "job_id": "j", "file": "x" * 500})
     assert "x" * 41 not in message
     assert "secret-value" not in message_for({**TTS, "speed": "secret-value"}, TtsRequest)
-    assert len(message_for({**TTS, "k" * 100_000: 1}, TtsRequest)) < 600
+    assert len(message_for({**TTS, "k" * 100_000: 1}, TtsRequest)) < 700
 
 
 def test_many_errors_are_summarised():
@@ -182,3 +182,15 @@ def test_tagged_dialogue_text_has_the_same_turn_limit_as_segments(turn):
 
 def test_tags_with_no_words_are_not_turns():
     assert TtsRequest.model_validate({"endpoint": "tts", "text": "[a] Hi. " + "[b]" * 500})
+
+
+def test_an_unknown_field_of_a_nested_object_gets_that_objects_names():
+    from f5worker.schemas import VoicesRequest
+
+    presets = {"endpoint": "voices", "action": "presets", "name": "n"}
+    assert (
+        message_for({**presets, "presets": {"sped": 1}}, VoicesRequest)
+        == "presets.sped: unknown field; did you mean 'speed'?"
+    )
+    segments = message_for({"endpoint": "tts", "segments": [{"voice": "a", "text": "b", "zz": 1}]}, TtsRequest)
+    assert segments == "segments.0.zz: unknown field; accepted fields: speed, text, voice"

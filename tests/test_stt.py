@@ -215,3 +215,37 @@ def test_files_behind_s3_urls_meet_the_caption_rules(s3_settings, s3_storage, wh
     output = handle_job({"id": "stt-s3", "input": job}, ctx)
     assert all("url" in entry and "text" not in entry for entry in output["files"].values()), output
     check_job_output(job, output)
+
+
+def test_known_text_pronunciations_tell_the_aligner_how_the_words_are_said(tmp_path, spoken_engines, whisper_engines):
+    """The script says 'Okonkwo' and 'GIF'; the speaker said 'oh konk woh' and 'jif': each typed word is
+    aligned over its respelling, from a stored lexicon with a job entry over it."""
+    from tests.speech import espeak_speech
+
+    truth = espeak_speech("Chief oh konk woh sent a jif today.", tmp_path / "said.wav")
+    engines = Engines(device="cpu")
+    engines.loaded.update(whisper_engines.loaded, aligner=spoken_engines.loaded["aligner"])
+    ctx = build_context(Settings(storage_dir=tmp_path / "storage"), engines=engines)
+    ctx.storage.put_bytes(
+        "lexicons/names.json", json.dumps({"entries": {"Okonkwo": "oh konk woh", "GIF": "gif"}}).encode()
+    )
+    text = "Chief Okonkwo sent a GIF today."
+    output = stt(
+        ctx,
+        audio=b64(tmp_path / "said.wav"),
+        text=text,
+        lexicon="names",
+        pronunciations={"GIF": "jif"},
+        timing_formats=["srt"],
+    )
+    assert "error" not in output, output
+    assert [word["word"] for word in output["words"]] == text.split()
+    assert output["engine"]["method"] == "pocketsphinx-known-text"
+    assert {word["timed_by"] for word in output["words"]} == {"aligned"}
+    starts = dict(truth)
+    okonkwo, sent = output["words"][1], output["words"][2]
+    assert abs(okonkwo["start"] - starts["oh"]) < 0.1 and abs(sent["start"] - starts["sent"]) < 0.1
+    assert okonkwo["end"] > starts["woh"]  # the typed word spans its whole respelling
+    assert "Chief Okonkwo sent a GIF today." in output["files"]["srt"]["text"]  # no respelling in a caption
+    missing = stt(ctx, audio=b64(tmp_path / "said.wav"), text=text, lexicon="nope")
+    assert missing["error"].startswith("not_found: lexicon: no stored lexicon named 'nope'")

@@ -652,3 +652,19 @@ SPEECH_TOKEN = st.tuples(
 @given(tokens=st.lists(SPEECH_TOKEN, min_size=1, max_size=50), options=OPTIONS)
 def test_speech_like_input_meets_every_caption_rule(tokens, options):
     check_timing_files(render_timing_files(speech_like(tokens), TIMING_FORMATS, options), options)
+
+
+def test_a_pause_tag_ends_the_caption_even_when_its_silence_is_short():
+    """'[pause 0.2s]' (the word before carries pause_after) breaks where a 0.2 s gap alone would not."""
+    words = [
+        Word(word="Wait", start=0.0, end=0.4, pause_after=0.2),
+        Word(word="for", start=0.6, end=0.8),
+        Word(word="it.", start=0.8, end=1.2),
+    ]
+    options = CaptionOptions()
+    paused = group_captions(sanitize_words(words), options)
+    assert [caption.lines for caption in paused] == [["Wait"], ["for it."]]
+    plain = group_captions(sanitize_words([word.model_copy(update={"pause_after": None}) for word in words]), options)
+    assert [caption.lines for caption in plain] == [["Wait for it."]]
+    assert "pause_after" in words[0].model_dump() and "pause_after" not in words[1].model_dump()
+    check_timing_files(render_timing_files(words, TIMING_FORMATS, options), options)

@@ -34,6 +34,7 @@ def test_upload_list_overwrite_delete(local_ctx, speech):
             "has_text": True,
             "text_key": "voices/host.txt",
             "tag": "[host]",
+            "presets": {},
         }
     ]
     refused = voices(local_ctx, action="upload", name="host", audio=b64(speech))

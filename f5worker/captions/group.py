@@ -87,6 +87,7 @@ def sanitize_words(words: Iterable[Word | dict]) -> list[Word]:
             end=end / 1000,
             confidence=_clean_confidence(word.confidence),
             speaker=word.speaker,
+            pause_after=word.pause_after,
         )
         for word, start, end in zip(kept, starts, ends, strict=True)
     ]
@@ -203,10 +204,10 @@ def cheapest_groups(run: Sequence[Word], next_start: int | None, limits: Limits)
 
 
 def _split_at_pauses(words: Sequence[Word], pause_ms: int) -> list[list[Word]]:
-    """Runs of words separated by silences longer than the pause threshold."""
+    """Runs of words separated by silences longer than the pause threshold, or by a pause tag."""
     runs: list[list[Word]] = []
     for word in words:
-        if runs and to_ms(word.start) - to_ms(runs[-1][-1].end) > pause_ms:
+        if runs and (to_ms(word.start) - to_ms(runs[-1][-1].end) > pause_ms or runs[-1][-1].pause_after):
             runs.append([word])
         elif runs:
             runs[-1].append(word)

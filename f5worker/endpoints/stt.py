@@ -14,6 +14,7 @@ from ..timing.script_check import ScriptCheck, check_script
 from ..timing.transcript import Segment, segments_by_sentence
 from .delivery import resolve_delivery
 from .limits import InlineBudget, check_response_size, require_timing_engine
+from .speech_directions import job_lexicon
 from .timing_files import store_timing_files
 
 PROGRESS_MIN_S = 30.0  # shorter jobs finish before a progress update would tell anyone anything
@@ -39,6 +40,7 @@ def run(request: SttRequest, ctx: WorkerContext, job_id: str) -> dict:
         with timed(times, "decode_ms"):  # the checks and fetching the audio count as decoding
             delivery = resolve_delivery(request.delivery, ctx)
             require_timing_engine(ctx, request.timing_engine)
+            lexicon = job_lexicon(ctx, request.pronunciations, request.lexicon)
             raw = read_audio_source(request.audio, "audio", ctx.settings, ctx.storage)
             audio = decode_audio(raw, SPEECH_SAMPLE_RATE, ctx.settings.max_audio_s, field="audio")
         duration_s = round(len(audio) / SPEECH_SAMPLE_RATE, 3)
@@ -47,7 +49,12 @@ def run(request: SttRequest, ctx: WorkerContext, job_id: str) -> dict:
         if long_job:
             ctx.signals.report({"stage": "transcribe", "audio_s": duration_s})
         transcript = run_timing(
-            ctx.engines, audio, choice=request.timing_engine, language=request.language, known_text=request.text
+            ctx.engines,
+            audio,
+            choice=request.timing_engine,
+            language=request.language,
+            known_text=request.text,
+            respell=lexicon.say if lexicon else None,
         )
         words = transcript.words
         check, segments = None, transcript.segments

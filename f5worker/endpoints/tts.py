@@ -24,7 +24,7 @@ from ..engines.f5 import ChunkSpan
 from ..engines.roles import Synthesiser
 from ..errors import EngineUnavailable
 from ..media.encode import AUDIO_CONTENT_TYPES, encode_audio, resample
-from ..media.silence import long_silence_mask
+from ..media.silence import long_silence_mask, time_through_mask
 from ..metrics import timed
 from ..schemas import TtsRequest
 from ..storage.layout import audio_key
@@ -42,9 +42,10 @@ from .limits import (
     require_timing_engine,
     text_to_speak,
 )
+from .speech_directions import with_voice_presets
 from .timing_files import store_timing_files
 from .tts_dialogue import DIALOGUE_FIELDS, dialogue_params, label_speakers, speaker_options
-from .tts_plan import SpeechPlan, plan_speech
+from .tts_plan import Pause, SpeechPlan, plan_speech
 from .tts_retakes import Retakes
 from .tts_speech import SpokenPlan, speak
 from .tts_stream import check_stream_request, chunk_word_timer, piece_listener
@@ -116,6 +117,7 @@ def check_inline_estimate(request: TtsRequest, audio_return: str, budget: Inline
             )
             for position, turn in enumerate(plan.turns)
         )
+        seconds += sum(pause.samples for pause in plan.pauses) / F5_SAMPLE_RATE  # pause tags' silence stays
         size = base64_size(estimated_wav_bytes(seconds * 0.8, request.sample_rate))
         budget.check_estimate("return_audio", size, "the base64 wav audio (estimated)")
 
@@ -167,9 +169,14 @@ def synthesize(
 
 
 def remove_long_silences(spoken: SpokenPlan, plan: SpeechPlan, remove: bool) -> Speech:
-    """Word times are aligned before silence removal and mapped through the mask it kept."""
+    """Word times are aligned before silence removal and mapped through the mask it kept; the silence
+    of a pause tag is asked for, so it stays whole."""
     samples = spoken.samples
     kept = long_silence_mask(samples, F5_SAMPLE_RATE) if remove else None
+    if kept is not None:
+        for piece, span in zip(plan.pieces, spoken.spans, strict=True):
+            if isinstance(piece, Pause) and piece.exact:
+                kept[span.start : span.end] = True
     final = samples[kept] if kept is not None else samples
     return Speech(final, samples, kept, spoken.spans, spoken.turn_ranges(plan))
 
@@ -225,10 +232,11 @@ def word_timings(
             ctx.engines,
             resample(speech.samples, F5_SAMPLE_RATE, SPEECH_SAMPLE_RATE),
             choice=request.timing_engine,
-            language=None,
+            language=request.language,
             known_text=plan.known_text,
         )
     words = label_speakers(transcript.words, speech.ranges) if plan.multi_voice else transcript.words
+    words = mark_pauses(words, plan, speech)
     files = store_timing_files(
         ctx,
         job_id,
@@ -253,12 +261,33 @@ def job_params(request: TtsRequest, plan: SpeechPlan, seed: int, verify: str) ->
         params.update(dialogue_params(request, turns))
     normalized = plan.spoken_text if request.normalize_text else None
     params.update(seed=seed, chunks=len(plan.chunks), normalized_text=normalized, verify=verify)
+    if plan.pauses:
+        params["pauses"] = [round(pause.samples / F5_SAMPLE_RATE, 3) for pause in plan.pauses]
+    if plan.pronunciations_used:
+        params["pronunciations_used"] = plan.pronunciations_used
     return params
+
+
+def mark_pauses(words: list, plan: SpeechPlan, speech: Speech) -> list:
+    """The word before each pause tag carries its seconds (``pause_after``): a caption ends there."""
+    if not plan.pauses or not words:
+        return words
+    moment = time_through_mask(speech.kept, F5_SAMPLE_RATE) if speech.kept is not None else (lambda t: t)
+    marked = list(words)
+    for piece, span in zip(plan.pieces, speech.spans, strict=True):
+        if isinstance(piece, Pause) and piece.exact:
+            at = moment(span.start / F5_SAMPLE_RATE)
+            before = [index for index, word in enumerate(marked) if word.start < at]
+            if before:
+                word = marked[before[-1]]
+                marked[before[-1]] = word.model_copy(update={"pause_after": round(piece.samples / F5_SAMPLE_RATE, 3)})
+    return marked
 
 
 def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
     metrics: Metrics = {"model_loaded": True, "model_load_ms": ctx.engines.load_ms.get("tts")}
     with timed(metrics, "total_ms"):
+        request = with_voice_presets(request, ctx)  # the request's own fields win (speech_directions.py)
         setup = check_job(request, ctx)
         plan = plan_speech(request, ctx, setup.spoken, metrics)
         check_inline_estimate(request, setup.audio_return, setup.budget, plan)

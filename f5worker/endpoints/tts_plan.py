@@ -4,7 +4,9 @@ Every job is a dialogue: a single-voice job is one turn spoken by the job's ``vo
 a multi-voice job (``segments`` or ``[voice]``-tagged text, see :mod:`.tts_dialogue`) has one turn per
 segment. Each turn is normalised and cut into chunks against its own reference's pace
 (:mod:`f5worker.media.chunking` holds the limits and the splitting rule), and the plan lists what the
-cross-fade joiner is given, in order: chunks, and the pauses between turns (``segment_pause_s``).
+cross-fade joiner is given, in order: chunks, the pauses between turns (``segment_pause_s``), and the
+exact pauses of ``[pause 1.5s]`` tags inside a turn (:mod:`f5worker.media.pauses`). A turn's words are
+read with its pronunciations (:mod:`.speech_directions`) before numbers are spelt out.
 
 Each chunk knows the text the model says (``spoken``), the caller's words it stands for (``typed``),
 its turn (voice, reference and :class:`~f5worker.engines.f5.SynthesisParams`) and its seed, so the
@@ -27,10 +29,14 @@ from ..engines.f5 import SynthesisParams, chunk_seed
 from ..errors import InvalidInput
 from ..media.chunking import check_model_limits, chunk_budget, split_text
 from ..media.dialogue import DialogueSegment
+from ..media.pauses import Pause as PauseTag
+from ..media.pauses import split_pauses
+from ..media.pronunciations import Lexicon
 from ..media.text_normalize import normalize_english
 from ..metrics import timed
 from ..schemas import TtsRequest
-from ..timing.aligner import spoken_token_map
+from ..timing.aligner import Respell, spoken_token_map
+from .speech_directions import turn_lexicon, turn_speed
 from .tts_dialogue import requested_segments, resolve_voice
 
 
@@ -41,6 +47,7 @@ class Pause:
 
     samples: int
     spoken: str = ""  # a pause says nothing (the joiner's span text)
+    exact: bool = False  # a pause tag: exactly ``samples`` of silence, no cross-fade on either side
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,13 @@ class SpeechPlan:
     pieces: list[PlanPiece]  # what the joiner is given, in order (one ChunkSpan each)
     voice_info: dict  # what the output reports under "voice"
     multi_voice: bool  # speaker labels, dialogue params
+    lexicon: Lexicon | None = None  # how typed words are read (the turns' pronunciations, for timing)
+    pronunciations_used: list[str] | None = None  # the entries that applied, in order of first use
+
+    @property
+    def pauses(self) -> list[Pause]:
+        """The exact pauses of pause tags, in order."""
+        return [piece for piece in self.pieces if isinstance(piece, Pause) and piece.exact]
 
     @property
     def chunks(self) -> list[PlannedChunk]:
@@ -123,32 +137,74 @@ def synthesis_params(request: TtsRequest) -> SynthesisParams:
     )
 
 
-def typed_per_chunk(text: str, chunks: list[str]) -> list[str]:
+def typed_per_chunk(text: str, chunks: list[str], respell: Respell = None) -> list[str]:
     """The caller's words of each chunk: each typed word goes with the chunk of its first spoken word
     (a word that says nothing, '—', with the word before it), as the chunk timer assigns them."""
     tokens = text.split()
     spoken = [token for chunk in chunks for token in chunk.split()]
     chunk_of = [index for index, chunk in enumerate(chunks) for _ in chunk.split()]
     owners: list[int] = []
-    for indices in spoken_token_map(tokens, spoken):
+    for indices in spoken_token_map(tokens, spoken, respell):
         owners.append(chunk_of[indices[0]] if indices and chunk_of else (owners[-1] if owners else 0))
     pairs = list(zip(tokens, owners, strict=True))
     return [" ".join(token for token, owner in pairs if owner == index) for index in range(len(chunks))]
 
 
 def _chunk_turn(
-    request: TtsRequest, position: int, turn: Turn, fix_duration: float | None, target_s: float
+    request: TtsRequest,
+    position: int,
+    turn: Turn,
+    fix_duration: float | None,
+    target_s: float,
+    typed: str,
+    spoken: str,
+    first: int = 0,
+    lexicon: Lexicon | None = None,
 ) -> list[PlannedChunk]:
-    """The turn's spoken text cut to its reference's chunk budget, checked against what F5-TTS can take."""
-    chunks = split_text(turn.spoken, chunk_budget(turn.ref_text, turn.ref_seconds, turn.params.speed, target_s))
+    """A stretch of the turn (all of it, or the words between two pause tags) cut to its reference's
+    chunk budget, checked against what F5-TTS can take; chunk indices go on from ``first``."""
+    chunks = split_text(spoken, chunk_budget(turn.ref_text, turn.ref_seconds, turn.params.speed, target_s))
     durations = check_model_limits(
         chunks, len(turn.ref_audio), turn.ref_text, turn.params.speed, fix_duration, request.cross_fade_duration
     )
-    typed = typed_per_chunk(turn.text, chunks)
+    owned = typed_per_chunk(typed, chunks, lexicon.say if lexicon else None)
     return [
-        PlannedChunk(position, index, chunk, typed[index], duration)
+        PlannedChunk(position, first + index, chunk, owned[index], duration)
         for index, (chunk, duration) in enumerate(zip(chunks, durations, strict=True))
     ]
+
+
+def said(text: str, normalize: bool, lexicon: Lexicon | None) -> str:
+    """Typed words as the model is to say them: pronunciations first, then numbers spelt out."""
+    respelled = lexicon.say(text) if lexicon else text
+    return normalize_english(respelled) if normalize else respelled
+
+
+def _plan_turn(
+    request: TtsRequest, position: int, turn: Turn, field: str, lexicon: Lexicon | None, whole: bool, target_s: float
+) -> list[PlanPiece]:
+    """A turn's pieces: its chunks, with an exact pause wherever its text has a pause tag. ``whole``:
+    the turn's text (no tags) as spoken was made already (a single voice's, by the job's checks)."""
+    items = split_pauses(turn.text, field)
+    fix_duration = None if request.is_multi_voice else request.fix_duration
+    if whole and items == [turn.text]:
+        return list(_chunk_turn(request, position, turn, fix_duration, target_s, turn.text, turn.spoken, 0, lexicon))
+    pieces: list[PlanPiece] = []
+    count = 0
+    for item in items:
+        if isinstance(item, PauseTag):
+            pieces.append(Pause(round(item.seconds * F5_SAMPLE_RATE), exact=True))
+            continue
+        spoken = said(item, request.normalize_text, lexicon)
+        chunks = _chunk_turn(request, position, turn, fix_duration, target_s, item, spoken, count, lexicon)
+        count += len(chunks)
+        pieces += chunks
+    chunks_of_turn = [piece for piece in pieces if isinstance(piece, PlannedChunk)]
+    if not chunks_of_turn:
+        raise InvalidInput(f"{field}: contains no words to speak besides its pause tags")
+    turn.text = " ".join(chunk.typed for chunk in chunks_of_turn)  # the typed words, tags left out
+    turn.spoken = " ".join(chunk.spoken for chunk in chunks_of_turn)
+    return pieces
 
 
 def plan_speech(request: TtsRequest, ctx: WorkerContext, spoken: str, metrics: dict) -> SpeechPlan:
@@ -168,26 +224,52 @@ def plan_speech(request: TtsRequest, ctx: WorkerContext, spoken: str, metrics: d
     with timed(metrics, "normalize_ms"):
         turns: list[Turn] = []
         pieces: list[PlanPiece] = []
+        lexicons: dict[str | None, Lexicon | None] = {}
+        used: list[str] = []
         pause = round((request.segment_pause_s or 0.0) * F5_SAMPLE_RATE)
         for position, segment in enumerate(segments):
             speaker, samples, ref_text, _info = voices[segment.voice]
+            lexicon = turn_lexicon(ctx, request, segment.voice or request.voice, lexicons)
             if multi_voice:
-                said = normalize_english(segment.text) if request.normalize_text else segment.text
+                text_field = "text" if request.segments is None else f"segments.{position}.text"
+                whole = None
             else:
-                said = spoken
-            params = replace(base, speed=segment.speed or request.speed)
-            turn = Turn(speaker, samples, ref_text, segment.text, said, params)
-            fix_duration = None if multi_voice else request.fix_duration
-            chunks = _chunk_turn(request, position, turn, fix_duration, ctx.settings.chunk_target_s)
-            if multi_voice:  # a turn's spoken text as its chunks say it (whitespace made single)
-                turn.spoken = " ".join(chunk.spoken for chunk in chunks)
+                text_field = "text"
+                whole = spoken if lexicon is None else said(segment.text, request.normalize_text, lexicon)
+            params = replace(base, speed=turn_speed(ctx, request, segment.speed, segment.voice))
+            turn = Turn(speaker, samples, ref_text, segment.text, whole or "", params)
+            target_s = ctx.settings.chunk_target_s
+            turn_pieces = _plan_turn(request, position, turn, text_field, lexicon, whole is not None, target_s)
             turns.append(turn)
             if position and pause:
                 pieces.append(Pause(pause))
-            pieces += chunks
+            pieces += turn_pieces
+            used += lexicon.used(turn.text) if lexicon else []
+        plan_lexicon = _union([lexicon for lexicon in lexicons.values() if lexicon])
+        check_spoken_length(turns, plan_lexicon, ctx.settings.max_text_chars)
     if not multi_voice:
-        return SpeechPlan(turns, pieces, voices[None][3], multi_voice)
+        return SpeechPlan(turns, pieces, voices[None][3], multi_voice, plan_lexicon, list(dict.fromkeys(used)))
     info: dict = {"voice": None, "voices": {speaker: voice_info for speaker, _, _, voice_info in voices.values()}}
     info["speakers"] = list(dict.fromkeys(turn.speaker for turn in turns))
     info["turns"] = len(turns)
-    return SpeechPlan(turns, pieces, info, multi_voice)
+    return SpeechPlan(turns, pieces, info, multi_voice, plan_lexicon, list(dict.fromkeys(used)))
+
+
+def _union(lexicons: list[Lexicon]) -> Lexicon | None:
+    """One lexicon for the job's word timing: every turn's entries (the job's own win in each already)."""
+    if len(lexicons) <= 1:
+        return lexicons[0] if lexicons else None
+    entries: dict[str, str] = {}
+    for lexicon in lexicons:
+        entries.update(lexicon.entries)
+    return Lexicon(entries)
+
+
+def check_spoken_length(turns: list[Turn], lexicon: Lexicon | None, limit: int) -> None:
+    """Respellings can make a text longer: as spoken it must stay within MAX_TEXT_CHARS too."""
+    length = sum(len(turn.spoken) for turn in turns)
+    if lexicon is not None and length > limit:
+        raise InvalidInput(
+            f"pronunciations: read with its pronunciations the text is {length} characters, over the "
+            f"{limit}-character limit (MAX_TEXT_CHARS); shorten the text or the respellings"
+        )

@@ -2,7 +2,9 @@
 
 Each chunk is synthesised in its turn's voice with its turn's settings and its own seed (checked,
 and taken again while it fails, when the job verifies: :mod:`.tts_retakes`), then pushed into the
-joiner; a pause is pushed as silence long enough that ``segment_pause_s`` holds no voice. The joiner
+joiner; a pause is pushed as silence long enough that ``segment_pause_s`` holds no voice. A pause
+tag's silence is pushed with no cross-fade on either side, and the chunks next to it lose their own
+quiet edges there, so exactly the tag's seconds of silence lie between the two words. The joiner
 releases only settled samples, and each released piece goes to ``on_piece`` at once (a streamed
 job's item; every job's cancel check), so a cancelled job stops at the next chunk.
 """
@@ -16,6 +18,7 @@ import numpy as np
 from ..audio_rates import F5_SAMPLE_RATE
 from ..engines.f5 import ChunkSpan, CrossFadeJoiner, PieceListener
 from ..engines.roles import Synthesiser
+from ..media.pauses import trim_for_pause
 from .tts_plan import Pause, SpeechPlan
 from .tts_retakes import Retakes
 
@@ -40,6 +43,10 @@ class SpokenPlan:
         return ranges
 
 
+def _exact_pause(piece) -> bool:
+    return isinstance(piece, Pause) and piece.exact
+
+
 def speak(
     engine: Synthesiser,
     plan: SpeechPlan,
@@ -56,8 +63,12 @@ def speak(
     released: list[np.ndarray] = []
     total = len(plan.chunks)
     done = 0
-    for piece in plan.pieces:
-        if isinstance(piece, Pause):  # the fades run into the silence: its samples are heard with no voice
+    for position, piece in enumerate(plan.pieces):
+        before = _exact_pause(plan.pieces[position - 1] if position else None)
+        after = _exact_pause(plan.pieces[position + 1] if position + 1 < len(plan.pieces) else None)
+        if isinstance(piece, Pause) and piece.exact:  # a pause tag: exactly its silence, no fades into it
+            wave = np.zeros(piece.samples, dtype=np.float32)
+        elif isinstance(piece, Pause):  # the fades run into the silence: its samples are heard with no voice
             wave = np.zeros(piece.samples + 2 * joiner.fade_samples, dtype=np.float32)
         else:
             turn = plan.turns[piece.turn]
@@ -69,9 +80,11 @@ def speak(
 
             first_seed = plan.seed_of(piece, seed)
             wave = retakes.speak(piece, first_seed, take) if retakes is not None else take(first_seed)
+            if before or after:  # the silence heard at a pause tag is the tag's, not the chunk's own
+                wave = trim_for_pause(wave, F5_SAMPLE_RATE, head=before, tail=after)
             done += 1
             on_chunk(done, total)
-        released.append(joiner.push(wave, piece.spoken))
+        released.append(joiner.push(wave, piece.spoken, fade=not (before or _exact_pause(piece))))
         on_piece(released[-1], joiner.spans[-1], False)
     released.append(joiner.finish())
     on_piece(released[-1], joiner.spans[-1], True)

@@ -61,7 +61,15 @@ def chunk_word_timer(request, engines, plan) -> ChunkTimer | None:
     if not request.return_word_timings or request.timing_engine != "auto":
         return None
     speakers = plan.piece_speakers if plan.multi_voice else None  # a single voice's words carry no speaker
-    return chunk_timer(engines, plan.known_text, plan.spoken_text, F5_SAMPLE_RATE, speakers)
+    respell = plan.lexicon.say if plan.lexicon else None  # typed words read as their respellings
+    timer = chunk_timer(engines, plan.known_text, plan.spoken_text, F5_SAMPLE_RATE, speakers, respell, request.language)
+    if timer is not None:  # a chunk before a pause tag: its last word carries the pause (a caption ends there)
+        timer.pauses_after = {
+            index: round(after.samples / F5_SAMPLE_RATE, 3)
+            for index, after in enumerate(plan.pieces[1:])
+            if getattr(after, "exact", False)
+        }
+    return timer
 
 
 class ChunkStreamer:

@@ -16,6 +16,7 @@ from ..reference_cache import decode_reference
 from ..schemas import TtsRequest
 from ..storage.layout import voice_text_key
 from ..timing.engine_choice import run_timing
+from ..voice_library import read_voice_settings
 from ..voices import StoredVoice, find_voice, read_reference_text
 
 # Speech carries about 15 characters a second; far more means the text is not what the audio says.
@@ -53,9 +54,9 @@ def stored_voice(
     """A stored voice, its prepared audio (the context's cache), its text and where the text came from.
 
     ``ref_text`` from the request wins; else the stored text; else the audio is transcribed once and
-    the text saved beside it, so the next job reads it.
+    the text saved beside it, so the next job reads it. An alias speaks with its voice's audio and text.
     """
-    stored = find_voice(ctx.storage, name)
+    stored = find_voice(ctx.storage, read_voice_settings(ctx.storage, name).alias_of or name)
     samples = ctx.references.voice_audio(stored.audio_key)
     if ref_text:
         return stored, samples, ref_text, "request"
@@ -71,7 +72,7 @@ def load_reference(request: TtsRequest, ctx: WorkerContext) -> tuple[np.ndarray,
     """Reference samples (24 kHz, prepared), reference text, and what to report about the voice."""
     if request.voice:
         stored, samples, ref_text, text_source = stored_voice(ctx, request.voice, request.ref_text)
-        info = {"voice": stored.name, "audio_key": stored.audio_key}
+        info = {"voice": request.voice, "audio_key": stored.audio_key}
     else:
         raw = read_audio_source(request.ref_audio, "ref_audio", ctx.settings, ctx.storage)
         samples = prepared_reference(raw, ctx, "ref_audio")

@@ -1,8 +1,7 @@
-"""``voices``: list, upload and delete stored voices (reference audio plus reference text)."""
+"""``voices``: list, upload and delete stored voices (reference audio plus reference text); aliases,
+presets and pronunciation lexicons (``voice_library_actions.py``)."""
 
 from __future__ import annotations
-
-import hashlib
 
 import soundfile
 
@@ -13,7 +12,9 @@ from ..media.encode import encode_audio
 from ..media.sources import read_audio_source
 from ..schemas import VoicesRequest
 from ..storage.layout import VOICE_AUDIO_EXTENSIONS, voice_audio_key, voice_text_key
+from ..voice_library import create_once
 from ..voices import list_voices, malformed_voice_keys, voice_keys
+from . import voice_library_actions as library
 from .voice_reference import check_reference_text, prepared_reference
 
 
@@ -35,8 +36,11 @@ def list_action(ctx: WorkerContext) -> dict:
                 "has_text": voice.text_key is not None,
                 "text_key": voice.text_key,
                 "tag": f"[{voice.name}]",
+                **library.listed_presets(ctx, voice.name),
             }
         )
+    voices += library.listed_aliases(ctx, {voice["name"]: voice for voice in voices})
+    voices.sort(key=lambda voice: voice["name"])
     # Every listed voice can be a job's 'voice', a '[name]' tag in dialogue text, or a segments[].voice.
     skipped = [
         {"key": key, "reason": "not a voice file (name pattern or extension); delete it with 'key'"}
@@ -52,12 +56,7 @@ def _exists_error(name: str) -> InvalidInput:
 def _won_the_create(ctx: WorkerContext, key: str, data: bytes) -> bool:
     """Exactly one of N racing uploads of a new name creates it: O_EXCL-style link on disk, PutObject
     If-None-Match on S3. A store that ignores If-None-Match (B2 may) is caught by reading the ETag back."""
-    if not ctx.storage.create_exclusive(key, data, content_type="audio/wav"):
-        return False
-    if ctx.storage.backend == "s3":
-        etag = ctx.storage.fingerprint(key).rpartition("-")[2]
-        return etag == hashlib.md5(data, usedforsecurity=False).hexdigest()
-    return True
+    return create_once(ctx.storage, key, data, "audio/wav")
 
 
 def _is_audio(key: str) -> bool:
@@ -73,8 +72,9 @@ def upload_action(request: VoicesRequest, ctx: WorkerContext) -> dict:
     upload that finds its audio deleted under it takes its text away again.
     """
     existing = voice_keys(ctx.storage, request.name)
-    if any(_is_audio(key) for key in existing) and not request.overwrite:
+    if (any(_is_audio(key) for key in existing) or library.is_alias(ctx, request.name)) and not request.overwrite:
         raise _exists_error(request.name)
+    library.check_presets(ctx, request.presets)
     raw = read_audio_source(request.audio, "audio", ctx.settings, ctx.storage)
     samples = prepared_reference(raw, ctx, "audio")
     if request.text:
@@ -104,6 +104,7 @@ def upload_action(request: VoicesRequest, ctx: WorkerContext) -> dict:
         "text_key": text_key,
         "duration_s": round(len(samples) / F5_SAMPLE_RATE, 3),
         "replaced": any(_is_audio(key) for key in existing),
+        "presets": library.presets_after_upload(request, ctx),
     }
 
 
@@ -114,8 +115,9 @@ def delete_action(request: VoicesRequest, ctx: WorkerContext) -> dict:
         ctx.storage.delete_listed(request.key)
         return {"key": request.key, "deleted": [request.key]}
     keys = voice_keys(ctx.storage, request.name)
-    if not keys:
+    if not keys and not library.is_alias(ctx, request.name):
         raise NotFound(f"name: no stored voice named {request.name!r}")
+    keys += library.check_voice_delete(request, ctx)
     for key in sorted(keys, key=lambda key: not _is_audio(key)):  # the audio first: the voice is gone at once
         ctx.storage.delete(key)
     return {"name": request.name, "deleted": keys}
@@ -126,4 +128,15 @@ def run(request: VoicesRequest, ctx: WorkerContext, job_id: str) -> dict:
         return list_action(ctx)
     if request.action == "upload":
         return upload_action(request, ctx)
-    return delete_action(request, ctx)
+    if request.action == "delete":
+        return delete_action(request, ctx)
+    return LIBRARY_ACTIONS[request.action](request, ctx)
+
+
+LIBRARY_ACTIONS = {
+    "alias": library.alias_action,
+    "presets": library.presets_action,
+    "lexicons": lambda _request, ctx: library.lexicons_action(ctx),
+    "upload_lexicon": library.upload_lexicon_action,
+    "delete_lexicon": library.delete_lexicon_action,
+}

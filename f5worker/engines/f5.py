@@ -122,9 +122,11 @@ class CrossFadeJoiner:
         self._pending = np.zeros(0, dtype=np.float32)
         self._length = 0  # samples joined so far, released or pending
 
-    def push(self, wave: np.ndarray, text: str) -> np.ndarray:
+    def push(self, wave: np.ndarray, text: str, fade: bool = True) -> np.ndarray:
+        """Join ``wave`` after what came before; ``fade=False`` butts it on with no cross-fade (a pause
+        tag's silence, and the speech after it, must keep their exact lengths)."""
         wave = np.asarray(wave, dtype=np.float32).reshape(-1)
-        overlap = min(self.fade_samples, self._length, wave.size) if self.spans else 0
+        overlap = min(self.fade_samples, self._length, wave.size) if self.spans and fade else 0
         if overlap > 0:
             fade_in = np.linspace(0.0, 1.0, overlap, dtype=np.float32)
             mixed = self._pending[-overlap:] * (1.0 - fade_in) + wave[:overlap] * fade_in

@@ -55,3 +55,18 @@ def model_manifest_key(name: str) -> str:
 
 def model_lock_key(name: str) -> str:
     return model_file_key(name, ".lock")
+
+
+LEXICON_PREFIX = "lexicons/"
+VOICE_SETTINGS_PREFIX = "voice-settings/"
+
+
+def lexicon_key(name: str) -> str:
+    """A stored pronunciation lexicon (JSON), beside the voices."""
+    return f"{LEXICON_PREFIX}{name}.json"
+
+
+def voice_settings_key(name: str) -> str:
+    """A voice's presets, or an alias's target and presets (JSON); apart from ``voices/`` so the
+    voice listing (audio and reference text by extension) is unchanged."""
+    return f"{VOICE_SETTINGS_PREFIX}{name}.json"

@@ -124,18 +124,22 @@ def implausible(times: TokenTimes, length: float) -> str | None:
 # --------------------------------------------------------------------------- text mapping
 
 
-def spoken_token_map(original: Sequence[str], spoken: Sequence[str]) -> list[list[int]]:
+# How a typed token reads before numbers are spelt out (a job's pronunciations); None: as typed.
+Respell = Callable[[str], str] | None
+
+
+def spoken_token_map(original: Sequence[str], spoken: Sequence[str], respell: Respell = None) -> list[list[int]]:
     """For each original token, the indices of the spoken tokens that say it ([] for '—').
 
-    The original tokens are expanded one by one with ``normalize_english`` and matched to the
-    spoken tokens (the whole text expanded at once, as the TTS got it); where the two disagree
+    The original tokens are expanded one by one (``respell``, then ``normalize_english``) and matched
+    to the spoken tokens (the whole text expanded at once, as the TTS got it); where the two disagree
     (context-dependent readings) the differing run is shared in order.
     """
     if list(original) == list(spoken):
         return [[index] for index in range(len(spoken))]
     flat: list[tuple[str, int]] = []
     for index, token in enumerate(original):
-        for piece in normalize_english(token).split():
+        for piece in normalize_english(respell(token) if respell else token).split():
             flat.append((normalize_token(piece), index))
     spoken_keys = [normalize_token(token) for token in spoken]
     owners: list[int | None] = [None] * len(spoken)
@@ -248,14 +252,16 @@ def original_words(
     spoken: SpokenTimes,
     duration: float,
     time_map: Callable[[float], float] | None = None,
+    respell: Respell = None,
 ) -> list[TimedWord]:
     """The caller's tokens timed from the spoken tokens that say them, mapped through ``time_map``.
 
-    An original token takes the start of its first spoken token and the end of its last, and the
-    least certain method among them; one with nothing spoken ("—") sits between its neighbours.
+    An original token takes the start of its first spoken token and the end of its last (a
+    respelled word: the span of its respelling), and the least certain method among them; one with
+    nothing spoken ("—") sits between its neighbours.
     """
     tokens = text.split()
-    mapping = spoken_token_map(tokens, spoken_text.split())
+    mapping = spoken_token_map(tokens, spoken_text.split(), respell)
     mapped = (lambda seconds: seconds) if time_map is None else time_map
     spans: list[tuple[float, float] | None] = []
     methods: list[str] = []
@@ -296,12 +302,13 @@ def known_text_transcript(
     duration: float | None = None,
     time_map: Callable[[float], float] | None = None,
     recogniser_name: str | None = None,
+    respell: Respell = None,
 ) -> Transcript:
     """Align ``spoken_text`` piece by piece in ``audio`` and time ``text``'s tokens from it."""
     started = time.perf_counter()
     spoken = time_pieces(aligner, audio, pieces, len(spoken_text.split()), recogniser)
     total = duration if duration is not None else len(audio) / SPEECH_SAMPLE_RATE
-    words = original_words(text, spoken_text, spoken, total, time_map)
+    words = original_words(text, spoken_text, spoken, total, time_map, respell)
     fallbacks = [piece for piece in spoken.pieces if piece["timed_by"] != "aligned"]
     method = "pocketsphinx-known-text" + ("+fallback" if fallbacks else "")
     stats = timed_by_counts(words)

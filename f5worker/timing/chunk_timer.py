@@ -28,6 +28,7 @@ from ..media.silence import time_through_mask
 from .aligner import (
     Piece,
     Recogniser,
+    Respell,
     SpokenTimes,
     known_text_transcript,
     original_words,
@@ -71,6 +72,8 @@ class ChunkTimer:
     spoken_text: str
     rate: int
     speakers: Sequence[str | None] | None = None
+    respell: Respell = None  # how a typed token reads (pronunciations): see aligner.spoken_token_map
+    pauses_after: dict[int, float] = field(default_factory=dict)  # span index -> seconds of the pause tag after it
     aligned: dict[int, ChunkAlignment] = field(default_factory=dict, init=False)
     tiles: bool = field(default=True, init=False)  # chunk texts add up to the spoken text (the chunker's rule)
     _next_first: int = field(default=0, init=False)  # spoken tokens of the chunks streamed so far
@@ -81,7 +84,7 @@ class ChunkTimer:
         # Each original token belongs to the chunk of its first spoken token ('—', saying nothing,
         # to the chunk of the token before it): its position in the spoken tokens.
         self._positions: list[int] = []
-        for indices in spoken_token_map(self.tokens, self.spoken_tokens):
+        for indices in spoken_token_map(self.tokens, self.spoken_tokens, self.respell):
             self._positions.append(indices[0] if indices else (self._positions[-1] if self._positions else 0))
 
     # ----------------------------------------------------------------------- streaming
@@ -167,9 +170,10 @@ class ChunkTimer:
             alignment.spoken,
             (high - low) / 1000,
             lambda seconds: time_map(seconds + offset) - low / 1000,
+            self.respell,
         )
         speaker = self.speakers[alignment.index] if self.speakers else None
-        return [
+        words = [
             word.model_copy(
                 update={
                     "start": (round(word.start * 1000) + low) / 1000,
@@ -179,6 +183,9 @@ class ChunkTimer:
             )
             for word in local
         ]
+        if words and alignment.index in self.pauses_after:  # the chunk's last word ends its caption
+            words[-1] = words[-1].model_copy(update={"pause_after": self.pauses_after[alignment.index]})
+        return words
 
     def _transcript(self, words: list[TimedWord], alignments: list[ChunkAlignment]) -> Transcript:
         reports = [alignment.spoken.pieces[0] for alignment in alignments]
@@ -211,4 +218,5 @@ class ChunkTimer:
             duration=kept / self.rate,
             time_map=time_map,
             recogniser_name=self.recogniser_name,
+            respell=self.respell,
         )

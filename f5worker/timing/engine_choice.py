@@ -16,7 +16,7 @@ from ..errors import EngineUnavailable
 from ..media.text_normalize import normalize_english
 from ..metrics import elapsed_ms, timed
 from ..settings import TIMING_ENGINES
-from .aligner import LONG_AUDIO_S, Piece, cut_pieces, known_text_transcript, spread_evenly
+from .aligner import LONG_AUDIO_S, Piece, Respell, cut_pieces, known_text_transcript, spread_evenly
 from .chunk_timer import ChunkTimer
 from .recogniser_mapping import align_known_text, known_text_spans
 from .transcript import EngineFailure, Transcript, segments_by_sentence
@@ -28,15 +28,22 @@ log = logging.getLogger(__name__)
 
 
 def run_timing(
-    engines: Engines, audio: np.ndarray, *, choice: str, language: str | None, known_text: str | None
+    engines: Engines,
+    audio: np.ndarray,
+    *,
+    choice: str,
+    language: str | None,
+    known_text: str | None,
+    respell: Respell = None,
 ) -> Transcript:
     """``auto`` tries WhisperX, then Google; a named engine runs alone. None able: ``engine_unavailable``.
 
     Known English text with ``auto`` is force-aligned instead (:func:`align_known_audio`), with the
-    recogniser only where alignment fails.
+    recogniser only where alignment fails; ``respell`` says how the text's words are said
+    (pronunciations), for the aligner only (a recogniser maps what it hears onto the typed words).
     """
     if known_text is not None and choice == "auto":
-        aligned = align_known_audio(engines, audio, known_text, language)
+        aligned = align_known_audio(engines, audio, known_text, language, respell)
         if aligned is not None:
             return aligned
     names = TIMING_ENGINES if choice == "auto" else (choice,)
@@ -124,7 +131,9 @@ def recogniser_for_fallback(engines: Engines) -> tuple[Callable | None, str | No
     return None, None
 
 
-def align_known_audio(engines: Engines, audio: np.ndarray, text: str, language: str | None) -> Transcript | None:
+def align_known_audio(
+    engines: Engines, audio: np.ndarray, text: str, language: str | None, respell: Respell = None
+) -> Transcript | None:
     """stt with ``text``: the whole file force-aligned, long files cut at pauses near sentence ends.
 
     The cut points come from the recogniser's words mapped onto the text (one pass over the file),
@@ -133,7 +142,7 @@ def align_known_audio(engines: Engines, audio: np.ndarray, text: str, language: 
     aligner = english_aligner(engines, text, language)
     if aligner is None:
         return None
-    spoken_text = normalize_english(text)
+    spoken_text = normalize_english(respell(text) if respell else text)
     tokens = spoken_text.split()
     recogniser, name = recogniser_for_fallback(engines)
     duration = len(audio) / SPEECH_SAMPLE_RATE
@@ -141,7 +150,9 @@ def align_known_audio(engines: Engines, audio: np.ndarray, text: str, language: 
     if duration > LONG_AUDIO_S:
         approximate = _approximate_times(audio, spoken_text, recogniser)
     pieces = cut_pieces(audio, tokens, approximate)
-    return known_text_transcript(aligner, audio, text, spoken_text, pieces, recogniser, recogniser_name=name)
+    return known_text_transcript(
+        aligner, audio, text, spoken_text, pieces, recogniser, recogniser_name=name, respell=respell
+    )
 
 
 def _approximate_times(audio: np.ndarray, spoken_text: str, recogniser) -> list[tuple[float, float]]:
@@ -157,11 +168,17 @@ def _approximate_times(audio: np.ndarray, spoken_text: str, recogniser) -> list[
 
 
 def chunk_timer(
-    engines: Engines, text: str, spoken_text: str, rate: int, speakers: Sequence[str | None] | None = None
+    engines: Engines,
+    text: str,
+    spoken_text: str,
+    rate: int,
+    speakers: Sequence[str | None] | None = None,
+    respell: Respell = None,
+    language: str | None = None,
 ) -> ChunkTimer | None:
     """tts: the job's chunk-by-chunk aligner (:mod:`.chunk_timer`); None when the text is not for it."""
-    aligner = english_aligner(engines, spoken_text, None)
+    aligner = english_aligner(engines, spoken_text, language)
     if aligner is None:
         return None
     recogniser, name = recogniser_for_fallback(engines)
-    return ChunkTimer(aligner, recogniser, name, text, spoken_text, rate, speakers)
+    return ChunkTimer(aligner, recogniser, name, text, spoken_text, rate, speakers, respell)
