@@ -62,6 +62,8 @@ TimingFormat = Literal[TIMING_FORMATS]  # type: ignore[valid-type]  # one tuple,
 DownloadFile = Literal[("audio", *TIMING_FORMATS)]  # type: ignore[valid-type]
 Delivery = Literal["url", "base64", "text"]
 TimingEngine = Literal["auto", "whisperx", "google"]
+# stt: how the words get their times (f5worker/timing/engine_choice.py WORD_TIMINGS; API.md).
+SttTimingEngine = Literal["auto", "aligner", "whisperx", "whisper", "google"]
 VoiceName = Annotated[str, StringConstraints(pattern=VOICE_NAME_PATTERN)]
 AudioFormat = Literal["wav", "flac", "mp3", "ogg"]
 SampleRate = Literal[8000, 16000, 22050, 24000, 32000, 44100, 48000]
@@ -111,6 +113,11 @@ class SttRequest(TimingFields):
     audio: str = Field(min_length=1, description="http(s) URL, base64 (data: prefix optional) or voices/ outputs/ key.")
     language: LanguageCode | None = Field(None, description="Spoken language (e.g. 'en'); detected when absent.")
     text: SpokenText | None = Field(None, description="Known transcript: times for exactly these words.")
+    timing_engine: SttTimingEngine = Field(
+        "auto",
+        description="auto: the most accurate available (English: forced alignment); aligner: forced alignment; "
+        "whisperx: WhisperX (wav2vec2) alignment; whisper, google: the recogniser's own times.",
+    )
 
 
 _JSON_TYPES = {

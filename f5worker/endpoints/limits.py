@@ -21,7 +21,7 @@ from ..engines.f5 import chunk_durations
 from ..errors import EngineUnavailable, InvalidInput, PayloadTooLarge
 from ..media.text_normalize import normalize_english
 from ..schemas import TtsRequest
-from ..timing.engine_choice import TIMING_ENGINES
+from ..timing.engine_choice import recognisers_for
 
 WAV_HEADER_BYTES = 44
 # f5-tts's longest sequence (reference plus speech) in one chunk: 8192 mel frames of 256 samples.
@@ -77,7 +77,7 @@ def check_model_limits(request: TtsRequest, ref_seconds: float, ref_text: str, c
 def require_timing_engine(ctx: WorkerContext, choice: str, needed_for: str | None = None) -> None:
     """``engine_unavailable`` before any work when no engine that ``choice`` allows is loaded
     (the same message run_timing would give after the work)."""
-    names = TIMING_ENGINES if choice == "auto" else (choice,)
+    names = recognisers_for(choice)
     if not any(name in ctx.engines.loaded for name in names):
         reasons = "; ".join(f"{name}: {ctx.engines.errors.get(name, 'not loaded')}" for name in names)
         message = f"no timing engine could run ({reasons})"

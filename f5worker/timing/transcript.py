@@ -55,6 +55,8 @@ class Transcript:
     model: str | None = None
     known_text: dict | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
+    timing: str | None = None  # which way timed the words (stt's timing_engine values), when known
+    alignment: dict | None = None  # stt without text: how the recognised words were force-aligned
 
     @property
     def words(self) -> list[Word]:
@@ -62,6 +64,10 @@ class Transcript:
 
     def engine_output(self) -> dict:
         output = {"name": self.engine, "method": self.method, "model": self.model, "known_text": self.known_text}
+        if self.timing is not None:
+            output["timing"] = self.timing
+        if self.alignment is not None:
+            output["alignment"] = self.alignment
         if any(getattr(word, "timed_by", None) for word in self.words):
             output["timed_by"] = timed_by_counts(self.words)
         return output

