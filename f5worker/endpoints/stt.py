@@ -11,7 +11,7 @@ from ..progress import report_progress
 from ..schemas import SttRequest
 from ..storage.results import save_result
 from ..timing.engine_choice import run_timing
-from ..timing.transcript import Segment
+from ..timing.transcript import Segment, Transcript
 from .delivery import resolve_delivery
 from .limits import InlineBudget, check_response_size, require_timing_engine
 from .timing_files import store_timing_files
@@ -22,6 +22,17 @@ PROGRESS_MIN_S = 30.0  # shorter jobs finish before a progress update would tell
 def segment_output(segment: Segment) -> dict:
     """A segment with whole-millisecond times, like its words and the timing files (no 30.159999999999997)."""
     return {**segment.as_output(), "start": round(segment.start, 3), "end": round(segment.end, 3)}
+
+
+def engine_output(transcript: Transcript) -> dict:
+    """Which engine ran and how: ``timing`` names the ``timing_engine`` that timed the words (``auto``
+    resolved), ``alignment`` how recognised words were force-aligned (stt without ``text``)."""
+    output = transcript.engine_output()
+    if transcript.timing is not None:
+        output["timing"] = transcript.timing
+    if transcript.alignment is not None:
+        output["alignment"] = transcript.alignment
+    return output
 
 
 def run(request: SttRequest, ctx: WorkerContext, job_id: str) -> dict:
@@ -54,7 +65,7 @@ def run(request: SttRequest, ctx: WorkerContext, job_id: str) -> dict:
         "duration_s": duration_s,
         "segments": [segment_output(segment) for segment in transcript.segments],
         "words": [word.model_dump() for word in words],
-        "engine": transcript.engine_output(),
+        "engine": engine_output(transcript),
         "files": files,
         "metrics": {
             "decode_ms": times["decode_ms"],

@@ -53,16 +53,14 @@ class WhisperEngine:
         return cls(model, public_name(settings.whisper_model), settings.whisper_beam_size, aligner, alignment_errors)
 
     def describe(self) -> dict:
-        details = {
+        return {
             "model": self.model_name,
             "alignment": {lang: public_name(name) for lang, name in self.aligner.names.items()}
             if self.aligner
             else None,
             "sentence_splitter": self.aligner.splitter if self.aligner else None,
+            "alignment_errors": dict(self.alignment_errors),
         }
-        if self.alignment_errors:
-            details["alignment_errors"] = dict(self.alignment_errors)
-        return details
 
     def detect_language(self, audio: np.ndarray) -> str:
         """English-only models (``*.en``) cannot detect: they only ever hear English."""

@@ -64,10 +64,6 @@ class Transcript:
 
     def engine_output(self) -> dict:
         output = {"name": self.engine, "method": self.method, "model": self.model, "known_text": self.known_text}
-        if self.timing is not None:
-            output["timing"] = self.timing
-        if self.alignment is not None:
-            output["alignment"] = self.alignment
         if any(getattr(word, "timed_by", None) for word in self.words):
             output["timed_by"] = timed_by_counts(self.words)
         return output
