@@ -24,6 +24,7 @@ from pydantic_core import PydanticCustomError
 
 from .audio_rates import F5_SAMPLE_RATE
 from .media.dialogue import is_dialogue
+from .settings import TimingEngineName
 from .storage.layout import JOB_ID_PATTERN, VOICE_NAME_PATTERN
 from .words import TIMING_FORMATS, CaptionOptions
 
@@ -61,9 +62,10 @@ JobId = Annotated[str, StringConstraints(pattern=JOB_ID_PATTERN)]
 TimingFormat = Literal[TIMING_FORMATS]  # type: ignore[valid-type]  # one tuple, in words.py
 DownloadFile = Literal[("audio", *TIMING_FORMATS)]  # type: ignore[valid-type]
 Delivery = Literal["url", "base64", "text"]
-TimingEngine = Literal["auto", "whisperx", "google"]
-# stt: how the words get their times (f5worker/timing/engine_choice.py WORD_TIMINGS; API.md).
-SttTimingEngine = Literal["auto", "aligner", "whisperx", "whisper", "google"]
+TimingEngine = Literal["auto", TimingEngineName]  # the names: one Literal, in settings.py
+# stt: how the words get their times (f5worker/timing/engine_choice.py; API.md): the recognisers' own
+# times (``whisper``, ``google``), forced alignment (``aligner``), WhisperX alignment (``whisperx``).
+SttTimingEngine = Literal["auto", "aligner", "whisper", TimingEngineName]
 VoiceName = Annotated[str, StringConstraints(pattern=VOICE_NAME_PATTERN)]
 AudioFormat = Literal["wav", "flac", "mp3", "ogg"]
 SampleRate = Literal[8000, 16000, 22050, 24000, 32000, 44100, 48000]

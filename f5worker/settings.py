@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal, get_args
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .errors import ConfigError
 
@@ -18,6 +18,8 @@ MAX_PRESIGN_EXPIRY_S = 7 * 24 * 3600  # S3 SigV4 (and so B2) refuses longer-live
 # once into the bucket's model cache; loaded only where it is available without a hub at request time.
 DEFAULT_ALIGN_MODEL = "en=facebook/wav2vec2-base-960h"
 B2_ENDPOINT = re.compile(r"^https?://s3\.([a-z0-9-]+)\.backblazeb2\.com/?$")
+TimingEngineName = Literal["whisperx", "google"]
+TIMING_ENGINES: tuple[str, ...] = get_args(TimingEngineName)  # also the order ``engine: auto`` tries them in
 
 
 class Settings(BaseSettings):
@@ -59,7 +61,9 @@ class Settings(BaseSettings):
     model_cache_dir: Path = Field(Path("/tmp/f5worker-models"), description="Where model_cache_init.py restores.")
 
     # Timing engines (speech recognition and word times)
-    timing_engines: str = Field("whisperx,google", description="Engines to warm-load, comma-separated.")
+    timing_engines: Annotated[list[TimingEngineName], NoDecode] = Field(
+        ["whisperx", "google"], description="Engines to warm-load, comma-separated; parsed here into a list."
+    )
     forced_aligner: Literal["pocketsphinx", "off"] = Field(
         "pocketsphinx", description="Known-text word timing for English (tts, stt with text); off: recogniser only."
     )
@@ -75,6 +79,16 @@ class Settings(BaseSettings):
     google_application_credentials: Path | None = None
     google_speech_endpoint: str | None = Field(None, description="Tests only: host:port of a plaintext gRPC server.")
     google_timeout_s: float = Field(120.0, gt=0)
+
+    @field_validator("timing_engines", mode="before")
+    @classmethod
+    def _engine_names(cls, value: object) -> object:
+        """``whisperx, google`` -> ["whisperx", "google"] (blanks and repeats dropped); names are checked after."""
+        if isinstance(value, str):
+            value = [name.strip() for name in value.split(",")]
+        if isinstance(value, list | tuple):
+            return list(dict.fromkeys(name for name in value if name))
+        return value
 
     @model_validator(mode="after")
     def _storage_is_whole(self) -> Settings:
@@ -124,7 +138,7 @@ def load_settings(**overrides) -> Settings:
     except ValidationError as exc:
         problems = []
         for err in exc.errors(include_input=False, include_url=False):
-            field = ".".join(str(part).upper() for part in err["loc"])
+            field = ".".join(str(part).upper() for part in err["loc"] if not isinstance(part, int))  # no list index
             message = err["msg"].removeprefix("Value error, ")
             problems.append(f"{field}: {message}" if field else message)
         raise ConfigError("invalid configuration: " + "; ".join(problems)) from None

@@ -3,7 +3,7 @@
 runpod 1.10 keeps the ids of jobs in progress in ``.runpod_jobs.pkl`` in the working directory it had when
 ``runpod`` was first imported (``JobsProgress._STATE_DIR = os.getcwd()``), reloads it at import, and shares
 it with its forked heartbeat through that file. A file left by a killed process makes a new process believe
-a job is still running: it never asks for work and ignores SIGTERM (JOURNAL, issue 16). So the SDK is
+a job is still running: it never asks for work and ignores SIGTERM (JOURNAL and docs/notes/issue-16.md). So the SDK is
 imported from a fresh directory of this process's own, and SIGTERM gets a deadline the SDK does not give.
 """
 

@@ -43,6 +43,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from stack_base import Step, log, log_warnings_too, sha256_file, storage
 from stack_stamp import COMPLETE, stamp_of
 
 HERE = Path(__file__).resolve().parent
@@ -59,10 +60,6 @@ class InstallError(Exception):
     def __init__(self, message: str, status: int = 1):
         super().__init__(message)
         self.status = status
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%Y-%m-%d %H:%M:%S')}] install-runpod-deps: {message}", file=sys.stderr, flush=True)
 
 
 def canonical(name: str) -> str:
@@ -204,26 +201,6 @@ def complete_stack(config: Config) -> Path | None:
 # --- helpers with one job each ---
 
 
-class Step:
-    """``with Step("name"):`` logs start, duration and failure of one step."""
-
-    def __init__(self, name: str):
-        self.name = name
-
-    def __enter__(self) -> Step:
-        self.started = time.monotonic()
-        self.note = ""
-        log(f"{self.name}: start")
-        return self
-
-    def __exit__(self, kind, exc, _tb) -> None:
-        took = time.monotonic() - self.started
-        if kind is None:
-            log(f"{self.name}: done in {took:.3f}s{f' ({self.note})' if self.note else ''}")
-        else:
-            log(f"{self.name}: FAILED after {took:.3f}s")
-
-
 def free_mb(path: Path) -> int:
     return shutil.disk_usage(path).free // (1024 * 1024)
 
@@ -297,13 +274,6 @@ def pip_command() -> list[str]:
     raise InstallError("no pip to fetch wheels with: make the image's venv with `uv venv --seed`", 2)
 
 
-def sha256_file(path: Path) -> str:
-    """The worker's own file hash (standard library only, so usable before the stack exists)."""
-    from f5worker.files import sha256_file as file_digest
-
-    return file_digest(path)
-
-
 # --- the wheelhouse ---
 
 
@@ -367,13 +337,6 @@ def wheel_patterns(pins: dict[str, str]) -> list[str]:
         stem = re.sub(r"[-_.]+", "[-_.]", name) + f"-{version}-*.whl"
         patterns += [stem, stem + ".sha256"]
     return patterns
-
-
-def storage():
-    from f5worker.settings import load_settings
-    from f5worker.storage import open_storage
-
-    return open_storage(load_settings())
 
 
 def restore_wheels(config: Config, pins: dict[str, str]) -> None:
@@ -676,6 +639,7 @@ def main(argv: list[str]) -> int:
     if argv not in (["install"], ["snapshot"]):
         print(__doc__, file=sys.stderr)
         return 2
+    log_warnings_too()
     try:
         config = Config.from_env()
         if argv == ["snapshot"]:

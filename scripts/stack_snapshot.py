@@ -2,10 +2,10 @@
 
 Bucket layout under STACKS_PREFIX (``stacks/``), keyed by the stack's stamp (scripts/stack.py):
 ``<stamp>/stack.tar.zst`` (uploaded in parts), then ``<stamp>/manifest.json`` with its size and sha256,
-written last, so a manifest always describes a complete archive. ``<stamp>/.lock`` is taken with a
-conditional create (the model cache's scheme) so one worker uploads while the others go on; its holder
-rewrites it every quarter of STACK_LOCK_STALE_S while it packs and uploads, so a lock not rewritten for
-that long belongs to a killed worker and is taken over.
+written last, so a manifest always describes a complete archive. ``<stamp>/.lock`` is the bucket lock
+the model cache uses too (f5worker/storage/bucket_lock.py), so one worker uploads while the others go on;
+its holder rewrites it every quarter of STACK_LOCK_STALE_S while it packs and uploads, so a lock not
+rewritten for that long belongs to a killed worker and is taken over.
 
 On the volume, ``<stack>/.snapshot-in-bucket`` records that the bucket holds this stack's snapshot (written
 after an upload, a restore, or finding the manifest). A start whose stack lacks it runs
@@ -26,18 +26,15 @@ import os
 import shutil
 import subprocess
 import tempfile
-import threading
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from stack import Step, log, sha256_file, storage
+from stack_base import Step, log, sha256_file, storage
 from stack_stamp import SNAPSHOT_FAILED, SNAPSHOT_IN_BUCKET
 
 PART_BYTES = 32 * 1024 * 1024
 PARALLEL = 16
-LOCK_SETTLE_S = 1.0
 PER_VOLUME = (".last-used", SNAPSHOT_IN_BUCKET, SNAPSHOT_FAILED)  # files in a stack folder that stay out of its tar
 
 
@@ -66,13 +63,20 @@ class Snapshot:
 
     def lock_is_live(self) -> bool:
         """Another worker holds the upload lock and rewrote it less than ``stale_s`` ago."""
-        from f5worker.errors import NotFound
+        from f5worker.storage.bucket_lock import lock_is_live
 
-        try:
-            holder = json.loads(self.store.get_bytes(self.lock))
-        except (NotFound, ValueError):
-            return False
-        return time.time() - holder.get("at", 0) < self.stale_s
+        return lock_is_live(self.store, self.lock, self.stale_s)
+
+    def take_lock(self) -> str | None:
+        """The upload right for this stamp: the lock's token, or None when another worker has it."""
+        from f5worker.storage.bucket_lock import take_lock
+
+        return take_lock(self.store, self.lock, self.stale_s)
+
+    def heartbeat(self, token: str):
+        from f5worker.storage.bucket_lock import Heartbeat
+
+        return Heartbeat(self.store, self.lock, token, self.stale_s)
 
 
 def mark(folder: Path, name: str) -> None:
@@ -184,58 +188,6 @@ def pack(folder: Path, dest: Path) -> tuple[int, str]:
     return dest.stat().st_size, out.digest.hexdigest()
 
 
-def lock_body(token: str) -> bytes:
-    return json.dumps({"token": token, "at": time.time()}).encode()
-
-
-def take_lock(snapshot: Snapshot) -> str | None:
-    """The upload right for one stamp: conditional create, then read back after a pause."""
-    from f5worker.errors import NotFound
-
-    if snapshot.lock_is_live():
-        return None
-    if snapshot.store.exists(snapshot.lock):
-        log("snapshot: taking over an upload lock not renewed for STACK_LOCK_STALE_S (its worker is gone)")
-        snapshot.store.delete(snapshot.lock)
-    token = uuid.uuid4().hex
-    if not snapshot.store.create_exclusive(snapshot.lock, lock_body(token)):
-        return None
-    time.sleep(LOCK_SETTLE_S)
-    try:
-        return token if json.loads(snapshot.store.get_bytes(snapshot.lock)).get("token") == token else None
-    except (NotFound, ValueError):
-        return None
-
-
-class Heartbeat:
-    """Rewrites the upload lock every quarter of its stale time while the holder works, so that only a
-    killed holder's lock goes stale; stops when another worker's token is found there."""
-
-    def __init__(self, snapshot: Snapshot, token: str):
-        self.snapshot, self.token = snapshot, token
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.beat, name="snapshot-lock-heartbeat", daemon=True)
-
-    def __enter__(self) -> Heartbeat:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        self.stop.set()
-        self.thread.join()
-
-    def beat(self) -> None:
-        while not self.stop.wait(self.snapshot.stale_s / 4):
-            try:
-                holder = json.loads(self.snapshot.store.get_bytes(self.snapshot.lock))
-                if holder.get("token") != self.token:
-                    log("warning: snapshot: another worker took the upload lock over; no longer renewing it")
-                    return
-                self.snapshot.store.put_bytes(self.snapshot.lock, lock_body(self.token))
-            except Exception as exc:  # the next beat tries again; a lock gone stale only risks a second upload
-                log(f"warning: snapshot: renewing the upload lock failed ({type(exc).__name__}: {exc})")
-
-
 def publish(config, folder: Path) -> None:
     """Upload the snapshot of a finished stack unless one exists or another worker is uploading it."""
     with Step("upload snapshot") as step:
@@ -245,12 +197,12 @@ def publish(config, folder: Path) -> None:
                 step.note = "already in the bucket"
                 mark(folder, SNAPSHOT_IN_BUCKET)
                 return
-            token = take_lock(snapshot)
+            token = snapshot.take_lock()
             if token is None:
                 step.note = "another worker is uploading it"
                 return
             try:
-                with Heartbeat(snapshot, token):
+                with snapshot.heartbeat(token):
                     fd, name = tempfile.mkstemp(prefix="snapshot-", suffix=".tar.zst", dir=config.tmp)
                     os.close(fd)
                     archive = Path(name)

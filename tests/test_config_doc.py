@@ -11,6 +11,8 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from f5worker.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,3 +39,32 @@ def test_every_variable_read_is_documented() -> None:
     read = variables_read()
     assert len(read) > 40  # the scan itself still finds what it should
     assert sorted(read - documented) == []
+
+
+def documented_defaults() -> dict[str, str]:
+    """The default column of every CONFIG.md table row, by variable."""
+    rows = re.findall(r"^\| `([A-Z][A-Z0-9_]+)` \| ([^|]*) \|", (REPO / "CONFIG.md").read_text(), re.M)
+    return {name: cell.strip() for name, cell in rows}
+
+
+def shown(value: object) -> str:
+    """A default as CONFIG.md writes it: the value a variable would be set to."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list | tuple):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+@pytest.mark.parametrize("name", sorted(Settings.model_fields))
+def test_each_settings_default_is_the_one_config_md_shows(name: str) -> None:
+    """The first value in backticks is the default; a field without one (None) is described in words."""
+    cell = documented_defaults()[name.upper()]
+    default = Settings.model_fields[name].get_default(call_default_factory=True)
+    first = re.search(r"`([^`]*)`", cell)
+    if default is None:
+        assert not re.fullmatch(r"`[^`]*`", cell), f"{name.upper()}: unset by default, but CONFIG.md shows {cell}"
+    else:
+        assert first and first.group(1) == shown(default), f"{name.upper()}: CONFIG.md {cell!r}, Settings {default!r}"

@@ -103,3 +103,41 @@ def test_no_import_cycles() -> None:
     for name in sorted(graph):
         if name not in state:
             visit(name, [])
+
+
+SCRIPTS = PACKAGE.parent / "scripts"
+
+
+def script_imports() -> dict[str, set[str]]:
+    """scripts/*.py importing one another by bare name (they run with scripts/ on sys.path)."""
+    names = {path.stem: path for path in SCRIPTS.glob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in names.items():
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                found.add(node.module)
+        graph[name] = found & names.keys()
+    return graph
+
+
+def test_scripts_do_not_import_each_other_in_a_circle() -> None:
+    """Not even through function-level imports (stack.py and stack_snapshot.py once did)."""
+    graph = script_imports()
+    assert graph["stack"] >= {"stack_snapshot", "stack_base"}  # the scan still sees what it should
+
+    def reaches(start: str, goal: str, seen: set[str]) -> bool:
+        return any(nxt == goal or (nxt not in seen and reaches(nxt, goal, seen | {nxt})) for nxt in graph[start])
+
+    circles = sorted(name for name in graph if reaches(name, name, {name}))
+    assert not circles, f"scripts in an import cycle: {circles}"
+
+
+def test_the_client_imports_nothing_of_the_worker() -> None:
+    """The caller's side (standard library and requests) can be copied into a pipeline on its own."""
+    client = {name: targets for name, targets in IMPORTS.items() if layer(name) == "client"}
+    assert len(client) > 1
+    outside = {(name, target) for name, targets in client.items() for target in targets if layer(target) != "client"}
+    assert not outside, sorted(outside)

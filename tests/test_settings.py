@@ -68,3 +68,11 @@ def test_presigned_urls_are_capped_at_seven_days(monkeypatch):
     monkeypatch.setenv("PRESIGN_EXPIRY_S", str(7 * 24 * 3600 + 1))
     with pytest.raises(ConfigError, match="PRESIGN_EXPIRY_S"):
         load_settings()
+
+
+def test_timing_engines_are_parsed_once_into_a_list_of_known_names(monkeypatch):
+    monkeypatch.setenv("TIMING_ENGINES", " google, ,whisperx,google")
+    assert load_settings().timing_engines == ["google", "whisperx"]
+    monkeypatch.setenv("TIMING_ENGINES", "whisper,google")
+    with pytest.raises(ConfigError, match=r"TIMING_ENGINES: Input should be 'whisperx' or 'google'"):
+        load_settings()

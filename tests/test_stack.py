@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 
 import pytest
 
-from tests.conftest import make_bucket
-from tests.helpers import REPO, s3_env
+from tests.helpers import REPO
 
 sys.path.insert(0, str(REPO / "scripts"))
 import stack  # noqa: E402
@@ -98,25 +96,3 @@ def test_a_snapshot_round_trips_files_links_and_modes(tmp_path):
     assert os.readlink(out / "bin" / "python") == "/usr/bin/python3"
     assert os.access(out / "bin" / "tool", os.X_OK)
     assert not (out / ".last-used").exists()  # per volume, not part of the stack
-
-
-def test_a_live_upload_lock_is_renewed_and_a_dead_one_taken_over(moto_endpoint, monkeypatch):
-    for name, value in s3_env(moto_endpoint, make_bucket(moto_endpoint)).items():
-        monkeypatch.setenv(name, value)
-    base = "stacks/abc/"
-    snapshot = stack_snapshot.Snapshot(
-        stack.storage(), base + "stack.tar.zst", base + "manifest.json", base + ".lock", stale_s=2.0
-    )
-    token = stack_snapshot.take_lock(snapshot)
-    assert token
-    with stack_snapshot.Heartbeat(snapshot, token):  # an upload that takes longer than the stale time
-        deadline = time.monotonic() + 4.5
-        while time.monotonic() < deadline:
-            assert snapshot.lock_is_live() and stack_snapshot.take_lock(snapshot) is None
-            time.sleep(0.2)
-    # its worker is killed (the lock stays, no longer renewed): stale after 2 s, then taken over
-    assert snapshot.lock_is_live()
-    time.sleep(2.1)
-    assert not snapshot.lock_is_live()
-    other = stack_snapshot.take_lock(snapshot)
-    assert other and other != token

@@ -39,3 +39,9 @@ def tiny_models(tmp_path_factory) -> dict[str, str]:
     out = tmp_path_factory.mktemp("tiny-models")
     load_builder().build(out, seed=0, check=False)
     return read_env(out / "tiny.env")
+
+
+@pytest.fixture
+def tiny_f5_dir(tiny_models) -> Path:
+    """The tiny F5-TTS checkpoint's folder (checkpoint, vocab, config): a model folder to cache."""
+    return Path(tiny_models["F5_CKPT_FILE"]).parent

@@ -99,10 +99,6 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0][:300]}" if text else type(exc).__name__
 
 
-def wanted_timing_engines(settings: Settings) -> list[str]:
-    return [name.strip() for name in settings.timing_engines.split(",") if name.strip()]
-
-
 def load_tts(settings: Settings, device: str) -> Synthesiser:
     from .f5 import F5Engine
     from .model_files import resolve_f5_files
@@ -122,7 +118,7 @@ def load_tts(settings: Settings, device: str) -> Synthesiser:
 def warm_load(settings: Settings) -> Engines:
     """Load every configured engine once, before the worker takes its first job."""
     engines = Engines(device=detect_device())
-    wanted = wanted_timing_engines(settings)
+    wanted = settings.timing_engines
     if "whisperx" in wanted:
         from .whisper import WhisperEngine
 

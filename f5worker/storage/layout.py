@@ -42,5 +42,15 @@ def voice_text_key(name: str, ext: str = "txt") -> str:
     return f"voices/{name}.{ext}"
 
 
-def model_prefix(name: str) -> str:
-    return f"models/{name}/"
+def model_file_key(name: str, relative: str) -> str:
+    """One file of a cached model (``name`` may have folders: ``f5-tts/F5TTS_v1_Base``)."""
+    return check_key(f"models/{name}/{relative}")
+
+
+def model_manifest_key(name: str) -> str:
+    """Written last: a model whose manifest exists is complete in the bucket."""
+    return model_file_key(name, "manifest.json")
+
+
+def model_lock_key(name: str) -> str:
+    return model_file_key(name, ".lock")

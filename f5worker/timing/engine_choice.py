@@ -15,6 +15,7 @@ from ..engines.roles import KnownTextAligner, Recogniser, TextAligningRecogniser
 from ..errors import EngineUnavailable
 from ..media.text_normalize import normalize_english
 from ..metrics import elapsed_ms, timed
+from ..settings import TIMING_ENGINES
 from .aligner import LONG_AUDIO_S, Piece, cut_pieces, known_text_transcript, spread_evenly
 from .chunk_timer import ChunkTimer
 from .recognised_alignment import align_recognised
@@ -25,11 +26,9 @@ if TYPE_CHECKING:
     from ..engines import Engines
 
 log = logging.getLogger(__name__)
-TIMING_ENGINES = ("whisperx", "google")  # the recognisers, in the order ``auto`` tries them
 # stt's ``timing_engine``: how the words get their times (API.md). Recogniser times: ``whisper``,
 # ``google``; forced alignment: ``aligner`` (pocketsphinx, English); WhisperX alignment: ``whisperx``
 # (wav2vec2 where ALIGN_MODEL has a model for the language, else Whisper's own times).
-WORD_TIMINGS = ("auto", "aligner", "whisperx", "whisper", "google")
 ALIGNING = ("auto", "aligner")  # the choices that use the forced aligner
 
 

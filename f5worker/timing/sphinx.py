@@ -1,6 +1,6 @@
 """English forced alignment of known text with pocketsphinx: where each word is, not what was said.
 
-The configuration is the one measured best here (notes/issue-10-align.md, bench/timing_accuracy.py):
+The configuration is the one measured best here (docs/notes/issue-10-forced-alignment.md, bench/timing_accuracy.py):
 no language model, no filler words (with fillers, pocketsphinx 5 returned empty or partial results
 for about half the sentences), beams so wide the search never prunes the right path, and a JSGF
 grammar that is the text itself, ``[sp] w1 w2 [sp] w3 ... [sp]``, where ``sp`` is a word made of

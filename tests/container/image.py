@@ -5,7 +5,7 @@ Docker cannot run here, so the image is made the way its layers would be:
 1. ``base``: ``debootstrap --variant=minbase bookworm`` plus what ``python:3.11-slim-bookworm`` adds on top
    of Debian (a Python 3.11 with pip as ``python``/``pip``, CA certificates, netbase, tzdata). The official
    image builds CPython 3.11.x from source into /usr/local; here it is Debian's python3 (3.11.2) with
-   its PEP 668 marker removed, which is the one difference the test cannot hide (see notes/issue-12.md).
+   its PEP 668 marker removed, which is the one difference the test cannot hide (see docs/notes/start-up-and-stack.md).
 2. ``image``: the Dockerfile's ``ARG``/``ENV``/``WORKDIR``/``COPY``/``RUN`` steps up to its last ``RUN``,
    parsed from the file and run in the root with ``chroot`` (inside ``unshare -m``, so the mounts of
    /proc and /dev vanish with the command).
