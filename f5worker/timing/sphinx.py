@@ -9,6 +9,11 @@ digital silence, on which the acoustic features degenerate and the search fails 
 sentence in five: a -60 dBFS dither goes in first. A failed search is retried with other beams and
 another dither before the caller falls back to a recogniser.
 
+Times (issue 22, docs/notes/issue-22-onsets.md): the audio is padded at both ends with quiet at the
+recording's noise floor, so a lead-in shorter than the silence model's minimum can still be a pause;
+frame numbers become seconds with a shift measured against the frame-start stamp; and a word the
+search found after a pause starts where its sound rises out of that pause (:mod:`.onsets`).
+
 The acoustic model and the CMU dictionary ship inside the pocketsphinx wheel: nothing to download.
 """
 
@@ -24,11 +29,26 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..audio_rates import SPEECH_SAMPLE_RATE
+from .onsets import acoustic_onset
 from .pronounce import Pronouncer, dictionary_words
 
 log = logging.getLogger(__name__)
 
 FRAME_S = 0.01  # pocketsphinx's feature frame rate: 100 a second
+WINDOW_S = 0.025625  # its analysis window (the model's -wlen): frame n covers [n * FRAME_S, n * FRAME_S + WINDOW_S)
+# pocketsphinx stamps frame n at the start of its window; geometrically a boundary before frame n lies
+# between the centres of frames n - 1 and n, WINDOW_S / 2 - FRAME_S / 2 = 7.8 ms later. Measured in
+# running speech, the model's own boundaries put the zero-bias shift at -0.5 ms on espeak-ng and
+# +10.5 ms on the Piper voice (docs/notes/issue-22-onsets.md): the shift is the middle of the two,
+# inside the geometric bound, so neither voice is favoured.
+BOUNDARY_OFFSET_S = 0.005
+SILENCE_STATES = 3  # emitting states of the model's SIL phone: a pause takes at least this many frames
+# Shortest stretch in which the optional pause fits, doubled; the audio gets this much quiet on each
+# side, so a lead-in shorter than a pause can still be one (times are mapped back).
+PADDING_S = 2 * ((SILENCE_STATES - 1) * FRAME_S + WINDOW_S)
+# A stop after a pause opens with a closure as quiet as the pause, so its sound only starts at the
+# burst: the aligned start (the model places the closure) is kept instead of moving to the sound.
+STOPS = {"P", "B", "T", "D", "K", "G", "CH", "JH"}
 PAUSE = "sp"
 DITHER_DBFS = -60.0
 # (beam, dither seed) for the first try and the retries; the first is the measured configuration.
@@ -83,8 +103,9 @@ class _Search:
                 self.decoder.add_word(name, phones, position == len(new) - 1)
             self.added.add(name)
 
-    def run(self, pcm: bytes, grammar: str) -> list[tuple[str, int, int]] | None:
-        """(word, first frame, last frame) of every grammar word found, or None when the search failed."""
+    def run(self, pcm: bytes, grammar: str) -> list[tuple[str, int, int, int | None]] | None:
+        """(word, first frame, last frame, first frame of the pause before it or None) of every grammar
+        word found, or None when the search failed."""
         decoder = self.decoder
         decoder.add_jsgf_string("text", grammar)
         decoder.activate_search("text")
@@ -94,10 +115,14 @@ class _Search:
         if decoder.hyp() is None:
             return None
         found = []
+        pause: int | None = 0  # the start of the audio counts as a pause before the first word
         for segment in decoder.seg():
             word = re.sub(r"\(\d+\)$", "", segment.word)
             if word not in _NOT_WORDS:
-                found.append((word, segment.start_frame, segment.end_frame))
+                found.append((word, segment.start_frame, segment.end_frame, pause))
+                pause = None
+            elif word in (PAUSE, "<sil>") and pause is None:
+                pause = segment.start_frame
         return found
 
 
@@ -161,12 +186,13 @@ class SphinxAligner:
                 for word, (phones, source) in pronounced.items()
                 if names[word] != word or source != "dictionary"
             }
+            padded = padded_audio(audio)
             for beam, seed in ATTEMPTS:
                 search = self._search(beam)
                 search.ensure(entries)
-                found = search.run(_pcm(audio, seed), grammar)
-                if found is not None and [word for word, _s, _e in found] == [name for name, _t in sequence]:
-                    return _token_times(found, sequence, tokens, token_words, pronounced)
+                found = search.run(_pcm(padded, seed), grammar)
+                if found is not None and [word for word, *_rest in found] == [name for name, _t in sequence]:
+                    return _token_times(audio, found, sequence, tokens, token_words, pronounced)
                 log.info(
                     "pocketsphinx search failed (beam %g, %s words): %s",
                     beam,
@@ -205,10 +231,33 @@ def _pcm(audio: np.ndarray, seed: int) -> bytes:
     return (np.clip(audio.astype(np.float64) + noise, -1.0, 1.0) * 32767).astype("<i2").tobytes()
 
 
-def _token_times(found, sequence, tokens, token_words, pronounced) -> TokenTimes:
+def padded_audio(audio: np.ndarray) -> np.ndarray:
+    """``PADDING_S`` of noise at each end at the recording's floor (its quietest 10 ms frame)."""
+    size = round(PADDING_S * SPEECH_SAMPLE_RATE)
+    frame = round(FRAME_S * SPEECH_SAMPLE_RATE)
+    usable = audio[: audio.size - audio.size % frame].astype(np.float64)
+    level = float(np.sqrt((usable.reshape(-1, frame) ** 2).mean(axis=1)).min()) if usable.size else 0.0
+    noise = np.random.default_rng(audio.size).standard_normal(2 * size) * level
+    return np.concatenate([noise[:size], audio, noise[size:]]).astype(np.float32)
+
+
+def frame_time(frame: int) -> float:
+    """Seconds in the unpadded audio of the boundary before ``frame`` of the padded audio."""
+    return max(frame * FRAME_S + BOUNDARY_OFFSET_S - PADDING_S, 0.0)
+
+
+def _starts_with_stop(words: list[str], pronounced: dict) -> bool:
+    phones = next((pronounced[word][0].split() for word in words if word in pronounced), [])
+    return bool(phones) and phones[0] in STOPS
+
+
+def _token_times(audio, found, sequence, tokens, token_words, pronounced) -> TokenTimes:
     times: list[tuple[float, float] | None] = [None] * len(tokens)
-    for (_word, first, last), (_name, index) in zip(found, sequence, strict=True):
-        start, end = first * FRAME_S, (last + 1) * FRAME_S
+    length = audio.size / SPEECH_SAMPLE_RATE
+    for (_word, first, last, pause), (_name, index) in zip(found, sequence, strict=True):
+        start, end = frame_time(first), min(frame_time(last + 1), length)
+        if pause is not None and times[index] is None and not _starts_with_stop(token_words[index], pronounced):
+            start = acoustic_onset(audio, SPEECH_SAMPLE_RATE, start, frame_time(pause), end)
         times[index] = (start, end) if times[index] is None else (times[index][0], end)
     phones = [sum(_arpabet_count(pronounced[word][0]) for word in words if word in pronounced) for words in token_words]
     return TokenTimes(times, phones)

@@ -1,0 +1,58 @@
+"""Where a word that follows silence really starts: the rise of its energy out of the pause.
+
+A forced aligner places a boundary to the nearest 10 ms frame, and its silence model and
+spectral features (25.6 ms windows, deltas over +-3 frames) smear an onset from silence over
+several frames. Out of a pause the onset is simply where the signal rises above the pause's
+noise floor, which short energy frames find to a few milliseconds: the aligner says which
+rise (the one nearest its own boundary), the energy says exactly where.
+
+Levels are relative (the pause's floor, the word's first peak), so the same rule holds for a
+quiet or loud voice and for clean or noisy audio; it was measured on espeak-ng and on a Piper
+VITS voice (docs/notes/issue-22-onsets.md).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+WINDOW_S = 0.005  # energy window: shorter than a stop burst, long enough to average a glottal pulse or two
+HOP_S = 0.001
+REACH_S = 0.08  # how far from the aligner's boundary the onset may lie (a few aligner frames either side)
+PEAK_S = 0.1  # the word's first peak is looked for this far after the boundary
+RISE = 0.5  # the onset: where the level (in dB) first climbs halfway from the pause floor to the peak
+# Less between floor and peak (noise at about 10 dB SNR and worse masks weak consonants such as /h/ or
+# /ð/, so the rise found would be the vowel's): keep the aligner's boundary.
+MIN_CONTRAST_DB = 20.0
+
+
+def acoustic_onset(audio: np.ndarray, rate: int, boundary: float, earliest: float, latest: float) -> float:
+    """The onset nearest ``boundary`` (seconds) inside [earliest, latest]; ``boundary`` when unclear.
+
+    ``earliest`` is where the pause before the word starts (the floor is read there), ``latest``
+    where the word ends.
+    """
+    window = max(1, round(WINDOW_S * rate))
+    hop = max(1, round(HOP_S * rate))
+    first = max(0, round(max(earliest, boundary - REACH_S) * rate))
+    last = min(audio.size, round(min(latest, boundary + max(REACH_S, PEAK_S)) * rate) + window)
+    if last - first < 4 * window or round(boundary * rate) <= first:
+        return boundary
+    segment = np.asarray(audio[first:last], dtype=np.float64)
+    power = np.convolve(segment**2, np.ones(window) / window, mode="valid")[::hop]
+    level = 10 * np.log10(power + 1e-12)
+    times = first / rate + (np.arange(level.size) * hop + window / 2) / rate  # window centres
+    before = times < boundary
+    after = (times >= boundary) & (times <= boundary + PEAK_S)
+    if before.sum() < 3 or not after.any():
+        return boundary
+    floor = float(np.percentile(level[before], 10))
+    peak_index = int(np.flatnonzero(after)[np.argmax(level[after])])
+    peak = float(level[peak_index])
+    if peak - floor < MIN_CONTRAST_DB:
+        return boundary
+    threshold = floor + RISE * (peak - floor)
+    index = peak_index
+    while index > 0 and level[index - 1] >= threshold:
+        index -= 1
+    onset = float(times[index])
+    return onset if abs(onset - boundary) <= REACH_S else boundary
