@@ -14,11 +14,10 @@ Only words the recogniser got right count (normalised, paired in order as tests/
 ``matched`` is their share of the reference words. Errors are |start - truth| in ms; bias is the
 signed mean (> 0: late); ``+CPU s/s`` is the aligned row's extra process CPU per audio second.
 
-Piper word starts: a word after a pause (the utterance start, or a punctuation token) starts at
-its first phoneme; in running speech the inter-word token (" ") belongs to the next word (it holds
-the closure of a word-initial stop). Words are found by phonemizing each word alone and matching
-those phonemes to the utterance's in order, so words espeak runs together ("of the") keep their own
-onsets and a word whose first phoneme is not found has no ground truth.
+Piper word starts come from ``tests/piper_speech.py:word_times`` (its convention: a word after a
+pause starts at its first phoneme, in running speech at the word gap before it); the sentences are
+``tests/natural_sentences.py``'s ``BENCH`` at three speaking rates (the acceptance test in
+tests/test_e2e_stt.py sends ``HELD_OUT`` through the local API).
 
 Example: .venv/bin/python bench/stt_timing.py           (about 3 CPU minutes)
          .venv/bin/python bench/stt_timing.py --smoke   (seconds; the suite runs it)
@@ -32,40 +31,14 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-# Natural speech: narration, dialogue, questions, names, numbers, short and long lines (not the test's).
-PIPER_SENTENCES = [
-    "The lighthouse keeper climbed the stairs every evening at dusk.",
-    "Could you pass me the salt, please?",
-    "Margaret and Thomas moved to Edinburgh in the spring.",
-    "We waited for the bus until nearly midnight.",
-    "No, I never said that!",
-    "The museum opens at nine and closes at five.",
-    "After the storm, the village was quiet for days.",
-    "Why would anyone leave a perfectly good bicycle in the river?",
-    "Professor Chen explained the results in simple words.",
-    "Turn left at the bakery, then walk straight for two blocks.",
-    "It was cold, dark, and very late.",
-    "The children laughed as the puppy chased its own tail around the garden.",
-    "She bought three apples, a loaf of bread, and some cheese.",
-    "Have you ever seen a whale up close?",
-    "Our flight to Lisbon was delayed by four hours.",
-    "He whispered something, but nobody heard it.",
-    "The committee will announce its decision on Friday morning.",
-    "Please keep your tickets until the end of the journey.",
-    "Daniel painted the fence while his sister mowed the lawn.",
-    "That old clock has not worked for twenty years.",
-]
 PIPER_RATES = (0.85, 1.0, 1.2)  # length_scale: < 1 is faster
 SMOKE_PIPER = 2
 SMOKE_ESPEAK = 2
-STRESS_MARKS = set("ˈˌ")
-STRESS_AND_PAUSES = STRESS_MARKS | set("^$ ") | set(",.;:!?…—–-\"'()")
 
 
 @dataclass
@@ -92,58 +65,18 @@ class Score:
         return f"{absolute.mean():>7.0f} {np.percentile(absolute, 95):>7.0f} {np.mean(errors) * 1000:>+8.0f}"
 
 
-# --------------------------------------------------------------------------- Piper ground truth
-
-
-def _phones(symbols) -> list[str]:
-    return [symbol for symbol in symbols if symbol not in STRESS_AND_PAUSES]
-
-
-def piper_word_starts(text: str, spans) -> list[tuple[str, float | None]]:
-    """Each token of ``text`` with its start in a Piper utterance (``spans``: its PhonemeSpans)."""
-    from tests.piper_speech import voice
-
-    tokens = text.split()
-    owners: list[int] = []  # per phoneme of the words spoken alone: which token it belongs to
-    firsts: list[int | None] = []  # per token: its first phoneme's position in that list
-    for index, token in enumerate(tokens):
-        phones = _phones(symbol for sentence in voice().phonemize(token) for symbol in sentence)
-        firsts.append(len(owners) if phones else None)
-        owners += [index] * len(phones)
-    spoken = [position for position, span in enumerate(spans) if span.phoneme not in STRESS_AND_PAUSES]
-    alone = [symbol for token in tokens for sentence in voice().phonemize(token) for symbol in _phones(sentence)]
-    found: dict[int, int] = {}  # position in `alone` -> position in `spans`
-    matcher = SequenceMatcher(None, alone, [spans[position].phoneme for position in spoken], autojunk=False)
-    for tag, a_start, a_end, b_start, b_end in matcher.get_opcodes():
-        if tag == "equal" or (tag == "replace" and a_end - a_start == b_end - b_start):
-            for step in range(a_end - a_start):
-                found[a_start + step] = spoken[b_start + step]
-    starts: list[tuple[str, float | None]] = []
-    for token, first in zip(tokens, firsts, strict=True):
-        position = found.get(first) if first is not None else None
-        starts.append((token, None if position is None else onset(spans, position)))
-    return starts
-
-
-def onset(spans, position: int) -> float:
-    """Running speech: from the inter-word token before the word; after a pause: its first token
-    (a stress mark before the first phoneme is a token of the word, with samples of its own)."""
-    while position >= 1 and spans[position - 1].phoneme in STRESS_MARKS:
-        position -= 1
-    running = position >= 2 and spans[position - 1].phoneme == " "
-    if running and spans[position - 2].phoneme not in STRESS_AND_PAUSES:
-        return spans[position - 1].start_s
-    return spans[position].start_s
+# --------------------------------------------------------------------------- the two sets
 
 
 def piper_set(sentences, rates) -> list[Sample]:
-    from tests.piper_speech import speak
+    from tests.piper_speech import speak, word_times
 
     samples = []
     for rate in rates:
         for text in sentences:
             utterance = speak(text, length_scale=rate)
-            samples.append(Sample(text, utterance.audio, piper_word_starts(text, utterance.phonemes)))
+            truth = [(word.token, word.start_s) for word in word_times(utterance)]
+            samples.append(Sample(text, utterance.audio, truth))
     return samples
 
 
@@ -205,9 +138,11 @@ def main(argv=None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     sys.path.insert(0, str(REPO))
     whisper, aligner, model = load_engines(args.whisper_model)
+    from tests.natural_sentences import BENCH
+
     sets = {
         "espeak": espeak_set(SMOKE_ESPEAK if args.smoke else None),
-        "piper": piper_set(PIPER_SENTENCES[:SMOKE_PIPER] if args.smoke else PIPER_SENTENCES, PIPER_RATES),
+        "piper": piper_set(BENCH[:SMOKE_PIPER] if args.smoke else BENCH, PIPER_RATES),
     }
     print(f"stt without text, word-start error on words Whisper {model} heard right")
     header = (
