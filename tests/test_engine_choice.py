@@ -366,6 +366,14 @@ def test_aligner_without_the_forced_aligner_is_unavailable_before_any_work():
 
 @pytest.mark.parametrize("known_text", [None, "Hallo Welt"])
 def test_aligner_in_another_language_is_unavailable(known_text):
-    engines = engines_with_aligner(FakeWhisper(aligner=FakeAligner(["de"])))
+    whisper = FakeWhisper(aligner=FakeAligner(["de"]))
     with pytest.raises(EngineUnavailable, match="forced aligner times English only"):
-        run_timing(engines, AUDIO, choice="aligner", language="de", known_text=known_text)
+        run_timing(engines_with_aligner(whisper), AUDIO, choice="aligner", language="de", known_text=known_text)
+    assert whisper.calls == []  # refused before any transcription
+
+
+def test_aligner_for_audio_recognised_as_another_language_is_unavailable_after_recognition():
+    whisper = FakeWhisper(language="de")
+    with pytest.raises(EngineUnavailable, match="forced aligner times English only"):
+        run_timing(engines_with_aligner(whisper), AUDIO, choice="aligner", language=None, known_text=None)
+    assert whisper.calls == [("transcribe", None)]

@@ -48,8 +48,14 @@ def run_timing(
     (:func:`align_known_audio`), recognised words after recognition (:func:`timed_recognition`).
     ``aligner`` fails rather than fall back to the recogniser's times.
     """
-    if choice == "aligner" and engines.forced_aligner() is None:
-        raise EngineUnavailable(f"no timing engine could run (aligner: {engines.errors.get('aligner', 'not loaded')})")
+    if choice == "aligner":
+        forced = engines.forced_aligner()
+        if forced is None:
+            raise EngineUnavailable(
+                f"no timing engine could run (aligner: {engines.errors.get('aligner', 'not loaded')})"
+            )
+        if language is not None and not forced.handles("", language):  # refused before any work
+            raise EngineUnavailable(NOT_FOR_ALIGNER)
     if known_text is not None and choice in ALIGNING:
         aligned = align_known_audio(engines, audio, known_text, language)
         if aligned is not None:
