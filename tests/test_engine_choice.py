@@ -35,16 +35,12 @@ class FakeRecogniser:
         self.calls.append(("transcribe", language))
         if self.fail:
             raise self.fail
-        segment = Segment(
-            start=self.words[0].start,
-            end=self.words[-1].end,
-            text=" ".join(w.word for w in self.words),
-            words=list(self.words),
-        )
+        text = " ".join(w.word for w in self.words)
+        segments = [Segment(self.words[0].start, self.words[-1].end, text, list(self.words))] if self.words else []
         return Transcript(
-            text=segment.text,
+            text=text,
             language=language or self.language,
-            segments=[segment],
+            segments=segments,
             engine=self.name,
             method=f"{self.name}-words",
         )
@@ -377,3 +373,10 @@ def test_aligner_for_audio_recognised_as_another_language_is_unavailable_after_r
     with pytest.raises(EngineUnavailable, match="forced aligner times English only"):
         run_timing(engines_with_aligner(whisper), AUDIO, choice="aligner", language=None, known_text=None)
     assert whisper.calls == [("transcribe", None)]
+
+
+def test_aligner_with_nothing_heard_returns_the_empty_transcript():
+    transcript = run_timing(
+        engines_with_aligner(FakeWhisper(words=[])), AUDIO, choice="aligner", language=None, known_text=None
+    )
+    assert transcript.words == [] and transcript.text == ""

@@ -107,6 +107,8 @@ def timed_recognition(
         transcript = transcribe_timed(engine, audio, language)
     else:
         transcript = transcribe_timed(realigner, audio, language, realign=False)
+    if not transcript.words:  # nothing heard: nothing to time, whichever way was asked for
+        return transcript
     if forced is not None:
         aligned = align_recognised(forced, audio, transcript)
         if aligned is not None:
