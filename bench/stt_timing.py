@@ -19,7 +19,7 @@ pause starts at its first phoneme, in running speech at the word gap before it);
 ``tests/natural_sentences.py``'s ``BENCH`` at three speaking rates (the acceptance test in
 tests/test_e2e_stt.py sends ``HELD_OUT`` through the local API).
 
-Example: .venv/bin/python bench/stt_timing.py           (about 3 CPU minutes)
+Example: .venv/bin/python bench/stt_timing.py           (about 6 CPU minutes; --only piper: one set)
          .venv/bin/python bench/stt_timing.py --smoke   (seconds; the suite runs it)
 """
 
@@ -119,6 +119,7 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--whisper-model", default=None, help="faster-whisper model (default: tiny.en wheel)")
     parser.add_argument("--smoke", action="store_true", help="a few sentences per set, for the test suite")
+    parser.add_argument("--only", choices=("espeak", "piper"), help="run one set only")
     return parser.parse_args(argv)
 
 
@@ -140,10 +141,11 @@ def main(argv=None) -> int:
     whisper, aligner, model = load_engines(args.whisper_model)
     from tests.natural_sentences import BENCH
 
-    sets = {
-        "espeak": espeak_set(SMOKE_ESPEAK if args.smoke else None),
-        "piper": piper_set(BENCH[:SMOKE_PIPER] if args.smoke else BENCH, PIPER_RATES),
+    builders = {
+        "espeak": lambda: espeak_set(SMOKE_ESPEAK if args.smoke else None),
+        "piper": lambda: piper_set(BENCH[:SMOKE_PIPER] if args.smoke else BENCH, PIPER_RATES),
     }
+    sets = {name: build() for name, build in builders.items() if args.only in (None, name)}
     print(f"stt without text, word-start error on words Whisper {model} heard right")
     header = (
         f"{'set':<8} {'way':<8} {'mean ms':>7} {'p95 ms':>7} {'bias ms':>8}  "
