@@ -17,7 +17,7 @@ from f5worker.errors import ConfigError
 from f5worker.settings import Settings, get_settings
 from f5worker.streaming import run_job, stream_job
 from f5worker.temp_root import use_private_temp_root
-from f5worker.worker_process import BoundedShutdown, import_sdk_with_private_state
+from f5worker.worker_process import BoundedShutdown, import_sdk
 
 log = logging.getLogger("f5worker")
 _context: WorkerContext | None = None
@@ -79,10 +79,10 @@ def concurrency_modifier(current_concurrency: int) -> int:
 
 
 def start_sdk(settings) -> None:
-    """Import the RunPod SDK with a job-state file of this process's own, and give SIGTERM a deadline."""
+    """Import the RunPod SDK (its job state is in memory, per process) and give SIGTERM a deadline."""
     global _shutdown
     _shutdown = BoundedShutdown(grace_s=settings.shutdown_grace_s)
-    import_sdk_with_private_state()
+    import_sdk()
 
 
 def main() -> None:

@@ -96,18 +96,20 @@ def ranged_gets_read_only_their_range() -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="the whole requirements.txt instead of a slice")
+    parser.add_argument("--smoke", action="store_true", help="a one-package lock (idna): seconds, for the suite")
     args = parser.parse_args()
 
     import boto3
     from moto.server import ThreadedMotoServer
 
     from tests.helpers import free_port
-    from tests.lock_slice import lock_slice
+    from tests.lock_slice import SLICE_ROOTS, lock_slice
 
     ranged_gets_read_only_their_range()
 
     work = Path(tempfile.mkdtemp(prefix="bench-cold-", dir=os.environ.get("BENCH_DIR")))
-    lock = REPO / "requirements.txt" if args.full else lock_slice(work / "requirements-slice.txt")
+    roots = ("idna",) if args.smoke else SLICE_ROOTS
+    lock = REPO / "requirements.txt" if args.full else lock_slice(work / "requirements-slice.txt", roots=roots)
     packages = sum(1 for line in lock.read_text().splitlines() if "==" in line and not line.startswith("#"))
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)

@@ -22,7 +22,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.measure import median_ms  # noqa: E402
+from bench.measure import add_smoke_flag, median_ms  # noqa: E402
 from f5worker.media.audio import decode_audio  # noqa: E402
 from tests.helpers import convert_audio, espeak_wav, run_ffmpeg  # noqa: E402
 
@@ -52,6 +52,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30.0, help="length of the test audio")
     parser.add_argument("--repeat", type=int, default=5)
+    add_smoke_flag(parser, seconds=2.0, repeat=1)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         source = Path(folder) / "source.wav"

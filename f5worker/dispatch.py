@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 from . import schemas
 from .context import WorkerContext
 from .endpoints import download, health, result, stt, tts, voices
-from .errors import InvalidInput, PayloadTooLarge, WorkerError
+from .errors import InvalidInput, PayloadTooLarge, WorkerError, json_type, shown
 from .job_outputs import job_outputs
 from .settings import Settings
 
@@ -50,8 +50,8 @@ def parse_request(raw_input: object, settings: Settings | None = None) -> tuple[
     payload = {"endpoint": DEFAULT_ENDPOINT, **raw_input}
     name = payload["endpoint"]
     if not isinstance(name, str) or name not in ENDPOINTS:
-        shown = repr(name) if isinstance(name, str) and len(name) <= 40 else schemas.json_type(name)
-        raise InvalidInput(f"endpoint: expected one of {', '.join(ENDPOINTS)} (got {shown})")
+        got = shown(name) if isinstance(name, str) else json_type(name)
+        raise InvalidInput(f"endpoint: expected one of {', '.join(ENDPOINTS)} (got {got})")
     endpoint = ENDPOINTS[name]
     try:
         return endpoint, endpoint.schema.model_validate(payload, context={"settings": settings})

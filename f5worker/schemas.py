@@ -8,7 +8,8 @@ context that :func:`f5worker.dispatch.parse_request` passes (``{"settings": Sett
 from __future__ import annotations
 
 import difflib
-from typing import Annotated, Any, Literal, get_args
+import unicodedata
+from typing import Annotated, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -23,11 +24,15 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from .audio_rates import F5_SAMPLE_RATE
-from .media.dialogue import is_dialogue
+from .captions.options import CaptionOptions
+from .errors import json_type, shown
+from .media.dialogue import is_dialogue, parse_tagged_text
 from .settings import TimingEngineName
 from .storage.layout import JOB_ID_PATTERN, VOICE_NAME_PATTERN
-from .words import TIMING_FORMATS, CaptionOptions
+from .words import TIMING_FORMATS
 
+# Voice turns in one job, whatever the form ('segments' or '[voice]'-tagged text).
+MAX_TURNS = 200
 TOO_LARGE = "payload_too_large"  # the pydantic error type that dispatch turns into payload_too_large
 
 
@@ -52,9 +57,22 @@ def _within_text_limit(text: str | None, info: ValidationInfo) -> str | None:
     return text
 
 
+def _is_blank(text: str) -> bool:
+    """Only whitespace (any Unicode space or line break) and invisible characters (zero-width, controls)."""
+    return all(char.isspace() or unicodedata.category(char) in ("Cc", "Cf") for char in text)
+
+
 def _has_words(text: str | None) -> str | None:
-    if text is not None and not text.strip():
+    if text is not None and _is_blank(text):
         raise PydanticCustomError("no_words", "contains no words to speak")
+    return text
+
+
+def _is_not_blank(text: str | None) -> str | None:
+    if text is not None and _is_blank(text):
+        raise PydanticCustomError(
+            "no_words", "contains only spaces or invisible characters; give the words or leave it out"
+        )
     return text
 
 
@@ -72,6 +90,8 @@ SampleRate = Literal[8000, 16000, 22050, 24000, 32000, 44100, 48000]
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")]
 # Text to speak or align: not empty, some words, at most MAX_TEXT_CHARS (the only place these are checked).
 SpokenText = Annotated[str, Field(min_length=1), AfterValidator(_has_words), AfterValidator(_within_text_limit)]
+# What a reference recording says: some visible text when given (blank is not "absent").
+ReferenceText = Annotated[str, Field(min_length=1), AfterValidator(_is_not_blank)]
 
 
 class Request(BaseModel):
@@ -122,14 +142,6 @@ class SttRequest(TimingFields):
     )
 
 
-_JSON_TYPES = {
-    str: "a string",
-    bool: "a boolean",
-    int: "an integer",
-    float: "a number",
-    dict: "an object",
-    list: "an array",
-}
 _EXPECTED = {
     "string_type": "expected a string",
     "int_type": "expected an integer",
@@ -143,19 +155,6 @@ _EXPECTED = {
 }
 _BOUNDS = {"ge": "at least", "gt": "more than", "le": "at most", "lt": "less than"}
 _BOUND_ERRORS = {"greater_than_equal": "ge", "greater_than": "gt", "less_than_equal": "le", "less_than": "lt"}
-
-
-def json_type(value: Any) -> str:
-    return "null" if value is None else _JSON_TYPES.get(type(value), type(value).__name__)
-
-
-def _shown(value: Any) -> str:
-    """A value safe to echo (short strings and numbers), else only its JSON type."""
-    if isinstance(value, str) and 0 < len(value) <= 40:
-        return repr(value)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    return "an empty string" if value == "" else json_type(value)
 
 
 def _range(model: type[BaseModel], loc: tuple, kind: str, ctx: dict) -> str:
@@ -186,12 +185,12 @@ def _describe_error(err: dict, model: type[BaseModel]) -> str:
         expected = ctx["expected"]
         if isinstance(value, str) and not expected.startswith("'"):  # "44100" for 44100: the type is the problem
             return f"{field}: expected an integer (got a string)"
-        got = json_type(value) if expected.startswith("'") and not isinstance(value, str) else _shown(value)
+        got = json_type(value) if expected.startswith("'") and not isinstance(value, str) else shown(value)
         return f"{field}: expected one of {expected} (got {got})"
     if kind == "string_pattern_mismatch":
         return f"{field}: must match {ctx['pattern']}"
     if kind in _BOUND_ERRORS:
-        return f"{field}: expected {_range(model, err['loc'], _BOUND_ERRORS[kind], ctx)} (got {_shown(value)})"
+        return f"{field}: expected {_range(model, err['loc'], _BOUND_ERRORS[kind], ctx)} (got {shown(value)})"
     if kind in ("string_too_short", "string_too_long"):
         bound = "at least" if kind == "string_too_short" else "at most"
         limit = ctx.get("min_length", ctx.get("max_length"))
@@ -250,7 +249,7 @@ class TtsRequest(TimingFields):
         "starting with a '[voice]' tag makes it multi-voice dialogue.",
     )
     segments: list[DialogueSegmentRequest] | None = Field(
-        None, min_length=1, max_length=200, description="Multi-voice dialogue as voice turns (instead of text)."
+        None, min_length=1, max_length=MAX_TURNS, description="Multi-voice dialogue as voice turns (instead of text)."
     )
     segment_pause_s: float | None = Field(
         None, ge=0.0, le=5.0, description="Silence between voice turns; absent: turns join with the cross-fade."
@@ -265,7 +264,7 @@ class TtsRequest(TimingFields):
     )
     voice: VoiceName | None = Field(None, description="A stored voice (voices/<name>.*).")
     ref_audio: str | None = Field(None, min_length=1, description="Reference audio: http(s) URL or base64.")
-    ref_text: str | None = Field(None, min_length=1, description="What the reference says; transcribed if absent.")
+    ref_text: ReferenceText | None = Field(None, description="What the reference says; transcribed if absent.")
     nfe_step: int = Field(32, ge=4, le=64, description="Denoising steps: quality against speed.")
     cfg_strength: float = Field(2.0, ge=0.0, le=10.0)
     sway_sampling_coef: float = Field(-1.0, ge=-1.0, le=1.0)
@@ -292,6 +291,8 @@ class TtsRequest(TimingFields):
         multi_voice = self.segments is not None or is_dialogue(self.text)
         if both or (not multi_voice and self.voice is None and self.ref_audio is None):
             raise ValueError("voice: give either 'voice' (a stored voice) or 'ref_audio', not both or neither")
+        if self.segments is None and multi_voice and (turns := len(parse_tagged_text(self.text))) > MAX_TURNS:
+            raise ValueError(f"text: {turns} voice turns, over the {MAX_TURNS}-turn limit (the same as 'segments')")
         return self
 
     @model_validator(mode="after")
@@ -330,7 +331,7 @@ class VoicesRequest(Request):
         description="delete: one object under voices/ by its key, as list's 'skipped' names it.",
     )
     audio: str | None = Field(None, min_length=1, description="upload: http(s) URL or base64 audio.")
-    text: str | None = Field(None, min_length=1, description="upload: the reference text.")
+    text: ReferenceText | None = Field(None, description="upload: the reference text.")
     overwrite: bool = False
 
     @model_validator(mode="after")

@@ -19,10 +19,12 @@ from .errors import InvalidInput, NotFound, StorageError
 from .files import atomic_write, sha256_file
 from .storage import Storage
 from .storage.layout import VOICE_AUDIO_EXTENSIONS, VOICE_NAME_PATTERN
+from .storage.records import read_stored_bytes
 
 log = logging.getLogger(__name__)
 VOICE_TEXT_EXTENSIONS = ("txt", "json", "srt", "vtt")
-VOICE_NAME = re.compile(VOICE_NAME_PATTERN)
+VOICE_NAME = re.compile(VOICE_NAME_PATTERN)  # always fullmatch: "$" alone lets "name\n" through
+MAX_TEXT_BYTES = 1024 * 1024  # a stored reference text (an .srt transcript of 12 s is a few hundred bytes)
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ def _stored(name: str, files: dict[str, str]) -> StoredVoice | None:
 
 def list_voices(storage: Storage) -> list[StoredVoice]:
     voices = (_stored(name, files) for name, files in sorted(_voice_files(storage, "voices/").items()))
-    return [voice for voice in voices if voice and VOICE_NAME.match(voice.name)]
+    return [voice for voice in voices if voice and VOICE_NAME.fullmatch(voice.name)]
 
 
 def malformed_voice_keys(storage: Storage) -> list[str]:
@@ -61,7 +63,7 @@ def malformed_voice_keys(storage: Storage) -> list[str]:
         name, _, ext = key.removeprefix("voices/").rpartition(".")
         if (
             "/" in key.removeprefix("voices/")
-            or not VOICE_NAME.match(name)
+            or not VOICE_NAME.fullmatch(name)
             or ext not in VOICE_AUDIO_EXTENSIONS + VOICE_TEXT_EXTENSIONS
         ):
             found.append(key)
@@ -99,7 +101,8 @@ def read_reference_text(storage: Storage, voice: StoredVoice) -> str | None:
     if voice.text_key is None:
         return None
     try:
-        text = parse_reference_text(storage.get_bytes(voice.text_key), voice.text_key.rpartition(".")[2])
+        data = read_stored_bytes(storage, voice.text_key, "reference text", MAX_TEXT_BYTES)
+        text = parse_reference_text(data, voice.text_key.rpartition(".")[2])
     except (ValueError, RecursionError, pysubs2.exceptions.Pysubs2Error) as exc:
         raise InvalidInput(f"voice: reference text {voice.text_key} is unreadable ({exc})") from None
     return text or None
@@ -142,5 +145,5 @@ class VoiceCache:
         """Same object as the bucket's, and not damaged on disk since (a corrupted copy is fetched again)."""
         if not (dest.is_file() and marker.is_file()):
             return False
-        recorded_remote, _, recorded_hash = marker.read_text().partition("\n")
+        recorded_remote, _, recorded_hash = marker.read_text(errors="replace").partition("\n")
         return recorded_remote == remote and recorded_hash == sha256_file(dest)

@@ -1,13 +1,13 @@
-"""The timed-word types every stage shares: engines produce `Word`s, requests carry `CaptionOptions`,
-media renders both into the `TIMING_FORMATS`. Kept apart from the renderers so that schemas and
-engines need not import the subtitle code to name a word.
+"""The timed-word types every stage shares: engines produce `Word`s, and `f5worker/captions/` renders
+them into the `TIMING_FORMATS`. Kept apart from the renderers so that schemas and engines need not
+import the caption code to name a word.
 """
 
 from __future__ import annotations
 
 import math
 
-from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, field_serializer, model_serializer
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, field_serializer, model_serializer
 
 CONTENT_TYPES: dict[str, str] = {
     "srt": "application/x-subrip",
@@ -40,64 +40,3 @@ class Word(BaseModel):
     def _whole_ms(self, seconds: float) -> float:
         """Outputs carry milliseconds like the timing files, not float noise such as 30.159999999999997."""
         return round(seconds, 3) if math.isfinite(seconds) else seconds
-
-
-class CaptionOptions(BaseModel):
-    """How words become captions; arrives as JSON, so unknown or mistyped fields fail.
-
-    Defaults follow Netflix's English Timed Text Style Guide and the BBC subtitle guidelines.
-    """
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    max_chars_per_line: int = Field(
-        default=42,
-        ge=10,
-        le=200,
-        description="Most characters on one caption line; a longer word breaks after a hyphen, else "
-        "at the line width, so it never leaves the frame.",
-    )
-    max_lines: int = Field(default=2, ge=1, le=4, description="Most lines in one caption.")
-    min_caption_s: float = Field(
-        default=0.833,
-        ge=0,
-        le=10,
-        description="Shortest time a caption stays on screen (5/6 s); a shorter one is extended into "
-        "the silence after it, as far as that silence allows (never past max_caption_s).",
-    )
-    max_caption_s: float = Field(
-        default=7.0,
-        ge=0.5,
-        le=60,
-        description="Longest time one caption stays on screen, in seconds; a longer single word "
-        "becomes its own caption.",
-    )
-    max_chars_per_s: float = Field(
-        default=20.0,
-        ge=5,
-        le=100,
-        description="Reading speed: a caption is kept on screen into the silence after it until its "
-        "characters per second are at most this, and is closed before a word that would push it over.",
-    )
-    min_gap_s: float = Field(
-        default=0.083,
-        ge=0,
-        le=1,
-        description="Least time between one caption's end and the next one's start (2 frames at 24 fps), "
-        "so a player shows a change of caption.",
-    )
-    pause_split_s: float = Field(
-        default=0.5,
-        ge=0.05,
-        le=10,
-        description="A silence longer than this many seconds between words always starts a new caption.",
-    )
-    smart_line_breaks: bool = Field(
-        default=True,
-        description="Break lines after punctuation and before conjunctions and prepositions, never "
-        "after an article or adjective; false: only balance the line lengths.",
-    )
-    karaoke: bool = Field(
-        default=False,
-        description="ASS only: add \\k tags so each word is highlighted as it is spoken.",
-    )

@@ -1,10 +1,11 @@
-"""What one worker process needs around the RunPod SDK: a job-state file of its own and a bounded SIGTERM.
+"""What one worker process needs around the RunPod SDK: a bounded SIGTERM, and an SDK whose job state is its own.
 
-runpod 1.10 keeps the ids of jobs in progress in ``.runpod_jobs.pkl`` in the working directory it had when
-``runpod`` was first imported (``JobsProgress._STATE_DIR = os.getcwd()``), reloads it at import, and shares
-it with its forked heartbeat through that file. A file left by a killed process makes a new process believe
-a job is still running: it never asks for work and ignores SIGTERM (JOURNAL and docs/notes/issue-16.md). So the SDK is
-imported from a fresh directory of this process's own, and SIGTERM gets a deadline the SDK does not give.
+runpod 1.7.12 to 1.10.0 kept the ids of jobs in progress in ``.runpod_jobs.pkl`` in the working directory
+and reloaded it: a file left by a killed process made a new one believe a job was still running, so it
+never asked for work and ignored SIGTERM (JOURNAL, issue 16), and this module imported the SDK from a
+private directory. runpod 1.10.1 keeps that set in memory, per process (its heartbeat gets a shared-memory
+copy), which the lock's runpod 1.12 does too: nothing is left to isolate, and an older SDK is only
+reported. SIGTERM still gets a deadline the SDK does not give.
 """
 
 from __future__ import annotations
@@ -20,54 +21,31 @@ import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 from .errors import EngineUnavailable
-from .owned_dirs import make_owned_dir, remove_ownerless_dirs
-from .temp_root import remove_private_temp_root, shared_temp_base
+from .temp_root import remove_private_temp_root
 
 log = logging.getLogger(__name__)
 
-STATE_DIR_PREFIX = "runpod-state-"
-SDK_STATE_FILE = ".runpod_jobs.pkl"
 
-
-def state_root() -> Path:
-    """Where per-process SDK directories live: under the temp folder all worker processes share (``TMPDIR``
-    as the start script set it), so a later process finds and removes those of killed ones."""
-    return shared_temp_base() / "f5worker-sdk-state"
-
-
-def import_sdk_with_private_state(root: Path | None = None) -> Path:
-    """Import ``runpod`` from a new directory owned by this process; return the state file the SDK uses.
-
-    The working directory is restored right after the import, so relative paths in the worker's own
-    settings keep their meaning. The directory is an owned one (``owned_dirs``): its lock is held for the
-    life of the process, which is how a later process tells a dead owner's directory from a live one and
-    removes it.
-    """
-    root = root or state_root()
-    root.mkdir(parents=True, exist_ok=True)
-    removed = remove_ownerless_dirs(root, STATE_DIR_PREFIX)
-    if removed:
-        log.info("removed %d job-state dir(s) left by ended worker processes", len(removed))
-    if "runpod" in sys.modules:
-        log.warning("runpod was imported before its job state could be isolated")
-    else:
-        private = make_owned_dir(root, STATE_DIR_PREFIX)
-        previous = os.getcwd()
-        os.chdir(private)
-        try:
-            import runpod  # noqa: F401 - the import is the point: the SDK records the cwd now
-        finally:
-            os.chdir(previous)
+def import_sdk() -> None:
+    """Import the RunPod SDK; warn when it keeps its job state in a file (runpod before 1.10.1)."""
+    import runpod
     from runpod.serverless.modules.worker_state import JobsProgress
 
-    state_file = Path(JobsProgress._STATE_FILE)
+    state_file = getattr(JobsProgress, "_STATE_FILE", None)
+    if state_file is not None:
+        log.warning(
+            "runpod %s keeps its job state in %s, shared with any process started in that folder; "
+            "install the lock (runpod 1.12.0)",
+            runpod.__version__,
+            state_file,
+        )
     log.info(
-        "RunPod SDK job-state file: %s (%d job(s) in progress at start)", state_file, JobsProgress().get_job_count()
+        "RunPod SDK %s: job state in memory (%d job(s) in progress at start)",
+        runpod.__version__,
+        JobsProgress().get_job_count(),
     )
-    return state_file
 
 
 def sdk_jobs_in_progress() -> int:
@@ -81,7 +59,7 @@ class BoundedShutdown:
     """SIGTERM with a deadline: the SDK stops taking jobs, running jobs get ``grace_s`` to finish, a job
     still running then is answered with an error, and the process ends by itself if the SDK's loop has not.
 
-    runpod 1.10's own SIGTERM handler only sets an event its loops check between long-polls (held up to
+    runpod's own SIGTERM handler (1.10 to 1.12) only sets an event its loops check between long-polls (held up to
     90 s by the platform), and drains running jobs without a limit; a loop waiting on a stale job never ends.
     """
 

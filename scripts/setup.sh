@@ -38,5 +38,6 @@ fi
 [[ -x .venv/bin/python ]] || uv venv -q --python 3.11 .venv
 echo "setup: installing the pinned stack into .venv"
 # copy by default (a cache on another file system, or one that may be cleaned); tests may hardlink.
-UV_LINK_MODE="${UV_LINK_MODE:-copy}" uv pip install -q --python .venv/bin/python "${requirements[@]}"
+# overrides.txt: the one dependency conflict the lock resolves by override (see that file).
+UV_LINK_MODE="${UV_LINK_MODE:-copy}" uv pip install -q --python .venv/bin/python "${requirements[@]}" --override overrides.txt
 echo "setup: done"

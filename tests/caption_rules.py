@@ -26,7 +26,7 @@ import srt
 import webvtt
 from webvtt.models import Timestamp
 
-from f5worker.words import CaptionOptions
+from f5worker.captions.options import CaptionOptions
 
 ARTICLES = ("a", "an", "the")
 WORD_JOINER = "\u2060"

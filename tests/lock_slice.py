@@ -54,9 +54,9 @@ def needed(roots=SLICE_ROOTS) -> set[str]:
     return {name for name, _extra in seen}
 
 
-def lock_slice(dest: Path, lock: Path = REPO / "requirements.txt") -> Path:
+def lock_slice(dest: Path, lock: Path = REPO / "requirements.txt", roots=SLICE_ROOTS) -> Path:
     """Write the lock's entries (pin, marker and ``--hash`` options, one line each) for :func:`needed` to ``dest``."""
-    wanted = needed()
+    wanted = needed(roots)
     lines = []
     for _number, line in lock_lines(lock):
         match = re.match(r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*==", line)

@@ -1,4 +1,4 @@
-"""Imports follow the data flow: request -> validation -> endpoint -> engines -> media -> storage.
+"""Imports follow the data flow: request -> validation -> endpoint -> engines -> media/captions -> storage.
 
 Read from the source with `ast` (function-level imports included), so a shortcut taken inside a
 function shows up as well as one at the top of a module.
@@ -19,7 +19,18 @@ FOUNDATION = {"words", "audio_rates", "errors"}
 # What a layer must never reach: earlier stages of the flow.
 FORBIDDEN = {
     "storage": ("endpoints", "engines", "media", "dispatch", "context", "streaming", "job_outputs", "schemas"),
-    "media": ("endpoints", "engines", "dispatch", "context", "streaming", "job_outputs"),
+    "media": ("endpoints", "engines", "captions", "dispatch", "context", "streaming", "job_outputs"),
+    "captions": (
+        "endpoints",
+        "engines",
+        "timing",
+        "dispatch",
+        "context",
+        "streaming",
+        "job_outputs",
+        "storage",
+        "schemas",
+    ),
     "engines": ("endpoints", "dispatch", "context", "streaming", "job_outputs", "storage", "schemas", "voices"),
     "timing": ("endpoints", "dispatch", "context", "streaming", "job_outputs", "storage", "schemas", "voices"),
     "voices": ("endpoints", "engines", "media", "dispatch", "context", "streaming"),
@@ -32,7 +43,7 @@ def module_name(path: Path) -> str:
 
 
 def imported_modules(path: Path) -> set[str]:
-    """Package modules `path` imports, as names relative to the package ('media.subtitles')."""
+    """Package modules `path` imports, as names relative to the package ('captions.render')."""
     name = module_name(path)
     package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
     found: set[str] = set()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from f5worker.captions.group import group_captions, sanitize_words
+from f5worker.captions.options import CaptionOptions
 from f5worker.media.chunking import split_text
 from f5worker.media.punctuation import TITLES, ends_clause, ends_sentence, is_abbreviation, strip_closing
-from f5worker.media.subtitles import group_captions, sanitize_words
 from f5worker.media.text_normalize import normalize_english
 from f5worker.timing.transcript import segments_by_sentence
-from f5worker.words import CaptionOptions, Word
+from f5worker.words import Word
 
 
 @pytest.mark.parametrize("word", ["end.", "end!", "why?", "so…", 'end."', "end.”", "end.)", "(aside.)", "etc.", "no."])

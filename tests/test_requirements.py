@@ -87,3 +87,29 @@ def test_installed_environment_satisfies_every_requirement():
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_overrides_pin_what_the_lock_pins_with_the_same_hashes():
+    """overrides.txt (uv --override) settles gradio's tomlkit<0.15 against runpod 1.12's tomlkit>=0.15.1;
+    uv's --require-hashes wants the override hashed too, so it must be the lock's entry, word for word."""
+    lock = {PIN.match(line).group(1).lower(): line for _number, line in lock_lines(REPO / "requirements.txt")}
+    overrides = list(lock_lines(REPO / "overrides.txt"))
+    assert overrides
+    for _number, line in overrides:
+        name = PIN.match(line).group(1).lower()
+        assert sorted(re.findall(r"--hash=\S+", line)) == sorted(re.findall(r"--hash=\S+", lock[name])), name
+        assert PIN.match(line).group(3) == PIN.match(lock[name]).group(3), name
+    assert pinned("requirements.txt")["runpod"] == "1.12.0"
+    for path in ("requirements.txt", "requirements-test.txt"):
+        assert "--override overrides.txt" in (REPO / path).read_text().split("\n", 2)[1]  # the header's command
+
+
+def test_every_install_of_the_whole_lock_passes_the_overrides():
+    """A plain `uv pip install -r requirements.txt` re-resolves and fails on the tomlkit conflict."""
+    for path in ("scripts/setup.sh", "Dockerfile.runpod"):
+        text = (REPO / path).read_text()
+        installs = [line for line in text.splitlines() if "uv pip install" in line and "requirements" in line]
+        whole = [line for line in installs if "-r requirements.txt" in line or '"${requirements[@]}"' in line]
+        assert whole, path
+        assert all("--override overrides.txt" in line for line in whole), (path, whole)
+    assert "uv pip install" not in (REPO / "scripts/stack.py").read_text().replace("uv pip install flash-attn", "")

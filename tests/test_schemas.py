@@ -3,11 +3,20 @@ from pydantic import ValidationError
 
 from f5worker.dispatch import parse_request
 from f5worker.errors import InvalidInput, PayloadTooLarge
-from f5worker.schemas import DownloadRequest, SttRequest, TtsRequest, describe_validation_error
+from f5worker.media.dialogue import parse_tagged_text
+from f5worker.schemas import (
+    MAX_TURNS,
+    DownloadRequest,
+    SttRequest,
+    TtsRequest,
+    VoicesRequest,
+    describe_validation_error,
+)
 from f5worker.settings import Settings
 from f5worker.words import CONTENT_TYPES, TIMING_FORMATS
 
 TTS = {"endpoint": "tts", "text": "Hello.", "voice": "narrator"}
+VOICE_UPLOAD = {"endpoint": "voices", "action": "upload", "name": "v", "audio": "eA=="}
 
 
 def message_for(payload: dict, model=DownloadRequest) -> str:
@@ -137,3 +146,39 @@ def test_tts_names_every_timing_option_given_without_timings():
             }
         )
     assert "karaoke, timing_formats apply only to word timings" in describe_validation_error(info.value, TtsRequest)
+
+
+@pytest.mark.parametrize(
+    "blank", [" ", "\t\n", "\u3000", "\u00a0\u2003", "\u2028\u2029", "\u200b\ufeff", " \u180e \u2060 ", "\x0b\x1c"]
+)
+@pytest.mark.parametrize(
+    ("fields", "schema", "field"),
+    [(TTS, TtsRequest, "ref_text"), (VOICE_UPLOAD, VoicesRequest, "text")],
+)
+def test_blank_reference_text_is_refused_naming_the_field(blank, fields, schema, field):
+    """Whitespace of any kind (ideographic, no-break, line separators) or only invisible characters."""
+    message = message_for({**fields, field: blank}, schema)
+    assert message == f"{field}: contains only spaces or invisible characters; give the words or leave it out"
+    with pytest.raises(InvalidInput, match=f"^{field}: contains only spaces"):
+        parse_request({**fields, field: blank})
+
+
+@pytest.mark.parametrize(
+    "turn",
+    ["[a] Hi. ", "[ a ]\nHi.\n", "[narrator] x [guest] y ", "[a]\u3000Hi\u3000"],
+)
+def test_tagged_dialogue_text_has_the_same_turn_limit_as_segments(turn):
+    per_copy = turn.count("[")
+    fits = turn * (MAX_TURNS // per_copy)
+    assert TtsRequest.model_validate({"endpoint": "tts", "text": fits}).is_multi_voice
+    over = fits + turn
+    message = message_for({"endpoint": "tts", "text": over}, TtsRequest)
+    turns = len(parse_tagged_text(over))
+    assert message == f"text: {turns} voice turns, over the {MAX_TURNS}-turn limit (the same as 'segments')"
+    with pytest.raises(InvalidInput, match="turn limit"):
+        parse_request({"endpoint": "tts", "text": over})
+    assert message_for({"endpoint": "tts", "segments": [{"voice": "a", "text": "Hi."}] * (MAX_TURNS + 1)}, TtsRequest)
+
+
+def test_tags_with_no_words_are_not_turns():
+    assert TtsRequest.model_validate({"endpoint": "tts", "text": "[a] Hi. " + "[b]" * 500})

@@ -10,6 +10,7 @@ from boto3.s3.transfer import TransferConfig
 from f5worker.errors import NotFound, StorageError
 from f5worker.settings import Settings
 from f5worker.storage import LocalStorage, open_storage
+from f5worker.storage.layout import check_key
 from f5worker.storage.s3 import S3Storage
 from tests.helpers import TEST_SECRET_KEY, free_port
 
@@ -160,3 +161,34 @@ def test_create_exclusive_writes_once(storage):
     assert storage.create_exclusive("models/m/.lock", b"first") is True
     assert storage.create_exclusive("models/m/.lock", b"second") is False
     assert storage.get_bytes("models/m/.lock") == b"first"
+
+
+def test_local_links_out_of_the_root_are_never_listed_or_served(tmp_path):
+    outside = tmp_path / "outside.txt"
+    outside.write_text("secret")
+    storage = LocalStorage(tmp_path / "root")
+    (storage.root / "voices").mkdir()
+    (storage.root / "voices/evil.wav").symlink_to(outside)
+    (storage.root / "voices/dir").symlink_to(tmp_path, target_is_directory=True)
+    (storage.root / "results").mkdir()
+    (storage.root / "results/job.json").symlink_to(outside)
+    storage.put_bytes("voices/good.wav", b"RIFF")
+    assert storage.list_keys("voices/") == ["voices/good.wav"]
+    (storage.root / "results/loop.json").symlink_to(storage.root / "results/loop.json")
+    assert storage.list_keys("results/") == []
+    for read in (storage.get_bytes, storage.size, storage.exists, storage.fingerprint):
+        with pytest.raises(StorageError, match=r"^results/job.json leads outside the storage folder"):
+            read("results/job.json")
+        with pytest.raises(StorageError, match=r"^results/loop.json is a symbolic link that leads nowhere"):
+            read("results/loop.json")
+
+
+def test_local_file_names_ending_in_a_newline_are_listed_as_they_are_but_never_valid_keys(tmp_path):
+    storage = LocalStorage(tmp_path / "root")
+    (storage.root / "voices").mkdir()
+    (storage.root / "voices/x.wav\n").write_bytes(b"RIFF")
+    (storage.root / "voices/y\n.wav").write_bytes(b"RIFF")
+    assert storage.list_keys("voices/") == ["voices/x.wav\n", "voices/y\n.wav"]
+    for key in storage.list_keys("voices/"):
+        with pytest.raises(ValueError, match="unsafe storage key"):
+            check_key(key)

@@ -18,8 +18,9 @@ import webvtt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from f5worker.media.subtitles import SpeakerOptions, render_timing_files
-from f5worker.words import CaptionOptions, Word
+from f5worker.captions.options import CaptionOptions, SpeakerOptions
+from f5worker.captions.render import render_timing_files
+from f5worker.words import Word
 from tests.caption_rules import check_timing_files
 
 WORDS = [

@@ -81,6 +81,18 @@ class Site(QuietHandler):
                     self.wfile.write(b"X-Slow-%d: 1\r\n" % index)
                     self.wfile.flush()
                     time.sleep(0.25)
+        elif self.path == "/short":  # declares 2000 bytes, sends 100, hangs up
+            self.send_response(200)
+            self.send_header("Content-Length", "2000")
+            self.end_headers()
+            self.wfile.write(AUDIO[:100])
+            self.close_connection = True
+        elif self.path == "/short-chunked":  # a chunked body cut inside its first chunk
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.write(b"7d0\r\n" + AUDIO[:100])
+            self.close_connection = True
         else:
             self.reply(404, b"no")
 
@@ -177,6 +189,20 @@ def test_ambiguous_or_local_urls_are_refused_without_a_connection(site, template
         "100.64.0.1",
         "[fc00::1]",
         "224.0.0.1",
+        # IPv4 inside IPv6, judged by the IPv4 address (issue 21): translated, SIIT inside ::/8,
+        # RFC 6052 NAT64 (well-known /96 and local-use /48 at every prefix length), 6to4, Teredo
+        "[::ffff:0:127.0.0.1]",
+        "[::ffff:0:a9fe:a9fe]",
+        "[::ffff:0:0:10.0.0.1]",
+        "[::1:0:127.0.0.1]",
+        "[0:0:1::7f00:1]",
+        "[64:ff9b::10.1.2.3]",
+        "[64:ff9b:1::7f00:1]",
+        "[64:ff9b:1:7f00:1::]",
+        "[64:ff9b:1:a9fe:a9:fe00::]",
+        "[64:ff9b:1:7f:0:1::]",
+        "[2002:a9fe:a9fe::1]",
+        "[2001:0:4136:e378:8000:63bf:80ff:fffe]",
     ],
 )
 def test_every_spelling_of_a_local_address_is_refused(site, host):
@@ -184,6 +210,44 @@ def test_every_spelling_of_a_local_address_is_refused(site, host):
         fetch(f"http://{host}:{site}/a.wav")
     assert connects == []
     assert "private or local address" in refused.value.message or "cannot resolve" in refused.value.message
+
+
+@pytest.mark.parametrize(
+    ("address", "inner"),
+    [
+        ("::ffff:0:8.8.8.8", ["8.8.8.8"]),
+        ("::ffff:0:0:7f00:1", ["127.0.0.1"]),
+        ("64:ff9b::a9fe:a9fe", ["169.254.169.254"]),
+        ("64:ff9b:1:7f00:0:100::", ["127.0.0.1", "0.0.1.0", "0.1.0.0", "0.0.0.0"]),  # /48, /56, /64, /96
+        ("2002:808:808::", ["8.8.8.8"]),
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", ["65.54.227.120", "192.0.2.45"]),  # server, client
+        ("2606:4700::1111", []),
+    ],
+)
+def test_embedded_ipv4_reads_every_ipv6_form(address, inner):
+    import ipaddress
+
+    assert [str(ip) for ip in url_fetch.embedded_ipv4(ipaddress.IPv6Address(address))] == inner
+
+
+@pytest.mark.parametrize("address", ["::ffff:0:8.8.8.8", "64:ff9b::8.8.8.8", "2002:808:808::1", "2606:4700::1111"])
+def test_an_embedded_public_ipv4_is_public(address):
+    assert url_fetch.is_public_address(address)
+
+
+def test_a_name_resolving_to_an_embedded_local_ipv4_is_refused(site, dns):
+    table, _ = dns
+    for index, address in enumerate(["::ffff:0:127.0.0.1", "64:ff9b:1:a9fe:a9:fe00::", "::ffff:0:0:a00:1"]):
+        table[f"n{index}.test"] = ["8.8.8.8", address]
+        with watch_connects() as connects, pytest.raises(InvalidInput, match="private or local"):
+            fetch(f"http://n{index}.test:{site}/a.wav")
+        assert connects == []
+
+
+@pytest.mark.parametrize("path", ["/short", "/short-chunked"])
+def test_a_body_cut_short_is_a_download_error_not_the_whole_file(site, path):
+    with pytest.raises(InvalidInput, match=r"^audio: download failed"):
+        fetch(f"http://127.0.0.1:{site}{path}", allow_private=True)
 
 
 def test_the_error_is_the_same_whether_something_listens_or_not(site):

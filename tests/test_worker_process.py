@@ -1,4 +1,4 @@
-"""A worker process's own SDK job state, and SIGTERM with a deadline (``f5worker/worker_process.py``).
+"""The SDK's job state stays in its process, and SIGTERM with a deadline (``f5worker/worker_process.py``).
 
 The production-loop tests run the real worker (``python runpod-handler.py``, no flags) against the fake
 job queue (``tests/job_queue.py``), transcription-only (no f5-tts import, so each start takes seconds),
@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import pickle
-import re
 import signal
 import subprocess
 import sys
@@ -54,33 +53,24 @@ def test_the_bounded_exit_removes_the_private_temp_root_that_os_exit_would_leave
 
 
 def test_the_sdk_never_reads_a_state_file_left_in_the_working_directory(tmp_path):
-    """A stale ``.runpod_jobs.pkl`` in the cwd (the SDK's own pickle of its Job set) is never loaded."""
-    cwd, temp = tmp_path / "app", tmp_path / "tmp"
-    cwd.mkdir()
-    temp.mkdir()
+    """A stale ``.runpod_jobs.pkl`` in the cwd (what runpod 1.10.0 pickled there) is never loaded: since
+    1.10.1 the SDK keeps jobs in progress in memory, so a new process starts with none."""
     from runpod.serverless.modules.worker_state import Job
 
-    (cwd / STATE_FILE).write_bytes(pickle.dumps({Job(id="killed-job")}))  # what the SDK saves, as it saves it
-    env = dict(os.environ, TMPDIR=str(temp), PYTHONPATH=str(REPO))
-
+    (tmp_path / STATE_FILE).write_bytes(pickle.dumps({Job(id="killed-job")}))  # as the old SDK saved it
     check = (
-        "import logging, os; logging.basicConfig(level=logging.INFO)\n"
-        "from f5worker.worker_process import import_sdk_with_private_state, sdk_jobs_in_progress\n"
-        "state = import_sdk_with_private_state()\n"
-        "print(state, sdk_jobs_in_progress(), os.getcwd())"
+        "import logging; logging.basicConfig(level=logging.INFO)\n"
+        "from f5worker.worker_process import import_sdk, sdk_jobs_in_progress\n"
+        "import_sdk()\n"
+        "print(sdk_jobs_in_progress())"
     )
-    first = subprocess.run(
-        [sys.executable, "-c", check], cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=True
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(REPO)])))
+    result = subprocess.run(
+        [sys.executable, "-c", check], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=True
     )
-    state, count, after = first.stdout.split()
-    assert Path(state).parent.parent == temp / "f5worker-sdk-state" and count == "0" and after == str(cwd)
-    assert f"RunPod SDK job-state file: {state} (0 job(s) in progress at start)" in first.stderr
-    # The next process gets a directory of its own and removes the ended one's.
-    second = subprocess.run(
-        [sys.executable, "-c", check], cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=True
-    )
-    assert second.stdout.split()[0] != state and not Path(state).parent.exists()
-    assert "removed 1 job-state dir(s)" in second.stderr
+    assert result.stdout.split() == ["0"]
+    assert "job state in memory (0 job(s) in progress at start)" in result.stderr
+    assert "keeps its job state in" not in result.stderr, "the SDK is older than the lock's runpod 1.12.0"
 
 
 def test_run_job_answers_with_an_error_once_the_deadline_passes():
@@ -155,15 +145,15 @@ def test_a_worker_restarted_in_place_after_sigkill_mid_job_takes_and_finishes_ne
         try:
             killed.wait_ready(queue)
             long_stt(queue, "killed-mid-job")
-            state_file = Path(re.search(r"job-state file: (\S+) \(", killed.log()).group(1))
-            assert state_file.parent.parent == place / "tmp" / "f5worker-sdk-state"
-            assert [job.id for job in pickle.loads(state_file.read_bytes())] == ["killed-mid-job"]
+            assert "job state in memory" in killed.log()
             killed.process.send_signal(signal.SIGKILL)  # what the OOM killer does: no handler runs
             killed.process.wait(timeout=10)
         finally:
             killed.stop()  # and the rest of its session (the heartbeat), as a container restart would
-        # runpod 1.10 without the fix would find exactly this in the working directory: put it there too.
-        (cwd / STATE_FILE).write_bytes(state_file.read_bytes())
+        # runpod 1.10.0 would have left exactly this in the working directory: put it there too.
+        from runpod.serverless.modules.worker_state import Job
+
+        (cwd / STATE_FILE).write_bytes(pickle.dumps({Job(id="killed-mid-job")}))
 
         restarted = start(queue, place, "restarted", cwd)
         try:
@@ -178,7 +168,6 @@ def test_a_worker_restarted_in_place_after_sigkill_mid_job_takes_and_finishes_ne
                 assert "output" in queue.wait_for_result(job_id, timeout=120), restarted.log()[-3000:]
             assert queue.results_by_id().get("killed-mid-job") is None
             assert "(0 job(s) in progress at start)" in restarted.log()
-            assert not state_file.parent.exists(), "the killed process's state directory is cleaned up"
             assert queue.protocol_errors() == []
         finally:
             restarted.stop()

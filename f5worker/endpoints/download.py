@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import base64
-import json
 
 from ..context import WorkerContext
-from ..errors import InvalidInput, NotFound, PayloadTooLarge
+from ..errors import InvalidInput, NotFound, PayloadTooLarge, shown
 from ..media.encode import AUDIO_CONTENT_TYPES
 from ..schemas import DownloadRequest
-from ..storage.layout import output_prefix, result_key, timing_key
+from ..storage.layout import audio_key, output_prefix, timing_key
+from ..storage.records import read_stored_bytes, read_stored_text
+from ..storage.results import load_result, named_file_key
 from ..words import CONTENT_TYPES as TIMING_CONTENT_TYPES
 from .delivery import require_url_storage
 
@@ -17,18 +18,13 @@ CONTENT_TYPES = {**AUDIO_CONTENT_TYPES, **TIMING_CONTENT_TYPES}
 
 
 def find_audio_key(ctx: WorkerContext, job_id: str) -> str:
-    """The job's audio has whichever extension its ``output_format`` chose."""
-    prefix = output_prefix(job_id) + "audio."
-    for key in ctx.storage.list_keys(prefix):
-        if key.rsplit(".", 1)[-1] in CONTENT_TYPES:
+    """The job's audio has whichever extension its ``output_format`` chose; only those exact keys count
+    (an object placed by hand as ``audio.x y.wav`` is not the job's audio)."""
+    candidates = {audio_key(job_id, ext) for ext in AUDIO_CONTENT_TYPES}
+    for key in ctx.storage.list_keys(output_prefix(job_id) + "audio."):
+        if key in candidates:
             return key
-    raise NotFound(f"job_id {job_id!r} has no stored audio")
-
-
-def _field(value: object, *path: str) -> object:
-    for name in path:
-        value = value.get(name) if isinstance(value, dict) else None
-    return value
+    raise NotFound(f"job_id {shown(job_id)} has no stored audio")
 
 
 def result_file_key(ctx: WorkerContext, job_id: str, file: str) -> str | None:
@@ -38,18 +34,12 @@ def result_file_key(ctx: WorkerContext, job_id: str, file: str) -> str | None:
     behind is never served in place of the latest run's.
     """
     try:
-        record = json.loads(ctx.storage.get_bytes(result_key(job_id)))
+        record = load_result(ctx.storage, job_id, ctx.settings.max_inline_bytes)
     except NotFound:
         return None
-    except ValueError:
-        raise NotFound(f"job_id {job_id!r} has an unreadable stored result") from None
-    output = _field(record, "output")
-    if file == "audio":
-        key = _field(output, "audio", "key")
-    else:
-        key = _field(output, "files", file, "key") or _field(output, "timings", "files", file, "key")
-    if not isinstance(key, str) or not key.startswith(output_prefix(job_id)):
-        raise NotFound(f"job_id {job_id!r} has no stored {file} file")
+    key = named_file_key(record, file, tuple(AUDIO_CONTENT_TYPES))
+    if key is None:
+        raise NotFound(f"job_id {shown(job_id)} has no stored {file} file")
     return key
 
 
@@ -67,7 +57,7 @@ def run(request: DownloadRequest, ctx: WorkerContext, job_id: str) -> dict:
     try:
         size = ctx.storage.size(key)
     except NotFound:
-        raise NotFound(f"job_id {request.job_id!r} has no stored {request.file} file") from None
+        raise NotFound(f"job_id {shown(request.job_id)} has no stored {request.file} file") from None
 
     output = {
         "job_id": request.job_id,
@@ -85,9 +75,9 @@ def run(request: DownloadRequest, ctx: WorkerContext, job_id: str) -> dict:
             f"file: {request.file} is {size} bytes, over the {ctx.settings.max_inline_bytes}-byte inline limit"
             " (MAX_INLINE_BYTES); use delivery 'url' with S3 storage"
         )
-    data = ctx.storage.get_bytes(key)
+    limit = ctx.settings.max_inline_bytes
     if delivery == "text":
-        output["text"] = data.decode("utf-8")
+        output["text"] = read_stored_text(ctx.storage, key, f"{request.file} file", limit)
     else:
-        output["base64"] = base64.b64encode(data).decode("ascii")
+        output["base64"] = base64.b64encode(read_stored_bytes(ctx.storage, key, f"{request.file} file", limit)).decode()
     return output

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..captions.options import CaptionOptions, SpeakerOptions
+from ..captions.render import render_timing_files
 from ..context import WorkerContext
-from ..media.subtitles import SpeakerOptions, render_timing_files
 from ..storage.layout import timing_key
-from ..words import CONTENT_TYPES, CaptionOptions, Word
+from ..words import CONTENT_TYPES, Word
 from .delivery import FileDelivery
 from .limits import InlineBudget
 

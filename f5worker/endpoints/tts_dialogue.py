@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..audio_rates import F5_SAMPLE_RATE
+from ..captions.options import SpeakerOptions
 from ..context import WorkerContext
 from ..engines.f5 import ChunkSpan, CrossFadeJoiner, PieceListener, chunk_seed
 from ..errors import InvalidInput, NotFound
 from ..media.chunking import chunk_budget, split_text
 from ..media.dialogue import DialogueSegment, parse_tagged_text
-from ..media.subtitles import SpeakerOptions
 from ..media.text_normalize import normalize_english
 from ..schemas import TtsRequest
 from ..words import Word

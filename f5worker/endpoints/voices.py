@@ -8,11 +8,11 @@ import soundfile
 
 from ..audio_rates import F5_SAMPLE_RATE
 from ..context import WorkerContext
-from ..errors import InvalidInput, NotFound
+from ..errors import InvalidInput, NotFound, StorageError, shown
 from ..media.encode import encode_audio
 from ..media.sources import read_audio_source
 from ..schemas import VoicesRequest
-from ..storage.layout import voice_audio_key, voice_text_key
+from ..storage.layout import VOICE_AUDIO_EXTENSIONS, voice_audio_key, voice_text_key
 from ..voices import list_voices, malformed_voice_keys, voice_keys
 from .voice_reference import check_reference_text, prepared_reference
 
@@ -60,10 +60,20 @@ def _won_the_create(ctx: WorkerContext, key: str, data: bytes) -> bool:
     return True
 
 
+def _is_audio(key: str) -> bool:
+    return key.rpartition(".")[2] in VOICE_AUDIO_EXTENSIONS
+
+
 def upload_action(request: VoicesRequest, ctx: WorkerContext) -> dict:
-    """Stored as prepared 24 kHz mono wav: what F5-TTS will use, checked once here rather than per job."""
+    """Stored as prepared 24 kHz mono wav: what F5-TTS will use, checked once here rather than per job.
+
+    A voice exists exactly when its audio does (what ``list`` and ``voice`` look up): the audio is
+    written first and is the commit, its text after it; a delete removes the audio first. Text left
+    without audio (a delete that raced an upload, an old crash) does not make the name taken, and an
+    upload that finds its audio deleted under it takes its text away again.
+    """
     existing = voice_keys(ctx.storage, request.name)
-    if existing and not request.overwrite:
+    if any(_is_audio(key) for key in existing) and not request.overwrite:
         raise _exists_error(request.name)
     raw = read_audio_source(request.audio, "audio", ctx.settings, ctx.storage)
     samples = prepared_reference(raw, ctx, "audio")
@@ -72,35 +82,41 @@ def upload_action(request: VoicesRequest, ctx: WorkerContext) -> dict:
     audio_key = voice_audio_key(request.name, "wav")
     wav = encode_audio(samples, F5_SAMPLE_RATE, "wav")
     if request.overwrite:
-        for key in existing:
-            if key != audio_key:
-                ctx.storage.delete(key)
         ctx.storage.put_bytes(audio_key, wav, content_type="audio/wav")
     elif not _won_the_create(ctx, audio_key, wav):
         raise _exists_error(request.name)
+    for key in existing:  # the old voice's other files, or leftovers of a voice whose audio is gone
+        if key != audio_key:
+            ctx.storage.delete(key)
     text_key = None
     if request.text:
         text_key = voice_text_key(request.name)
         ctx.storage.put_bytes(text_key, " ".join(request.text.split()).encode(), content_type="text/plain")
+        if not ctx.storage.exists(audio_key):  # deleted by another job between the two writes
+            ctx.storage.delete(text_key)
+            raise StorageError(
+                f"name: voice {request.name!r} was deleted by another job during this upload; "
+                f"nothing is stored, upload it again"
+            )
     return {
         "name": request.name,
         "audio_key": audio_key,
         "text_key": text_key,
         "duration_s": round(len(samples) / F5_SAMPLE_RATE, 3),
-        "replaced": bool(existing),
+        "replaced": any(_is_audio(key) for key in existing),
     }
 
 
 def delete_action(request: VoicesRequest, ctx: WorkerContext) -> dict:
     if request.key is not None:
         if request.key not in ctx.storage.list_keys("voices/"):
-            raise NotFound(f"key: no stored object {request.key[:200]!r} under voices/")
+            raise NotFound(f"key: no stored object {shown(request.key)} under voices/")
         ctx.storage.delete_listed(request.key)
         return {"key": request.key, "deleted": [request.key]}
     keys = voice_keys(ctx.storage, request.name)
     if not keys:
         raise NotFound(f"name: no stored voice named {request.name!r}")
-    for key in keys:
+    for key in sorted(keys, key=lambda key: not _is_audio(key)):  # the audio first: the voice is gone at once
         ctx.storage.delete(key)
     return {"name": request.name, "deleted": keys}
 

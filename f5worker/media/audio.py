@@ -6,16 +6,25 @@ its way into a demuxer that follows references (concat, HLS, image sequences, pl
 protocol is ever opened: the input is a Python buffer, ``protocol_whitelist`` names nothing, and
 the mp4 demuxer's external data references are off. No temp file is written, so no error can show
 a path either.
+
+Nothing decoded is trusted to keep its shape: a stream whose sample rate, channel layout or sample
+format changes mid-way (two mp3s of different rates joined, AAC mono then stereo) is converted frame
+by frame, each run of frames through a resampler set up for it; any decoder failure, whatever
+exception PyAV raises, is ``invalid_input`` naming the field; non-finite samples (NaN, inf) become
+silence and the result is clipped to full scale, so no engine downstream sees a value it cannot use.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 
 import av
 import numpy as np
 
 from ..errors import InvalidInput, PayloadTooLarge
+
+log = logging.getLogger(__name__)
 
 # FFmpeg demuxer name -> what callers call it; every other demuxer is refused.
 ALLOWED_CONTAINERS = {
@@ -88,11 +97,24 @@ def decode_audio(data: bytes, sample_rate: int, max_seconds: float, field: str =
     except av.FFmpegError as exc:
         reason = (getattr(exc, "strerror", None) or type(exc).__name__).strip()[:200]
         raise InvalidInput(f"{field}: not decodable audio ({ALLOWED_CONTAINERS[container_name]}: {reason})") from None
+    except Exception as exc:  # PyAV raises ValueError, TypeError, ... on hostile streams: all mean the same
+        log.warning("decoder failed on %s input: %s: %s", container_name, type(exc).__name__, str(exc)[:200])
+        raise InvalidInput(
+            f"{field}: not decodable audio ({ALLOWED_CONTAINERS[container_name]}: the decoder failed: "
+            f"{type(exc).__name__})"
+        ) from None
     if samples.size == 0:
         raise InvalidInput(f"{field}: not decodable audio (no audio stream found)")
     if samples.size / sample_rate > max_seconds:
         raise PayloadTooLarge(f"{field}: audio is longer than the {max_seconds:g} s limit (MAX_AUDIO_S)")
-    return samples
+    return finite_samples(samples)
+
+
+def finite_samples(samples: np.ndarray) -> np.ndarray:
+    """NaN and infinite samples as silence, everything within full scale (-1..1), float32."""
+    samples = np.asarray(samples, dtype=np.float32)
+    samples = np.nan_to_num(samples, nan=0.0, posinf=0.0, neginf=0.0)
+    return np.clip(samples, -1.0, 1.0, out=samples)
 
 
 def _decode(data: bytes, container_name: str, sample_rate: int, wanted: int) -> np.ndarray:
@@ -102,21 +124,28 @@ def _decode(data: bytes, container_name: str, sample_rate: int, wanted: int) -> 
         if container.format.name.split(",")[0] != container_name or not container.streams.audio:
             return np.zeros(0, dtype=np.float32)
         stream = container.streams.audio[0]
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
-        frames = container.decode(stream)
-        for frame in _with_flush(frames):
+        resampler, setup = None, None
+        for frame in container.decode(stream):
+            frame_setup = (frame.format.name, frame.layout.name, frame.sample_rate)
+            if frame_setup != setup:  # the stream changed shape mid-way: finish the old run, start anew
+                tail = _flushed(resampler)
+                parts.extend(tail)
+                total += sum(part.size for part in tail)
+                resampler, setup = av.AudioResampler(format="flt", layout="mono", rate=sample_rate), frame_setup
             for out in resampler.resample(frame):
-                block = out.to_ndarray().reshape(-1)
-                parts.append(block)
-                total += block.size
+                parts.append(out.to_ndarray().reshape(-1))
+                total += parts[-1].size
             if total >= wanted:
                 break
+        else:
+            parts.extend(_flushed(resampler))
     if not parts:
         return np.zeros(0, dtype=np.float32)
     return np.ascontiguousarray(np.concatenate(parts)[:wanted], dtype=np.float32)
 
 
-def _with_flush(frames):
-    """The decoded frames, then ``None`` so the resampler hands over what it still holds."""
-    yield from frames
-    yield None
+def _flushed(resampler: av.AudioResampler | None) -> list[np.ndarray]:
+    """What a resampler still holds (its filter's tail) once its run of frames has ended."""
+    if resampler is None:
+        return []
+    return [out.to_ndarray().reshape(-1) for out in resampler.resample(None)]

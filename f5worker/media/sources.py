@@ -11,7 +11,7 @@ import base64
 import binascii
 import re
 
-from ..errors import InvalidInput, NotFound, PayloadTooLarge
+from ..errors import InvalidInput, NotFound, PayloadTooLarge, shown
 from ..settings import Settings
 from ..storage import Storage
 from ..storage.layout import check_key
@@ -25,7 +25,7 @@ def read_audio_source(value: str, field: str, settings: Settings, storage: Stora
     """The raw bytes behind an audio input field, whichever of the three forms it takes."""
     if value[:8].lower().startswith(("http://", "https://")):
         return fetch_url(value, field, settings)
-    if INPUT_KEY.match(value):
+    if INPUT_KEY.fullmatch(value):
         return read_key(value, field, settings, storage)
     return decode_base64(value, field, settings.max_input_bytes)
 
@@ -34,11 +34,11 @@ def read_key(key: str, field: str, settings: Settings, storage: Storage) -> byte
     try:
         check_key(key)
     except ValueError:
-        raise InvalidInput(f"{field}: {key!r} is not a valid storage key") from None
+        raise InvalidInput(f"{field}: {shown(key)} is not a valid storage key") from None
     try:
         size = storage.size(key)
     except NotFound:
-        raise NotFound(f"{field}: no stored file {key!r}") from None
+        raise NotFound(f"{field}: no stored file {shown(key)}") from None
     _check_size(size, field, settings.max_input_bytes)
     return storage.get_bytes(key)
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import idna
 import urllib3.util
 
-from ..errors import InvalidInput, PayloadTooLarge
+from ..errors import InvalidInput, PayloadTooLarge, shown
 
 MAX_URL_CHARS = 4096
 READ_SIZE = 64 * 1024
@@ -104,34 +104,55 @@ def parse_url(url: str, field: str) -> Target:
     return Target(scheme, ours, port or default_port, request_path, host_header)
 
 
-def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 spelling reaches: mapped, compatible (::7f00:1), 6to4, Teredo, NAT64."""
-    if ip.ipv4_mapped:
-        return ip.ipv4_mapped
+def _bits(ip: ipaddress.IPv6Address, start: int, count: int) -> int:
+    """``count`` bits of ``ip`` from bit ``start`` (0 is the most significant)."""
+    return (int(ip) >> (128 - start - count)) & ((1 << count) - 1)
+
+
+def _rfc6052_ipv4(ip: ipaddress.IPv6Address, prefix_length: int) -> ipaddress.IPv4Address:
+    """The IPv4 address RFC 6052 embeds after a ``prefix_length`` prefix (bits 64-71 are skipped)."""
+    if prefix_length == 96:
+        return ipaddress.IPv4Address(_bits(ip, 96, 32))
+    head = max(0, 64 - prefix_length)  # bits of the IPv4 address before the skipped octet
+    return ipaddress.IPv4Address(_bits(ip, prefix_length, head) << (32 - head) | _bits(ip, 72, 32 - head))
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """Every IPv4 address an IPv6 spelling may reach, each judged on its own.
+
+    Mapped (``::ffff:a.b.c.d``), translated (``::ffff:0:a.b.c.d``), compatible (``::a.b.c.d``) and any
+    other SIIT form inside ``::/8`` (the last 32 bits); 6to4 (``2002::/16``); Teredo (server and
+    client); NAT64 (RFC 6052): ``64:ff9b::/96`` and the local-use ``64:ff9b:1::/48``, where the
+    operator picks the prefix length, so every length the /48 allows is read.
+    """
+    if ip in _NAT64:  # before ::/8, which holds 64:ff9b::/32 too
+        return [_rfc6052_ipv4(ip, 96)]
+    if ip in _NAT64_LOCAL:
+        return [_rfc6052_ipv4(ip, length) for length in (48, 56, 64, 96)]
+    if int(ip) >> 120 == 0:
+        return [ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)]
     if ip.sixtofour:
-        return ip.sixtofour
+        return [ip.sixtofour]
     if ip.teredo:
-        return ip.teredo[1]
-    if ip in _NAT64 or ip in _NAT64_LOCAL:
-        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    if int(ip) >> 32 == 0:  # IPv4-compatible (deprecated but still routed by some stacks)
-        return ipaddress.IPv4Address(int(ip))
-    return None
+        return list(ip.teredo)
+    return []
+
+
+def checked_address(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address as a caller reaches it, or None when it is not global unicast (judged on the IPv4
+    address any IPv6 form carries)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:  # a zone id (fe80::1%eth0) or not an address at all
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and any(not is_public_address(str(v4)) for v4 in embedded_ipv4(ip)):
+        return None
+    return ip if ip.is_global and not ip.is_multicast else None
 
 
 def is_public_address(address: str) -> bool:
     """Global unicast only, judged on the IPv4 address any IPv6 form carries."""
-    try:
-        ip = ipaddress.ip_address(address.split("%")[0])
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.scope_id:
-            return False
-        inner = embedded_ipv4(ip)
-        if inner is not None and not is_public_address(str(inner)):
-            return False
-    return ip.is_global and not ip.is_multicast
+    return checked_address(address) is not None
 
 
 def resolve(host: str, port: int) -> list[str]:
@@ -141,16 +162,16 @@ def resolve(host: str, port: int) -> list[str]:
 
 
 def connect_address(target: Target, field: str, allow_private: bool) -> str:
-    """The address to connect to; refused (the same message, whatever listens there) unless every
-    address the name resolves to is public."""
+    """The address to connect to, exactly as checked; refused (the same message, whatever listens
+    there) unless every address the name resolves to is public."""
     try:
         addresses = resolve(target.host, target.port)
     except (OSError, UnicodeError):
-        raise _refuse(field, f"cannot resolve host {target.host!r}") from None
+        raise _refuse(field, f"cannot resolve host {shown(target.host)}") from None
     if not addresses:
-        raise _refuse(field, f"cannot resolve host {target.host!r}")
+        raise _refuse(field, f"cannot resolve host {shown(target.host)}")
     if not allow_private and not all(is_public_address(address) for address in addresses):
-        raise _refuse(field, f"URL host {target.host!r} is a private or local address (ALLOW_PRIVATE_URLS)")
+        raise _refuse(field, f"URL host {shown(target.host)} is a private or local address (ALLOW_PRIVATE_URLS)")
     return addresses[0]
 
 
@@ -163,8 +184,16 @@ class _PinnedConnection(http.client.HTTPConnection):
         self.on_socket = lambda sock: None
 
     def connect(self) -> None:
-        sock = socket.create_connection((self.host, self.port), self.timeout)
+        """To the checked address itself: a numeric socket address, no second name resolution."""
+        ip = ipaddress.ip_address(self.host)
+        sock = socket.socket(socket.AF_INET6 if ip.version == 6 else socket.AF_INET, socket.SOCK_STREAM)
         self.on_socket(sock)
+        try:
+            sock.settimeout(self.timeout)
+            sock.connect((str(ip), self.port))
+        except BaseException:
+            sock.close()
+            raise
         if self._tls_name:
             context = ssl.create_default_context()
             sock = context.wrap_socket(sock, server_hostname=self._tls_name)
@@ -216,9 +245,10 @@ def _check_size(size: int, field: str, limit: int) -> None:
 def _read_body(
     response: http.client.HTTPResponse, sock: socket.socket, field: str, limit: int, deadline: _Deadline
 ) -> bytes:
-    declared = response.getheader("content-length", "")
-    if declared.isdigit():
-        _check_size(int(declared), field, limit)
+    header = response.getheader("content-length", "")
+    declared = int(header) if header.isascii() and header.isdigit() else None
+    if declared is not None:
+        _check_size(declared, field, limit)
     body = bytearray()
     while True:
         sock.settimeout(deadline.left())
@@ -226,6 +256,8 @@ def _read_body(
         if not chunk:
             if deadline.expired.is_set():  # the watchdog shut the socket: a cut-off body, not the end
                 raise deadline.error()
+            if declared is not None and len(body) < declared:  # http.client reads a short body as the end
+                raise _refuse(field, f"download failed (the connection closed after {len(body)} of {declared} bytes)")
             return bytes(body)
         body.extend(chunk)
         _check_size(len(body), field, limit)

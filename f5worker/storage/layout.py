@@ -12,8 +12,9 @@ VOICE_AUDIO_EXTENSIONS = ("wav", "mp3", "flac")
 
 
 def check_key(key: str) -> str:
-    """Refuse keys that could escape their prefix (``..``, absolute paths, odd characters)."""
-    if not _SAFE_KEY.match(key) or any(part in (".", "..") for part in key.split("/")):
+    """Refuse keys that could escape their prefix (``..``, absolute paths, odd characters; ``fullmatch``,
+    since ``$`` alone would let a trailing newline through)."""
+    if not _SAFE_KEY.fullmatch(key) or any(part in (".", "..") for part in key.split("/")):
         raise ValueError(f"unsafe storage key: {key!r}")
     return key
 

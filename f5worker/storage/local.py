@@ -17,10 +17,17 @@ class LocalStorage:
         self.root.mkdir(parents=True, exist_ok=True)
 
     def _path(self, key: str) -> Path:
-        path = (self.root / check_key(key)).resolve()
-        if self.root not in path.parents:
-            raise ValueError(f"unsafe storage key: {key!r}")
+        try:
+            path = (self.root / check_key(key)).resolve()
+        except (OSError, RuntimeError):  # a link loop (RuntimeError before Python 3.13)
+            raise StorageError(f"{key} is a symbolic link that leads nowhere (a loop); it is not served") from None
+        if self.root not in path.parents:  # a safe key, so a link placed in the folder points out of it
+            raise StorageError(f"{key} leads outside the storage folder (a symbolic link); it is not served")
         return path
+
+    def _inside(self, path: Path) -> bool:
+        """A regular file whose real location is inside the root (not a link pointing out of it)."""
+        return path.is_file() and self.root in path.resolve().parents
 
     def _existing(self, key: str) -> Path:
         path = self._path(key)
@@ -71,7 +78,7 @@ class LocalStorage:
         folder = self.root / prefix.rpartition("/")[0] if "/" in prefix else self.root
         keys = []
         for path in folder.rglob("*") if folder.is_dir() else ():
-            if path.is_file() and not path.name.startswith(TEMP_PREFIX):
+            if self._inside(path) and not path.name.startswith(TEMP_PREFIX):
                 key = path.relative_to(self.root).as_posix()
                 if key.startswith(prefix):
                     keys.append(key)

@@ -20,9 +20,10 @@ HOP_S = 0.001
 REACH_S = 0.08  # how far from the aligner's boundary the onset may lie (a few aligner frames either side)
 PEAK_S = 0.1  # the word's first peak is looked for this far after the boundary
 RISE = 0.5  # the onset: where the level (in dB) first climbs halfway from the pause floor to the peak
-# Less between floor and peak (noise at about 10 dB SNR and worse masks weak consonants such as /h/ or
-# /ð/, so the rise found would be the vowel's): keep the aligner's boundary.
-MIN_CONTRAST_DB = 20.0
+# Less between floor and peak: keep the aligner's boundary. Noise that close to the speech (10 dB SNR
+# leaves 15-25 dB between pause and vowel) masks weak consonants such as /h/ or /ð/, and the rise
+# found would be the vowel's; clean speech, synthetic or recorded, has 40 dB and more.
+MIN_CONTRAST_DB = 30.0
 
 
 def acoustic_onset(audio: np.ndarray, rate: int, boundary: float, earliest: float, latest: float) -> float:

@@ -38,17 +38,18 @@ FRAME_S = 0.01  # pocketsphinx's feature frame rate: 100 a second
 WINDOW_S = 0.025625  # its analysis window (the model's -wlen): frame n covers [n * FRAME_S, n * FRAME_S + WINDOW_S)
 # pocketsphinx stamps frame n at the start of its window; geometrically a boundary before frame n lies
 # between the centres of frames n - 1 and n, WINDOW_S / 2 - FRAME_S / 2 = 7.8 ms later. Measured in
-# running speech, the model's own boundaries put the zero-bias shift at -0.5 ms on espeak-ng and
-# +10.5 ms on the Piper voice (docs/notes/issue-22-onsets.md): the shift is the middle of the two,
+# running speech, the model's own boundaries put the zero-bias shift at -0.3 ms on espeak-ng and
+# +10.7 ms on the Piper voice (docs/notes/issue-22-onsets.md): the shift is the middle of the two,
 # inside the geometric bound, so neither voice is favoured.
 BOUNDARY_OFFSET_S = 0.005
 SILENCE_STATES = 3  # emitting states of the model's SIL phone: a pause takes at least this many frames
 # Shortest stretch in which the optional pause fits, doubled; the audio gets this much quiet on each
 # side, so a lead-in shorter than a pause can still be one (times are mapped back).
 PADDING_S = 2 * ((SILENCE_STATES - 1) * FRAME_S + WINDOW_S)
-# A stop after a pause opens with a closure as quiet as the pause, so its sound only starts at the
-# burst: the aligned start (the model places the closure) is kept instead of moving to the sound.
-STOPS = {"P", "B", "T", "D", "K", "G", "CH", "JH"}
+# A voiceless stop after a pause opens with a closure as quiet as the pause, so its sound only starts
+# at the burst: the aligned start (the model places the closure) is kept instead of moving to the
+# sound. A voiced stop's closure is voiced (audible), so its onset is found like any other.
+VOICELESS_STOPS = {"P", "T", "K", "CH"}
 PAUSE = "sp"
 DITHER_DBFS = -60.0
 # (beam, dither seed) for the first try and the retries; the first is the measured configuration.
@@ -192,7 +193,7 @@ class SphinxAligner:
                 search.ensure(entries)
                 found = search.run(_pcm(padded, seed), grammar)
                 if found is not None and [word for word, *_rest in found] == [name for name, _t in sequence]:
-                    return _token_times(audio, found, sequence, tokens, token_words, pronounced)
+                    return _token_times(padded, found, sequence, tokens, token_words, pronounced)
                 log.info(
                     "pocketsphinx search failed (beam %g, %s words): %s",
                     beam,
@@ -242,22 +243,28 @@ def padded_audio(audio: np.ndarray) -> np.ndarray:
 
 
 def frame_time(frame: int) -> float:
-    """Seconds in the unpadded audio of the boundary before ``frame`` of the padded audio."""
-    return max(frame * FRAME_S + BOUNDARY_OFFSET_S - PADDING_S, 0.0)
+    """Seconds in the padded audio of the boundary before ``frame``."""
+    return frame * FRAME_S + BOUNDARY_OFFSET_S
 
 
-def _starts_with_stop(words: list[str], pronounced: dict) -> bool:
+def _starts_voiceless_stop(words: list[str], pronounced: dict) -> bool:
     phones = next((pronounced[word][0].split() for word in words if word in pronounced), [])
-    return bool(phones) and phones[0] in STOPS
+    return bool(phones) and phones[0] in VOICELESS_STOPS
 
 
-def _token_times(audio, found, sequence, tokens, token_words, pronounced) -> TokenTimes:
+def _token_times(padded, found, sequence, tokens, token_words, pronounced) -> TokenTimes:
+    """Token spans in the unpadded audio; a token after a pause starts at its acoustic onset."""
     times: list[tuple[float, float] | None] = [None] * len(tokens)
-    length = audio.size / SPEECH_SAMPLE_RATE
+    length = padded.size / SPEECH_SAMPLE_RATE - 2 * PADDING_S
+
+    def unpadded(seconds: float) -> float:
+        return min(max(seconds - PADDING_S, 0.0), length)
+
     for (_word, first, last, pause), (_name, index) in zip(found, sequence, strict=True):
-        start, end = frame_time(first), min(frame_time(last + 1), length)
-        if pause is not None and times[index] is None and not _starts_with_stop(token_words[index], pronounced):
-            start = acoustic_onset(audio, SPEECH_SAMPLE_RATE, start, frame_time(pause), end)
+        start, end = frame_time(first), frame_time(last + 1)
+        if pause is not None and times[index] is None and not _starts_voiceless_stop(token_words[index], pronounced):
+            start = acoustic_onset(padded, SPEECH_SAMPLE_RATE, start, frame_time(pause), end)
+        start, end = unpadded(start), unpadded(end)
         times[index] = (start, end) if times[index] is None else (times[index][0], end)
     phones = [sum(_arpabet_count(pronounced[word][0]) for word in words if word in pronounced) for words in token_words]
     return TokenTimes(times, phones)

@@ -1,0 +1,33 @@
+"""Ground-truth word times from the Piper voice's phoneme spans (tests/piper_speech.py: word_times)."""
+
+from __future__ import annotations
+
+from tests.piper_speech import WORD_GAP, speak, word_times
+
+
+def test_every_word_is_timed_in_order_with_the_start_convention():
+    text = "Yes, of course. The top of the hill was quiet."
+    utterance = speak(text, noise_scale=0.0)
+    words = word_times(utterance)
+    assert [word.token for word in words] == text.split()
+    assert all(word.start_s is not None and word.start_s < word.end_s for word in words)
+    starts = [word.start_s for word in words]
+    assert starts == sorted(starts) and words[-1].end_s <= len(utterance.audio) / 16000
+    # After a pause (the first word, after punctuation, a new sentence): the first phoneme itself.
+    assert [word.token for word in words if word.after_pause] == ["Yes,", "of", "The"]
+    for word in words:
+        if word.after_pause:
+            assert word.start_s == word.first_phoneme_s
+    # In running speech the gap token before a word belongs to it.
+    gap_starts = {span.start_s for span in utterance.phonemes if span.phoneme == WORD_GAP}
+    hill = words[text.split().index("hill")]
+    assert hill.start_s in gap_starts and hill.start_s < hill.first_phoneme_s and hill.first_phoneme == "h"
+
+
+def test_words_that_espeak_joins_are_split_by_their_own_pronunciation():
+    utterance = speak("I looked at the top of the hill.", noise_scale=0.0)
+    joined = "".join(span.phoneme for span in utterance.phonemes)
+    words = word_times(utterance)
+    of, the = words[5], words[6]
+    assert "ʌvðə" in joined  # espeak says "of the" as one run with no gap between the words
+    assert of.end_s == the.start_s == the.first_phoneme_s and the.first_phoneme == "ð"

@@ -1,0 +1,62 @@
+"""pocketsphinx frame times, padding, and word starts after silence (issue 22)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from f5worker.media.text_normalize import normalize_english
+from f5worker.timing.sphinx import (
+    ATTEMPTS,
+    BOUNDARY_OFFSET_S,
+    FRAME_S,
+    PADDING_S,
+    SILENCE_STATES,
+    WINDOW_S,
+    SphinxAligner,
+    frame_time,
+    padded_audio,
+)
+from tests.speech import espeak_speech, load_16k
+
+RATE = 16000
+
+
+@pytest.fixture(scope="module")
+def sphinx() -> SphinxAligner:
+    return SphinxAligner.load()
+
+
+def test_constants_come_from_the_front_end(sphinx):
+    config = sphinx._search(ATTEMPTS[0][0]).decoder.config
+    assert (config["wlen"], config["frate"]) == (pytest.approx(WINDOW_S), round(1 / FRAME_S))
+    assert 0 < BOUNDARY_OFFSET_S <= WINDOW_S / 2 - FRAME_S / 2  # at most the window-centre shift
+    assert PADDING_S >= (SILENCE_STATES - 1) * FRAME_S + WINDOW_S  # a whole pause fits into the padding
+    assert frame_time(0) == pytest.approx(BOUNDARY_OFFSET_S)
+
+
+def test_padding_is_quiet_at_the_recordings_floor():
+    rng = np.random.default_rng(0)
+    floor = 1e-3
+    audio = np.concatenate([rng.standard_normal(RATE // 2) * floor, rng.standard_normal(RATE) * 0.2]).astype(np.float32)
+    padded = padded_audio(audio)
+    size = round(PADDING_S * RATE)
+    assert padded.size == audio.size + 2 * size
+    np.testing.assert_array_equal(padded[size:-size], audio)
+    for side in (padded[:size], padded[-size:]):
+        assert float(np.sqrt(np.mean(side.astype(np.float64) ** 2))) == pytest.approx(floor, rel=0.5)
+
+
+@pytest.mark.parametrize("lead_in_s", [0.0, 0.02, 0.035])
+def test_a_lead_in_shorter_than_a_pause_is_not_given_to_the_first_word(tmp_path, sphinx, lead_in_s):
+    text = "Honestly, we should wait until the morning."
+    truth = espeak_speech(normalize_english(text), tmp_path / "s.wav")
+    speech = load_16k(tmp_path / "s.wav")
+    quiet = np.random.default_rng(1).standard_normal(round(lead_in_s * RATE)).astype(np.float32) * 1e-4
+    times = sphinx.align(np.concatenate([quiet, speech]), text.split())
+    assert times is not None
+    starts = [span[0] for span in times.times]
+    assert abs(starts[0] - (truth[0][1] + lead_in_s)) < 0.015, starts[0]
+    after_comma = truth[1][1] + lead_in_s  # "we", after a pause
+    assert abs(starts[1] - after_comma) < 0.025, (starts[1], after_comma)
+    assert all(0.0 <= start <= speech.size / RATE + lead_in_s for start in starts)
