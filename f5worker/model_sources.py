@@ -44,7 +44,21 @@ def configured_specs(settings: Settings) -> list[ModelSpec]:
         specs.append(ModelSpec("vocos", hub_files(VOCOS_REPO, list(VOCOS_FILES))))
     if "whisperx" in settings.timing_engines and not Path(settings.whisper_model).is_dir():
         specs.append(ModelSpec(f"whisper/{settings.whisper_model}", whisper_files(settings.whisper_model)))
+    if "whisperx" in settings.timing_engines:  # issue 25: WhisperX's wav2vec2 alignment models (ALIGN_MODEL)
+        specs += align_specs(settings)
     return specs
+
+
+def align_specs(settings: Settings) -> list[ModelSpec]:
+    """Hub alignment models (``owner/name``) under ``align/<owner>/<name>``; local folders and torchaudio
+    pipeline names (no ``/``: torchaudio downloads those itself) are not cached."""
+    from .engines.model_files import ALIGN_CACHE, align_model_files
+
+    def fetch(repo: str) -> Callable[[Path], None]:
+        return lambda dest: hub_files(repo, align_model_files(repo))(dest)
+
+    models = {model for model in settings.align_models.values() if "/" in model and not Path(model).is_dir()}
+    return [ModelSpec(f"{ALIGN_CACHE}/{model}", fetch(model)) for model in sorted(models)]
 
 
 def copy_folder(source: Path) -> Callable[[Path], None]:

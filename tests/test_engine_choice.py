@@ -12,7 +12,8 @@ import pytest
 
 from f5worker.engines import Engines
 from f5worker.errors import EngineUnavailable
-from f5worker.timing.engine_choice import TIMING_ENGINES, run_timing, transcribe_known_text
+from f5worker.timing.engine_choice import TIMING_ENGINES, recognisers_for, run_timing, transcribe_known_text
+from f5worker.timing.sphinx import TokenTimes
 from f5worker.timing.transcript import EngineFailure, Segment, Transcript
 from f5worker.words import Word
 
@@ -34,16 +35,12 @@ class FakeRecogniser:
         self.calls.append(("transcribe", language))
         if self.fail:
             raise self.fail
-        segment = Segment(
-            start=self.words[0].start,
-            end=self.words[-1].end,
-            text=" ".join(w.word for w in self.words),
-            words=list(self.words),
-        )
+        text = " ".join(w.word for w in self.words)
+        segments = [Segment(self.words[0].start, self.words[-1].end, text, list(self.words))] if self.words else []
         return Transcript(
-            text=segment.text,
+            text=text,
             language=language or self.language,
-            segments=[segment],
+            segments=segments,
             engine=self.name,
             method=f"{self.name}-words",
         )
@@ -68,6 +65,18 @@ class FakeWhisper(FakeRecogniser):
     def detect_language(self, audio):
         self.calls.append(("detect_language",))
         return self.detected
+
+    def transcribe(self, audio, language, realign=True):
+        transcript = super().transcribe(audio, language)
+        transcript.timing = "whisper"
+        return self.realign(transcript, audio) if realign else transcript
+
+    def realign(self, transcript, audio):
+        if not self.can_align(transcript.language):
+            return transcript
+        self.calls.append(("realign", transcript.language))
+        transcript.method, transcript.timing = "wav2vec2-alignment", "whisperx"
+        return transcript
 
     def can_align(self, language):
         return self.aligner is not None and language in self.aligner.languages
@@ -249,3 +258,125 @@ def test_known_text_segments_follow_its_sentences():
     assert [s.text for s in transcript.segments] == ["Hello world.", "How are you?", "Fine!"]
     starts = [w.start for w in transcript.words]
     assert starts == sorted(starts) and transcript.words[-1].end <= 3.0
+
+
+# ------------------------------------------------------------------ stt without text: which way times the words
+
+
+class FakeForcedAligner:
+    """The known-text aligner's role: English only; places every token 0.3 s after the one before."""
+
+    name = "aligner"
+
+    def __init__(self, fail: bool = False):
+        self.fail = fail
+        self.calls: list[list[str]] = []
+
+    def handles(self, text, language):
+        return (language or "en") == "en"
+
+    def align(self, audio, tokens):
+        self.calls.append(list(tokens))
+        if self.fail:
+            return None
+        return TokenTimes([(0.1 + 0.3 * i, 0.35 + 0.3 * i) for i in range(len(tokens))], [4] * len(tokens))
+
+
+def engines_with_aligner(*recognisers, aligner=None) -> Engines:
+    engines = engines_of(*recognisers)
+    engines.loaded["aligner"] = aligner or FakeForcedAligner()
+    return engines
+
+
+def test_choices_name_the_recognisers_they_may_run():
+    assert recognisers_for("auto") == recognisers_for("aligner") == ("whisperx", "google")
+    assert recognisers_for("whisper") == recognisers_for("whisperx") == ("whisperx",)
+    assert recognisers_for("google") == ("google",)
+
+
+def test_auto_without_text_force_aligns_the_recognised_words_in_english():
+    """The recogniser's words and text, the forced aligner's times; wav2vec2 is not run to be overwritten."""
+    whisper, aligner = FakeWhisper(aligner=FakeAligner()), FakeForcedAligner()
+    transcript = run_timing(
+        engines_with_aligner(whisper, aligner=aligner), AUDIO, choice="auto", language="en", known_text=None
+    )
+    assert whisper.calls == [("transcribe", "en")] and aligner.calls == [["hello", "world"]]
+    assert transcript.engine == "whisperx" and transcript.method == "whisperx-words+pocketsphinx"
+    assert transcript.timing == "aligner" and transcript.text == "hello world"
+    assert [(w.word, w.start, w.timed_by) for w in transcript.words] == [
+        ("hello", 0.1, "aligned"),
+        ("world", 0.4, "aligned"),
+    ]
+    assert [w.confidence for w in transcript.words] == [0.9, 0.8]
+    assert set(transcript.timings_ms) == {"transcribe", "align"}
+    assert transcript.alignment["aligned"] == 2 and transcript.alignment["fallback_pieces"] == []
+
+
+def test_a_piece_the_aligner_cannot_place_keeps_the_recognisers_times():
+    whisper = FakeWhisper()
+    engines = engines_with_aligner(whisper, aligner=FakeForcedAligner(fail=True))
+    transcript = run_timing(engines, AUDIO, choice="auto", language="en", known_text=None)
+    assert [(w.word, w.start, w.end, w.timed_by) for w in transcript.words] == [
+        ("hello", 0.5, 0.9, "matched"),
+        ("world", 1.0, 1.6, "matched"),
+    ]
+    assert transcript.timing == "aligner"
+    (piece,) = transcript.alignment["fallback_pieces"]
+    assert piece["timed_by"] == "recogniser" and piece["fallback"] == "no alignment found"
+
+
+def test_whisper_keeps_the_recognisers_own_times():
+    whisper, aligner = FakeWhisper(aligner=FakeAligner()), FakeForcedAligner()
+    engines = engines_with_aligner(whisper, aligner=aligner)
+    transcript = run_timing(engines, AUDIO, choice="whisper", language="en", known_text=None)
+    assert whisper.calls == [("transcribe", "en")] and aligner.calls == []
+    assert transcript.timing == "whisper" and transcript.method == "whisperx-words"
+    assert [(w.start, w.timed_by) for w in transcript.words] == [(0.5, "matched"), (1.0, "matched")]
+
+
+def test_whisperx_runs_wav2vec2_and_not_the_forced_aligner():
+    whisper, aligner = FakeWhisper(aligner=FakeAligner()), FakeForcedAligner()
+    transcript = run_timing(
+        engines_with_aligner(whisper, aligner=aligner), AUDIO, choice="whisperx", language="en", known_text=None
+    )
+    assert names_called(whisper) == ["transcribe", "realign"] and aligner.calls == []
+    assert transcript.timing == "whisperx" and set(transcript.timings_ms) == {"transcribe", "align"}
+
+
+def test_auto_in_a_language_the_forced_aligner_does_not_take_uses_wav2vec2():
+    whisper, aligner = FakeWhisper(aligner=FakeAligner(["de"])), FakeForcedAligner()
+    transcript = run_timing(
+        engines_with_aligner(whisper, aligner=aligner), AUDIO, choice="auto", language="de", known_text=None
+    )
+    assert names_called(whisper) == ["transcribe", "realign"] and aligner.calls == []
+    assert transcript.timing == "whisperx"
+
+
+def test_aligner_without_the_forced_aligner_is_unavailable_before_any_work():
+    whisper = FakeWhisper()
+    engines = engines_of(whisper, errors={"aligner": "disabled (FORCED_ALIGNER=off)"})
+    with pytest.raises(EngineUnavailable, match=r"^no timing engine could run \(aligner: disabled"):
+        run_timing(engines, AUDIO, choice="aligner", language="en", known_text=None)
+    assert whisper.calls == []
+
+
+@pytest.mark.parametrize("known_text", [None, "Hallo Welt"])
+def test_aligner_in_another_language_is_unavailable(known_text):
+    whisper = FakeWhisper(aligner=FakeAligner(["de"]))
+    with pytest.raises(EngineUnavailable, match="forced aligner times English only"):
+        run_timing(engines_with_aligner(whisper), AUDIO, choice="aligner", language="de", known_text=known_text)
+    assert whisper.calls == []  # refused before any transcription
+
+
+def test_aligner_for_audio_recognised_as_another_language_is_unavailable_after_recognition():
+    whisper = FakeWhisper(language="de")
+    with pytest.raises(EngineUnavailable, match="forced aligner times English only"):
+        run_timing(engines_with_aligner(whisper), AUDIO, choice="aligner", language=None, known_text=None)
+    assert whisper.calls == [("transcribe", None)]
+
+
+def test_aligner_with_nothing_heard_returns_the_empty_transcript():
+    transcript = run_timing(
+        engines_with_aligner(FakeWhisper(words=[])), AUDIO, choice="aligner", language=None, known_text=None
+    )
+    assert transcript.words == [] and transcript.text == ""

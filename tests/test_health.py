@@ -63,3 +63,30 @@ def test_public_names_keep_hub_names_and_drop_folders(tmp_path):
     assert public_name("large-v3") == "large-v3"
     hub_id = "jonatasgrosman/wav2vec2-large-xlsr-53-english"
     assert public_name(hub_id) == hub_id
+
+
+def test_health_lists_the_alignment_engines_and_why_one_is_missing(s3_settings, s3_storage, engines):
+    """The warm forced aligner, and WhisperX without its default wav2vec2 model (offline, not in the cache)."""
+    from f5worker.timing.aligner import ForcedAligner
+
+    loaded = Engines(device="cpu", loaded=dict(engines.loaded))
+    loaded.load("aligner", ForcedAligner.load)
+    ctx = build_context(s3_settings, engines=loaded)
+    ctx.storage = s3_storage
+    alignment = handle_job({"id": "h", "input": {"endpoint": "health"}}, ctx)["alignment"]
+    assert alignment == {
+        "aligner": {"method": "pocketsphinx", "languages": ["en"], "error": None},
+        "whisperx": {
+            "method": "wav2vec2",
+            "languages": [],
+            "models": {"en": "facebook/wav2vec2-base-960h"},
+            "errors": {"en": "not in the model cache (run model_cache_init.py) and HF_HUB_OFFLINE is set"},
+        },
+    }
+
+
+def test_health_says_so_when_neither_aligner_is_loaded(local_ctx):
+    local_ctx.engines.errors["aligner"] = "disabled (FORCED_ALIGNER=off)"
+    alignment = handle_job({"id": "h", "input": {"endpoint": "health"}}, local_ctx)["alignment"]
+    assert alignment["aligner"] == {"method": "pocketsphinx", "languages": [], "error": "disabled (FORCED_ALIGNER=off)"}
+    assert alignment["whisperx"]["errors"] == {"en": "the whisperx engine is not loaded"}

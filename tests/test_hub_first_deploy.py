@@ -37,7 +37,15 @@ from tests.helpers import (
 pytestmark = pytest.mark.timeout(600)
 
 VOICE_TEXT = "This is the voice the first deploy clones."
-MODELS = ("f5-tts/F5TTS_v1_Base", "vocos", "whisper/large-v3")
+MODELS = ("f5-tts/F5TTS_v1_Base", "vocos", "whisper/large-v3", "align/facebook/wav2vec2-base-960h")
+TINY_ALIGN_FILES = (  # what scripts/make-tiny-models.py writes, as facebook/wav2vec2-base-960h has them
+    "config.json",
+    "model.safetensors",
+    "preprocessor_config.json",
+    "special_tokens_map.json",
+    "tokenizer_config.json",
+    "vocab.json",
+)
 HUB_FILES = {
     "f5-tts/F5TTS_v1_Base": [
         ("SWivid/F5-TTS", "F5TTS_v1_Base/model_1250000.safetensors"),
@@ -48,6 +56,7 @@ HUB_FILES = {
         ("Systran/faster-whisper-large-v3", name)
         for name in ("config.json", "model.bin", "tokenizer.json", "vocabulary.txt")
     ],
+    "align/facebook/wav2vec2-base-960h": [("facebook/wav2vec2-base-960h", name) for name in TINY_ALIGN_FILES],
 }
 
 
@@ -170,6 +179,7 @@ def test_the_worker_warm_loads_from_the_cache_and_serves_tts_with_timings_withou
     assert tts["audio"]["duration_s"] > 0 and tts["timings"]["files"]["srt"]["key"].endswith("timings.srt")
     assert first_deploy["health"]["engines"]["tts"]["loaded"] is True
     assert first_deploy["health"]["engines"]["whisperx"]["loaded"] is True
+    assert first_deploy["health"]["alignment"]["whisperx"]["languages"] == ["en"]  # the default ALIGN_MODEL
 
 
 def test_a_second_fresh_worker_restores_everything_from_the_bucket_with_the_hub_stopped(first_deploy, tmp_path):

@@ -71,6 +71,24 @@ def test_a_dead_uploaders_lock_is_taken_over(s3_storage, tiny_f5_dir, tmp_path, 
 
 def test_configured_specs_follow_the_settings(tmp_path):
     names = [s.name for s in configured_specs(Settings(whisper_model="large-v3"))]
-    assert names == ["f5-tts/F5TTS_v1_Base", "vocos", "whisper/large-v3"]
-    explicit = Settings(f5_ckpt_file=tmp_path / "m.pt", f5_vocoder_path=tmp_path, whisper_model=str(tmp_path))
+    assert names == ["f5-tts/F5TTS_v1_Base", "vocos", "whisper/large-v3", "align/facebook/wav2vec2-base-960h"]
+    explicit = Settings(
+        f5_ckpt_file=tmp_path / "m.pt", f5_vocoder_path=tmp_path, whisper_model=str(tmp_path), align_model=str(tmp_path)
+    )
     assert configured_specs(explicit) == []
+
+
+@pytest.mark.parametrize(
+    ("align_model", "cached"),
+    [
+        ("off", []),
+        ("WAV2VEC2_ASR_BASE_960H", []),  # a torchaudio pipeline: torchaudio fetches it itself
+        ("en=facebook/wav2vec2-base-960h,de=jonatasgrosman/wav2vec2-large-xlsr-53-german", ["de", "en"]),
+    ],
+)
+def test_hub_alignment_models_are_cached_under_align(align_model, cached):
+    settings = Settings(tts_enabled=False, timing_engines="whisperx", whisper_model="/", align_model=align_model)
+    names = [s.name for s in configured_specs(settings)]
+    expected = {"de": "align/jonatasgrosman/wav2vec2-large-xlsr-53-german", "en": "align/facebook/wav2vec2-base-960h"}
+    assert names == sorted(expected[language] for language in cached)
+    assert configured_specs(Settings(tts_enabled=False, timing_engines="google", align_model=align_model)) == []

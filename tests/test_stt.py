@@ -249,3 +249,50 @@ def test_known_text_pronunciations_tell_the_aligner_how_the_words_are_said(tmp_p
     assert "Chief Okonkwo sent a GIF today." in output["files"]["srt"]["text"]  # no respelling in a caption
     missing = stt(ctx, audio=b64(tmp_path / "said.wav"), text=text, lexicon="nope")
     assert missing["error"].startswith("not_found: lexicon: no stored lexicon named 'nope'")
+
+
+# ------------------------------------------------------------------ stt without text: which way timed the words
+
+
+@pytest.fixture(scope="module")
+def aligning_engines(whisper_engines) -> Engines:
+    """tiny.en and the warm forced aligner, as a default English worker has them."""
+    from f5worker.timing.aligner import ForcedAligner
+
+    engines = Engines(device="cpu", loaded=dict(whisper_engines.loaded), errors=dict(whisper_engines.errors))
+    engines.load("aligner", ForcedAligner.load)
+    return engines
+
+
+def test_without_text_english_words_are_force_aligned_keeping_the_recognisers_words(tmp_path, aligning_engines, speech):
+    ctx = build_context(Settings(storage_dir=tmp_path / "storage"), engines=aligning_engines)
+    aligned = stt(ctx, job_id="auto", audio=b64(speech), timing_formats=["srt"])
+    heard = stt(ctx, job_id="whisper", audio=b64(speech), timing_engine="whisper", timing_formats=["srt"])
+    assert "error" not in aligned, aligned
+    assert (
+        aligned["engine"]["timing"] == "aligner" and aligned["engine"]["method"] == "faster-whisper-words+pocketsphinx"
+    )
+    assert heard["engine"]["timing"] == "whisper" and heard["engine"]["method"] == "faster-whisper-words"
+    assert aligned["text"] == heard["text"]
+    assert [(w["word"], w["confidence"]) for w in aligned["words"]] == [
+        (w["word"], w["confidence"]) for w in heard["words"]
+    ]
+    assert [s["text"] for s in aligned["segments"]] == [s["text"] for s in heard["segments"]]
+    assert {w["timed_by"] for w in aligned["words"]} == {"aligned"}
+    assert {w["timed_by"] for w in heard["words"]} == {"matched"}
+    assert aligned["engine"]["timed_by"]["aligned"] == len(aligned["words"])
+    assert aligned["engine"]["alignment"]["fallback_pieces"] == []
+    assert aligned["metrics"]["align_ms"] > 0 and heard["metrics"]["align_ms"] is None
+    srt = pysubs2.SSAFile.from_string(aligned["files"]["srt"]["text"])
+    assert srt[0].start == round(aligned["words"][0]["start"] * 1000)
+
+
+def test_the_aligner_choice_for_another_language_is_engine_unavailable(tmp_path, aligning_engines, speech):
+    ctx = build_context(Settings(storage_dir=tmp_path / "storage"), engines=aligning_engines)
+    output = stt(ctx, audio=b64(speech), timing_engine="aligner", language="de", text="Bitte rufen Sie Stella an.")
+    assert output["error"].startswith("engine_unavailable: timing_engine: the forced aligner times English only")
+
+
+def test_the_aligner_choice_without_the_aligner_is_engine_unavailable(ctx, speech):
+    output = stt(ctx, audio=b64(speech), timing_engine="aligner")
+    assert output["error"] == "engine_unavailable: no timing engine could run (aligner: not loaded)"

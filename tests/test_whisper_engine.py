@@ -105,7 +105,12 @@ def test_word_starts_match_espeak_onsets(whisper, speech):
 
 def test_english_only_model_reports_english_without_detection(whisper, speech):
     assert whisper.detect_language(speech[1]) == "en"
-    assert whisper.describe() == {"model": Path(tiny_en_path()).name, "alignment": None, "sentence_splitter": None}
+    assert whisper.describe() == {
+        "model": Path(tiny_en_path()).name,
+        "alignment": None,
+        "sentence_splitter": None,
+        "alignment_errors": {},
+    }
 
 
 def test_known_text_keeps_the_original_words_with_times_and_stats(whisper, speech):
@@ -273,3 +278,37 @@ def test_alignment_that_does_not_line_up_is_reported_as_whispers_own(whisper, sp
     _truth, audio = speech
     engine = WhisperEngine(whisper.model, whisper.model_name, whisper.beam_size, ShortAligner())
     assert engine.transcribe(audio, "en").method == "faster-whisper-words"
+
+
+def test_the_default_alignment_model_loads_from_the_model_cache_without_a_hub(tiny_alignment, tmp_path, no_network):  # noqa: F811
+    """First deploy copies facebook/wav2vec2-base-960h into MODEL_CACHE_DIR/align/...; warm-load reads it there."""
+    import shutil
+
+    align_dir, nltk_dir = tiny_alignment
+    cache = tmp_path / "models"
+    shutil.copytree(align_dir, cache / "align" / "facebook" / "wav2vec2-base-960h")
+    settings = Settings(whisper_model=tiny_en_path(), model_cache_dir=cache, nltk_data=str(nltk_dir))
+    engine = WhisperEngine.load(settings, "cpu")
+    assert engine.can_align("en") and engine.alignment_errors == {}
+    assert engine.describe()["alignment"] == {"en": "facebook/wav2vec2-base-960h"}
+
+
+def test_without_the_cached_model_whisper_still_loads_and_says_why_there_is_no_alignment(tmp_path):
+    engine = WhisperEngine.load(Settings(whisper_model=tiny_en_path(), model_cache_dir=tmp_path), "cpu")
+    assert engine.aligner is None and not engine.can_align("en")
+    assert engine.describe()["alignment_errors"] == {
+        "en": "not in the model cache (run model_cache_init.py) and HF_HUB_OFFLINE is set"
+    }
+
+
+def test_an_alignment_model_that_fails_to_load_costs_only_its_language(tiny_alignment, tmp_path):  # noqa: F811
+    align_dir, nltk_dir = tiny_alignment
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("not json")
+    settings = Settings(
+        whisper_model=tiny_en_path(), align_model=f"en={align_dir},de={broken}", nltk_data=str(nltk_dir)
+    )
+    engine = WhisperEngine.load(settings, "cpu")
+    assert engine.can_align("en") and not engine.can_align("de")
+    assert set(engine.alignment_errors) == {"de"}

@@ -18,7 +18,7 @@ import unicodedata
 from ..context import WorkerContext
 from ..errors import EngineUnavailable, InvalidInput, PayloadTooLarge
 from ..media.text_normalize import normalize_english
-from ..timing.engine_choice import TIMING_ENGINES
+from ..timing.engine_choice import recognisers_for
 
 WAV_HEADER_BYTES = 44
 
@@ -51,7 +51,7 @@ def text_to_speak(text: str, normalize: bool, limit: int, field: str = "text") -
 def require_timing_engine(ctx: WorkerContext, choice: str, needed_for: str | None = None) -> None:
     """``engine_unavailable`` before any work when no engine that ``choice`` allows is loaded
     (the same message run_timing would give after the work)."""
-    names = TIMING_ENGINES if choice == "auto" else (choice,)
+    names = recognisers_for(choice)
     if not any(name in ctx.engines.loaded for name in names):
         reasons = "; ".join(f"{name}: {ctx.engines.errors.get(name, 'not loaded')}" for name in names)
         message = f"no timing engine could run ({reasons})"

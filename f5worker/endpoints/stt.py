@@ -11,7 +11,7 @@ from ..schemas import SttRequest
 from ..storage.results import save_result
 from ..timing.engine_choice import run_timing
 from ..timing.script_check import ScriptCheck, check_script
-from ..timing.transcript import Segment, segments_by_sentence
+from ..timing.transcript import Segment, Transcript, segments_by_sentence
 from .delivery import resolve_delivery
 from .limits import InlineBudget, check_response_size, require_timing_engine
 from .speech_directions import job_lexicon
@@ -32,6 +32,17 @@ def with_check_confidence(words: list, check: ScriptCheck) -> list:
         word if confidence is None else word.model_copy(update={"confidence": round(confidence, 3)})
         for word, confidence in zip(words, confidences, strict=True)
     ]
+
+
+def engine_output(transcript: Transcript) -> dict:
+    """Which engine ran and how: ``timing`` names the ``timing_engine`` that timed the words (``auto``
+    resolved), ``alignment`` how recognised words were force-aligned (stt without ``text``)."""
+    output = transcript.engine_output()
+    if transcript.timing is not None:
+        output["timing"] = transcript.timing
+    if transcript.alignment is not None:
+        output["alignment"] = transcript.alignment
+    return output
 
 
 def run(request: SttRequest, ctx: WorkerContext, job_id: str) -> dict:
@@ -78,7 +89,7 @@ def run(request: SttRequest, ctx: WorkerContext, job_id: str) -> dict:
         "duration_s": duration_s,
         "segments": [segment_output(segment) for segment in segments],
         "words": [word.model_dump() for word in words],
-        "engine": transcript.engine_output(),
+        "engine": engine_output(transcript),
         "files": files,
         **({"script_check": check.as_output()} if check is not None else {}),
         "metrics": {

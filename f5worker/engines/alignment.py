@@ -39,25 +39,45 @@ def ensure_sentence_splitter(nltk_data: str | None) -> str:
 
 
 class Aligner:
-    def __init__(self, models: dict[str, tuple[object, dict]], names: dict[str, str], device: str, splitter: str):
+    def __init__(
+        self,
+        models: dict[str, tuple[object, dict]],
+        names: dict[str, str],
+        device: str,
+        splitter: str,
+        errors: dict[str, str] | None = None,
+    ):
         self.models = models
-        self.names = names
+        self.names = names  # the configured model per loaded language (as ALIGN_MODEL names it)
         self.device = device
         self.splitter = splitter
+        self.errors = dict(errors or {})  # language -> why it has no alignment model
 
     @classmethod
-    def load(cls, align_models: dict[str, str], device: str, nltk_data: str | None) -> Aligner:
+    def load(
+        cls,
+        sources: dict[str, str],
+        device: str,
+        nltk_data: str | None,
+        names: dict[str, str] | None = None,
+    ) -> Aligner:
+        """One wav2vec2 model per language; a language whose model fails to load is left out, with why."""
         import whisperx
 
         splitter = ensure_sentence_splitter(nltk_data)
-        models = {}
-        for language, name in align_models.items():
-            local = Path(name).is_dir()
-            models[language] = whisperx.load_align_model(
-                language_code=language, device=device, model_name=name, model_cache_only=local
-            )
-            log.info("alignment model for %s: %s", language, name)
-        return cls(models, dict(align_models), device, splitter)
+        models, loaded_names, failures = {}, {}, {}
+        for language, source in sources.items():
+            try:
+                models[language] = whisperx.load_align_model(
+                    language_code=language, device=device, model_name=source, model_cache_only=Path(source).is_dir()
+                )
+            except Exception as exc:  # one language's model must not cost the others (or Whisper) theirs
+                log.exception("alignment model for %s (%s) failed to load", language, source)
+                failures[language] = f"{type(exc).__name__}: {str(exc).strip()[:300]}"
+                continue
+            loaded_names[language] = (names or {}).get(language, source)
+            log.info("alignment model for %s: %s", language, source)
+        return cls(models, loaded_names, device, splitter, failures)
 
     def supports(self, language: str | None) -> bool:
         return (language or "") in self.models

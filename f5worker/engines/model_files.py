@@ -102,3 +102,54 @@ def fetch_hub_vocoder() -> Path:
 
     log.info("Vocos not in the model cache: fetching %s (start-up only)", VOCOS_REPO)
     return Path(snapshot_download(VOCOS_REPO, allow_patterns=list(VOCOS_FILES)))
+
+
+# --------------------------------------------------------------------------- wav2vec2 alignment models (ALIGN_MODEL)
+
+ALIGN_CACHE = "align"  # MODEL_CACHE_DIR/align/<hub name>/, mirrored from models/align/<hub name>/ in storage
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")  # the first the repository has is fetched
+
+
+def cached_align_model(settings: Settings, model: str) -> Path | None:
+    """The model cache's copy of a hub alignment model (a transformers folder), or None."""
+    folder = settings.model_cache_dir / ALIGN_CACHE / model
+    return folder if (folder / "config.json").is_file() else None
+
+
+def hub_offline() -> bool:
+    """HF_HUB_OFFLINE as huggingface_hub reads it: then no alignment model is fetched at start-up."""
+    from huggingface_hub import constants
+
+    return bool(constants.HF_HUB_OFFLINE)
+
+
+def resolve_align_models(settings: Settings) -> tuple[dict[str, str], dict[str, str]]:
+    """({language: what to load}, {language: why not}) for ``ALIGN_MODEL``: a local folder as given,
+    else the model cache's copy, else the name itself (fetched from the hub at warm-load, logged),
+    unless the hub is off: then that language has no alignment model and the reason says so."""
+    sources: dict[str, str] = {}
+    missing: dict[str, str] = {}
+    for language, model in settings.align_models.items():
+        if Path(model).is_dir():
+            sources[language] = model
+        elif cached := cached_align_model(settings, model):
+            sources[language] = str(cached)
+        elif hub_offline():
+            missing[language] = "not in the model cache (run model_cache_init.py) and HF_HUB_OFFLINE is set"
+        else:
+            log.info(
+                "alignment model %s not in the model cache: fetching it from its public source (start-up only)", model
+            )
+            sources[language] = model
+    return sources, missing
+
+
+def align_model_files(repo: str) -> list[str]:
+    """What the model cache fetches of a hub alignment model: its json/txt files and one weights file."""
+    from huggingface_hub import HfApi
+
+    files = [sibling.rfilename for sibling in HfApi().model_info(repo, revision="main").siblings or []]
+    weights = next((name for name in WEIGHT_FILES if name in files), None)
+    if weights is None:
+        raise ValueError(f"{repo} has none of {', '.join(WEIGHT_FILES)}")
+    return [name for name in files if "/" not in name and name.endswith((".json", ".txt"))] + [weights]

@@ -57,6 +57,12 @@ class TextAligningRecogniser(Recogniser, Protocol):
 
     def align_text(self, audio: np.ndarray, text: str, language: str) -> list[dict]: ...
 
+    def transcribe(self, audio: np.ndarray, language: str | None, *, realign: bool = True) -> Transcript:
+        """``realign=False``: the recogniser's own times (another aligner will time the words)."""
+
+    def realign(self, transcript: Transcript, audio: np.ndarray) -> Transcript:
+        """The words re-timed by the alignment model, or the transcript unchanged when it has none."""
+
 
 class KnownTextAligner(Engine, Protocol):
     """The ``aligner`` role: known tokens placed in speech without recognising it (pocketsphinx)."""

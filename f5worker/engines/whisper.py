@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from ..audio_rates import SPEECH_SAMPLE_RATE
 from ..settings import Settings
-from ..timing.transcript import EngineFailure, Segment, Transcript
+from ..timing.transcript import EngineFailure, Segment, TimedWord, Transcript
 from ..words import Word
 from .alignment import Aligner
-from .model_files import public_name
+from .model_files import public_name, resolve_align_models
 
 log = logging.getLogger(__name__)
 HEAR_WINDOW_S = 30.0  # Whisper's window: longer audio is heard the usual way
@@ -28,11 +29,14 @@ HEAR_TOKENS_PER_S = 8  # above fast speech (about 4-6 tokens a second): a loop r
 class WhisperEngine:
     name = "whisperx"
 
-    def __init__(self, model, model_name: str, beam_size: int, aligner: Aligner | None):
+    def __init__(
+        self, model, model_name: str, beam_size: int, aligner: Aligner | None, alignment_errors: dict | None = None
+    ):
         self.model = model
         self.model_name = model_name
         self.beam_size = beam_size
-        self.aligner = aligner
+        self.aligner = aligner  # None unless at least one wav2vec2 model loaded
+        self.alignment_errors = dict(alignment_errors or {})  # language -> why it has no alignment model
         self.lock = threading.Lock()  # one model, many concurrent jobs
 
     @classmethod
@@ -48,10 +52,8 @@ class WhisperEngine:
         local = Path(source).is_dir()
         model = WhisperModel(source, device=run_on, compute_type=compute_type, local_files_only=local)
         log.info("whisper model %s on %s (%s)", source, run_on, compute_type)
-        aligner = None
-        if settings.align_models:
-            aligner = Aligner.load(settings.align_models, run_on, settings.nltk_data)
-        return cls(model, public_name(settings.whisper_model), settings.whisper_beam_size, aligner)
+        aligner, alignment_errors = load_aligner(settings, run_on)
+        return cls(model, public_name(settings.whisper_model), settings.whisper_beam_size, aligner, alignment_errors)
 
     def describe(self) -> dict:
         return {
@@ -60,6 +62,7 @@ class WhisperEngine:
             if self.aligner
             else None,
             "sentence_splitter": self.aligner.splitter if self.aligner else None,
+            "alignment_errors": dict(self.alignment_errors),
         }
 
     def detect_language(self, audio: np.ndarray) -> str:
@@ -144,7 +147,8 @@ class WhisperEngine:
                 words.append(Word(word=text, start=start, end=end, confidence=confidence))
         return words
 
-    def transcribe(self, audio: np.ndarray, language: str | None) -> Transcript:
+    def transcribe(self, audio: np.ndarray, language: str | None, *, realign: bool = True) -> Transcript:
+        """Whisper's words and times; re-timed by wav2vec2 (:meth:`realign`) unless ``realign`` is False."""
         try:
             with self.lock:
                 pieces, info = self.model.transcribe(
@@ -153,15 +157,26 @@ class WhisperEngine:
                 segments = [_segment(piece) for piece in pieces]  # the generator does the work
         except (RuntimeError, ValueError) as exc:
             raise EngineFailure(f"whisper transcription failed: {exc}") from exc
-        method = "faster-whisper-words"
-        if segments and self.can_align(info.language):
-            refined = self._refine(segments, audio, info.language)
-            if refined is not None:
-                segments, method = refined, "wav2vec2-alignment"
         text = " ".join(segment.text for segment in segments)
-        return Transcript(
-            text=text, language=info.language, segments=segments, engine=self.name, method=method, model=self.model_name
+        transcript = Transcript(
+            text=text,
+            language=info.language,
+            segments=segments,
+            engine=self.name,
+            method="faster-whisper-words",
+            model=self.model_name,
+            timing="whisper",
         )
+        return self.realign(transcript, audio) if realign else transcript
+
+    def realign(self, transcript: Transcript, audio: np.ndarray) -> Transcript:
+        """The transcript re-timed by wav2vec2 when a model for its language is loaded, else unchanged."""
+        if not transcript.segments or not self.can_align(transcript.language):
+            return transcript
+        refined = self._refine(transcript.segments, audio, transcript.language)
+        if refined is None:
+            return transcript
+        return replace(transcript, segments=refined, method="wav2vec2-alignment", timing="whisperx")
 
     def _refine(self, segments: list[Segment], audio: np.ndarray, language: str) -> list[Segment] | None:
         """Re-time each segment's words with wav2vec2 (Whisper's time where it cannot place one).
@@ -185,15 +200,16 @@ class WhisperEngine:
                 position += 1
                 if "start" in candidate and "end" in candidate:
                     words.append(
-                        Word(
+                        TimedWord(
                             word=original.word,
                             start=float(candidate["start"]),
                             end=float(candidate["end"]),
                             confidence=original.confidence,
+                            timed_by="aligned",
                         )
                     )
-                else:
-                    words.append(original)
+                else:  # wav2vec2 could not place it: Whisper's own time
+                    words.append(TimedWord(**original.model_dump(), timed_by="matched"))
             refined.append(Segment(segment.start, segment.end, segment.text, words))
         return refined
 
@@ -202,6 +218,18 @@ def _loops(tokens: list[int], size: int = 4) -> bool:
     """Whether some run of ``size`` tokens comes twice: how a looping decoder shows itself."""
     runs = [tuple(tokens[start : start + size]) for start in range(len(tokens) - size + 1)]
     return len(set(runs)) < len(runs)
+
+
+def load_aligner(settings: Settings, device: str) -> tuple[Aligner | None, dict[str, str]]:
+    """The wav2vec2 models ``ALIGN_MODEL`` names that can load (whisperx is imported only then), and
+    why each other language has none (``health``). Whisper loads either way."""
+    sources, missing = resolve_align_models(settings)
+    if not sources:
+        if missing:
+            log.warning("no alignment model loaded: %s", "; ".join(missing.values()))
+        return None, missing
+    aligner = Aligner.load(sources, device, settings.nltk_data, names=settings.align_models)
+    return (aligner if aligner.models else None), {**missing, **aligner.errors}
 
 
 def _segment(piece) -> Segment:

@@ -55,6 +55,8 @@ class Transcript:
     model: str | None = None
     known_text: dict | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
+    timing: str | None = None  # which way timed the words (stt's timing_engine values), when known
+    alignment: dict | None = None  # stt without text: how the recognised words were force-aligned
 
     @property
     def words(self) -> list[Word]:
