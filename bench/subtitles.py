@@ -171,7 +171,6 @@ def compare_groupings(words: list[Word], repeat: int) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", dest="words", action="store_const", const=300, help="300 words, for the suite")
     parser.add_argument("--words", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--karaoke", action="store_true", help="ASS with \\k tags")

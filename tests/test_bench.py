@@ -20,6 +20,7 @@ SMOKE_TIMEOUT_S = 900  # seconds-long on an idle machine; the model loads domina
 # Benchmarks whose smoke run a test of their own already makes (and reads its table): run once, not twice.
 SMOKED_ELSEWHERE = {
     "subtitles.py": "test_caption_grouping.py",
+    "stt_timing.py": "test_stt_timing_bench.py",
     "timing_accuracy.py": "test_bench_timing_accuracy.py",
     "verification.py": "test_bench_verification.py",
 }
