@@ -30,11 +30,8 @@ from __future__ import annotations
 import bisect
 import itertools
 import logging
-import re
 import time
-from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from difflib import SequenceMatcher
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -43,6 +40,15 @@ from ..audio_rates import SPEECH_SAMPLE_RATE
 from ..engines.roles import KnownTextAligner, Recogniser
 from ..media.text_normalize import normalize_english
 from .aligner import LONG_AUDIO_S, cut_pieces, speech_bounds, spoken_token_map
+from .heard_words import (
+    EXTRA_COVER,
+    EXTRA_PROBABILITY,
+    HEARD_SIMILARITY,
+    SAME_SOUND_SIMILARITY,
+    heard_keys,
+    match_words,
+    word_similarity,
+)
 from .recogniser_mapping import known_text_spans, normalize_token
 from .transcript import EngineFailure
 
@@ -55,15 +61,6 @@ log = logging.getLogger(__name__)
 Status = Literal["heard", "not_heard", "doubtful"]
 Verdict = Literal["pass", "fail", "unchecked"]
 
-# Word matching (recogniser round trip): similarity of comparison keys (difflib ratio).
-HEARD_SIMILARITY = 0.75  # at or above: the recogniser heard this word
-SAME_SOUND_SIMILARITY = 0.5  # below: another word was heard (or none)
-PAIR_SIMILARITY = 0.55  # words left over on both sides are one misheard word when this alike (letters or phones)
-ANCHOR_WORDS = 3  # runs of this many equal words are matched as words; letters in between
-MIN_LETTER_RUN = 2  # single matching letters between different words are chance
-EXTRA_COVER = 0.34  # a heard word with fewer of its letters in the text is extra
-LEFTOVER_LETTERS = 4  # this many unmatched letters in a row inside a heard word are an extra word
-EXTRA_PROBABILITY = 0.4  # extra words the recogniser is less sure of are not counted
 # Aligner evidence (pocketsphinx: at least three 10 ms frames per phone).
 SQUEEZED_S_PER_PHONE = 0.036
 NEARBY = 2  # words either side whose squeezing counts for a word the recogniser did not hear
@@ -156,142 +153,7 @@ class ScriptCheck:
         return confidences
 
 
-# --------------------------------------------------------------------------- matching heard words to the text
-
-
-@dataclass
-class WordMatch:
-    """How the recogniser's words cover the expected ones: the share of each word's letters matched."""
-
-    expected_cover: list[float]
-    expected_heard: list[list[int]]  # the heard words that share letters with each expected word
-    heard_cover: list[float]
-    heard_follows: list[int]  # the expected word each heard word comes after (-1: before the first)
-    heard_leftover: dict[int, str] = field(default_factory=dict)  # a long unmatched run in a matched word
-    errors: float = 0.0  # word errors, as in a word error rate
-
-
-def _similarity(left: str, right: str) -> float:
-    return 1.0 if left == right else SequenceMatcher(None, left, right, autojunk=False).ratio()
-
-
-def match_words(
-    expected: Sequence[str], heard: Sequence[str], phones: Callable[[str], str | None] | None = None
-) -> WordMatch:
-    """Expected keys matched to heard keys: runs of equal words first, then, between them, letters.
-
-    Matching letters rather than words absorbs a recogniser's different word boundaries ("light
-    housekeeper" for "lighthouse keeper", "rail and" for "railing") and near spellings ("Stellar"),
-    while a dropped, added or swapped word keeps (almost) no matched letters.
-    """
-    match = WordMatch([0.0] * len(expected), [[] for _ in expected], [0.0] * len(heard), [-1] * len(heard))
-    matcher = SequenceMatcher(None, list(expected), list(heard), autojunk=False)
-    last_e = last_h = 0
-    anchors = [block for block in matcher.get_matching_blocks() if block.size >= ANCHOR_WORDS or block.size == 0]
-    for block in anchors:
-        _match_letters(expected, heard, last_e, block.a, last_h, block.b, match, phones)
-        for step in range(block.size):
-            e, h = block.a + step, block.b + step
-            match.expected_cover[e] = match.heard_cover[h] = 1.0
-            match.expected_heard[e] = [h]
-            match.heard_follows[h] = e
-        last_e, last_h = block.a + block.size, block.b + block.size
-    return match
-
-
-def _match_letters(expected, heard, e0: int, e1: int, h0: int, h1: int, match: WordMatch, phones=None) -> None:
-    """Letter-level matching of expected[e0:e1] with heard[h0:h1] (usually a few words each)."""
-    for h in range(h0, h1):
-        match.heard_follows[h] = e0 - 1
-    if e0 == e1 or h0 == h1:
-        match.errors += max(e1 - e0, h1 - h0)
-        return
-    e_owner = [e for e in range(e0, e1) for _ in expected[e]]
-    h_owner = [h for h in range(h0, h1) for _ in heard[h]]
-    e_hits = dict.fromkeys(range(e0, e1), 0)
-    h_hits = dict.fromkeys(range(h0, h1), 0)
-    heard_letters = "".join(heard[h0:h1])
-    used = [False] * len(heard_letters)
-    letters = SequenceMatcher(None, "".join(expected[e0:e1]), heard_letters, autojunk=False)
-    for block in letters.get_matching_blocks():
-        if block.size < MIN_LETTER_RUN:
-            continue
-        for step in range(block.size):
-            used[block.b + step] = True
-            e, h = e_owner[block.a + step], h_owner[block.b + step]
-            e_hits[e] += 1
-            h_hits[h] += 1
-            if h not in match.expected_heard[e]:
-                match.expected_heard[e].append(h)
-            match.heard_follows[h] = max(match.heard_follows[h], e)
-    for e, hits in e_hits.items():
-        match.expected_cover[e] = hits / len(expected[e])
-    for h, hits in h_hits.items():
-        match.heard_cover[h] = hits / len(heard[h])
-        if h > h0:  # an unmatched heard word comes after what the word before it matched
-            match.heard_follows[h] = max(match.heard_follows[h], match.heard_follows[h - 1])
-    for run in re.finditer(f"0{{{LEFTOVER_LETTERS},}}", "".join("1" if flag else "0" for flag in used)):
-        h = h_owner[run.start()]
-        inside = h_owner[run.end() - 1] == h and match.heard_cover[h] >= EXTRA_COVER
-        if inside:  # a long unmatched run inside a mostly matched word ("keeper" in "housekeeper")
-            match.heard_leftover[h] = heard_letters[run.start() : run.end()]
-    _pair_near_misses(expected, heard, list(e_hits), list(h_hits), match, phones)
-    expected_errors = 0.0
-    for e in e_hits:
-        cover = match.expected_cover[e]
-        expected_errors += 0.0 if cover >= HEARD_SIMILARITY else 0.5 if cover >= SAME_SOUND_SIMILARITY else 1.0
-    inserted = sum(1 for h in h_hits if match.heard_cover[h] < SAME_SOUND_SIMILARITY)
-    match.errors += max(expected_errors, inserted)
-
-
-def _sound_similarity(left: str, right: str, phones) -> float:
-    said, heard = (phones(left), phones(right)) if phones is not None else (None, None)
-    if not said or not heard:
-        return 0.0
-    return SequenceMatcher(None, said.split(), heard.split(), autojunk=False).ratio()
-
-
-def _pair_near_misses(expected, heard, e_range: list[int], h_range: list[int], match: WordMatch, phones) -> None:
-    """Unmatched words left in a gap: each expected one paired, in order, with the first later heard
-    one that looks or sounds alike as a whole word (difflib's ratio of letters, which counts single
-    letters: "please" / "police" 0.5; or of dictionary phones: "near" / "here" 0.67)."""
-    stray = [h for h in h_range if match.heard_cover[h] < SAME_SOUND_SIMILARITY]
-    for e in [e for e in e_range if match.expected_cover[e] < SAME_SOUND_SIMILARITY]:
-        for position, h in enumerate(stray):
-            similarity = max(_similarity(expected[e], heard[h]), _sound_similarity(expected[e], heard[h], phones))
-            if similarity >= PAIR_SIMILARITY:
-                match.expected_cover[e] = max(match.expected_cover[e], similarity)
-                match.heard_cover[h] = max(match.heard_cover[h], similarity)
-                if h not in match.expected_heard[e]:
-                    match.expected_heard[e].append(h)
-                match.heard_follows[h] = max(match.heard_follows[h], e)
-                stray = stray[position + 1 :]  # keep the order: later expected words pair later
-                break
-
-
 # --------------------------------------------------------------------------- evidence
-
-
-@dataclass
-class _Heard:
-    key: str
-    text: str
-    start: float
-    end: float
-    probability: float
-
-
-def _heard_keys(words: Sequence[Word], english: bool) -> list[_Heard]:
-    """Recognised words as comparison keys, spelled out like the text ("2014" -> two keys)."""
-    heard = []
-    for word in words:
-        spoken = normalize_english(word.word) if english else word.word
-        probability = 1.0 if word.confidence is None else float(word.confidence)
-        for piece in spoken.split():
-            key = normalize_token(piece)
-            if key:
-                heard.append(_Heard(key, word.word, float(word.start), float(word.end), probability))
-    return heard
 
 
 @dataclass
@@ -405,7 +267,7 @@ def _judge(audio, tokens, position_of, heard_words, aligned, english, result: Sc
     keys = [normalize_token(token) for token in tokens]
     spoken_index = [k for k, key in enumerate(keys) if key]
     expected = [keys[k] for k in spoken_index]
-    heard = _heard_keys(heard_words or [], english) if heard_words is not None else None
+    heard = heard_keys(heard_words or [], english) if heard_words is not None else None
 
     similarity = [1.0] * len(tokens)
     heard_as: list[str | None] = [None] * len(tokens)
@@ -519,7 +381,9 @@ def _extras(result: ScriptCheck, heard, inserted, expected, spoken_index, positi
         previous_heard = heard[index - 1].key if index > 0 else None
         position = position_of.get(spoken_index[follows], 0) if follows >= 0 else -1
         alike = [
-            other for other in (after, before, previous_heard) if other and _similarity(key, other) >= HEARD_SIMILARITY
+            other
+            for other in (after, before, previous_heard)
+            if other and word_similarity(key, other) >= HEARD_SIMILARITY
         ]
         if alike:  # a repetition names the text's word it repeats, and that word's token
             if alike[0] == after:

@@ -1,0 +1,28 @@
+"""Matching a recogniser's words to the text's words (f5worker/timing/heard_words.py), no audio needed."""
+
+from f5worker.timing.heard_words import heard_keys, match_words, word_similarity
+from f5worker.words import Word
+
+
+def test_letters_absorb_other_word_boundaries_but_not_a_dropped_word():
+    split = match_words(["the", "lighthouse", "keeper"], ["the", "light", "housekeeper"])
+    assert split.expected_cover == [1.0, 1.0, 1.0] and split.errors == 0
+    dropped = match_words(["bring", "these", "things", "with"], ["bring", "these", "with"])
+    assert dropped.expected_cover == [1.0, 1.0, 0.0, 1.0] and dropped.errors == 1
+    repeated = match_words(["lighthouse", "keeper", "painted"], ["light", "housekeeper", "keeper", "painted"])
+    assert repeated.heard_cover[2] == 0.0 and repeated.heard_follows[2] == 1
+
+
+def test_a_near_spelling_is_heard_and_a_leftover_that_sounds_alike_is_paired():
+    spelled = match_words(["please", "call", "stella"], ["please", "call", "stellar"])
+    assert spelled.expected_cover[2] >= 0.75 and spelled.errors == 0
+    phones = {"near": "N IH R", "here": "HH IH R"}.get
+    alone = match_words(["wait", "near", "the", "door"], ["wait", "here", "the", "door"])
+    paired = match_words(["wait", "near", "the", "door"], ["wait", "here", "the", "door"], phones)
+    assert alone.expected_cover[1] < 0.55 <= paired.expected_cover[1]
+
+
+def test_heard_numbers_become_the_keys_the_text_is_spoken_as():
+    keys = heard_keys([Word(word="2014", start=0.0, end=0.5, confidence=0.9)], english=True)
+    assert [key.key for key in keys] == ["twenty", "fourteen"] and {key.text for key in keys} == {"2014"}
+    assert word_similarity("keeper", "keeper") == 1.0
