@@ -143,7 +143,7 @@ HANDLER = str(REPO / "runpod-handler.py")
 
 
 def run_test_input(job_input: dict, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
-    """One job in RunPod's local mode, in a fresh working directory (the SDK keeps job state in its cwd)."""
+    """One job in RunPod's local mode, in a fresh working directory (nothing it writes lands in the tree)."""
     import json
     import tempfile
 
@@ -175,8 +175,8 @@ class WorkerAPI:
             "--rp_api_port",
             str(self.port),
         ]
-        # Its own working directory: the SDK keeps job state in ./.runpod_jobs.pkl, which two
-        # workers sharing a directory would share.
+        # Its own working directory, so nothing a worker writes lands in the tree or meets another's
+        # (runpod before 1.10.1 kept job state in ./.runpod_jobs.pkl; 1.12 keeps it in memory).
         self.process = subprocess.Popen(
             command, cwd=log_path.parent, env=env, stdout=self._log, stderr=subprocess.STDOUT
         )

@@ -437,7 +437,8 @@ class ProductionWorker:
     """``python runpod-handler.py`` with no flags: the SDK's production loop against a :class:`JobQueue`.
 
     Runs in its own session (the SDK's heartbeat is a forked child that must go with it) and in its own
-    working directory: the SDK keeps ``.runpod_jobs.pkl`` (jobs in progress) in the current directory.
+    working directory (runpod before 1.10.1 kept ``.runpod_jobs.pkl``, its jobs in progress, in the current
+    directory; 1.12 keeps them in memory, and the tests still give each worker a directory of its own).
     """
 
     def __init__(self, env: dict[str, str], log_path: Path, cwd: Path):
