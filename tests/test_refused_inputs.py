@@ -125,6 +125,7 @@ def test_a_badly_named_object_is_skipped_by_list_and_deletable_by_key(ctx, refer
                     "has_text": backend is ctx,
                     "text_key": "voices/narrator.txt" if backend is ctx else None,
                     "tag": "[narrator]",
+                    "presets": {},
                 }
             ]
         }
