@@ -436,9 +436,15 @@ def test_install_killed_midway_is_redone_and_its_leftovers_removed(installed, tm
     shutil.rmtree(root / "stacks")
     (root / "stack").unlink()
     env = script_env(tmp_path, root, installed.reqs, PIP_INDEX_URL=closed_index(), STACK_SNAPSHOT="0")
+    # uv, but slow to start: on an idle machine two small wheels install in under the 0.3 s below, and
+    # the kill must land while the install is under way, not after it
+    slow = tmp_path / "slow-uv"
+    slow.mkdir()
+    (slow / "uv").write_text(f'#!/bin/sh\nsleep 2\nexec {shutil.which("uv")} "$@"\n')
+    (slow / "uv").chmod(0o755)
     process = subprocess.Popen(
         ["bash", str(INSTALL)],
-        env=env,
+        env={**env, "PATH": f"{slow}:{env['PATH']}"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
