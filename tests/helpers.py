@@ -19,6 +19,24 @@ import requests
 from f5worker.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def run_bench_smoke(script: str, cwd: Path | None = None, timeout: float = 900) -> subprocess.CompletedProcess:
+    """``bench/<script> --smoke`` in its own process, as a person would start it, offline."""
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    if cwd is not None:
+        env.update(BENCH_DIR=str(cwd), TMPDIR=str(cwd))
+    return subprocess.run(
+        [sys.executable, str(REPO / "bench" / script), "--smoke"],
+        cwd=cwd or REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 TEST_ACCESS_KEY = "test-access-key-id"
 TEST_SECRET_KEY = "test-secret-9f3c1e7a2b"  # scanned for in logs and outputs: it must never appear
 B2_REJECTED_HEADERS = ("x-amz-checksum-", "x-amz-sdk-checksum-algorithm", "x-amz-trailer", "x-amz-tagging")

@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers import run_bench_smoke
 
 
 def test_smoke_mode_prints_the_espeak_and_natural_rows():
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    result = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "timing_accuracy.py"), "--smoke"],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env=env,
-        check=False,
-    )
+    result = run_bench_smoke("timing_accuracy.py", timeout=180)
     assert result.returncode == 0, result.stderr[-2000:]
     rows = {line.split("  ")[0].strip() for line in result.stdout.splitlines() if " new " in line}
     assert {"espeak clean", "espeak 10 dB", "natural"} <= rows, result.stdout

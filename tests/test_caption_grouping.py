@@ -10,10 +10,7 @@ only with its reason written out.
 from __future__ import annotations
 
 import itertools
-import subprocess
-import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -34,6 +31,7 @@ from f5worker.media.punctuation import ends_clause, ends_sentence
 from f5worker.media.word_order import to_ms
 from f5worker.words import TIMING_FORMATS, Word
 from tests.caption_rules import check_timing_files
+from tests.helpers import run_bench_smoke
 from tests.test_subtitles import OPTIONS, SAMPLE, speech_like
 
 LONG_WORD = "counter-intuitive-findings-from-the-longitudinal-cross-sectional-multi-site-cohort"  # 82 characters
@@ -169,8 +167,7 @@ def test_the_grouping_is_the_cheapest_with_the_fewest_orphans(tokens, options):
 
 def test_the_benchmark_smoke_run_prints_both_groupings():
     """bench/subtitles.py --smoke: seconds, and the greedy and programme rows side by side."""
-    bench = Path(__file__).resolve().parents[1] / "bench" / "subtitles.py"
-    result = subprocess.run([sys.executable, str(bench), "--smoke"], capture_output=True, text=True, timeout=300)
+    result = run_bench_smoke("subtitles.py", timeout=300)
     assert result.returncode == 0, result.stderr
     rows = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines() if line.strip()}
     assert {"greedy", "dp", "dp/greedy", "sanitise"} <= set(rows)
