@@ -7,13 +7,17 @@ generator is closed), the flag is set and ``tts`` stops at its next chunk. Whate
 after it was cancelled is deleted again, so a cancelled job leaves no outputs.
 
 The streaming handler yields ``tts`` chunk items as they are made (``"stream": true``) and always ends
-with the job's usual output as its last item; every other job yields that one item only.
+with the job's usual output as its last item; every other job yields that one item only. An output
+whose JSON would pass RunPod's 1 MB per streamed item (inline base64 audio of a long job) goes out as
+``output_part`` items instead, whose ``json`` strings joined in order are the output's JSON
+(:func:`output_items`; ``f5worker.client`` joins them).
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -21,6 +25,7 @@ from dataclasses import dataclass
 
 from .context import WorkerContext
 from .dispatch import handle_job, storage_job_id
+from .endpoints.tts_stream import STREAM_ITEM_MAX_BYTES
 from .errors import StorageError
 from .job_signals import JobSignals
 from .storage.layout import output_prefix, result_key
@@ -28,6 +33,21 @@ from .storage.layout import output_prefix, result_key
 log = logging.getLogger(__name__)
 
 Reporter = Callable[[dict], None]
+# Characters of the output's JSON per output_part item: JSON-quoting them again at most doubles them
+# (every character ASCII after json.dumps; only '"' and '\\' grow, to two), so an item stays under 1 MB.
+OUTPUT_PART_CHARS = (STREAM_ITEM_MAX_BYTES - 1_000) // 2
+
+
+def output_items(output: object) -> list[object]:
+    """The usual output as the stream's last item(s): itself when its JSON fits one streamed item,
+    else ``{"type": "output_part", "part": i, "parts": n, "json": <slice>}`` items in order."""
+    text = json.dumps(output)
+    if len(text) < STREAM_ITEM_MAX_BYTES:
+        return [output]
+    slices = [text[start : start + OUTPUT_PART_CHARS] for start in range(0, len(text), OUTPUT_PART_CHARS)]
+    return [
+        {"type": "output_part", "part": part, "parts": len(slices), "json": piece} for part, piece in enumerate(slices)
+    ]
 
 
 @dataclass(frozen=True)
@@ -102,7 +122,8 @@ async def stream_job(job: dict, ctx: WorkerContext, reporter: Reporter | None = 
             item = await items.get()
             if isinstance(item, _Finished):
                 finished = True
-                yield item.output
+                for piece in output_items(item.output):
+                    yield piece
                 return
             yield item
     finally:

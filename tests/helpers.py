@@ -273,6 +273,14 @@ def convert_audio(source: Path, dest: Path, *options: str) -> Path:
     return dest
 
 
+def stream_parts(items: list) -> tuple[list[dict], object]:
+    """A stream's chunk items (as sent) and the job's usual output (its last item, or the
+    ``output_part`` items it was split into when over RunPod's 1 MB per item, joined)."""
+    from f5worker.client import final_item
+
+    return [item for item in items if isinstance(item, dict) and item.get("type") == "chunk"], final_item(items)
+
+
 def whole_chunks(items: list) -> list[dict]:
     """A tts stream's chunk items with each chunk's parts (``part`` 0 .. ``parts`` - 1, over 10 s of audio)
     joined into one item: the audio and duration of all its parts, the words of its first part."""

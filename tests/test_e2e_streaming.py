@@ -18,7 +18,7 @@ import pytest
 import requests
 import soundfile
 
-from f5worker.client import JobFailed, RunPodClient, stream_audio
+from f5worker.client import JobFailed, RunPodClient, final_item, stream_audio
 from tests.helpers import WorkerAPI, espeak_wav, oom_injection_env, whole_chunks, worker_env
 from tests.job_queue import JobQueue, ProductionWorker
 
@@ -115,7 +115,7 @@ def test_local_stream_endpoint_returns_chunks_then_the_final_output(api):
     body = requests.post(f"{api.url}/stream/{job_id}", timeout=300).json()
     assert body["status"] == "COMPLETED", body
     items = [entry["output"] for entry in body["stream"]]
-    chunks, final = chunk_items(items), items[-1]
+    chunks, final = chunk_items(items), final_item(items)
     assert len(chunks) == final["params"]["chunks"] > 1
     pcm = np.frombuffer(stream_audio(chunks), dtype="<i2")
     assert pcm.tolist() == wav_samples(final).tolist()
@@ -125,7 +125,7 @@ def test_local_stream_endpoint_returns_chunks_then_the_final_output(api):
     assert [word["word"] for word in streamed_words] == LONG_TEXT.split()
     assert streamed_words == final["timings"]["words"]
     runsync = api.runsync(tts(LONG_TEXT, stream=True))["output"]  # /runsync aggregates every item
-    assert len(chunk_items(runsync)) == len(chunks) and "audio" in runsync[-1]
+    assert len(chunk_items(runsync)) == len(chunks) and "audio" in final_item(runsync)
 
 
 def test_client_hides_the_list_and_reads_the_stream(api):
@@ -151,9 +151,9 @@ def test_production_loop_posts_each_chunk_before_the_final_result(loop):
     final = queue.wait_for_result(job_id, timeout=300)
     streamed = queue.stream_by_id()[job_id]
     chunks = chunk_items(streamed)
-    assert len(chunks) == streamed[-1]["params"]["chunks"] > 1
+    assert len(chunks) == final_item(streamed)["params"]["chunks"] > 1
     assert final == {"output": streamed}  # return_aggregate_stream: the items are the job's output
-    assert np.frombuffer(stream_audio(chunks), dtype="<i2").tolist() == wav_samples(streamed[-1]).tolist()
+    assert np.frombuffer(stream_audio(chunks), dtype="<i2").tolist() == wav_samples(final_item(streamed)).tolist()
     stream_times = [p.at for p in queue.posts() if p.kind == "stream" and p.job_id == job_id]
     final_time = queue.result_times()[job_id]
     assert stream_times[0] < final_time
@@ -182,7 +182,7 @@ def test_production_loop_cancel_stops_at_the_next_chunk_and_keeps_nothing(loop):
     queue.request_stop(job_id)
     after = queue.enqueue(tts("Served after the cancel."))
     result = queue.wait_for_result(after, timeout=300)
-    assert "audio" in result["output"][-1]
+    assert "audio" in final_item(result["output"])
     streamed = queue.stream_by_id()[job_id]
     total = max(p["chunks"] for p in queue.progress_by_id()[job_id] if "chunks" in p)
     assert len(streamed) < total and all(item.get("type") == "chunk" for item in streamed)  # stopped early

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import json
 import threading
 import time
 
@@ -15,8 +16,10 @@ import numpy as np
 import pytest
 import soundfile
 
+from f5worker.client import final_item
 from f5worker.dispatch import handle_job
-from f5worker.streaming import run_job, stream_job
+from f5worker.endpoints.tts_stream import STREAM_ITEM_MAX_BYTES
+from f5worker.streaming import output_items, run_job, stream_job
 from tests.helpers import whole_chunks
 
 pytestmark = pytest.mark.timeout(900)  # f5-tts's import alone can take minutes on a shared 2-core machine
@@ -58,7 +61,7 @@ def wav_samples(output: dict) -> np.ndarray:
 def test_streamed_chunks_concatenate_to_the_non_streamed_audio(ctx):
     progress: list = []
     items = collect(job("s1", text=LONG_TEXT, stream=True), ctx, progress)
-    chunks, final = whole_chunks(items[:-1]), items[-1]
+    chunks, final = whole_chunks(items), final_item(items)
     assert "error" not in final, final
     assert len(chunks) == final["params"]["chunks"] > 1
     assert [item["seq"] for item in chunks] == list(range(len(chunks)))
@@ -83,6 +86,19 @@ def test_non_streamed_jobs_yield_exactly_their_usual_output(ctx):
     assert len(items) == 1 and items[0]["audio"]["key"] == "outputs/n1/audio.wav"
     error = collect({"id": "e1", "input": {"endpoint": "result", "job_id": "missing"}}, ctx)
     assert error == [{"error": "not_found: no stored result for job_id 'missing'"}]
+
+
+def test_an_output_over_one_streamed_item_goes_out_in_parts_that_the_client_joins(ctx):
+    """RunPod splits a streamed item over 1 MB into pieces a /stream reader cannot parse: the usual
+    output of a long job with inline audio is sent as output_part items, each under the limit."""
+    items = collect(job("big", text=LONG_TEXT), ctx)
+    assert len(items) > 1 and {item["type"] for item in items} == {"output_part"}
+    assert [item["part"] for item in items] == list(range(items[0]["parts"]))
+    assert max(len(json.dumps(item)) for item in items) < STREAM_ITEM_MAX_BYTES
+    output = final_item(items)
+    assert output["audio"]["key"] == "outputs/big/audio.wav" and len(output["audio"]["base64"]) > STREAM_ITEM_MAX_BYTES
+    assert abs(len(wav_samples(output)) / 24000 - output["audio"]["duration_s"]) < 0.001  # duration_s: whole ms
+    assert output_items({"small": True}) == [{"small": True}]
 
 
 def test_stream_refused_without_the_streaming_handler_and_with_remove_silence(ctx):
@@ -155,7 +171,7 @@ def test_streamed_items_carry_their_chunks_words_as_the_final_output_has_them(
     monkeypatch.setattr(aligner, "align", counted)
     fields = {"text": TIMED_TEXT, "return_word_timings": True, "timing_formats": ["json"]}
     items = collect(job("w1", stream=True, **fields), ctx)
-    chunks, final = whole_chunks(items[:-1]), items[-1]
+    chunks, final = whole_chunks(items), final_item(items)
     assert "error" not in final, final
     assert len(chunks) == final["params"]["chunks"] > 1 and len(calls) == len(chunks)
     streamed = [word for item in chunks for word in item["words"]]

@@ -11,6 +11,7 @@ import pysubs2
 import pytest
 import soundfile
 
+from f5worker.client import final_item
 from f5worker.context import build_context
 from f5worker.dispatch import handle_job
 from f5worker.settings import Settings
@@ -114,7 +115,7 @@ def test_streamed_dialogue_concatenates_to_the_job_audio(ctx):
         return [item async for item in stream_job(job, ctx)]
 
     items = asyncio.run(gather())
-    chunks, final = whole_chunks(items[:-1]), items[-1]
+    chunks, final = whole_chunks(items), final_item(items)
     assert "error" not in final, final
     pcm = np.frombuffer(b"".join(base64.b64decode(item["audio"]) for item in chunks), dtype="<i2")
     assert pcm.tolist() == samples(final).tolist()
@@ -165,7 +166,7 @@ def test_dialogue_words_are_aligned_chunk_by_chunk_with_their_speakers(tmp_path,
         return [item async for item in stream_job(job, ctx)]
 
     items = asyncio.run(gather())
-    final = items[-1]
+    final = final_item(items)
     assert "error" not in final, final
     words = final["timings"]["words"]
     expected = [(token, segment["voice"]) for segment in segments for token in segment["text"].split()]
@@ -173,7 +174,7 @@ def test_dialogue_words_are_aligned_chunk_by_chunk_with_their_speakers(tmp_path,
     assert {word["timed_by"] for word in words} == {"aligned"}
     engine = final["timings"]["engine"]
     assert engine["name"] == "aligner" and engine["known_text"]["pieces"] == len(segments)
-    chunks = whole_chunks(items[:-1])
+    chunks = whole_chunks(items)
     assert [word for item in chunks for word in item["words"]] == words  # pauses carry no words
     for item in chunks:  # each chunk's words lie inside its own audio
         assert bool(item["words"]) == bool(item["text"])

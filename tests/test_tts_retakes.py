@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from f5worker.audio_rates import F5_SAMPLE_RATE
+from f5worker.client import final_item
 from f5worker.dispatch import handle_job
 from f5worker.endpoints.tts_retakes import take_seed
 from f5worker.engines import Engines
@@ -125,7 +126,7 @@ def test_a_streamed_job_sends_only_the_kept_take(ctx, speaker):
         return [item async for item in stream_job(job, ctx)]
 
     items = asyncio.run(gather())
-    chunks, final = whole_chunks(items[:-1]), items[-1]
+    chunks, final = whole_chunks(items), final_item(items)
     assert "error" not in final, final
     assert final["quality"]["chunks"][1]["retakes"] == 1
     streamed = b"".join(base64.b64decode(chunk["audio"]) for chunk in chunks)

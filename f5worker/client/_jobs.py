@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -15,10 +16,20 @@ FINAL_STATUSES = ("COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT")
 
 def final_item(output: Any) -> Any:
     """A job's usual output: itself, or on a streaming endpoint (``STREAM_HANDLER=true``, where RunPod
-    returns every yielded item as a list) the last item, which always carries the usual output."""
+    returns every yielded item as a list) the last item, which always carries the usual output, or the
+    ``output_part`` items it was split into (an output over RunPod's 1 MB per streamed item), joined."""
     if isinstance(output, list) and output and isinstance(output[-1], dict):
-        return output[-1]
+        parts = [item for item in output if isinstance(item, dict) and item.get("type") == "output_part"]
+        return joined_output(parts) if parts else output[-1]
     return output
+
+
+def joined_output(parts: list[dict]) -> Any:
+    """The output that ``output_part`` items carry: their ``json`` strings in ``part`` order, parsed."""
+    ordered = sorted(parts, key=lambda item: item["part"])
+    if [item["part"] for item in ordered] != list(range(ordered[0]["parts"])):
+        raise ClientError(f"the job's output came in {len(parts)} of {ordered[0]['parts']} parts")
+    return json.loads("".join(item["json"] for item in ordered))
 
 
 class Jobs(Transport):
@@ -145,6 +156,7 @@ class Jobs(Transport):
         started = time.monotonic()
         delay = self.poll_interval
         final: Any = None
+        parts: list[dict] = []
         try:
             while True:
                 body = self._stream_call(job_id)
@@ -153,6 +165,8 @@ class Jobs(Transport):
                     if isinstance(item, dict) and item.get("type") == "chunk":
                         if on_chunk is not None:
                             on_chunk(item)
+                    elif isinstance(item, dict) and item.get("type") == "output_part":
+                        parts.append(item)
                     elif item is not None:
                         final = item
                 status = body.get("status")
@@ -169,6 +183,8 @@ class Jobs(Transport):
                 if not self.local:
                     self.cancel(job_id)
             raise
+        if status == "COMPLETED" and parts:
+            final = joined_output(parts)
         if status == "COMPLETED" and final is not None:
             return self.output_of({"status": "COMPLETED", "id": job_id, "output": final})
         if status == "COMPLETED" and not self.local:
