@@ -22,7 +22,7 @@ import pytest
 import soundfile
 import srt
 
-from f5worker.client import ClientError, JobFailed, RunPodClient, WaitTimeout, parse_error
+from f5worker.client import ClientError, JobFailed, RunPodClient, WaitTimeout, final_item, parse_error
 from tests.helpers import REPO, espeak_wav
 
 API_KEY = "rp_TESTKEY_5d8e2c91f0"  # must never show up in an exception, a repr or a log line
@@ -531,3 +531,13 @@ def test_cli_failures_and_usage(s3_worker):
     usage = cli("tts", "--text", "hi")  # no endpoint id and no base URL
     assert usage.returncode == 2 and "RUNPOD_ENDPOINT_ID" in usage.stderr
     assert cli("tts", "--voice", "x", "--base-url", s3_worker.url).returncode == 2  # --text missing
+
+
+def test_an_output_split_into_parts_is_joined_in_part_order_and_a_missing_part_is_an_error():
+    """A streaming endpoint sends an output over 1 MB as output_part items (f5worker/streaming.py)."""
+    text = json.dumps({"audio": {"base64": "QUJD" * 10}, "words": []})
+    parts = [{"type": "output_part", "part": n, "parts": 3, "json": text[n * 20 : (n + 1) * 20]} for n in range(3)]
+    assert "".join(part["json"] for part in parts) == text
+    assert final_item([{"type": "chunk", "seq": 0}, parts[2], parts[0], parts[1]]) == json.loads(text)
+    with pytest.raises(ClientError, match="2 of 3 parts"):
+        final_item([parts[0], parts[2]])
