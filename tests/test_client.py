@@ -536,7 +536,8 @@ def test_cli_failures_and_usage(s3_worker):
 def test_an_output_split_into_parts_is_joined_in_part_order_and_a_missing_part_is_an_error():
     """A streaming endpoint sends an output over 1 MB as output_part items (f5worker/streaming.py)."""
     text = json.dumps({"audio": {"base64": "QUJD" * 10}, "words": []})
-    parts = [{"type": "output_part", "part": n, "parts": 3, "json": text[n * 20 : (n + 1) * 20]} for n in range(3)]
+    size = -(-len(text) // 3)
+    parts = [{"type": "output_part", "part": n, "parts": 3, "json": text[n * size : (n + 1) * size]} for n in range(3)]
     assert "".join(part["json"] for part in parts) == text
     assert final_item([{"type": "chunk", "seq": 0}, parts[2], parts[0], parts[1]]) == json.loads(text)
     with pytest.raises(ClientError, match="2 of 3 parts"):
