@@ -182,26 +182,14 @@ def corrupt(tokens: list[str], kind: str, index: int, rng: random.Random) -> lis
     return list(tokens)
 
 
-def word_onsets_piper(utterance, count: int) -> list[float] | None:
-    """Each word's first phoneme start from Piper's phoneme spans (" " separates words)."""
-    starts, in_word = [], False
-    for span in utterance.phonemes:
-        if span.phoneme in ("^", "$", " ") or not span.phoneme.strip() or span.phoneme in ",.;:!?":
-            in_word = False
-            continue
-        if not in_word:
-            starts.append(span.start_s)
-            in_word = True
-    return starts if len(starts) == count else None
-
-
 def speak(voice: str, text: str, sentence_index: int, workdir: Path) -> tuple[np.ndarray, list[float | None] | None]:
     """16 kHz audio of ``text`` and each token's onset (None where unknown)."""
     if voice == "piper":
         from tests.piper_speech import speak as piper_speak
+        from tests.piper_speech import word_times
 
         utterance = piper_speak(text, length_scale=0.9 + 0.05 * (sentence_index % 5), noise_scale=0.0)
-        return utterance.audio, word_onsets_piper(utterance, len(text.split()))
+        return utterance.audio, [word.first_phoneme_s for word in word_times(utterance)]
     from tests.speech import espeak_speech, load_16k
 
     wav = workdir / "chunk.wav"
