@@ -86,6 +86,24 @@ def test_chunks_that_do_not_add_up_to_the_text_are_timed_whole(engines, joined):
     assert [w.word for w in whole.words] == " ".join(TEXTS).split() and whole.known_text["pieces"] == 1
 
 
+def test_check_confidences_reach_the_words_streamed_and_whole(engines, joined):
+    """Known-text word i carries ``word_confidences[i]`` (tts retakes fill it), in either timing path."""
+    pieces, spans, speech = joined
+    confidences = {index: round(0.5 + index / 100, 3) for index in range(0, len(" ".join(TEXTS).split()), 2)}
+    streamer = new_timer(engines, spans)
+    streamer.word_confidences = confidences
+    position, streamed = 0, []
+    for piece, span in zip(pieces, spans, strict=True):
+        streamed += streamer.time_chunk(span.index, span.text, piece, position)
+        position += piece.size
+    assert [word.confidence for word in streamed] == [confidences.get(i) for i in range(len(streamed))]
+    assert streamer.transcript(speech, spans).words == streamed
+    whole = chunk_timer(engines, " ".join(TEXTS), "Something else entirely.", F5_SAMPLE_RATE)
+    whole.word_confidences = confidences
+    words = whole.transcript(speech, spans).words
+    assert [word.confidence for word in words] == [confidences.get(i) for i in range(len(words))]
+
+
 @pytest.mark.parametrize(("seconds", "expected"), [(0.0, 0), (1.2345, 1234), (0.3, 300), (2.9999999, 2999)])
 def test_floor_ms_never_steps_past_the_time(seconds, expected):
     assert floor_ms(seconds) == expected and floor_ms(seconds) / 1000 <= seconds

@@ -91,6 +91,9 @@ def test_a_chunk_whose_first_take_drops_a_word_comes_back_with_its_second_take(c
     errors = [abs(word["start"] - truth[m[0]][1]) for word, m in zip(words, mapping, strict=True) if m]
     assert np.mean(errors) < 0.05, errors
     assert "patiently" in output["timings"]["files"]["srt"]["text"]
+    # Each timed word carries the kept take's check: how sure it is that the word was said.
+    confidences = [word["confidence"] for word in words]
+    assert all(confidence is not None and 0 <= confidence <= 1 for confidence in confidences), confidences
 
     again = tts(ctx, "r2", return_word_timings=True, timing_formats=["srt"])  # same seed: same takes, same bytes
     assert again["audio"]["base64"] == output["audio"]["base64"] and again["quality"] == quality
@@ -114,6 +117,15 @@ def test_check_reports_without_retaking_and_off_skips_the_check(ctx, speaker):
     assert len(speaker.spoken) == 2  # one take each
 
 
+def test_a_word_the_kept_take_does_not_say_has_a_low_confidence(ctx, speaker):
+    speaker.faults = {chunk_seed(SEED, 0): "swap"}  # "patiently" is replaced by another word
+    checked = tts(ctx, "w1", text=SENTENCES[1], verify="check", return_word_timings=True)
+    words = {word["word"]: word["confidence"] for word in checked["timings"]["words"]}
+    assert words["patiently"] < 0.5 < min(c for word, c in words.items() if word in ("silver", "harbour."))
+    off = tts(ctx, "w2", text=SENTENCES[1], verify="off", return_word_timings=True)
+    assert all(word["confidence"] is None for word in off["timings"]["words"])  # nothing checked: unknown
+
+
 def test_a_streamed_job_sends_only_the_kept_take(ctx, speaker):
     first = [chunk_seed(SEED, index) for index in range(len(SENTENCES))]
     speaker.faults = {first[1]: "cut"}
@@ -121,7 +133,14 @@ def test_a_streamed_job_sends_only_the_kept_take(ctx, speaker):
     async def gather():
         job = {
             "id": "s1",
-            "input": {"endpoint": "tts", "voice": "narrator", "text": TEXT, "seed": SEED, "stream": True},
+            "input": {
+                "endpoint": "tts",
+                "voice": "narrator",
+                "text": TEXT,
+                "seed": SEED,
+                "stream": True,
+                "return_word_timings": True,
+            },
         }
         return [item async for item in stream_job(job, ctx)]
 
@@ -132,6 +151,9 @@ def test_a_streamed_job_sends_only_the_kept_take(ctx, speaker):
     streamed = b"".join(base64.b64decode(chunk["audio"]) for chunk in chunks)
     kept, _truth = speaker.joined(seeds=[first[0], take_seed(first[1], 1), first[2]])
     assert len(streamed) // 2 == kept.size  # the cut first take was never sent
+    # The streamed words, check confidences included, are the final output's.
+    assert [word for chunk in chunks for word in chunk["words"]] == final["timings"]["words"]
+    assert all(word["confidence"] is not None for word in final["timings"]["words"])
 
 
 def test_noise_never_passes_every_chunk_is_retaken_and_the_job_completes(narrator_ctx):

@@ -295,7 +295,10 @@ def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
         seed = request.seed if request.seed is not None else random.randrange(2**31)
         retakes = None
         if setup.verify != "off":  # see tts_retakes.py
-            retakes = Retakes(script_checker(ctx.engines), setup.verify, request.max_retakes, ctx.signals)
+            offsets = plan.chunk_token_offsets()
+            retakes = Retakes(script_checker(ctx.engines), setup.verify, request.max_retakes, ctx.signals, offsets)
+            if timer is not None:  # the timed words carry the kept takes' confidences (tts_retakes.py)
+                timer.word_confidences = retakes.word_confidences
         with timed(metrics, "synthesis_ms"):
             spoken = synthesize(setup.engine, plan, request, seed, ctx, timer, retakes)
         speech = remove_long_silences(spoken, plan, request.remove_silence)

@@ -117,6 +117,18 @@ class SpeechPlan:
         """The speaker of each piece the joiner sees, in order (None: a pause)."""
         return [self.turns[piece.turn].speaker if isinstance(piece, PlannedChunk) else None for piece in self.pieces]
 
+    def chunk_token_offsets(self) -> list[int] | None:
+        """Where each chunk's typed words begin among the known text's words (None: they do not tile it)."""
+        offsets, first = [], 0
+        known = self.known_text.split()
+        for chunk in self.chunks:
+            typed = chunk.typed.split()
+            if known[first : first + len(typed)] != typed:
+                return None
+            offsets.append(first)
+            first += len(typed)
+        return offsets if first == len(known) else None
+
     def turn_chunks(self, turn: int) -> list[PlannedChunk]:
         return [chunk for chunk in self.chunks if chunk.turn == turn]
 

@@ -9,7 +9,9 @@ and seed give the same audio), up to ``max_retakes`` times, and the best take is
 passes, else the one with the lowest word error rate (the earliest on a tie). ``check`` only reports.
 
 Only the kept take reaches the joiner, so a streamed item, the word timings and the captions are
-made from the audio that is delivered.
+made from the audio that is delivered. The kept take's per-word confidences (was this word said?)
+are collected by known-text word (``word_confidences``) for the word timer, which puts them on the
+timed words of both the streamed items and the final output.
 """
 
 from __future__ import annotations
@@ -79,11 +81,20 @@ def _rank(check: ScriptCheck, take: int) -> tuple:
 class Retakes:
     """A job's chunk checks and retakes, and what they found and cost."""
 
-    def __init__(self, checker: ChunkChecker, mode: str, max_retakes: int, signals: JobSignals):
+    def __init__(
+        self,
+        checker: ChunkChecker,
+        mode: str,
+        max_retakes: int,
+        signals: JobSignals,
+        token_offsets: list[int] | None = None,
+    ):
         self.checker = checker
         self.mode = mode
         self.max_retakes = max_retakes if mode == "retake" else 0
         self.signals = signals
+        self.token_offsets = token_offsets  # per chunk: its first word's index in the known text
+        self.word_confidences: dict[int, float] = {}  # known-text word index -> the kept take's confidence
         self.chunks: list[ChunkQuality] = []
         self.verify_ms = 0.0  # every check
         self.retake_ms = 0.0  # synthesis and checks of the takes after the first
@@ -109,8 +120,17 @@ class Retakes:
         kept = min(range(len(takes)), key=lambda take: _rank(takes[take][1], take))
         result = takes[kept][1]
         quality = ChunkQuality(len(self.chunks), result.verdict, result.wer, len(takes) - 1, kept, result.reasons)
+        self._keep_confidences(len(self.chunks), chunk, result)
         self.chunks.append(quality)
         return takes[kept][0]
+
+    def _keep_confidences(self, seq: int, chunk: PlannedChunk, result: ScriptCheck) -> None:
+        if self.token_offsets is None or seq >= len(self.token_offsets) or result.verdict == "unchecked":
+            return
+        first = self.token_offsets[seq]
+        for position, confidence in enumerate(result.token_confidences(len(chunk.typed.split()))):
+            if confidence is not None:
+                self.word_confidences[first + position] = round(confidence, 3)
 
     @property
     def retakes(self) -> int:

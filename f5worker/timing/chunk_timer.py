@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -74,6 +74,8 @@ class ChunkTimer:
     speakers: Sequence[str | None] | None = None
     respell: Respell = None  # how a typed token reads (pronunciations): see aligner.spoken_token_map
     pauses_after: dict[int, float] = field(default_factory=dict)  # span index -> seconds of the pause tag after it
+    # known-text word index -> the script check's confidence that it was said (tts_retakes fills it)
+    word_confidences: Mapping[int, float] = field(default_factory=dict)
     aligned: dict[int, ChunkAlignment] = field(default_factory=dict, init=False)
     tiles: bool = field(default=True, init=False)  # chunk texts add up to the spoken text (the chunker's rule)
     _next_first: int = field(default=0, init=False)  # spoken tokens of the chunks streamed so far
@@ -179,9 +181,10 @@ class ChunkTimer:
                     "start": (round(word.start * 1000) + low) / 1000,
                     "end": (round(word.end * 1000) + low) / 1000,
                     "speaker": speaker,
+                    "confidence": self.word_confidences.get(index, word.confidence),
                 }
             )
-            for word in local
+            for index, word in zip(owned, local, strict=True)
         ]
         if words and alignment.index in self.pauses_after:  # the chunk's last word ends its caption
             words[-1] = words[-1].model_copy(update={"pause_after": self.pauses_after[alignment.index]})
@@ -208,7 +211,7 @@ class ChunkTimer:
 
     def _whole(self, speech: np.ndarray, kept: int, time_map: Callable[[float], float]) -> Transcript:
         audio = resample(speech, self.rate, SPEECH_SAMPLE_RATE)
-        return known_text_transcript(
+        transcript = known_text_transcript(
             self.aligner,
             audio,
             self.text,
@@ -220,3 +223,11 @@ class ChunkTimer:
             recogniser_name=self.recogniser_name,
             respell=self.respell,
         )
+        if self.word_confidences and len(transcript.words) == len(self.tokens):  # one word per known-text word
+            index = 0
+            for segment in transcript.segments:
+                for position, word in enumerate(segment.words):
+                    confidence = self.word_confidences.get(index, word.confidence)
+                    segment.words[position] = word.model_copy(update={"confidence": confidence})
+                    index += 1
+        return transcript
