@@ -1,6 +1,6 @@
 """Matching a recogniser's words to the text's words (f5worker/timing/heard_words.py), no audio needed."""
 
-from f5worker.timing.heard_words import heard_keys, match_words, word_similarity
+from f5worker.timing.heard_words import heard_keys, match_words, text_numbers, word_similarity
 from f5worker.words import Word
 
 
@@ -26,3 +26,26 @@ def test_heard_numbers_become_the_keys_the_text_is_spoken_as():
     keys = heard_keys([Word(word="2014", start=0.0, end=0.5, confidence=0.9)], english=True)
     assert [key.key for key in keys] == ["twenty", "fourteen"] and {key.text for key in keys} == {"2014"}
     assert word_similarity("keeper", "keeper") == 1.0
+
+
+def test_a_number_the_recogniser_writes_its_own_way_is_spelled_as_the_text_spells_it():
+    numbers = text_numbers(
+        ["at", "8:20", "for", "$12.80"], [["at"], ["eight", "twenty"], ["for"], ["twelve", "eighty"]]
+    )
+    assert numbers == {"820": ["eight", "twenty"], "1280": ["twelve", "eighty"]}
+    heard = [Word(word=word, start=0.0, end=0.5, confidence=0.9) for word in ("820", "12.80", "7")]
+    assert [key.key for key in heard_keys(heard, english=True, numbers=numbers)] == [
+        "eight",
+        "twenty",
+        "twelve",
+        "eighty",
+        "seven",  # not one of the text's numbers: spelled as usual
+    ]
+
+
+def test_every_dictionary_reading_counts_when_words_are_compared_by_sound():
+    # "a" read as EY sounds like "eight": the recogniser's "a 20" for "8:20" is a mishearing, not a swap.
+    phones = {"a": "AH", "a(2)": "EY", "eight": "EY T"}.get
+    first_reading_only = {"a": "AH", "eight": "EY T"}.get
+    assert match_words(["at", "eight", "twenty"], ["at", "a", "twenty"], phones).expected_cover[1] >= 0.55
+    assert match_words(["at", "eight", "twenty"], ["at", "a", "twenty"], first_reading_only).expected_cover[1] < 0.55

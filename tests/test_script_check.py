@@ -51,6 +51,19 @@ def test_clean_speech_passes_with_every_word_heard_and_a_confidence(engines, esp
     json.dumps(result.as_output())
 
 
+def test_a_word_before_the_first_heard_one_with_no_room_for_it_is_missing(engines, espeak):
+    # The text opens with a word the audio does not say: nothing heard before it leaves room for it.
+    result = check_script(engines, espeak(SENTENCE), "Yesterday " + SENTENCE)
+    assert result.verdict == "fail" and ("Yesterday", 0) in [(f.word, f.position) for f in result.missing]
+
+
+def test_runaway_speed_fails(engines, tmp_path):
+    path = tmp_path / "fast.wav"
+    espeak_speech(SENTENCE, path, words_per_minute=600)
+    result = check_script(engines, load_16k(path), SENTENCE)
+    assert result.verdict == "fail", result.rate
+
+
 def test_a_dropped_word_is_missing_with_its_position_and_time(engines, espeak):
     result = check_script(engines, espeak(SENTENCE.replace(" things", "")), SENTENCE)
     assert result.verdict == "fail"

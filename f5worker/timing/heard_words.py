@@ -116,11 +116,27 @@ def _match_letters(expected, heard, e0: int, e1: int, h0: int, h1: int, match: W
     match.errors += max(expected_errors, inserted)
 
 
+ALTERNATE_PRONUNCIATIONS = 4  # the CMU dictionary lists other readings as "a(2)", "a(3)", ...
+
+
+def _pronunciations(word: str, phones) -> list[list[str]]:
+    """Every dictionary reading of a word ("a": AH and EY), so a weak form is not mistaken for another word."""
+    readings = []
+    for variant in [word] + [f"{word}({n})" for n in range(2, ALTERNATE_PRONUNCIATIONS + 1)]:
+        found = phones(variant)
+        if not found:
+            break
+        readings.append(found.split())
+    return readings
+
+
 def _sound_similarity(left: str, right: str, phones) -> float:
-    said, heard = (phones(left), phones(right)) if phones is not None else (None, None)
-    if not said or not heard:
+    if phones is None:
         return 0.0
-    return SequenceMatcher(None, said.split(), heard.split(), autojunk=False).ratio()
+    said, heard = _pronunciations(left, phones), _pronunciations(right, phones)
+    return max(
+        (SequenceMatcher(None, one, other, autojunk=False).ratio() for one in said for other in heard), default=0.0
+    )
 
 
 def _pair_near_misses(expected, heard, e_range: list[int], h_range: list[int], match: WordMatch, phones) -> None:
@@ -150,11 +166,26 @@ class HeardWord:
     probability: float
 
 
-def heard_keys(words: Sequence[Word], english: bool) -> list[HeardWord]:
-    """Recognised words as comparison keys, spelled out like the text ("2014" -> two keys)."""
+def digits_of(token: str) -> str:
+    return "".join(character for character in token if character.isdigit())
+
+
+def text_numbers(tokens: Sequence[str], keys_of: Sequence[Sequence[str]]) -> dict[str, list[str]]:
+    """The text's numbers by their digits, each with the keys the text spells it as ("8:20": eight twenty).
+
+    A recogniser writes a number its own way ("820", "8.20", "$12.80" for "12 dollars 80"); when its
+    digits are the text's, the difference is one of writing, not of speech.
+    """
+    return {digits_of(token): list(keys) for token, keys in zip(tokens, keys_of, strict=True) if digits_of(token)}
+
+
+def heard_keys(words: Sequence[Word], english: bool, numbers: dict[str, list[str]] | None = None) -> list[HeardWord]:
+    """Recognised words as comparison keys, spelled out like the text ("2014" -> two keys); a number
+    whose digits are one of the text's ``numbers`` is spelled as the text spells that number."""
     heard = []
     for word in words:
-        spoken = normalize_english(word.word) if english else word.word
+        same_number = (numbers or {}).get(digits_of(word.word))
+        spoken = " ".join(same_number) if same_number else normalize_english(word.word) if english else word.word
         probability = 1.0 if word.confidence is None else float(word.confidence)
         for piece in spoken.split():
             key = normalize_token(piece)

@@ -47,6 +47,7 @@ from .heard_words import (
     SAME_SOUND_SIMILARITY,
     heard_keys,
     match_words,
+    text_numbers,
     word_similarity,
 )
 from .recogniser_mapping import known_text_spans, normalize_token
@@ -254,7 +255,9 @@ class ScriptChecker:
             return ScriptCheck("unchecked", None, words, checked=checked, not_checked=not_checked, reasons=reasons)
         result = ScriptCheck("pass", None, [], checked=checked, not_checked=not_checked, reasons=reasons)
         phones = getattr(aligner, "phones", None)  # English only: names the aligner's dictionary
-        return _judge(audio, tokens, position_of, heard_words, aligned, english, result, phones)
+        keys_of = [[normalize_token(tokens[index]) for index in indices] for indices in owners]
+        numbers = text_numbers(text.split(), keys_of)
+        return _judge(audio, tokens, position_of, heard_words, aligned, english, result, phones, numbers)
 
 
 def _multilingual(recogniser: Recogniser) -> bool:
@@ -263,11 +266,13 @@ def _multilingual(recogniser: Recogniser) -> bool:
     return bool(getattr(inner, "is_multilingual", True))
 
 
-def _judge(audio, tokens, position_of, heard_words, aligned, english, result: ScriptCheck, phones) -> ScriptCheck:
+def _judge(
+    audio, tokens, position_of, heard_words, aligned, english, result: ScriptCheck, phones, numbers=None
+) -> ScriptCheck:
     keys = [normalize_token(token) for token in tokens]
     spoken_index = [k for k, key in enumerate(keys) if key]
     expected = [keys[k] for k in spoken_index]
-    heard = heard_keys(heard_words or [], english) if heard_words is not None else None
+    heard = heard_keys(heard_words or [], english, numbers) if heard_words is not None else None
 
     similarity = [1.0] * len(tokens)
     heard_as: list[str | None] = [None] * len(tokens)
@@ -293,7 +298,7 @@ def _judge(audio, tokens, position_of, heard_words, aligned, english, result: Sc
 
     pace = _median_pace(aligned) or USUAL_S_PER_PHONE
     follows, cover = (match.heard_follows, match.heard_cover) if heard is not None else ([], [])
-    room = _room_between_heard(heard or [], follows, cover, len(tokens), spoken_index)
+    room = _room_between_heard(heard or [], follows, cover, len(tokens), spoken_index, speech_bounds(audio))
     squeezed_at = [aligned is not None and _squeezed(aligned.spans[k], aligned.phones[k]) for k in range(len(tokens))]
     for k, token in enumerate(tokens):
         if not keys[k]:
@@ -330,8 +335,11 @@ def _judge(audio, tokens, position_of, heard_words, aligned, english, result: Sc
     return result
 
 
-def _room_between_heard(heard, follows: list[int], cover: list[float], count: int, spoken_index) -> list[float]:
-    """Per spoken token, the silence the recogniser left between the heard words around it (seconds)."""
+def _room_between_heard(
+    heard, follows: list[int], cover: list[float], count: int, spoken_index, bounds: tuple[float, float]
+) -> list[float]:
+    """Per spoken token, the silence the recogniser left between the heard words around it (seconds);
+    before the first heard word, from where the speech starts; after the last, to where it ends."""
     room = [float("inf")] * count
     settled = list(itertools.accumulate(follows, max))  # heard words in order: never before an earlier one
     for index, k in enumerate(spoken_index):
@@ -341,6 +349,10 @@ def _room_between_heard(heard, follows: list[int], cover: list[float], count: in
             cover[after - 1] >= SAME_SOUND_SIMILARITY or heard[after - 1].probability >= EXTRA_PROBABILITY
         ):
             room[k] = max(heard[after].start - heard[after - 1].end, 0.0)
+        elif heard and after == 0:
+            room[k] = max(heard[0].start - bounds[0], 0.0)
+        elif heard and after == len(heard):
+            room[k] = max(bounds[1] - heard[-1].end, 0.0)
     return room
 
 
