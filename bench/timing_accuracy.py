@@ -118,6 +118,9 @@ def parse_args(argv):
     parser.add_argument("--only", action="append", default=[], help="sets whose name starts with this (repeatable)")
     parser.add_argument("--limit", type=int, default=None, help="the first N texts of each text list")
     parser.add_argument("--dump", type=Path, default=None, help="CSV of every timed word's signed error")
+    parser.add_argument(
+        "--by-class", action="store_true", help="natural sets: errors by the classes of the phonemes at each word start"
+    )
     return parser.parse_args(argv)
 
 
@@ -268,6 +271,50 @@ def dump_row(name, label, item: Item, word, after_pause, truth, start, phonetics
     ]  # fmt: skip
 
 
+# Piper's (espeak's IPA) phoneme symbols by manner, for --by-class; a length mark counts with its vowel.
+PHONEME_CLASSES = {
+    "vowel": set("aeiouæɑɒɔəɛɜɪʊʌᵻɐɚɝː"),
+    "approximant": set("lɹrwjʲɫ"),
+    "nasal": set("mnŋ"),
+    "voiceless stop": set("ptkʧ"),
+    "voiced stop": set("bdɡgʤɾʔ"),
+    "fricative": set("fvθðszʃʒhç"),
+}
+
+
+def phoneme_class(symbol: str) -> str:
+    """The manner class of a phoneme symbol's first letter; "pause" for the start or punctuation."""
+    for name, letters in PHONEME_CLASSES.items():
+        if symbol[:1] in letters:
+            return name
+    return "pause"
+
+
+def print_classes(word_rows: list[list]) -> None:
+    """Signed error by (after a pause?, class of the phoneme before, class of the first): which kinds
+    of word start make the mean and the p95 of each natural set."""
+    column = {name: index for index, name in enumerate(DUMP_COLUMNS)}
+    for set_name in dict.fromkeys(row[0] for row in word_rows if row[column["first_phoneme"]]):
+        rows = [row for row in word_rows if row[0] == set_name and row[column["method"]] == "new"]
+        errors = np.array([float(row[column["error_ms"]]) for row in rows])
+        p95, total = np.percentile(np.abs(errors), 95), np.abs(errors).sum()
+        groups: dict[str, list[float]] = {}
+        for row, error in zip(rows, errors, strict=True):
+            where = "pause" if row[column["after_pause"]] else "running"
+            before, first = (phoneme_class(row[column[name]]) for name in ("previous_phoneme", "first_phoneme"))
+            key = f"{where}: {before} -> {first}"
+            groups.setdefault(key, []).append(error)
+        print(f"\n{set_name}: {errors.size} words, mean {np.abs(errors).mean():.1f} ms, p95 {p95:.1f} ms")
+        print(f"{'word start':<44} {'words':>5} {'bias':>6} {'mean':>6} {'p95':>6} {'% of sum':>8} {'> p95':>5}")
+        for key, values in sorted(groups.items(), key=lambda group: -np.abs(group[1]).sum()):
+            group = np.array(values)
+            print(
+                f"{key:<44} {group.size:>5} {group.mean():>+6.1f} {np.abs(group).mean():>6.1f} "
+                f"{np.percentile(np.abs(group), 95):>6.1f} {100 * np.abs(group).sum() / total:>8.1f} "
+                f"{int((np.abs(group) > p95).sum()):>5}"
+            )
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -328,20 +375,15 @@ def main(argv=None) -> int:
         f"{'pause':>7} {'p. p95':>7} {'p. bias':>7} {'CPU s/s':>9}  runs"
     )
     print("\n" + header + "\n" + "-" * len(header), flush=True)
-    dump_file = args.dump.open("w", newline="") if args.dump else None
-    writer = csv.writer(dump_file) if dump_file else None
-    if writer:
-        writer.writerow(DUMP_COLUMNS)
+    word_rows: list[list] = []
     for name, items in shown.items():
         results = {}
         for label, engines in runs.items():
             score = Score()
             for item in items:
-                dump = None
-                if writer:
 
-                    def dump(item, word, after_pause, truth, start, phonetics, name=name, label=label):
-                        writer.writerow(dump_row(name, label, item, word, after_pause, truth, start, phonetics))
+                def dump(item, word, after_pause, truth, start, phonetics, name=name, label=label):
+                    word_rows.append(dump_row(name, label, item, word, after_pause, truth, start, phonetics))
 
                 timed(engines, item, score, args.verbose, label, dump)
             results[label] = score
@@ -352,8 +394,11 @@ def main(argv=None) -> int:
             new_mean = np.mean(np.abs(results["new"].errors))
             cpu = results["new"].cpu_s / max(results["old"].cpu_s, 1e-9)
             print(f"{'':<17} new/old: mean error x{new_mean / old_mean:.2f}, CPU x{cpu:.2f}", flush=True)
-    if dump_file:
-        dump_file.close()
+    if args.by_class:
+        print_classes(word_rows)
+    if args.dump:
+        with args.dump.open("w", newline="") as dump_file:
+            csv.writer(dump_file).writerows([DUMP_COLUMNS, *word_rows])
         print(f"\nEvery word's error: {args.dump}")
     print(
         "\nTargets (issue 22): natural <= 15 ms mean, <= 40 ms p95; after a pause |bias| <= 10 ms, mean <= 15 ms;"

@@ -21,15 +21,8 @@ def test_smoke_mode_prints_the_espeak_and_natural_rows():
 def test_a_subset_and_every_words_error_with_its_phonemes(tmp_path):
     dump = tmp_path / "words.csv"
     result = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "bench" / "timing_accuracy.py"),
-            "--smoke",
-            "--only",
-            "natural",
-            "--dump",
-            str(dump),
-        ],
+        [sys.executable, str(REPO / "bench" / "timing_accuracy.py"), "--smoke", "--only", "natural"]
+        + ["--dump", str(dump), "--by-class"],
         cwd=REPO,
         env=dict(os.environ, HF_HUB_OFFLINE="1"),
         capture_output=True,
@@ -40,6 +33,7 @@ def test_a_subset_and_every_words_error_with_its_phonemes(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     rows = {line.split("  ")[0].strip() for line in result.stdout.splitlines() if " new " in line}
     assert rows == {"natural"}, result.stdout
+    assert "pause: pause -> " in result.stdout and "% of sum" in result.stdout  # --by-class's table
     words = list(csv.DictReader(dump.open()))
     assert words and {word["set"] for word in words} == {"natural"}
     assert all(word["first_phoneme"] and word["previous_phoneme"] for word in words)
