@@ -119,7 +119,9 @@ def parse_args(argv):
     parser.add_argument("--limit", type=int, default=None, help="the first N texts of each text list")
     parser.add_argument("--dump", type=Path, default=None, help="CSV of every timed word's signed error")
     parser.add_argument(
-        "--by-class", action="store_true", help="natural sets: errors by the classes of the phonemes at each word start"
+        "--by-class",
+        action="store_true",
+        help="errors by the classes of the phonemes at each word start (natural: Piper's; espeak-ng: CMU)",
     )
     return parser.parse_args(argv)
 
@@ -139,7 +141,8 @@ def original_truth(
     return truth, [bool(indices) and spoken_pause[indices[0]] for indices in mapping]
 
 
-def synthesise(folder: Path, sentences=SENTENCES, speakers=SPEAKERS) -> list[Item]:
+def synthesise(folder: Path, sentences=SENTENCES, speakers=SPEAKERS, phones=None) -> list[Item]:
+    """espeak-ng speaking each normalised sentence; ``phones`` (word -> CMU phones) fills ``phonetics``."""
     from f5worker.media.text_normalize import normalize_english
     from tests.speech import espeak_speech, load_16k
 
@@ -148,8 +151,34 @@ def synthesise(folder: Path, sentences=SENTENCES, speakers=SPEAKERS) -> list[Ite
         for index, text in enumerate(sentences):
             wav = folder / f"{voice}-{rate}-{index}.wav"
             spoken_truth = espeak_speech(normalize_english(text), wav, voice=voice, words_per_minute=rate)
-            items.append(Item(text, load_16k(wav), *original_truth(text, spoken_truth), speaker=f"{voice} {rate} wpm"))
+            truth, pause = original_truth(text, spoken_truth)
+            phonetics = dictionary_phonetics(text, pause, phones) if phones else []
+            items.append(Item(text, load_16k(wav), truth, pause, f"{voice} {rate} wpm", phonetics))
     return items
+
+
+def dictionary_phonetics(text: str, after_pause: list[bool], phones) -> list[dict]:
+    """Per original token, from the CMU dictionary (espeak-ng gives word times, not phonemes): the first phone of
+    its first spoken word and the last phone of the spoken word before it ("^" after a pause); {} when unknown."""
+    from f5worker.media.text_normalize import normalize_english
+    from f5worker.timing.aligner import spoken_token_map
+    from f5worker.timing.pronounce import dictionary_words
+
+    def token_phones(token: str) -> list[str]:
+        found = [phones(word) for word in dictionary_words(token)]
+        return " ".join(found).split() if found and all(found) else []
+
+    spoken = normalize_english(text).split()
+    said = [token_phones(token) for token in spoken]
+    result: list[dict] = []
+    for indices, pause in zip(spoken_token_map(text.split(), spoken), after_pause, strict=True):
+        first = indices[0] if indices else None
+        previous = "^" if pause else said[first - 1][-1:] if first else []
+        if first is None or not said[first] or not previous:
+            result.append({})
+        else:
+            result.append({"first_phoneme": said[first][0], "previous_phoneme": "".join(previous)})
+    return result
 
 
 def natural(sentences: list[str], rates=PIPER_RATES) -> list[Item]:
@@ -258,20 +287,26 @@ def timed(engines, item: Item, score: Score, verbose: bool, label: str, dump=Non
 
 DUMP_COLUMNS = (
     "set", "method", "speaker", "text", "word", "after_pause", "truth_s", "start_s", "error_ms",
-    "first_phoneme", "previous_phoneme", "gap_ms",
+    "first_phoneme", "previous_phoneme", "gap_ms", "closure_offset_ms",
 )  # fmt: skip
 
 
 def dump_row(name, label, item: Item, word, after_pause, truth, start, phonetics) -> list:
-    """One --dump CSV row: a timed word, its signed error, and (Piper) its phonemes and gap token's length."""
+    """One --dump CSV row: a timed word, its signed error, its phonemes, (Piper) its gap token's length, and for
+    a voiceless stop after a vowel in running speech, where the audio says its closure starts (vs the truth)."""
+    first, previous = phonetics.get("first_phoneme", ""), phonetics.get("previous_phoneme", "")
+    closure = ""
+    if not after_pause and (phoneme_class(previous), phoneme_class(first)) == ("vowel", "voiceless stop"):
+        found = closure_start(item.audio, truth)
+        closure = "" if found is None else f"{(found - truth) * 1000:+.1f}"
     return [
         name, label, item.speaker, item.text, word, int(after_pause), f"{truth:.4f}", f"{start:.4f}",
-        f"{(start - truth) * 1000:+.1f}", phonetics.get("first_phoneme", ""), phonetics.get("previous_phoneme", ""),
-        phonetics.get("gap_ms", ""),
+        f"{(start - truth) * 1000:+.1f}", first, previous, phonetics.get("gap_ms", ""), closure,
     ]  # fmt: skip
 
 
-# Piper's (espeak's IPA) phoneme symbols by manner, for --by-class; a length mark counts with its vowel.
+# Phoneme symbols by manner, for --by-class: Piper's (espeak's IPA; a length mark counts with its vowel)
+# and the CMU dictionary's ARPAbet (the espeak-ng sets, whose truth comes without phonemes).
 PHONEME_CLASSES = {
     "vowel": set("aeiouæɑɒɔəɛɜɪʊʌᵻɐɚɝː"),
     "approximant": set("lɹrwjʲɫ"),
@@ -282,17 +317,42 @@ PHONEME_CLASSES = {
 }
 
 
+ARPABET_CLASSES = {
+    "vowel": {"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"},
+    "approximant": {"L", "R", "W", "Y"},
+    "nasal": {"M", "N", "NG"},
+    "voiceless stop": {"P", "T", "K", "CH"},
+    "voiced stop": {"B", "D", "G", "JH"},
+    "fricative": {"F", "V", "TH", "DH", "S", "Z", "SH", "ZH", "HH"},
+}
+
+
 def phoneme_class(symbol: str) -> str:
-    """The manner class of a phoneme symbol's first letter; "pause" for the start or punctuation."""
+    """The manner class of an IPA symbol (by its first letter) or an ARPAbet phone; "pause" for the start or
+    punctuation."""
+    arpabet = symbol.rstrip("012")
     for name, letters in PHONEME_CLASSES.items():
-        if symbol[:1] in letters:
+        if symbol[:1] in letters or arpabet in ARPABET_CLASSES[name]:
             return name
     return "pause"
 
 
+def closure_start(audio: np.ndarray, truth_s: float) -> float | None:
+    """Where the sound before a word-initial voiceless stop stops (the closure starts), from the audio alone: the
+    rise out of the closure's silence in the time-reversed signal, within the onset search's reach of the true
+    start; None when there is no clear one. An acoustic landmark to hold both voices' word starts against."""
+    from f5worker.timing.onsets import REACH_S, acoustic_onset
+
+    length = audio.size / 16000
+    at = length - truth_s
+    found = acoustic_onset(audio[::-1].copy(), 16000, at, at - REACH_S, at + REACH_S)
+    return None if found == at else length - found
+
+
 def print_classes(word_rows: list[list]) -> None:
-    """Signed error by (after a pause?, class of the phoneme before, class of the first): which kinds
-    of word start make the mean and the p95 of each natural set."""
+    """Signed error by (after a pause?, class of the phoneme before, class of the first): which kinds of word
+    start make each set's mean and p95; then, where a vowel runs into a word's voiceless stop, where the audio
+    itself puts the closure's start against the truth, beside the aligner's error there."""
     column = {name: index for index, name in enumerate(DUMP_COLUMNS)}
     for set_name in dict.fromkeys(row[0] for row in word_rows if row[column["first_phoneme"]]):
         rows = [row for row in word_rows if row[0] == set_name and row[column["method"]] == "new"]
@@ -302,7 +362,7 @@ def print_classes(word_rows: list[list]) -> None:
         for row, error in zip(rows, errors, strict=True):
             where = "pause" if row[column["after_pause"]] else "running"
             before, first = (phoneme_class(row[column[name]]) for name in ("previous_phoneme", "first_phoneme"))
-            key = f"{where}: {before} -> {first}"
+            key = f"{where}: {before} -> {first}" if row[column["first_phoneme"]] else "(not in the dictionary)"
             groups.setdefault(key, []).append(error)
         print(f"\n{set_name}: {errors.size} words, mean {np.abs(errors).mean():.1f} ms, p95 {p95:.1f} ms")
         print(f"{'word start':<44} {'words':>5} {'bias':>6} {'mean':>6} {'p95':>6} {'% of sum':>8} {'> p95':>5}")
@@ -312,6 +372,14 @@ def print_classes(word_rows: list[list]) -> None:
                 f"{key:<44} {group.size:>5} {group.mean():>+6.1f} {np.abs(group).mean():>6.1f} "
                 f"{np.percentile(np.abs(group), 95):>6.1f} {100 * np.abs(group).sum() / total:>8.1f} "
                 f"{int((np.abs(group) > p95).sum()):>5}"
+            )
+        offset = column["closure_offset_ms"]
+        landmarks = [(float(row[offset]), error) for row, error in zip(rows, errors, strict=True) if row[offset]]
+        if landmarks:
+            closure, aligner = np.median(np.array(landmarks), axis=0)
+            print(
+                f"running vowel -> voiceless stop, {len(landmarks)} words: the audio's closure starts "
+                f"{closure:+.1f} ms from the true start (median); the aligner's error {aligner:+.1f} ms"
             )
 
 
@@ -349,7 +417,7 @@ def main(argv=None) -> int:
     clean: list[Item] = []
     if any(map(wanted, ("espeak clean", noisy_name, "long file", "edited text"))):
         with tempfile.TemporaryDirectory(prefix="timing-bench-") as folder:
-            clean = synthesise(Path(folder), espeak_texts, speakers)
+            clean = synthesise(Path(folder), espeak_texts, speakers, aligner.phones)
     sets = {"espeak clean": clean, noisy_name: [with_noise(item, SNR_DB, seed) for seed, item in enumerate(clean)]}
     if compare:  # the long file's cut points come from Whisper's words (an even spread without one)
         sets["long file"] = [joined(clean[: len(SENTENCES) * 2])]

@@ -22,6 +22,7 @@ def test_a_subset_and_every_words_error_with_its_phonemes(tmp_path):
     dump = tmp_path / "words.csv"
     result = subprocess.run(
         [sys.executable, str(REPO / "bench" / "timing_accuracy.py"), "--smoke", "--only", "natural"]
+        + ["--only", "espeak clean"]
         + ["--dump", str(dump), "--by-class"],
         cwd=REPO,
         env=dict(os.environ, HF_HUB_OFFLINE="1"),
@@ -32,10 +33,15 @@ def test_a_subset_and_every_words_error_with_its_phonemes(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     rows = {line.split("  ")[0].strip() for line in result.stdout.splitlines() if " new " in line}
-    assert rows == {"natural"}, result.stdout
+    assert rows == {"natural", "espeak clean"}, result.stdout
     assert "pause: pause -> " in result.stdout and "% of sum" in result.stdout  # --by-class's table
-    words = list(csv.DictReader(dump.open()))
-    assert words and {word["set"] for word in words} == {"natural"}
+    every = list(csv.DictReader(dump.open()))
+    assert {word["set"] for word in every} == {"natural", "espeak clean"} and "closure_offset_ms" in every[0]
+    espeak = [word for word in every if word["set"] == "espeak clean"]
+    # espeak-ng gives no phonemes: the CMU dictionary's ("He opened the window ...").
+    assert (espeak[0]["first_phoneme"], espeak[0]["previous_phoneme"], espeak[1]["first_phoneme"]) == ("HH", "^", "OW")
+    assert espeak[1]["previous_phoneme"] == "IY" and espeak[1]["gap_ms"] == ""
+    words = [word for word in every if word["set"] == "natural"]
     assert all(word["first_phoneme"] and word["previous_phoneme"] for word in words)
     assert words[0]["after_pause"] == "1" and words[0]["previous_phoneme"] == "^"
     running = [word for word in words if word["after_pause"] == "0"]
