@@ -453,7 +453,7 @@ def main(argv=None) -> int:
                 def dump(item, word, after_pause, truth, start, phonetics, name=name, label=label):
                     word_rows.append(dump_row(name, label, item, word, after_pause, truth, start, phonetics))
 
-                timed(engines, item, score, args.verbose, label, dump)
+                timed(engines, item, score, args.verbose, label, dump if args.dump or args.by_class else None)
             results[label] = score
             notes = ", ".join(f"{count} {method}" for method, count in score.notes.items())
             print(f"{name:<17} {label:<4} {score.row()}  {notes}", flush=True)
