@@ -24,11 +24,15 @@ pause alone (first words, words after punctuation); CPU s/s is process CPU time 
 Example: .venv/bin/python bench/timing_accuracy.py            (about 10 CPU minutes)
          .venv/bin/python bench/timing_accuracy.py --new-only (the aligner alone, no Whisper)
          .venv/bin/python bench/timing_accuracy.py --smoke    (seconds: one sentence of each kind)
+         .venv/bin/python bench/timing_accuracy.py --new-only --only natural --limit 10 --dump words.csv
+                         (a subset, and every word's signed error with its phonemes for error analysis)
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import dataclasses
 import os
 import sys
 import tempfile
@@ -100,6 +104,9 @@ class Item:
     audio: np.ndarray  # 16 kHz
     truth: list[float | None]  # per original token
     after_pause: list[bool]  # per original token: the first word, or one after punctuation
+    speaker: str = ""  # who said it: espeak voice and rate, or the Piper length scale
+    # per original token, for --dump: the first phoneme, the one before it, the gap token's length (Piper only)
+    phonetics: list[dict] = field(default_factory=list)
 
 
 def parse_args(argv):
@@ -108,6 +115,14 @@ def parse_args(argv):
     parser.add_argument("--verbose", action="store_true", help="print every sentence's errors")
     parser.add_argument("--new-only", action="store_true", help="the forced aligner alone (no Whisper rows)")
     parser.add_argument("--smoke", action="store_true", help="one sentence of each kind, new only: seconds")
+    parser.add_argument("--only", action="append", default=[], help="sets whose name starts with this (repeatable)")
+    parser.add_argument("--limit", type=int, default=None, help="the first N texts of each text list")
+    parser.add_argument("--dump", type=Path, default=None, help="CSV of every timed word's signed error")
+    parser.add_argument(
+        "--by-class",
+        action="store_true",
+        help="errors by the classes of the phonemes at each word start (natural: Piper's; espeak-ng: CMU)",
+    )
     return parser.parse_args(argv)
 
 
@@ -126,7 +141,8 @@ def original_truth(
     return truth, [bool(indices) and spoken_pause[indices[0]] for indices in mapping]
 
 
-def synthesise(folder: Path, sentences=SENTENCES, speakers=SPEAKERS) -> list[Item]:
+def synthesise(folder: Path, sentences=SENTENCES, speakers=SPEAKERS, phones=None) -> list[Item]:
+    """espeak-ng speaking each normalised sentence; ``phones`` (word -> CMU phones) fills ``phonetics``."""
     from f5worker.media.text_normalize import normalize_english
     from tests.speech import espeak_speech, load_16k
 
@@ -135,13 +151,40 @@ def synthesise(folder: Path, sentences=SENTENCES, speakers=SPEAKERS) -> list[Ite
         for index, text in enumerate(sentences):
             wav = folder / f"{voice}-{rate}-{index}.wav"
             spoken_truth = espeak_speech(normalize_english(text), wav, voice=voice, words_per_minute=rate)
-            items.append(Item(text, load_16k(wav), *original_truth(text, spoken_truth)))
+            truth, pause = original_truth(text, spoken_truth)
+            phonetics = dictionary_phonetics(text, pause, phones) if phones else []
+            items.append(Item(text, load_16k(wav), truth, pause, f"{voice} {rate} wpm", phonetics))
     return items
+
+
+def dictionary_phonetics(text: str, after_pause: list[bool], phones) -> list[dict]:
+    """Per original token, from the CMU dictionary (espeak-ng gives word times, not phonemes): the first phone of
+    its first spoken word and the last phone of the spoken word before it ("^" after a pause); {} when unknown."""
+    from f5worker.media.text_normalize import normalize_english
+    from f5worker.timing.aligner import spoken_token_map
+    from f5worker.timing.pronounce import dictionary_words
+
+    def token_phones(token: str) -> list[str]:
+        found = [phones(word) for word in dictionary_words(token)]
+        return " ".join(found).split() if found and all(found) else []
+
+    spoken = normalize_english(text).split()
+    said = [token_phones(token) for token in spoken]
+    result: list[dict] = []
+    for indices, pause in zip(spoken_token_map(text.split(), spoken), after_pause, strict=True):
+        first = indices[0] if indices else None
+        previous = "^" if pause else said[first - 1][-1:] if first else []
+        if first is None or not said[first] or not previous:
+            result.append({})
+        else:
+            result.append({"first_phoneme": said[first][0], "previous_phoneme": "".join(previous)})
+    return result
 
 
 def natural(sentences: list[str], rates=PIPER_RATES) -> list[Item]:
     """The Piper voice speaking each normalised sentence at each rate, timed by its own phoneme spans."""
     from f5worker.media.text_normalize import normalize_english
+    from f5worker.timing.aligner import spoken_token_map
     from tests.piper_speech import speak, word_times
 
     items = []
@@ -152,7 +195,21 @@ def natural(sentences: list[str], rates=PIPER_RATES) -> list[Item]:
             truth, pause = original_truth(
                 text, [(word.token, word.start_s) for word in words], [word.after_pause for word in words]
             )
-            items.append(Item(text, utterance.audio, truth, pause))
+            firsts = [
+                words[indices[0]] if indices else None
+                for indices in spoken_token_map(text.split(), [w.token for w in words])
+            ]
+            phonetics = [
+                {}
+                if word is None or word.start_s is None
+                else {
+                    "first_phoneme": word.first_phoneme,
+                    "previous_phoneme": word.previous_phoneme,
+                    "gap_ms": round((word.first_phoneme_s - word.start_s) * 1000, 1),
+                }
+                for word in firsts
+            ]
+            items.append(Item(text, utterance.audio, truth, pause, f"piper x{rate:g}", phonetics))
     return items
 
 
@@ -162,7 +219,7 @@ def with_noise(item: Item, snr_db: float, seed: int) -> Item:
     rms = frame_rms(item.audio, 160)
     speech_rms = float(np.sqrt(np.mean(rms[loud_frames(rms)] ** 2)))
     noise = np.random.default_rng(seed).standard_normal(item.audio.size) * speech_rms / 10 ** (snr_db / 20)
-    return Item(item.text, (item.audio + noise).astype(np.float32), item.truth, item.after_pause)
+    return dataclasses.replace(item, audio=(item.audio + noise).astype(np.float32))
 
 
 def joined(items: list[Item]) -> Item:
@@ -200,10 +257,10 @@ def edited(item: Item) -> Item:
         if token in EDITS:
             tokens[position] = EDITS[token]
             break
-    return Item(" ".join(tokens), item.audio, item.truth, item.after_pause)
+    return dataclasses.replace(item, text=" ".join(tokens))
 
 
-def timed(engines, item: Item, score: Score, verbose: bool, label: str):
+def timed(engines, item: Item, score: Score, verbose: bool, label: str, dump=None):
     from f5worker.timing.engine_choice import run_timing
 
     started = time.process_time()
@@ -212,17 +269,118 @@ def timed(engines, item: Item, score: Score, verbose: bool, label: str):
     words = transcript.words
     assert [word.word for word in words] == item.text.split(), "known-text output must keep the caller's tokens"
     errors, pause_errors = [], []
-    for word, truth, after_pause in zip(words, item.truth, item.after_pause, strict=True):
+    for index, (word, truth, after_pause) in enumerate(zip(words, item.truth, item.after_pause, strict=True)):
         if truth is not None:
             errors.append(word.start - truth)
             if after_pause:
                 pause_errors.append(word.start - truth)
+            if dump is not None:
+                phonetics = item.phonetics[index] if item.phonetics else {}
+                dump(item, word.word, after_pause, truth, word.start, phonetics)
     score.add(errors, pause_errors, cpu, item.audio.size / 16000)
     method = transcript.method
     score.notes[method] = score.notes.get(method, 0) + 1
     if verbose:
         print(f"  {label:<7} {item.text[:60]:<60} " + " ".join(f"{e * 1000:+.0f}" for e in errors))
     return transcript
+
+
+DUMP_COLUMNS = (
+    "set", "method", "speaker", "text", "word", "after_pause", "truth_s", "start_s", "error_ms",
+    "first_phoneme", "previous_phoneme", "gap_ms", "closure_offset_ms",
+)  # fmt: skip
+
+
+def dump_row(name, label, item: Item, word, after_pause, truth, start, phonetics) -> list:
+    """One --dump CSV row: a timed word, its signed error, its phonemes, (Piper) its gap token's length, and for
+    a voiceless stop after a vowel in running speech, where the audio says its closure starts (vs the truth)."""
+    first, previous = phonetics.get("first_phoneme", ""), phonetics.get("previous_phoneme", "")
+    closure = ""
+    if not after_pause and (phoneme_class(previous), phoneme_class(first)) == ("vowel", "voiceless stop"):
+        found = closure_start(item.audio, truth)
+        closure = "" if found is None else f"{(found - truth) * 1000:+.1f}"
+    return [
+        name, label, item.speaker, item.text, word, int(after_pause), f"{truth:.4f}", f"{start:.4f}",
+        f"{(start - truth) * 1000:+.1f}", first, previous, phonetics.get("gap_ms", ""), closure,
+    ]  # fmt: skip
+
+
+# Phoneme symbols by manner, for --by-class: Piper's (espeak's IPA; a length mark counts with its vowel)
+# and the CMU dictionary's ARPAbet (the espeak-ng sets, whose truth comes without phonemes).
+PHONEME_CLASSES = {
+    "vowel": set("aeiouæɑɒɔəɛɜɪʊʌᵻɐɚɝː"),
+    "approximant": set("lɹrwjʲɫ"),
+    "nasal": set("mnŋ"),
+    "voiceless stop": set("ptkʧ"),
+    "voiced stop": set("bdɡgʤɾʔ"),
+    "fricative": set("fvθðszʃʒhç"),
+}
+
+
+ARPABET_CLASSES = {
+    "vowel": {"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"},
+    "approximant": {"L", "R", "W", "Y"},
+    "nasal": {"M", "N", "NG"},
+    "voiceless stop": {"P", "T", "K", "CH"},
+    "voiced stop": {"B", "D", "G", "JH"},
+    "fricative": {"F", "V", "TH", "DH", "S", "Z", "SH", "ZH", "HH"},
+}
+
+
+def phoneme_class(symbol: str) -> str:
+    """The manner class of an IPA symbol (by its first letter) or an ARPAbet phone; "pause" for the start or
+    punctuation."""
+    arpabet = symbol.rstrip("012")
+    for name, letters in PHONEME_CLASSES.items():
+        if symbol[:1] in letters or arpabet in ARPABET_CLASSES[name]:
+            return name
+    return "pause"
+
+
+def closure_start(audio: np.ndarray, truth_s: float) -> float | None:
+    """Where the sound before a word-initial voiceless stop stops (the closure starts), from the audio alone: the
+    rise out of the closure's silence in the time-reversed signal, within the onset search's reach of the true
+    start; None when there is no clear one. An acoustic landmark to hold both voices' word starts against."""
+    from f5worker.timing.onsets import REACH_S, acoustic_onset
+
+    length = audio.size / 16000
+    at = length - truth_s
+    found = acoustic_onset(audio[::-1].copy(), 16000, at, at - REACH_S, at + REACH_S)
+    return None if found == at else length - found
+
+
+def print_classes(word_rows: list[list]) -> None:
+    """Signed error by (after a pause?, class of the phoneme before, class of the first): which kinds of word
+    start make each set's mean and p95; then, where a vowel runs into a word's voiceless stop, where the audio
+    itself puts the closure's start against the truth, beside the aligner's error there."""
+    column = {name: index for index, name in enumerate(DUMP_COLUMNS)}
+    for set_name in dict.fromkeys(row[0] for row in word_rows if row[column["first_phoneme"]]):
+        rows = [row for row in word_rows if row[0] == set_name and row[column["method"]] == "new"]
+        errors = np.array([float(row[column["error_ms"]]) for row in rows])
+        p95, total = np.percentile(np.abs(errors), 95), np.abs(errors).sum()
+        groups: dict[str, list[float]] = {}
+        for row, error in zip(rows, errors, strict=True):
+            where = "pause" if row[column["after_pause"]] else "running"
+            before, first = (phoneme_class(row[column[name]]) for name in ("previous_phoneme", "first_phoneme"))
+            key = f"{where}: {before} -> {first}" if row[column["first_phoneme"]] else "(not in the dictionary)"
+            groups.setdefault(key, []).append(error)
+        print(f"\n{set_name}: {errors.size} words, mean {np.abs(errors).mean():.1f} ms, p95 {p95:.1f} ms")
+        print(f"{'word start':<44} {'words':>5} {'bias':>6} {'mean':>6} {'p95':>6} {'% of sum':>8} {'> p95':>5}")
+        for key, values in sorted(groups.items(), key=lambda group: -np.abs(group[1]).sum()):
+            group = np.array(values)
+            print(
+                f"{key:<44} {group.size:>5} {group.mean():>+6.1f} {np.abs(group).mean():>6.1f} "
+                f"{np.percentile(np.abs(group), 95):>6.1f} {100 * np.abs(group).sum() / total:>8.1f} "
+                f"{int((np.abs(group) > p95).sum()):>5}"
+            )
+        offset = column["closure_offset_ms"]
+        landmarks = [(float(row[offset]), error) for row, error in zip(rows, errors, strict=True) if row[offset]]
+        if landmarks:
+            closure, aligner = np.median(np.array(landmarks), axis=0)
+            print(
+                f"running vowel -> voiceless stop, {len(landmarks)} words: the audio's closure starts "
+                f"{closure:+.1f} ms from the true start (median); the aligner's error {aligner:+.1f} ms"
+            )
 
 
 def main(argv=None) -> int:
@@ -247,29 +405,34 @@ def main(argv=None) -> int:
             "old": Engines(device="cpu", loaded={"whisperx": whisper}),
             "new": Engines(device="cpu", loaded={"whisperx": whisper, "aligner": aligner}),
         }
-    espeak_texts, speakers, rates = SENTENCES, SPEAKERS, PIPER_RATES
-    natural_texts, held_out = BENCH, HELD_OUT
+    espeak_texts, speakers, rates = SENTENCES[: args.limit], SPEAKERS, PIPER_RATES
+    natural_texts, held_out = BENCH[: args.limit], HELD_OUT[: args.limit]
     if args.smoke:
         espeak_texts, speakers, rates, natural_texts, held_out = SENTENCES[:1], SPEAKERS[:1], [1.0], BENCH[:1], []
 
-    with tempfile.TemporaryDirectory(prefix="timing-bench-") as folder:
-        clean = synthesise(Path(folder), espeak_texts, speakers)
-    sets = {
-        "espeak clean": clean,
-        f"espeak {SNR_DB:g} dB": [with_noise(item, SNR_DB, seed) for seed, item in enumerate(clean)],
-    }
+    def wanted(name: str) -> bool:
+        return not args.only or name.startswith(tuple(args.only))
+
+    noisy_name = f"espeak {SNR_DB:g} dB"
+    clean: list[Item] = []
+    if any(map(wanted, ("espeak clean", noisy_name, "long file", "edited text"))):
+        with tempfile.TemporaryDirectory(prefix="timing-bench-") as folder:
+            clean = synthesise(Path(folder), espeak_texts, speakers, aligner.phones)
+    sets = {"espeak clean": clean, noisy_name: [with_noise(item, SNR_DB, seed) for seed, item in enumerate(clean)]}
     if compare:  # the long file's cut points come from Whisper's words (an even spread without one)
         sets["long file"] = [joined(clean[: len(SENTENCES) * 2])]
     if not args.smoke:
         sets["edited text"] = [edited(item) for item in clean]
-    sets["natural"] = natural(natural_texts, rates)
-    if held_out:
+    sets["natural"] = natural(natural_texts, rates) if wanted("natural") else []
+    if held_out and wanted("natural held-out"):
         sets["natural held-out"] = natural(held_out, rates)
+    shown = {name: items for name, items in sets.items() if wanted(name)}
     audio_s = sum(item.audio.size for item in clean) / 16000
     natural_s = sum(item.audio.size for item in sets["natural"]) / 16000
+    voices = ", ".join(f"{v} {r} wpm" for v, r in speakers)
+    espeak_said = f"{len(clean)} sentences ({len(espeak_texts)} texts x {voices}), {audio_s:.0f} s" if clean else "-"
     print(
-        f"Word-start error vs true onsets. espeak-ng: {len(clean)} sentences ({len(espeak_texts)} texts x "
-        f"{', '.join(f'{v} {r} wpm' for v, r in speakers)}), {audio_s:.0f} s. Natural (Piper voice): "
+        f"Word-start error vs true onsets. espeak-ng: {espeak_said}. Natural (Piper voice): "
         f"{len(natural_texts)} texts x length scales {', '.join(f'{r:g}' for r in rates)}, {natural_s:.0f} s"
         + (f"; held-out {len(held_out)} texts x the same rates" if held_out else "")
     )
@@ -280,12 +443,17 @@ def main(argv=None) -> int:
         f"{'pause':>7} {'p. p95':>7} {'p. bias':>7} {'CPU s/s':>9}  runs"
     )
     print("\n" + header + "\n" + "-" * len(header), flush=True)
-    for name, items in sets.items():
+    word_rows: list[list] = []
+    for name, items in shown.items():
         results = {}
         for label, engines in runs.items():
             score = Score()
             for item in items:
-                timed(engines, item, score, args.verbose, label)
+
+                def dump(item, word, after_pause, truth, start, phonetics, name=name, label=label):
+                    word_rows.append(dump_row(name, label, item, word, after_pause, truth, start, phonetics))
+
+                timed(engines, item, score, args.verbose, label, dump if args.dump or args.by_class else None)
             results[label] = score
             notes = ", ".join(f"{count} {method}" for method, count in score.notes.items())
             print(f"{name:<17} {label:<4} {score.row()}  {notes}", flush=True)
@@ -294,6 +462,12 @@ def main(argv=None) -> int:
             new_mean = np.mean(np.abs(results["new"].errors))
             cpu = results["new"].cpu_s / max(results["old"].cpu_s, 1e-9)
             print(f"{'':<17} new/old: mean error x{new_mean / old_mean:.2f}, CPU x{cpu:.2f}", flush=True)
+    if args.by_class:
+        print_classes(word_rows)
+    if args.dump:
+        with args.dump.open("w", newline="") as dump_file:
+            csv.writer(dump_file).writerows([DUMP_COLUMNS, *word_rows])
+        print(f"\nEvery word's error: {args.dump}")
     print(
         "\nTargets (issue 22): natural <= 15 ms mean, <= 40 ms p95; after a pause |bias| <= 10 ms, mean <= 15 ms;"
         "\nespeak clean <= 15 / 45 ms; espeak 10 dB <= 25 / 85 ms; <= 0.05 CPU s/s."

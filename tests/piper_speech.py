@@ -93,6 +93,7 @@ class WordTime:
     after_pause: bool  # first word of a sentence, or after punctuation: its start is an onset from silence
     first_phoneme_s: float | None = None  # where its first phoneme starts (= start_s unless a gap precedes it)
     first_phoneme: str = ""  # that phoneme's symbol (a stress mark is skipped)
+    previous_phoneme: str = ""  # the phoneme before it ("^" at the start, punctuation after a pause), gaps skipped
 
 
 def word_times(utterance: PiperUtterance) -> list[WordTime]:
@@ -144,7 +145,12 @@ def word_times(utterance: PiperUtterance) -> list[WordTime]:
         if before == WORD_GAP and not after_pause:
             start = spans[start_index - 1].start_s
         symbol = next((spans[i].phoneme for i in range(start_index, len(spans)) if spans[i].phoneme not in STRESS), "")
-        result.append(WordTime(token, start, spans[last[index]].end_s, after_pause, spans[start_index].start_s, symbol))
+        previous = next(
+            (spans[i].phoneme for i in reversed(range(start_index)) if spans[i].phoneme not in STRESS | {WORD_GAP}), "^"
+        )
+        result.append(
+            WordTime(token, start, spans[last[index]].end_s, after_pause, spans[start_index].start_s, symbol, previous)
+        )
     return result
 
 

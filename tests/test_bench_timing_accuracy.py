@@ -1,8 +1,13 @@
-"""bench/timing_accuracy.py's smoke mode runs in seconds and prints every set's row."""
+"""bench/timing_accuracy.py's smoke mode runs in seconds and prints every set's row; subsets and the word dump."""
 
 from __future__ import annotations
 
-from tests.helpers import run_bench_smoke
+import csv
+import os
+import subprocess
+import sys
+
+from tests.helpers import REPO, run_bench_smoke
 
 
 def test_smoke_mode_prints_the_espeak_and_natural_rows():
@@ -11,3 +16,34 @@ def test_smoke_mode_prints_the_espeak_and_natural_rows():
     rows = {line.split("  ")[0].strip() for line in result.stdout.splitlines() if " new " in line}
     assert {"espeak clean", "espeak 10 dB", "natural"} <= rows, result.stdout
     assert "pause" in result.stdout and "Targets (issue 22)" in result.stdout
+
+
+def test_a_subset_and_every_words_error_with_its_phonemes(tmp_path):
+    dump = tmp_path / "words.csv"
+    result = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "timing_accuracy.py"), "--smoke", "--only", "natural"]
+        + ["--only", "espeak clean"]
+        + ["--dump", str(dump), "--by-class"],
+        cwd=REPO,
+        env=dict(os.environ, HF_HUB_OFFLINE="1"),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = {line.split("  ")[0].strip() for line in result.stdout.splitlines() if " new " in line}
+    assert rows == {"natural", "espeak clean"}, result.stdout
+    assert "pause: pause -> " in result.stdout and "% of sum" in result.stdout  # --by-class's table
+    every = list(csv.DictReader(dump.open()))
+    assert {word["set"] for word in every} == {"natural", "espeak clean"} and "closure_offset_ms" in every[0]
+    espeak = [word for word in every if word["set"] == "espeak clean"]
+    # espeak-ng gives no phonemes: the CMU dictionary's ("He opened the window ...").
+    assert (espeak[0]["first_phoneme"], espeak[0]["previous_phoneme"], espeak[1]["first_phoneme"]) == ("HH", "^", "OW")
+    assert espeak[1]["previous_phoneme"] == "IY" and espeak[1]["gap_ms"] == ""
+    words = [word for word in every if word["set"] == "natural"]
+    assert all(word["first_phoneme"] and word["previous_phoneme"] for word in words)
+    assert words[0]["after_pause"] == "1" and words[0]["previous_phoneme"] == "^"
+    running = [word for word in words if word["after_pause"] == "0"]
+    assert running and all(float(word["gap_ms"]) >= 0 for word in running)
+    assert all(abs(float(w["error_ms"]) - (float(w["start_s"]) - float(w["truth_s"])) * 1000) < 0.2 for w in words)

@@ -22,6 +22,9 @@ def test_every_word_is_timed_in_order_with_the_start_convention():
     gap_starts = {span.start_s for span in utterance.phonemes if span.phoneme == WORD_GAP}
     hill = words[text.split().index("hill")]
     assert hill.start_s in gap_starts and hill.start_s < hill.first_phoneme_s and hill.first_phoneme == "h"
+    # The phoneme before a word skips the gap (and stress marks): what the error analysis groups by.
+    assert hill.previous_phoneme == "ə" and words[0].previous_phoneme == "^"
+    assert words[text.split().index("of")].previous_phoneme == ","
 
 
 def test_words_that_espeak_joins_are_split_by_their_own_pronunciation():
