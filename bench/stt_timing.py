@@ -16,8 +16,9 @@ signed mean (> 0: late); ``+CPU s/s`` is the aligned row's extra process CPU per
 
 Piper word starts come from ``tests/piper_speech.py:word_times`` (its convention: a word after a
 pause starts at its first phoneme, in running speech at the word gap before it); the sentences are
-``tests/natural_sentences.py``'s ``BENCH`` at three speaking rates (the acceptance test in
-tests/test_e2e_stt.py sends ``HELD_OUT`` through the local API).
+``tests/natural_sentences.py``'s ``BENCH`` at three speaking rates, spoken without sampling noise so
+every run (and a before/after comparison) gets the same audio (the acceptance test in
+tests/test_e2e_stt.py sends ``HELD_OUT`` through the local API the same way).
 
 Example: .venv/bin/python bench/stt_timing.py           (about 6 CPU minutes; --only piper: one set)
          .venv/bin/python bench/stt_timing.py --smoke   (seconds; the suite runs it)
@@ -74,7 +75,7 @@ def piper_set(sentences, rates) -> list[Sample]:
     samples = []
     for rate in rates:
         for text in sentences:
-            utterance = speak(text, length_scale=rate)
+            utterance = speak(text, length_scale=rate, noise_scale=0.0)  # repeatable: same audio every run
             truth = [(word.token, word.start_s) for word in word_times(utterance)]
             samples.append(Sample(text, utterance.audio, truth))
     return samples

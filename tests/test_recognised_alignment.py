@@ -7,8 +7,8 @@ import functools
 import pytest
 
 from f5worker.media.text_normalize import normalize_english
-from f5worker.timing.aligner import ForcedAligner, spoken_token_map
-from f5worker.timing.recognised_alignment import align_recognised, clock_times, with_closing_marks
+from f5worker.timing.aligner import ForcedAligner, Piece, spoken_token_map
+from f5worker.timing.recognised_alignment import align_recognised, clock_times, marked_pieces, with_closing_marks
 from f5worker.timing.transcript import Segment, Transcript
 from f5worker.words import Word
 from tests.piper_speech import speak, word_times
@@ -42,6 +42,16 @@ def test_a_dropped_full_stop_comes_back_so_the_aligner_may_place_a_pause_there()
     assert spoken[0] == "Missus" and spoken[3] == "Doctor"
     marked = with_closing_marks(tokens, spoken, spoken_token_map(tokens, spoken))
     assert marked == ["Missus.", "Dubois", "met", "Doctor.", "Nakamura,", "twice."]
+
+
+def test_pieces_keep_their_cuts_and_align_the_marked_words():
+    """The marks change what is aligned, not where long audio is cut ("Doctor." is no sentence end)."""
+    pieces = [Piece(0, ["Ask", "Doctor"], 0.0, 31.0, "0"), Piece(2, ["Nakamura", "now."], 31.0, 62.0, "1")]
+    marked = marked_pieces(pieces, ["Ask", "Doctor.", "Nakamura", "now."])
+    assert [(p.first, p.tokens, p.start, p.end) for p in marked] == [
+        (0, ["Ask", "Doctor."], 0.0, 31.0),
+        (2, ["Nakamura", "now."], 31.0, 62.0),
+    ]
 
 
 def recognised(text: str, duration: float) -> Transcript:

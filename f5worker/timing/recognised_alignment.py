@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -19,7 +20,7 @@ from ..audio_rates import SPEECH_SAMPLE_RATE
 from ..engines.roles import KnownTextAligner
 from ..media.text_normalize import normalize_english
 from ..words import Word
-from .aligner import cut_pieces, spoken_token_map, time_pieces
+from .aligner import Piece, cut_pieces, spoken_token_map, time_pieces
 from .recogniser_mapping import settle_words
 from .sphinx import PAUSE_AFTER
 from .transcript import Segment, TimedWord, Transcript, timed_by_counts
@@ -54,7 +55,7 @@ def recognised_tokens(transcript: Transcript) -> list[str] | None:
 
 
 def with_closing_marks(tokens: list[str], spoken_tokens: list[str], owners: list[list[int]]) -> list[str]:
-    """``spoken_tokens`` with each recognised token's closing mark back on the last word that says it.
+    """``spoken_tokens`` with each written token's closing mark back on the last word that says it.
 
     The normaliser reads "Dr." as "Doctor" and "Mrs." as "Missus", dropping the full stop, and the
     aligner allows a pause only after punctuation. A speaker may pause there (espeak-ng, and so every
@@ -69,6 +70,12 @@ def with_closing_marks(tokens: list[str], spoken_tokens: list[str], owners: list
     return marked
 
 
+def marked_pieces(pieces: list[Piece], marked: list[str]) -> list[Piece]:
+    """``pieces`` aligning ``marked`` (:func:`with_closing_marks`), cut where they were: an abbreviation's
+    full stop allows a pause, it does not end a sentence where long audio may be cut."""
+    return [replace(piece, tokens=marked[piece.first : piece.first + len(piece.tokens)]) for piece in pieces]
+
+
 def align_recognised(aligner: KnownTextAligner, audio: np.ndarray, transcript: Transcript) -> Transcript | None:
     """``transcript`` with its words force-aligned in ``audio``; None when the aligner cannot take its text."""
     tokens = recognised_tokens(transcript)
@@ -79,12 +86,11 @@ def align_recognised(aligner: KnownTextAligner, audio: np.ndarray, transcript: T
     said = clock_times(tokens)
     spoken_tokens = normalize_english(" ".join(said)).split()
     owners = spoken_token_map(said, spoken_tokens)
-    spoken_tokens = with_closing_marks(said, spoken_tokens, owners)
     rough: list[tuple[float, float]] = [(0.0, 0.0)] * len(spoken_tokens)  # where to cut long audio
     for word, indices in zip(heard, owners, strict=True):
         for index in indices:
             rough[index] = (word.start, word.end)
-    pieces = cut_pieces(audio, spoken_tokens, rough)
+    pieces = marked_pieces(cut_pieces(audio, spoken_tokens, rough), with_closing_marks(said, spoken_tokens, owners))
     spoken = time_pieces(aligner, audio, pieces, len(spoken_tokens), recogniser=None)
     spans: list[tuple[float, float]] = []
     methods: list[str] = []
