@@ -7,6 +7,8 @@ choosing logic only. The real engines are exercised in test_whisper_engine.py an
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -267,6 +269,7 @@ class FakeForcedAligner:
     """The known-text aligner's role: English only; places every token 0.3 s after the one before."""
 
     name = "aligner"
+    english = SimpleNamespace(name="pocketsphinx")  # the model name a known-text transcript reports
 
     def __init__(self, fail: bool = False):
         self.fail = fail
@@ -380,3 +383,12 @@ def test_aligner_with_nothing_heard_returns_the_empty_transcript():
         engines_with_aligner(FakeWhisper(words=[])), AUDIO, choice="aligner", language=None, known_text=None
     )
     assert transcript.words == [] and transcript.text == ""
+
+
+def test_known_text_keeps_a_pause_possible_where_the_normaliser_dropped_a_full_stop():
+    """'Dr.' is said 'Doctor' but a pause may follow it: the aligner gets 'Doctor.' (an optional pause)."""
+    aligner = FakeForcedAligner()
+    engines = engines_with_aligner(FakeWhisper(), aligner=aligner)
+    transcript = run_timing(engines, AUDIO, choice="auto", language="en", known_text="Dr. Nakamura paid $5.")
+    assert aligner.calls == [["Doctor.", "Nakamura", "paid", "five", "dollars."]]
+    assert [w.word for w in transcript.words] == ["Dr.", "Nakamura", "paid", "$5."]

@@ -16,9 +16,9 @@ from ..errors import EngineUnavailable
 from ..media.text_normalize import normalize_english
 from ..metrics import elapsed_ms, timed
 from ..settings import TIMING_ENGINES
-from .aligner import LONG_AUDIO_S, Piece, Respell, cut_pieces, known_text_transcript, spread_evenly
+from .aligner import LONG_AUDIO_S, Piece, Respell, cut_pieces, known_text_transcript, spoken_token_map, spread_evenly
 from .chunk_timer import ChunkTimer
-from .recognised_alignment import align_recognised
+from .recognised_alignment import align_recognised, marked_pieces, with_closing_marks
 from .recogniser_mapping import align_known_text, known_text_spans
 from .transcript import EngineFailure, TimedWord, Transcript, segments_by_sentence
 
@@ -222,7 +222,8 @@ def align_known_audio(
     approximate: list[tuple[float, float]] = []
     if duration > LONG_AUDIO_S:
         approximate = _approximate_times(audio, spoken_text, recogniser)
-    pieces = cut_pieces(audio, tokens, approximate)
+    marked = with_closing_marks(text.split(), tokens, spoken_token_map(text.split(), tokens, respell))
+    pieces = marked_pieces(cut_pieces(audio, tokens, approximate), marked)  # a pause allowed after "Dr."
     transcript = known_text_transcript(
         aligner, audio, text, spoken_text, pieces, recogniser, recogniser_name=name, respell=respell
     )

@@ -10,7 +10,9 @@ implausible, or the word got no span) keeps the recogniser's time. Each word say
 
 from __future__ import annotations
 
+import re
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -18,9 +20,30 @@ from ..audio_rates import SPEECH_SAMPLE_RATE
 from ..engines.roles import KnownTextAligner
 from ..media.text_normalize import normalize_english
 from ..words import Word
-from .aligner import cut_pieces, spoken_token_map, time_pieces
+from .aligner import Piece, cut_pieces, spoken_token_map, time_pieces
 from .recogniser_mapping import settle_words
+from .sphinx import PAUSE_AFTER
 from .transcript import Segment, TimedWord, Transcript, timed_by_counts
+
+# Whisper writes a clock time it hears as "8.20" or "820" ("at eight twenty"), which the normaliser
+# reads as "eight point two zero" and "eight hundred twenty". After a word that introduces a time they
+# are read as the clock time they are ("8:20"): the dotted form after any of TIME_WORDS, the run of
+# digits (minutes not "00": "at 100" stays a number) only after "at".
+TIME_WORDS = {"at", "by", "until", "till", "before", "after", "from", "around", "since"}
+_DOTTED_TIME = re.compile(r"^(?P<h>1[0-9]|2[0-3]|0?[0-9])\.(?P<m>[0-5][0-9])(?P<rest>\W*)$")
+_RUN_TIME = re.compile(r"^(?P<h>1[0-2]|[1-9])(?P<m>[1-5][0-9]|0[1-9])(?P<rest>\W*)$")
+
+
+def clock_times(tokens: list[str]) -> list[str]:
+    """``tokens`` with a recognised clock time ("at 8.20", "at 820") written as one ("at 8:20")."""
+    said = list(tokens)
+    for position in range(1, len(tokens)):
+        before = tokens[position - 1].casefold()
+        written = _DOTTED_TIME.match(tokens[position]) if before in TIME_WORDS else None
+        written = written or (_RUN_TIME.match(tokens[position]) if before == "at" else None)
+        if written:
+            said[position] = f"{written['h']}:{written['m']}{written['rest']}"
+    return said
 
 
 def recognised_tokens(transcript: Transcript) -> list[str] | None:
@@ -31,6 +54,28 @@ def recognised_tokens(transcript: Transcript) -> list[str] | None:
     return tokens
 
 
+def with_closing_marks(tokens: list[str], spoken_tokens: list[str], owners: list[list[int]]) -> list[str]:
+    """``spoken_tokens`` with each written token's closing mark back on the last word that says it.
+
+    The normaliser reads "Dr." as "Doctor" and "Mrs." as "Missus", dropping the full stop, and the
+    aligner allows a pause only after punctuation. A speaker may pause there (espeak-ng, and so every
+    voice phonemised by it, ends a sentence at "Dr."); without the optional pause the aligner pulls
+    the next word's start into the silence (a name after "Dr." came out 200 ms early).
+    """
+    marked = list(spoken_tokens)
+    for token, indices in zip(tokens, owners, strict=True):
+        mark = PAUSE_AFTER.search(token)
+        if indices and mark and not PAUSE_AFTER.search(marked[indices[-1]]):
+            marked[indices[-1]] += mark.group()
+    return marked
+
+
+def marked_pieces(pieces: list[Piece], marked: list[str]) -> list[Piece]:
+    """``pieces`` aligning ``marked`` (:func:`with_closing_marks`), cut where they were: an abbreviation's
+    full stop allows a pause, it does not end a sentence where long audio may be cut."""
+    return [replace(piece, tokens=marked[piece.first : piece.first + len(piece.tokens)]) for piece in pieces]
+
+
 def align_recognised(aligner: KnownTextAligner, audio: np.ndarray, transcript: Transcript) -> Transcript | None:
     """``transcript`` with its words force-aligned in ``audio``; None when the aligner cannot take its text."""
     tokens = recognised_tokens(transcript)
@@ -38,13 +83,14 @@ def align_recognised(aligner: KnownTextAligner, audio: np.ndarray, transcript: T
         return None
     started = time.perf_counter()
     heard = transcript.words
-    spoken_tokens = normalize_english(" ".join(tokens)).split()
-    owners = spoken_token_map(tokens, spoken_tokens)
+    said = clock_times(tokens)
+    spoken_tokens = normalize_english(" ".join(said)).split()
+    owners = spoken_token_map(said, spoken_tokens)
     rough: list[tuple[float, float]] = [(0.0, 0.0)] * len(spoken_tokens)  # where to cut long audio
     for word, indices in zip(heard, owners, strict=True):
         for index in indices:
             rough[index] = (word.start, word.end)
-    pieces = cut_pieces(audio, spoken_tokens, rough)
+    pieces = marked_pieces(cut_pieces(audio, spoken_tokens, rough), with_closing_marks(said, spoken_tokens, owners))
     spoken = time_pieces(aligner, audio, pieces, len(spoken_tokens), recogniser=None)
     spans: list[tuple[float, float]] = []
     methods: list[str] = []
