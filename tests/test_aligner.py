@@ -202,3 +202,8 @@ def test_forced_aligner_setting_is_checked():
 
     with pytest.raises(ConfigError, match="FORCED_ALIGNER"):
         load_settings(forced_aligner="mfa")
+
+
+def test_nothing_typed_owns_nothing():
+    """A chunk whose spoken words all belong to the previous chunk's typed word has no typed words."""
+    assert spoken_token_map([], ["nuh", "win"]) == []

@@ -1,5 +1,8 @@
 """Matching a recogniser's words to the text's words (f5worker/timing/heard_words.py), no audio needed."""
 
+import pytest
+
+from f5worker.media.text_normalize import normalize_english
 from f5worker.timing.heard_words import heard_keys, match_words, text_numbers, word_similarity
 from f5worker.words import Word
 
@@ -29,18 +32,35 @@ def test_heard_numbers_become_the_keys_the_text_is_spoken_as():
 
 
 def test_a_number_the_recogniser_writes_its_own_way_is_spelled_as_the_text_spells_it():
-    numbers = text_numbers(
-        ["at", "8:20", "for", "$12.80"], [["at"], ["eight", "twenty"], ["for"], ["twelve", "eighty"]]
-    )
-    assert numbers == {"820": ["eight", "twenty"], "1280": ["twelve", "eighty"]}
-    heard = [Word(word=word, start=0.0, end=0.5, confidence=0.9) for word in ("820", "12.80", "7")]
+    numbers = text_numbers(["at", "8:20,", "for", "1,250"], [["at"], ["eight", "twenty"], ["for"], ["one", "two"]])
+    assert numbers == {"820": ["eight", "twenty"], "1250": ["one", "two"]}
+    heard = [Word(word=word, start=0.0, end=0.5, confidence=0.9) for word in ("820", "8.20.", "7")]
     assert [key.key for key in heard_keys(heard, english=True, numbers=numbers)] == [
         "eight",
         "twenty",
-        "twelve",
-        "eighty",
+        "eight",
+        "twenty",
         "seven",  # not one of the text's numbers: spelled as usual
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "bare"),
+    [
+        ("On May 2nd, 2 people came.", {"2": ["two"]}),  # "2nd" has letters: not a bare number
+        ("Get a B2 visa for 2 years.", {"2": ["two"]}),
+        ("19 people had COVID-19", {"19": ["nineteen"]}),
+        ("It costs $5 now.", {}),  # a sign: its word ("dollars") may be heard apart
+        ("Up 50% today.", {}),
+        ("Flight 820 leaves at 8:20 today.", {}),  # one set of digits, two spellings: neither is sure
+    ],
+)
+def test_only_bare_numbers_with_one_spelling_are_matched_by_digits(text, bare):
+    tokens = text.split()
+    assert text_numbers(tokens, [normalize_english(token).split() for token in tokens]) == bare
+    heard = [Word(word=token, start=0.0, end=0.5, confidence=0.9) for token in tokens]
+    spelled = [key.key for key in heard_keys(heard, english=True, numbers=bare)]
+    assert spelled == [key.key for key in heard_keys(heard, english=True)]  # the text heard as written: same keys
 
 
 def test_every_dictionary_reading_counts_when_words_are_compared_by_sound():

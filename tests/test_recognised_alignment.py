@@ -30,6 +30,14 @@ def aligner() -> ForcedAligner:
         ("at 1260 metres", "at 1260 metres"),  # no minute 60
         ("about 1130 people", "about 1130 people"),  # a run of digits is a time only after "at"
         ("pi is 3.14", "pi is 3.14"),  # a decimal with nothing introducing a time
+        ("moved from 3.10 to 3.12", "moved from 3.10 to 3.12"),  # "from" introduces quantities too
+        ("fell by 0.25% today", "fell by 0.25% today"),
+        ("around 1.25 million", "around 1.25 million"),
+        ("bake at 350 degrees", "bake at 350 degrees"),  # a unit after it: a quantity
+        ("at 130 mph", "at 130 mph"),
+        ("at 1.25 million", "at 1.25 million"),
+        ("at 2.25% interest", "at 2.25% interest"),
+        ("at 8.20, then", "at 8:20, then"),
     ],
 )
 def test_a_recognised_clock_time_is_read_as_one(recognised, said):

@@ -57,6 +57,22 @@ def test_a_word_before_the_first_heard_one_with_no_room_for_it_is_missing(engine
     assert result.verdict == "fail" and ("Yesterday", 0) in [(f.word, f.position) for f in result.missing]
 
 
+def test_respelled_words_belong_to_the_typed_word_they_say(engines, espeak):
+    """With pronunciations the spoken text is respelled; the check maps its words back the same way."""
+    lexicon = {"Siobhan": "shivawn", "Nguyen": "nuh win"}
+    spoken = "Ask shivawn nuh win now."
+    result = ScriptChecker(engines.forced_aligner(), None).check(
+        espeak(spoken), "Ask Siobhan Nguyen now.", spoken_text=spoken, respell=lambda word: lexicon.get(word, word)
+    )
+    assert [(word.word, word.position) for word in result.words] == [
+        ("Ask", 0),
+        ("shivawn", 1),
+        ("nuh", 2),
+        ("win", 2),
+        ("now.", 3),
+    ]
+
+
 def test_runaway_speed_fails(engines, tmp_path):
     path = tmp_path / "fast.wav"
     espeak_speech(SENTENCE, path, words_per_minute=600)

@@ -12,6 +12,7 @@ already as their items went out; else the recogniser) -> stored result.
 from __future__ import annotations
 
 import base64
+import logging
 import random
 from dataclasses import dataclass
 
@@ -51,6 +52,8 @@ from .tts_speech import SpokenPlan, speak
 from .tts_stream import check_stream_request, chunk_word_timer, piece_listener
 
 Metrics = dict[str, float | bool | None]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -296,7 +299,12 @@ def run(request: TtsRequest, ctx: WorkerContext, job_id: str) -> dict:
         retakes = None
         if setup.verify != "off":  # see tts_retakes.py
             offsets = plan.chunk_token_offsets()
-            retakes = Retakes(script_checker(ctx.engines), setup.verify, request.max_retakes, ctx.signals, offsets)
+            if offsets is None:
+                log.warning("chunk texts do not tile the text: word confidences are left unknown")
+            respell = plan.lexicon.say if plan.lexicon else None
+            retakes = Retakes(
+                script_checker(ctx.engines), setup.verify, request.max_retakes, ctx.signals, offsets, respell
+            )
             if timer is not None:  # the timed words carry the kept takes' confidences (tts_retakes.py)
                 timer.word_confidences = retakes.word_confidences
         with timed(metrics, "synthesis_ms"):

@@ -26,6 +26,7 @@ import numpy as np
 from ..audio_rates import F5_SAMPLE_RATE, SPEECH_SAMPLE_RATE
 from ..job_signals import JobSignals
 from ..media.encode import resample
+from ..timing.aligner import Respell
 from ..timing.script_check import ScriptCheck
 from .tts_plan import PlannedChunk
 
@@ -36,7 +37,13 @@ class ChunkChecker(Protocol):
     """The script check as retakes use it (:class:`f5worker.timing.script_check.ScriptChecker`)."""
 
     def check(
-        self, audio: np.ndarray, text: str, language: str | None = None, *, spoken_text: str | None = None
+        self,
+        audio: np.ndarray,
+        text: str,
+        language: str | None = None,
+        *,
+        spoken_text: str | None = None,
+        respell: Respell = None,
     ) -> ScriptCheck: ...
 
 
@@ -88,12 +95,14 @@ class Retakes:
         max_retakes: int,
         signals: JobSignals,
         token_offsets: list[int] | None = None,
+        respell: Respell = None,
     ):
         self.checker = checker
         self.mode = mode
         self.max_retakes = max_retakes if mode == "retake" else 0
         self.signals = signals
         self.token_offsets = token_offsets  # per chunk: its first word's index in the known text
+        self.respell = respell  # how a typed word reads (pronunciations), so words map to the right tokens
         self.word_confidences: dict[int, float] = {}  # known-text word index -> the kept take's confidence
         self.chunks: list[ChunkQuality] = []
         self.verify_ms = 0.0  # every check
@@ -109,7 +118,7 @@ class Retakes:
             wave = synthesize(take_seed(first_seed, take))
             checked = time.perf_counter()
             audio = resample(wave, F5_SAMPLE_RATE, SPEECH_SAMPLE_RATE)
-            result = self.checker.check(audio, chunk.typed, spoken_text=chunk.spoken)
+            result = self.checker.check(audio, chunk.typed, spoken_text=chunk.spoken, respell=self.respell)
             done = time.perf_counter()
             self.verify_ms += (done - checked) * 1000
             if take:

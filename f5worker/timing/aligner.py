@@ -137,6 +137,8 @@ def spoken_token_map(original: Sequence[str], spoken: Sequence[str], respell: Re
     """
     if list(original) == list(spoken):
         return [[index] for index in range(len(spoken))]
+    if not original:  # nothing typed (a chunk whose words all belong to the previous chunk's token)
+        return []
     flat: list[tuple[str, int]] = []
     for index, token in enumerate(original):
         for piece in normalize_english(respell(token) if respell else token).split():

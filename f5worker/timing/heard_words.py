@@ -166,17 +166,34 @@ class HeardWord:
     probability: float
 
 
-def digits_of(token: str) -> str:
-    return "".join(character for character in token if character.isdigit())
+# A bare number: digits with separators only ("820", "8.20", "8:20", "1,250"); trailing punctuation aside.
+_BARE_NUMBER = re.compile(r"\d+(?:[.:,]\d+)*")
+
+
+def bare_digits(token: str) -> str | None:
+    """The digits of a bare number (no letters, currency or percent signs), else None."""
+    stripped = token.strip(".,;:!?\"'()")
+    return re.sub(r"\D", "", stripped) if _BARE_NUMBER.fullmatch(stripped) else None
 
 
 def text_numbers(tokens: Sequence[str], keys_of: Sequence[Sequence[str]]) -> dict[str, list[str]]:
-    """The text's numbers by their digits, each with the keys the text spells it as ("8:20": eight twenty).
+    """The text's bare numbers by their digits, each with the keys the text spells it as ("8:20": eight
+    twenty); digits two of its numbers share with different spellings ("820" and "8:20") are left out.
 
-    A recogniser writes a number its own way ("820", "8.20", "$12.80" for "12 dollars 80"); when its
-    digits are the text's, the difference is one of writing, not of speech.
+    A recogniser writes a bare number its own way ("820" or "8.20" for "8:20"); when its digits are one
+    of the text's numbers, the difference is one of writing, not of speech. Numbers with letters or
+    signs ("2nd", "B2", "$5", "50%") keep the usual spelling: their words ("dollars") may be heard apart.
     """
-    return {digits_of(token): list(keys) for token, keys in zip(tokens, keys_of, strict=True) if digits_of(token)}
+    numbers: dict[str, list[str]] = {}
+    ambiguous: set[str] = set()
+    for token, keys in zip(tokens, keys_of, strict=True):
+        digits = bare_digits(token)
+        if digits is None:
+            continue
+        if digits in numbers and numbers[digits] != list(keys):
+            ambiguous.add(digits)
+        numbers[digits] = list(keys)
+    return {digits: keys for digits, keys in numbers.items() if digits not in ambiguous}
 
 
 def heard_keys(words: Sequence[Word], english: bool, numbers: dict[str, list[str]] | None = None) -> list[HeardWord]:
@@ -184,7 +201,8 @@ def heard_keys(words: Sequence[Word], english: bool, numbers: dict[str, list[str
     whose digits are one of the text's ``numbers`` is spelled as the text spells that number."""
     heard = []
     for word in words:
-        same_number = (numbers or {}).get(digits_of(word.word))
+        digits = bare_digits(word.word)
+        same_number = (numbers or {}).get(digits) if digits else None
         spoken = " ".join(same_number) if same_number else normalize_english(word.word) if english else word.word
         probability = 1.0 if word.confidence is None else float(word.confidence)
         for piece in spoken.split():

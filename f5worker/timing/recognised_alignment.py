@@ -28,10 +28,24 @@ from .transcript import Segment, TimedWord, Transcript, timed_by_counts
 # Whisper writes a clock time it hears as "8.20" or "820" ("at eight twenty"), which the normaliser
 # reads as "eight point two zero" and "eight hundred twenty". After a word that introduces a time they
 # are read as the clock time they are ("8:20"): the dotted form after any of TIME_WORDS, the run of
-# digits (minutes not "00": "at 100" stays a number) only after "at".
-TIME_WORDS = {"at", "by", "until", "till", "before", "after", "from", "around", "since"}
-_DOTTED_TIME = re.compile(r"^(?P<h>1[0-9]|2[0-3]|0?[0-9])\.(?P<m>[0-5][0-9])(?P<rest>\W*)$")
-_RUN_TIME = re.compile(r"^(?P<h>1[0-2]|[1-9])(?P<m>[1-5][0-9]|0[1-9])(?P<rest>\W*)$")
+# digits (minutes not "00": "at 100" stays a number) only after "at". Words like "by", "from" or
+# "around" introduce quantities as often as times ("from 3.10 to 3.12"), so they are not time words;
+# and a number followed by a unit or a magnitude ("at 350 degrees", "at 1.25 million", "2.25%") is a
+# quantity whatever comes before it.
+TIME_WORDS = {"at", "until", "till"}
+QUANTITY_WORDS = {
+    "percent", "per", "degrees", "degree", "mph", "kph", "km", "kilometres", "kilometers", "miles", "metres",
+    "meters", "feet", "foot", "inches", "pounds", "dollars", "euros", "cents", "kilos", "kilograms", "grams",
+    "litres", "liters", "hundred", "thousand", "million", "billion", "trillion", "times", "points", "volts",
+    "watts", "hertz", "bpm", "rpm", "psi", "kg", "g", "m", "cm", "mm", "lb", "lbs", "x",
+}  # fmt: skip
+_DOTTED_TIME = re.compile(r"^(?P<h>1[0-9]|2[0-3]|0?[0-9])\.(?P<m>[0-5][0-9])(?P<rest>[^\w%]*)$")
+_RUN_TIME = re.compile(r"^(?P<h>1[0-2]|[1-9])(?P<m>[1-5][0-9]|0[1-9])(?P<rest>[^\w%]*)$")
+
+
+def _quantity_follows(tokens: list[str], position: int) -> bool:
+    following = tokens[position + 1].casefold().strip(".,;:!?") if position + 1 < len(tokens) else ""
+    return following in QUANTITY_WORDS or following.startswith("%")
 
 
 def clock_times(tokens: list[str]) -> list[str]:
@@ -39,8 +53,11 @@ def clock_times(tokens: list[str]) -> list[str]:
     said = list(tokens)
     for position in range(1, len(tokens)):
         before = tokens[position - 1].casefold()
-        written = _DOTTED_TIME.match(tokens[position]) if before in TIME_WORDS else None
-        written = written or (_RUN_TIME.match(tokens[position]) if before == "at" else None)
+        if before not in TIME_WORDS or _quantity_follows(tokens, position):
+            continue
+        written = _DOTTED_TIME.match(tokens[position]) or (
+            _RUN_TIME.match(tokens[position]) if before == "at" else None
+        )
         if written:
             said[position] = f"{written['h']}:{written['m']}{written['rest']}"
     return said

@@ -39,7 +39,7 @@ import numpy as np
 from ..audio_rates import SPEECH_SAMPLE_RATE
 from ..engines.roles import KnownTextAligner, Recogniser
 from ..media.text_normalize import normalize_english
-from .aligner import LONG_AUDIO_S, cut_pieces, speech_bounds, spoken_token_map
+from .aligner import LONG_AUDIO_S, Respell, cut_pieces, speech_bounds, spoken_token_map
 from .heard_words import (
     EXTRA_COVER,
     EXTRA_PROBABILITY,
@@ -208,20 +208,27 @@ class ScriptChecker:
         return self.recogniser.transcribe(audio, language).words
 
     def check(
-        self, audio: np.ndarray, text: str, language: str | None = None, *, spoken_text: str | None = None
+        self,
+        audio: np.ndarray,
+        text: str,
+        language: str | None = None,
+        *,
+        spoken_text: str | None = None,
+        respell: Respell = None,
     ) -> ScriptCheck:
-        """Check 16 kHz float32 ``audio`` against ``text`` (``spoken_text``: its normalised form, when known)."""
+        """Check 16 kHz float32 ``audio`` against ``text`` (``spoken_text``: its normalised form, when known;
+        ``respell``: how a typed word reads, when pronunciations made the spoken text)."""
         started = time.process_time()
-        result = self._check(audio, text, language, spoken_text)
+        result = self._check(audio, text, language, spoken_text, respell)
         result.cpu_ms = (time.process_time() - started) * 1000
         return result
 
-    def _check(self, audio: np.ndarray, text: str, language: str | None, spoken_text: str | None) -> ScriptCheck:
+    def _check(self, audio, text: str, language: str | None, spoken_text: str | None, respell: Respell) -> ScriptCheck:
         aligner = self.aligner if self.aligner is not None and self.aligner.handles(text, language) else None
         english = aligner is not None or (language or "en").split("-")[0] == "en"
         spoken = spoken_text if spoken_text is not None else (normalize_english(text) if english else text)
         tokens = spoken.split()
-        owners = [indices for indices in spoken_token_map(text.split(), tokens)]
+        owners = [indices for indices in spoken_token_map(text.split(), tokens, respell)]
         position_of = {index: owner for owner, indices in enumerate(owners) for index in indices}
         checked, not_checked, reasons = [], [], []
 
