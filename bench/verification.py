@@ -106,6 +106,21 @@ FRESH_2 = [
     "The sculptor carved a graceful swan from white marble.",
     "The bakery sells warm cinnamon rolls on Saturday mornings.",
 ]
+# Written for the acoustic vote (docs/notes/issue-20-acoustic.md) before any result on them was seen.
+FRESH_3 = [
+    "The fisherman mended his nets on the quiet pier.",
+    "A tall giraffe nibbled leaves from the highest branches.",
+    "The librarian stamped the returned novels one by one.",
+    "Our team celebrated the victory with a noisy parade.",
+    "The carpenter measured the doorway twice before cutting.",
+    "Golden leaves covered the sidewalk after the windy night.",
+    "The astronaut described the silent beauty of the planet.",
+    "My aunt sends postcards from every city she visits.",
+    "The waiter poured sparkling lemonade into tall glasses.",
+    "A stray dog followed the postman down the muddy lane.",
+    "The professor corrected forty essays over the weekend.",
+    "Farmers harvested the wheat before the autumn storms.",
+]
 SUBSTITUTES = [
     "purple",
     "elephant",
