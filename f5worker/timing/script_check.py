@@ -39,6 +39,7 @@ import numpy as np
 from ..audio_rates import SPEECH_SAMPLE_RATE
 from ..engines.roles import KnownTextAligner, Recogniser
 from ..media.text_normalize import normalize_english
+from . import acoustic_vote
 from .aligner import LONG_AUDIO_S, cut_pieces, speech_bounds, spoken_token_map
 from .heard_words import (
     EXTRA_COVER,
@@ -253,17 +254,15 @@ class ScriptChecker:
             words = [WordCheck(token, position_of.get(k, 0), "doubtful", 0.5) for k, token in enumerate(tokens)]
             return ScriptCheck("unchecked", None, words, checked=checked, not_checked=not_checked, reasons=reasons)
         result = ScriptCheck("pass", None, [], checked=checked, not_checked=not_checked, reasons=reasons)
-        phones = getattr(aligner, "phones", None)  # English only: names the aligner's dictionary
-        return _judge(audio, tokens, position_of, heard_words, aligned, english, result, phones)
+        return _judge(audio, tokens, position_of, heard_words, aligned, english, result, aligner)
 
 
 def _multilingual(recogniser: Recogniser) -> bool:
-    model = getattr(recogniser, "model", None)
-    inner = getattr(model, "model", None)
-    return bool(getattr(inner, "is_multilingual", True))
+    return bool(getattr(getattr(getattr(recogniser, "model", None), "model", None), "is_multilingual", True))
 
 
-def _judge(audio, tokens, position_of, heard_words, aligned, english, result: ScriptCheck, phones) -> ScriptCheck:
+def _judge(audio, tokens, position_of, heard_words, aligned, english, result: ScriptCheck, aligner) -> ScriptCheck:
+    phones = getattr(aligner, "phones", None)  # English only: names the aligner's dictionary
     keys = [normalize_token(token) for token in tokens]
     spoken_index = [k for k, key in enumerate(keys) if key]
     expected = [keys[k] for k in spoken_index]
@@ -295,6 +294,14 @@ def _judge(audio, tokens, position_of, heard_words, aligned, english, result: Sc
     follows, cover = (match.heard_follows, match.heard_cover) if heard is not None else ([], [])
     room = _room_between_heard(heard or [], follows, cover, len(tokens), spoken_index)
     squeezed_at = [aligned is not None and _squeezed(aligned.spans[k], aligned.phones[k]) for k in range(len(tokens))]
+    review = None
+    if heard is not None and aligned is not None and hasattr(aligner, "best_alternative"):  # misheard, or said?
+        content = {k for k in spoken_index if keys[k] not in FUNCTION_WORDS}
+        unheard = {k for k in content if similarity[k] < SAME_SOUND_SIMILARITY}
+        added = {h for h, _follows, letters in inserted if (letters or heard[h].key) not in FUNCTION_WORDS}
+        spans = aligned.spans.__getitem__
+        review = acoustic_vote.review(aligner, audio, tokens, heard, match, content, unheard, added, spans)
+        inserted = [item for item in inserted if item[0] not in review.misheard_heard]
     for k, token in enumerate(tokens):
         if not keys[k]:
             continue
@@ -312,11 +319,9 @@ def _judge(audio, tokens, position_of, heard_words, aligned, english, result: Sc
         status, confidence = _word_status(
             similarity[k], heard_prob[k], squeezed, heard is not None, aligned is not None
         )
+        status = review.status(k, status) if review is not None else status
         where = span or heard_span[k]
-        check = WordCheck(
-            token, position_of.get(k, 0), status, confidence, where[0] if where else None, where[1] if where else None
-        )
-        check.heard_as = heard_as[k]
+        check = WordCheck(token, position_of.get(k, 0), status, confidence, *(where or (None, None)), heard_as[k])
         result.words.append(check)
         if status == "not_heard":
             result.missing.append(Finding(token, check.position, check.start, check.end, confidence))
@@ -324,7 +329,13 @@ def _judge(audio, tokens, position_of, heard_words, aligned, english, result: Sc
     if heard is not None:
         _extras(result, heard, inserted, expected, spoken_index, position_of)
     if aligned is not None:
-        _aligner_findings(result, audio, tokens, aligned)
+        at = _aligner_findings(result, audio, tokens, aligned)
+        if review is not None:
+            twice = review.merged_repeat(at, result.aligner["max_stretch"])
+            if twice is not None and position_of.get(twice, 0) not in [f.position for f in result.repeated]:
+                result.repeated.append(Finding(tokens[twice], position_of.get(twice, 0), *aligned.spans[twice], 1.0))
+            review.cut_short()
+            result.aligner["votes"] = review.as_output()
     result.rate = _rate(audio, aligned)
     _verdict(result, keys)
     return result
@@ -393,7 +404,7 @@ def _extras(result: ScriptCheck, heard, inserted, expected, spoken_index, positi
             result.extra.append(Finding(key, position, word.start, word.end, word.probability))
 
 
-def _aligner_findings(result: ScriptCheck, audio: np.ndarray, tokens: list[str], aligned: _Aligned) -> None:
+def _aligner_findings(result: ScriptCheck, audio: np.ndarray, tokens: list[str], aligned: _Aligned) -> int | None:
     """What the aligner says about speech the text does not explain: a word stretched far past the
     chunk's own pace (a repeated or added word absorbed into it), long silences, and speech still
     going at the very end of the audio (a cut-off ending)."""
@@ -412,6 +423,7 @@ def _aligner_findings(result: ScriptCheck, audio: np.ndarray, tokens: list[str],
     _left, right = speech_bounds(audio)
     report["ends_in_speech"] = bool(right >= len(audio) / SPEECH_SAMPLE_RATE - END_MARGIN_S)
     result.aligner = report
+    return at if median else None  # the most stretched token
 
 
 def _rate(audio: np.ndarray, aligned: _Aligned | None) -> dict | None:
@@ -452,8 +464,8 @@ def _verdict(result: ScriptCheck, keys: list[str]) -> None:
         word, stretch = aligner["stretched_word"], aligner["max_stretch"]
         result.reasons.append(f"'{word}' takes {stretch:.1f} times the chunk's pace: speech the text does not have")
         failed = True
-    if aligner.get("ends_in_speech"):
-        result.reasons.append("speech runs to the very end of the audio: cut off")
+    if (cut := (aligner.get("votes") or {}).get("cut_short")) or aligner.get("ends_in_speech"):
+        result.reasons.append(f"'{cut}' cut short" if cut else "speech runs to the very end of the audio: cut off")
         failed = True
     result.verdict = "fail" if failed else "pass"
 
