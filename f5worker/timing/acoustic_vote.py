@@ -247,6 +247,14 @@ class Review:
         self.repeat = merged_repeat(self.aligner, self.audio, self.tokens, k, self.span_of, self.content)
         return None if self.repeat is None or self.repeat < 0 else self.repeat
 
+    def second_look(self, k: int | None, stretch: float | None) -> int | None:
+        """The votes that can only fail a take: a merged repeat near token ``k`` (the most stretched,
+        ``stretch`` times the pace: the token said twice is returned), else a cut last word."""
+        twice = self.merged_repeat(k, stretch)
+        if twice is None:
+            self.cut_short()
+        return twice
+
     def cut_short(self) -> int | None:
         """The last token when the audio says only its first half (a take cut off inside its last word)."""
         self.cut = cut_short(self.aligner, self.audio, self.tokens, self.span_of)

@@ -330,14 +330,15 @@ def _judge(audio, tokens, position_of, heard_words, aligned, english, result: Sc
         _extras(result, heard, inserted, expected, spoken_index, position_of)
     if aligned is not None:
         at = _aligner_findings(result, audio, tokens, aligned)
-        if review is not None:
-            twice = review.merged_repeat(at, result.aligner["max_stretch"])
-            if twice is not None and position_of.get(twice, 0) not in [f.position for f in result.repeated]:
-                result.repeated.append(Finding(tokens[twice], position_of.get(twice, 0), *aligned.spans[twice], 1.0))
-            review.cut_short()
-            result.aligner["votes"] = review.as_output()
     result.rate = _rate(audio, aligned)
     _verdict(result, keys)
+    if review is not None:  # the votes that can only fail a take are taken while it passes
+        twice = review.second_look(at, result.aligner["max_stretch"]) if result.passed else None
+        if twice is not None:
+            result.repeated.append(Finding(tokens[twice], position_of.get(twice, 0), *aligned.spans[twice], 1.0))
+        result.aligner["votes"] = review.as_output()
+        if result.passed:
+            _verdict(result, keys)
     return result
 
 
