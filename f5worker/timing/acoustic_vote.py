@@ -261,12 +261,11 @@ class Review:
         return self.cut
 
     def as_output(self) -> dict:
+        """The votes for the check's ``aligner`` report: each dispute's verdict, the repeat and the cut found."""
         cut = None if self.cut is None else self.tokens[self.cut]
-        return {
-            "cut_short": cut,
-            "disputes": [vote.as_output(self.tokens, self.heard) for vote in self.votes],
-            "repeat": None if self.repeat is None else self.tokens[self.repeat] if self.repeat >= 0 else "",
-        }
+        repeat = None if self.repeat is None or self.repeat < 0 else self.tokens[self.repeat]
+        disputes = [vote.as_output(self.tokens, self.heard) for vote in self.votes]
+        return {"disputes": disputes, "repeat": repeat, "cut_short": cut}
 
 
 def review(
