@@ -28,6 +28,7 @@ from typing import Protocol
 import numpy as np
 
 from ..audio_rates import SPEECH_SAMPLE_RATE
+from .aligner import speech_bounds
 from .heard_words import HEARD_SIMILARITY, HeardWord, WordMatch
 from .recogniser_mapping import normalize_token
 
@@ -36,8 +37,11 @@ CONTEXT_S = 0.1  # audio kept either side of the agreed words around a dispute
 TEXT_WEIGHT = 1.0
 ONCE_WEIGHT = 1.0  # of a stretched word said once against said twice
 CUT_CONTEXT = 2  # words before the last one scored with it in the cut-off vote
+# The cut vote runs only when speech ends this close to the end of the audio (a take cut inside its
+# last word has no pause after it; tuning set: cut takes 0-0.055 s, whole takes 0.057-0.43 s).
+CUT_TAIL_S = 0.1
 CUT_MIN_PHONES = 3  # shorter last words are not tested for a cut (half a word would be one phone)
-REPEAT_REACH = 3  # words either side of the most stretched one that may be the repeated one
+REPEAT_REACH = 3  # words before the most stretched one that may be the repeated one
 STRETCH_VOTE = 1.6  # a word this many times slower than the chunk's pace is tested for a merged repeat
 
 
@@ -120,23 +124,24 @@ def settle(
     """Each dispute scored: the text's words against the heard words over the same audio."""
     votes = []
     duration = len(audio) / SPEECH_SAMPLE_RATE
+    spoken = [k for k, token in enumerate(tokens) if normalize_token(token)]
     for dispute in found:
-        context = [k for k in (dispute.left, dispute.right) if k is not None]
-        # From the agreed word before to the agreed word after, wherever the aligner or the
-        # recogniser put them: the aligner forced the text, so its spans may hide the dispute.
+        # Context: the agreed word either side and the word beyond it, in both readings, from
+        # wherever the aligner or the recogniser put them (the aligner forced the text, so its spans
+        # near the dispute may be wrong). Two shared words at each edge: a reading with more words
+        # cannot shift its last one onto the next word's onset, which the other must call a pause.
+        before = _context(spoken, dispute.left, -1)
+        after = _context(spoken, dispute.right, 1)
         start, end = 0.0, duration
-        if dispute.left is not None:
-            start = min(_edge(span_of(dispute.left), 0, 0.0), heard[dispute.heard_left].start)
-        if dispute.right is not None:
-            end = max(_edge(span_of(dispute.right), 1, duration), heard[dispute.heard_right].end)
+        if before:
+            start = min(_edge(span_of(before[0]), 0, duration), heard[dispute.heard_left].start)
+        if after:
+            end = max(_edge(span_of(after[-1]), 1, 0.0), heard[dispute.heard_right].end)
         for h in dispute.heard:
             start, end = min(start, heard[h].start), max(end, heard[h].end)
-        said = [tokens[k] for k in sorted({*context, *dispute.tokens})]
-        heard_words = [_heard_token(heard, h) for h in dispute.heard]
-        if dispute.left is not None:
-            heard_words.insert(0, tokens[dispute.left])
-        if dispute.right is not None:
-            heard_words.append(tokens[dispute.right])
+        said = [tokens[k] for k in [*before, *dispute.tokens, *after]]
+        heard_words = [tokens[k] for k in before] + [_heard_token(heard, h) for h in dispute.heard]
+        heard_words += [tokens[k] for k in after]
         choice = _choose(aligner, audio, start, end, [said, heard_words], TEXT_WEIGHT)
         if choice is not None:
             votes.append(Vote(dispute.tokens, dispute.heard, choice == 0, end - start))
@@ -146,24 +151,24 @@ def settle(
 def merged_repeat(
     aligner: ChoosesPaths, audio: np.ndarray, tokens: Sequence[str], k: int, span_of: Callable, content: set[int]
 ) -> int | None:
-    """The token near ``k`` (the most stretched one) that the audio says twice, or -1 when it says every
-    token near it once; None when no vote could be taken. One search: the words near ``k`` once,
-    against the same words with each one of them doubled in turn (the aligner spreads the speech
-    of a repeat over the words after it, so the repeated word is not always the stretched one).
-    Only ``content`` tokens are tried doubled: a short function word doubled fits almost any slack."""
-    near = [j for j in range(k - REPEAT_REACH, k + REPEAT_REACH + 1) if 0 <= j < len(tokens) and span_of(j)]
+    """The token at or before ``k`` (the most stretched one) that the audio says twice, or -1 when it
+    says every token once; None when no vote could be taken. One search: the words around ``k``
+    once, against the same words with each one of ``k`` and the REPEAT_REACH before it doubled in
+    turn (the aligner spreads the speech of a repeat over the words after it, so the repeated word
+    is not always the stretched one, but it comes no later). Only ``content`` tokens are tried
+    doubled: a short function word doubled fits almost any slack."""
+    near = [j for j in range(k - REPEAT_REACH, k + 2) if 0 <= j < len(tokens) and span_of(j)]
     if k not in near:
         return None
     start, end = min(span_of(j)[0] for j in near), max(span_of(j)[1] for j in near)
+    doubled_at = [j for j in near if j in content and j <= k]
+    if not doubled_at:
+        return -1
     once = [tokens[j] for j in near]
     alternatives = [once] + [
         [word for j in near for word in ([tokens[j].rstrip(",.;:!?"), tokens[j]] if j == doubled else [tokens[j]])]
-        for doubled in near
-        if doubled in content
+        for doubled in doubled_at
     ]
-    doubled_at = [j for j in near if j in content]
-    if not doubled_at:
-        return -1
     choice = _choose(aligner, audio, start, end, alternatives, ONCE_WEIGHT)
     return None if choice is None else doubled_at[choice - 1] if choice else -1
 
@@ -173,7 +178,7 @@ def cut_short(aligner, audio: np.ndarray, tokens: Sequence[str], span_of: Callab
     phones (then a pause) than by the whole word: one search over the last few words."""
     timed = [k for k in range(len(tokens)) if span_of(k)]
     phones = getattr(aligner, "phones", None)
-    if not timed or phones is None:
+    if not timed or phones is None or len(audio) / SPEECH_SAMPLE_RATE - speech_bounds(audio)[1] > CUT_TAIL_S:
         return None
     last = timed[-1]
     word = normalize_token(tokens[last])
@@ -188,6 +193,16 @@ def cut_short(aligner, audio: np.ndarray, tokens: Sequence[str], span_of: Callab
     piece = audio[round(start * SPEECH_SAMPLE_RATE) :]
     choice = aligner.best_alternative(piece, alternatives, None, {cut_word: half})
     return last if choice == 1 else None
+
+
+def _context(spoken: list[int], k: int | None, step: int) -> list[int]:
+    """The agreed token ``k`` and the spoken token beyond it (``step`` -1: before, 1: after), in order."""
+    if k is None:
+        return []
+    position = spoken.index(k)
+    beyond = position + step
+    words = [k, spoken[beyond]] if 0 <= beyond < len(spoken) else [k]
+    return words if step > 0 else words[::-1]
 
 
 def _edge(span: tuple[float, float] | None, side: int, default: float) -> float:
