@@ -493,7 +493,7 @@ def check_script(
 ) -> ScriptCheck:
     """Check 16 kHz float32 ``audio`` against ``text`` with the warm engines (or a built checker).
 
-    Cheap enough per ``tts`` chunk (tiny.en: about 0.08 CPU s per audio s; bench/verification.py).
+    Cheap enough per ``tts`` chunk (tiny.en: about 0.09 CPU s per audio s; bench/verification.py).
     """
     checker = engines if isinstance(engines, ScriptChecker) else script_checker(engines)
     return checker.check(audio, text, language, spoken_text=spoken_text)
