@@ -39,7 +39,9 @@ import numpy as np
 from ..audio_rates import SPEECH_SAMPLE_RATE
 from ..engines.roles import KnownTextAligner, Recogniser
 from ..media.text_normalize import normalize_english
-from .aligner import LONG_AUDIO_S, Respell, cut_pieces, speech_bounds, spoken_token_map
+from . import acoustic_vote
+from .aligned_evidence import USUAL_S_PER_PHONE, Aligned, align_tokens, is_squeezed, median_pace, speaking_rate
+from .aligner import Respell, speech_bounds, spoken_token_map
 from .heard_words import (
     EXTRA_COVER,
     EXTRA_PROBABILITY,
@@ -50,7 +52,7 @@ from .heard_words import (
     text_numbers,
     word_similarity,
 )
-from .recogniser_mapping import known_text_spans, normalize_token
+from .recogniser_mapping import normalize_token
 from .transcript import EngineFailure
 
 if TYPE_CHECKING:
@@ -62,17 +64,13 @@ log = logging.getLogger(__name__)
 Status = Literal["heard", "not_heard", "doubtful"]
 Verdict = Literal["pass", "fail", "unchecked"]
 
-# Aligner evidence (pocketsphinx: at least three 10 ms frames per phone).
-SQUEEZED_S_PER_PHONE = 0.036
+# Aligner evidence (aligned_evidence.py: squeezed words, pace, speaking rate).
 NEARBY = 2  # words either side whose squeezing counts for a word the recogniser did not hear
 NO_ROOM_SHARE = 0.5  # less silence than this share of the word's usual length between the heard words
 SOLID_SHARE = 0.55  # a word the recogniser did not hear is still there when it has this share of the usual pace
 STRETCH_FAILS = 2.5  # a word this many times slower than the chunk's median pace hides other speech
 END_MARGIN_S = 0.03  # speech this close to the end of the audio: the take may be cut off
 LONG_SILENCE_S = 2.0
-# Speaking rate: phones per second of speech; English speech is about 10-15.
-USUAL_PHONES_PER_S = 12.0
-USUAL_S_PER_PHONE = 0.08
 RATE_LIMITS = (0.4, 2.2)  # measured/usual outside these fails ("runaway speed")
 MAX_WER = 0.5  # above this the take fails whatever the single words say
 ALIGNER_EVIDENCE = "forced alignment (pocketsphinx)"
@@ -154,43 +152,6 @@ class ScriptCheck:
         return confidences
 
 
-# --------------------------------------------------------------------------- evidence
-
-
-@dataclass
-class _Aligned:
-    spans: list[tuple[float, float] | None]
-    phones: list[int]
-
-
-def _align(aligner: KnownTextAligner, audio: np.ndarray, tokens: list[str], heard: list[Word]) -> _Aligned | None:
-    """Every spoken token's span and phone count; long audio is aligned in pieces cut at pauses."""
-    duration = len(audio) / SPEECH_SAMPLE_RATE
-    approximate: list[tuple[float, float]] = []
-    if duration > LONG_AUDIO_S:
-        _tokens, slots, _stats = known_text_spans(" ".join(tokens), heard, duration)
-        approximate = [(slot.start, slot.end) for slot in slots]
-    spans: list[tuple[float, float] | None] = [None] * len(tokens)
-    phones = [0] * len(tokens)
-    found = False
-    for piece in cut_pieces(audio, tokens, approximate):
-        first = round(piece.start * SPEECH_SAMPLE_RATE)
-        segment = audio[first : round(piece.end * SPEECH_SAMPLE_RATE)]
-        times = aligner.align(segment, piece.tokens) if segment.size else None
-        if times is None:
-            continue
-        found = True
-        for offset, (span, count) in enumerate(zip(times.times, times.phones, strict=True)):
-            phones[piece.first + offset] = count
-            if span is not None:
-                spans[piece.first + offset] = (span[0] + piece.start, span[1] + piece.start)
-    return _Aligned(spans, phones) if found else None
-
-
-def _squeezed(span: tuple[float, float] | None, phones: int) -> bool:
-    return span is not None and phones > 0 and span[1] - span[0] <= SQUEEZED_S_PER_PHONE * phones
-
-
 # --------------------------------------------------------------------------- the check
 
 
@@ -248,7 +209,7 @@ class ScriptChecker:
             )
         aligned = None
         if aligner is not None:
-            aligned = _align(aligner, audio, tokens, heard_words or [])
+            aligned = align_tokens(aligner, audio, tokens, heard_words or [])
             if aligned is None:
                 reasons.append("the aligner could not place the text in the audio")
             checked.append(ALIGNER_EVIDENCE)
@@ -261,21 +222,18 @@ class ScriptChecker:
             words = [WordCheck(token, position_of.get(k, 0), "doubtful", 0.5) for k, token in enumerate(tokens)]
             return ScriptCheck("unchecked", None, words, checked=checked, not_checked=not_checked, reasons=reasons)
         result = ScriptCheck("pass", None, [], checked=checked, not_checked=not_checked, reasons=reasons)
-        phones = getattr(aligner, "phones", None)  # English only: names the aligner's dictionary
-        keys_of = [[normalize_token(tokens[index]) for index in indices] for indices in owners]
-        numbers = text_numbers(text.split(), keys_of)
-        return _judge(audio, tokens, position_of, heard_words, aligned, english, result, phones, numbers)
+        numbers = text_numbers(text.split(), [[normalize_token(tokens[i]) for i in indices] for indices in owners])
+        return _judge(audio, tokens, position_of, heard_words, aligned, english, result, aligner, numbers)
 
 
 def _multilingual(recogniser: Recogniser) -> bool:
-    model = getattr(recogniser, "model", None)
-    inner = getattr(model, "model", None)
-    return bool(getattr(inner, "is_multilingual", True))
+    return bool(getattr(getattr(getattr(recogniser, "model", None), "model", None), "is_multilingual", True))
 
 
 def _judge(
-    audio, tokens, position_of, heard_words, aligned, english, result: ScriptCheck, phones, numbers=None
+    audio, tokens, position_of, heard_words, aligned, english, result: ScriptCheck, aligner, numbers=None
 ) -> ScriptCheck:
+    phones = getattr(aligner, "phones", None)  # English only: names the aligner's dictionary
     keys = [normalize_token(token) for token in tokens]
     spoken_index = [k for k, key in enumerate(keys) if key]
     expected = [keys[k] for k in spoken_index]
@@ -303,10 +261,18 @@ def _judge(
         result.wer = match.errors / len(expected) if expected else 0.0
         result.heard = " ".join(word.word for word in heard_words)
 
-    pace = _median_pace(aligned) or USUAL_S_PER_PHONE
+    pace = median_pace(aligned) or USUAL_S_PER_PHONE
     follows, cover = (match.heard_follows, match.heard_cover) if heard is not None else ([], [])
     room = _room_between_heard(heard or [], follows, cover, len(tokens), spoken_index, speech_bounds(audio))
-    squeezed_at = [aligned is not None and _squeezed(aligned.spans[k], aligned.phones[k]) for k in range(len(tokens))]
+    squeezed_at = [aligned is not None and is_squeezed(aligned.spans[k], aligned.phones[k]) for k in range(len(tokens))]
+    review = None
+    if heard is not None and aligned is not None and hasattr(aligner, "best_alternative"):  # misheard, or said?
+        content = {k for k in spoken_index if keys[k] not in FUNCTION_WORDS}
+        unheard = {k for k in content if similarity[k] < SAME_SOUND_SIMILARITY}
+        added = {h for h, _follows, letters in inserted if (letters or heard[h].key) not in FUNCTION_WORDS}
+        spans = aligned.spans.__getitem__
+        review = acoustic_vote.review(aligner, audio, tokens, heard, match, content, unheard, added, spans)
+        inserted = [item for item in inserted if item[0] not in review.misheard_heard]
     for k, token in enumerate(tokens):
         if not keys[k]:
             continue
@@ -324,11 +290,9 @@ def _judge(
         status, confidence = _word_status(
             similarity[k], heard_prob[k], squeezed, heard is not None, aligned is not None
         )
+        status = review.status(k, status) if review is not None else status
         where = span or heard_span[k]
-        check = WordCheck(
-            token, position_of.get(k, 0), status, confidence, where[0] if where else None, where[1] if where else None
-        )
-        check.heard_as = heard_as[k]
+        check = WordCheck(token, position_of.get(k, 0), status, confidence, *(where or (None, None)), heard_as[k])
         result.words.append(check)
         if status == "not_heard":
             result.missing.append(Finding(token, check.position, check.start, check.end, confidence))
@@ -336,9 +300,16 @@ def _judge(
     if heard is not None:
         _extras(result, heard, inserted, expected, spoken_index, position_of)
     if aligned is not None:
-        _aligner_findings(result, audio, tokens, aligned)
-    result.rate = _rate(audio, aligned)
+        at = _aligner_findings(result, audio, tokens, aligned)
+    result.rate = speaking_rate(audio, aligned)
     _verdict(result, keys)
+    if review is not None:  # the votes that can only fail a take are taken while it passes
+        twice = review.second_look(at, result.aligner["max_stretch"]) if result.passed else None
+        if twice is not None:
+            result.repeated.append(Finding(tokens[twice], position_of.get(twice, 0), *aligned.spans[twice], 1.0))
+        result.aligner["votes"] = review.as_output()
+        if result.passed:
+            _verdict(result, keys)
     return result
 
 
@@ -361,18 +332,6 @@ def _room_between_heard(
         elif heard and after == len(heard):
             room[k] = max(bounds[1] - heard[-1].end, 0.0)
     return room
-
-
-def _median_pace(aligned: _Aligned | None) -> float | None:
-    """The chunk's median seconds per phone over words not squeezed (its speaker's own pace)."""
-    if aligned is None:
-        return None
-    paces = [
-        (span[1] - span[0]) / phones
-        for span, phones in zip(aligned.spans, aligned.phones, strict=True)
-        if span is not None and phones > 0 and not _squeezed(span, phones)
-    ]
-    return float(np.median(paces)) if paces else None
 
 
 def _word_status(similarity: float, probability: float, squeezed: bool, recognised: bool, aligned: bool):
@@ -412,18 +371,18 @@ def _extras(result: ScriptCheck, heard, inserted, expected, spoken_index, positi
             result.extra.append(Finding(key, position, word.start, word.end, word.probability))
 
 
-def _aligner_findings(result: ScriptCheck, audio: np.ndarray, tokens: list[str], aligned: _Aligned) -> None:
+def _aligner_findings(result: ScriptCheck, audio: np.ndarray, tokens: list[str], aligned: Aligned) -> int | None:
     """What the aligner says about speech the text does not explain: a word stretched far past the
     chunk's own pace (a repeated or added word absorbed into it), long silences, and speech still
     going at the very end of the audio (a cut-off ending)."""
     spans = [(k, span) for k, span in enumerate(aligned.spans) if span is not None and aligned.phones[k] > 0]
     paces = [(span[1] - span[0]) / aligned.phones[k] for k, span in spans]
-    median = _median_pace(aligned)
+    median = median_pace(aligned)
     report: dict = {"s_per_phone": None, "max_stretch": None, "stretched_word": None}
     if median:
         stretch, at = max((pace / median, k) for pace, (k, _span) in zip(paces, spans, strict=True))
         report.update(s_per_phone=round(median, 4), max_stretch=round(stretch, 2), stretched_word=tokens[at])
-    report["squeezed"] = [tokens[k] for k, span in spans if _squeezed(span, aligned.phones[k])]
+    report["squeezed"] = [tokens[k] for k, span in spans if is_squeezed(span, aligned.phones[k])]
     silences = [(later[0] - earlier[1], k) for (_k, earlier), (k, later) in zip(spans, spans[1:], strict=False)]
     for gap, k in silences:
         if gap > LONG_SILENCE_S:
@@ -431,20 +390,7 @@ def _aligner_findings(result: ScriptCheck, audio: np.ndarray, tokens: list[str],
     _left, right = speech_bounds(audio)
     report["ends_in_speech"] = bool(right >= len(audio) / SPEECH_SAMPLE_RATE - END_MARGIN_S)
     result.aligner = report
-
-
-def _rate(audio: np.ndarray, aligned: _Aligned | None) -> dict | None:
-    if aligned is None or not any(aligned.phones):
-        return None
-    left, right = speech_bounds(audio)
-    speech_s = max(right - left, 0.01)
-    phones_per_s = sum(aligned.phones) / speech_s
-    return {
-        "phones_per_s": round(phones_per_s, 2),
-        "usual_phones_per_s": USUAL_PHONES_PER_S,
-        "ratio": round(phones_per_s / USUAL_PHONES_PER_S, 3),
-        "speech_s": round(speech_s, 3),
-    }
+    return at if median else None  # the most stretched token
 
 
 def _verdict(result: ScriptCheck, keys: list[str]) -> None:
@@ -471,8 +417,8 @@ def _verdict(result: ScriptCheck, keys: list[str]) -> None:
         word, stretch = aligner["stretched_word"], aligner["max_stretch"]
         result.reasons.append(f"'{word}' takes {stretch:.1f} times the chunk's pace: speech the text does not have")
         failed = True
-    if aligner.get("ends_in_speech"):
-        result.reasons.append("speech runs to the very end of the audio: cut off")
+    if (cut := (aligner.get("votes") or {}).get("cut_short")) or aligner.get("ends_in_speech"):
+        result.reasons.append(f"'{cut}' cut short" if cut else "speech runs to the very end of the audio: cut off")
         failed = True
     result.verdict = "fail" if failed else "pass"
 
@@ -499,7 +445,7 @@ def check_script(
 ) -> ScriptCheck:
     """Check 16 kHz float32 ``audio`` against ``text`` with the warm engines (or a built checker).
 
-    Cheap enough per ``tts`` chunk (tiny.en: about 0.08 CPU s per audio s; bench/verification.py).
+    Cheap enough per ``tts`` chunk (tiny.en: about 0.09 CPU s per audio s; bench/verification.py).
     """
     checker = engines if isinstance(engines, ScriptChecker) else script_checker(engines)
     return checker.check(audio, text, language, spoken_text=spoken_text)

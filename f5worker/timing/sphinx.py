@@ -208,6 +208,47 @@ class SphinxAligner:
                 )
         return None
 
+    def best_alternative(
+        self,
+        audio: np.ndarray,
+        alternatives: list[list[str]],
+        weights: list[float] | None = None,
+        pronunciations: dict[str, str] | None = None,
+    ) -> int | None:
+        """Which of the alternative token lists (spoken forms) 16 kHz ``audio`` says, by one forced
+        search over all of them (the script check's acoustic vote). One search, not one per
+        alternative: pocketsphinx scores each frame against the best active state, so only paths
+        of the same search have comparable scores. ``weights``: the alternatives' prior odds (JSGF
+        weights); ``pronunciations``: phones of made-up words (such as a word cut short). None when
+        the search fails with every beam."""
+        token_words = [[dictionary_words(token) for token in tokens] for tokens in alternatives]
+        with self._lock:
+            given = pronunciations or {}
+            pronounced = self.pronouncer.pronounce(
+                word for words in token_words for token in words for word in token if word not in given
+            )
+            pronounced.update({word: (phones, "given") for word, phones in given.items()})
+            names = {word: _grammar_name(word, source) for word, (_phones, source) in pronounced.items()}
+            grammars = [_grammar(tokens, words, names) for tokens, words in zip(alternatives, token_words, strict=True)]
+            if not all(sequence for _grammar_text, sequence in grammars):
+                return None
+            bodies = [grammar.split(" = ", 1)[1].rsplit(" ;", 1)[0] for grammar, _sequence in grammars]
+            weighted = [
+                f"/{weight:g}/ {body}" for weight, body in zip(weights or [1.0] * len(bodies), bodies, strict=True)
+            ]
+            grammar = "#JSGF V1.0;\ngrammar text;\npublic <text> = ( " + " | ".join(weighted) + " ) ;\n"
+            sequences = [[name for name, _token in sequence] for _grammar_text, sequence in grammars]
+            added = {names[word]: phones for word, (phones, source) in pronounced.items() if source != "dictionary"}
+            added.update({names[word]: phones for word, (phones, _source) in pronounced.items() if names[word] != word})
+            padded = padded_audio(audio)
+            for beam, seed in ATTEMPTS:
+                self._search(beam).ensure(added)
+                found = self._search(beam).run(_pcm(padded, seed), grammar)
+                words = None if found is None else [word for word, *_rest in found]
+                if words in sequences:
+                    return sequences.index(words)
+        return None
+
 
 def _grammar_name(word: str, source: str) -> str:
     """The dictionary word itself when JSGF can carry it, else a stable alias added to the dictionary."""
