@@ -64,6 +64,55 @@ def test_a_misheard_word_is_settled_for_the_text_and_a_swapped_one_for_the_heard
         assert review.status(4, "not_heard") == ("doubtful" if misheard else "not_heard")
 
 
+class ScriptedChoices:
+    """Answers ``best_alternative`` from a script and keeps what it was asked: the vote's own logic,
+    apart from the acoustics (which the tests above and tests/test_e2e_stt_verify.py run for real)."""
+
+    def __init__(self, answers: list[int]):
+        self.answers = answers
+        self.asked: list[list[list[str]]] = []
+
+    def best_alternative(self, audio, alternatives, weights=None):
+        self.asked.append(alternatives)
+        return self.answers[len(self.asked) - 1]
+
+
+@pytest.mark.parametrize(("answer", "dropped", "instead"), [(0, set(), set()), (1, {1}, set()), (2, {1}, {1})])
+def test_a_word_in_a_dispute_the_text_wins_is_voted_alone(answer, dropped, instead):
+    """The text can win a dispute as a whole on a mishearing ("kept in" for "captain") while a word it
+    adds beside it ("old") is not in the audio, or another word ("young") is said in its place: each
+    unheard word is then voted alone, with, without, and with each added heard word in its place."""
+    tokens = ["The", "old", "captain", "ordered", "the", "sailors"]
+    keys = ["the", "young", "kept", "in", "ordered", "the", "sailors"]
+    heard = [HeardWord(key, key, 0.2 * i, 0.2 * i + 0.15, 0.9) for i, key in enumerate(keys)]
+    match = match_words([token.lower() for token in tokens], keys)
+    chooser = ScriptedChoices([0, answer])  # the dispute: the text; then the word alone: ``answer``
+    audio = np.zeros(2 * 16000, dtype=np.float32)
+    spans = [(0.2 * k, 0.2 * k + 0.15) for k in range(len(tokens))].__getitem__
+    review = acoustic_vote.review(chooser, audio, tokens, heard, match, {1, 2, 3, 5}, {1}, {1}, spans)
+    (vote,) = review.votes
+    assert vote.misheard and vote.dropped == dropped and vote.said_instead == instead
+    said, without, swapped = chooser.asked[1]
+    assert "old" in said and "old" not in without and "young" in swapped and "old" not in swapped
+    assert review.status(1, "doubtful") == ("not_heard" if dropped else "doubtful")
+    assert (1 in review.misheard_heard) is not bool(instead)  # a word said instead stays an extra word
+
+
+def test_votes_do_not_fail_a_word_whose_pronunciation_is_guessed():
+    """A name the dictionary lacks is aligned with a guessed pronunciation: losing a vote then says as
+    much about the guess as about the audio, so it stays doubtful (squeezing can still fail it)."""
+    tokens = ["Professor", "Lindqvist", "explained", "it"]
+    keys = ["professor", "lent", "this", "to", "explained", "it"]
+    heard = [HeardWord(key, key, 0.2 * i, 0.2 * i + 0.15, 0.9) for i, key in enumerate(keys)]
+    match = match_words([token.lower() for token in tokens], keys)
+    spans = [(0.2 * k, 0.2 * k + 0.15) for k in range(len(tokens))].__getitem__
+    audio = np.zeros(2 * 16000, dtype=np.float32)
+    review = acoustic_vote.review(ScriptedChoices([1]), audio, tokens, heard, match, {0, 1, 2}, {1}, {1}, spans)
+    assert review.votes[0].said_otherwise and review.status(1, "doubtful") == "not_heard"
+    review.guessed = {1}
+    assert review.status(1, "doubtful") == "doubtful" and review.status(1, "not_heard") == "not_heard"
+
+
 def test_a_repeat_said_as_one_stretched_word_is_chosen_said_twice(aligner, tmp_path):
     tokens = TEXT.split()
     assert (

@@ -207,3 +207,9 @@ def test_forced_aligner_setting_is_checked():
 def test_nothing_typed_owns_nothing():
     """A chunk whose spoken words all belong to the previous chunk's typed word has no typed words."""
     assert spoken_token_map([], ["nuh", "win"]) == []
+
+
+def test_a_guessed_pronunciation_is_known_as_such():
+    aligner = ForcedAligner.load()
+    aligner.align(np.zeros(16000, dtype=np.float32), ["Professor", "Lindqvist", "smiled."])
+    assert aligner.guessed("lindqvist") and not aligner.guessed("professor")

@@ -73,6 +73,14 @@ def test_respelled_words_belong_to_the_typed_word_they_say(engines, espeak):
     ]
 
 
+def test_a_year_read_another_way_is_no_repeat(engines, espeak):
+    """espeak-ng reads "1962" as "nineteen hundred and sixty-two", the normaliser as "nineteen sixty-two":
+    words read out of digits are not judged by how long the text's reading takes."""
+    text = "The old bridge was finished in 1962 after a long winter."
+    result = check_script(engines, espeak(text), text)
+    assert result.verdict == "pass", (result.reasons, result.aligner)
+
+
 def test_runaway_speed_fails(engines, tmp_path):
     path = tmp_path / "fast.wav"
     espeak_speech(SENTENCE, path, words_per_minute=600)

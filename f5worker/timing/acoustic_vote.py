@@ -22,7 +22,7 @@ Only disputed stretches are scored: a chunk the recogniser hears as written cost
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -67,6 +67,8 @@ class Vote:
     heard: list[int]
     misheard: bool  # the text's words explain the audio better than the heard ones
     seconds: float
+    dropped: set[int] = field(default_factory=set)  # unheard text words the audio is better without
+    said_instead: set[int] = field(default_factory=set)  # heard words the audio says in a dropped word's place
 
     @property
     def said_otherwise(self) -> bool:
@@ -77,6 +79,7 @@ class Vote:
             "text": " ".join(tokens[k] for k in self.tokens),
             "heard": " ".join(heard[h].key for h in self.heard),
             "verdict": "misheard" if self.misheard else "said",
+            "not_said": [tokens[k] for k in sorted(self.dropped)],
         }
 
 
@@ -120,8 +123,14 @@ def settle(
     heard: Sequence[HeardWord],
     found: list[Dispute],
     span_of: Callable[[int], tuple[float, float] | None],
+    unheard: set[int] = frozenset(),
+    added: set[int] = frozenset(),
 ) -> list[Vote]:
-    """Each dispute scored: the text's words against the heard words over the same audio."""
+    """Each dispute scored: the text's words against the heard words over the same audio. A dispute is
+    voted as a whole, so where the text wins (a mishearing nearby, "Talena" for "Helena", can carry
+    it) each ``unheard`` content word in it is voted alone too: the text with it, without it, and with
+    each ``added`` heard word of the dispute in its place, over the same audio; the audio better
+    without it did not say it, and one better with a heard word in its place says that word instead."""
     votes = []
     duration = len(audio) / SPEECH_SAMPLE_RATE
     spoken = [k for k, token in enumerate(tokens) if normalize_token(token)]
@@ -143,8 +152,21 @@ def settle(
         heard_words = [tokens[k] for k in before] + [_heard_token(heard, h) for h in dispute.heard]
         heard_words += [tokens[k] for k in after]
         choice = _choose(aligner, audio, start, end, [said, heard_words], TEXT_WEIGHT)
-        if choice is not None:
-            votes.append(Vote(dispute.tokens, dispute.heard, choice == 0, end - start))
+        if choice is None:
+            continue
+        vote = Vote(dispute.tokens, dispute.heard, choice == 0, end - start)
+        if vote.misheard:
+            context = [*before, *dispute.tokens, *after]
+            instead = [h for h in dispute.heard if h in added]
+            for k in [k for k in dispute.tokens if k in unheard]:
+                without = [tokens[j] for j in context if j != k]
+                swapped = [[_heard_token(heard, h) if j == k else tokens[j] for j in context] for h in instead]
+                choice = _choose(aligner, audio, start, end, [said, without, *swapped], TEXT_WEIGHT)
+                if choice:
+                    vote.dropped.add(k)
+                if choice and choice >= 2:
+                    vote.said_instead.add(instead[choice - 2])
+        votes.append(vote)
     return votes
 
 
@@ -239,19 +261,24 @@ class Review:
     heard: Sequence[HeardWord]
     content: set[int]
     repeat: int | None = None  # the merged-repeat vote: the token said twice, -1: none, None: not taken
+    # Tokens whose pronunciation is guessed (not in the dictionary: names): losing a vote says as much
+    # about the guess as about the audio, so the votes do not fail them (squeezing still can).
+    guessed: set[int] = field(default_factory=set)
     cut: int | None = None  # the cut-off vote: the last token, said only in part
 
     @property
     def misheard_heard(self) -> set[int]:
-        return {h for vote in self.votes if vote.misheard for h in vote.heard}
+        return {h for vote in self.votes if vote.misheard for h in vote.heard if h not in vote.said_instead}
 
     def status(self, k: int, status: str) -> str:
         """A word the recogniser did not hear: doubtful when the text explains the audio, not heard
         when the recogniser's words explain it clearly better."""
         for vote in self.votes:
+            if k in vote.dropped and k not in self.guessed:
+                return "not_heard"
             if k in vote.tokens and vote.misheard and status == "not_heard":
                 return "doubtful"
-            if k in vote.tokens and vote.said_otherwise and status == "doubtful":
+            if k in vote.tokens and vote.said_otherwise and status == "doubtful" and k not in self.guessed:
                 return "not_heard"
         return status
 
@@ -298,5 +325,5 @@ def review(
     the spoken tokens that are content words (only they may be found repeated)."""
     spoken_index = [k for k, token in enumerate(tokens) if normalize_token(token)]
     found = disputes(match, spoken_index, disputed_tokens, disputed_heard)
-    votes = settle(aligner, audio, tokens, heard, found, span_of)
+    votes = settle(aligner, audio, tokens, heard, found, span_of, disputed_tokens, disputed_heard)
     return Review(aligner, audio, tokens, span_of, votes, heard, content)

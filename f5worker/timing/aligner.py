@@ -75,6 +75,10 @@ class ForcedAligner:
         """Dictionary phones of an English word: how the script check tells words that sound alike."""
         return self.english.phones(word)
 
+    def guessed(self, word: str) -> bool:
+        """Whether the word's pronunciation was guessed (a name the dictionary lacks)."""
+        return self.english.guessed(word)
+
     def best_alternative(self, audio, alternatives: list[list[str]], weights=None, pronunciations=None) -> int | None:
         """Which alternative English token list the audio says (the script check's acoustic vote)."""
         return self.english.best_alternative(audio, alternatives, weights, pronunciations)

@@ -170,6 +170,10 @@ class HeardWord:
 _BARE_NUMBER = re.compile(r"\d+(?:[.:,]\d+)*")
 
 
+def digits_in(token: str) -> bool:
+    return any(character.isdigit() for character in token)
+
+
 def bare_digits(token: str) -> str | None:
     """The digits of a bare number (no letters, currency or percent signs), else None."""
     stripped = token.strip(".,;:!?\"'()")

@@ -47,6 +47,7 @@ from .heard_words import (
     EXTRA_PROBABILITY,
     HEARD_SIMILARITY,
     SAME_SOUND_SIMILARITY,
+    digits_in,
     heard_keys,
     match_words,
     text_numbers,
@@ -223,7 +224,10 @@ class ScriptChecker:
             return ScriptCheck("unchecked", None, words, checked=checked, not_checked=not_checked, reasons=reasons)
         result = ScriptCheck("pass", None, [], checked=checked, not_checked=not_checked, reasons=reasons)
         numbers = text_numbers(text.split(), [[normalize_token(tokens[i]) for i in indices] for indices in owners])
-        return _judge(audio, tokens, position_of, heard_words, aligned, english, result, aligner, numbers)
+        # Words read out of digits: a number has several readings ("nineteen (hundred and) eighty-seven"),
+        # so how long the text's reading takes says nothing of a repeat.
+        read_out = {i for owner, indices in enumerate(owners) if digits_in(text.split()[owner]) for i in indices}
+        return _judge(audio, tokens, position_of, heard_words, aligned, english, result, aligner, numbers, read_out)
 
 
 def _multilingual(recogniser: Recogniser) -> bool:
@@ -231,7 +235,7 @@ def _multilingual(recogniser: Recogniser) -> bool:
 
 
 def _judge(
-    audio, tokens, position_of, heard_words, aligned, english, result: ScriptCheck, aligner, numbers=None
+    audio, tokens, position_of, heard_words, aligned, english, result: ScriptCheck, aligner, numbers=None, read_out=()
 ) -> ScriptCheck:
     phones = getattr(aligner, "phones", None)  # English only: names the aligner's dictionary
     keys = [normalize_token(token) for token in tokens]
@@ -267,11 +271,13 @@ def _judge(
     squeezed_at = [aligned is not None and is_squeezed(aligned.spans[k], aligned.phones[k]) for k in range(len(tokens))]
     review = None
     if heard is not None and aligned is not None and hasattr(aligner, "best_alternative"):  # misheard, or said?
-        content = {k for k in spoken_index if keys[k] not in FUNCTION_WORDS}
+        content = {k for k in spoken_index if keys[k] not in FUNCTION_WORDS and k not in read_out}
         unheard = {k for k in content if similarity[k] < SAME_SOUND_SIMILARITY}
         added = {h for h, _follows, letters in inserted if (letters or heard[h].key) not in FUNCTION_WORDS}
         spans = aligned.spans.__getitem__
         review = acoustic_vote.review(aligner, audio, tokens, heard, match, content, unheard, added, spans)
+        guessed = getattr(aligner, "guessed", None)
+        review.guessed = {k for k in unheard if guessed is not None and guessed(keys[k])}
         inserted = [item for item in inserted if item[0] not in review.misheard_heard]
     for k, token in enumerate(tokens):
         if not keys[k]:
@@ -300,7 +306,7 @@ def _judge(
     if heard is not None:
         _extras(result, heard, inserted, expected, spoken_index, position_of)
     if aligned is not None:
-        at = _aligner_findings(result, audio, tokens, aligned)
+        at = _aligner_findings(result, audio, tokens, aligned, read_out)
     result.rate = speaking_rate(audio, aligned)
     _verdict(result, keys)
     if review is not None:  # the votes that can only fail a take are taken while it passes
@@ -371,12 +377,12 @@ def _extras(result: ScriptCheck, heard, inserted, expected, spoken_index, positi
             result.extra.append(Finding(key, position, word.start, word.end, word.probability))
 
 
-def _aligner_findings(result: ScriptCheck, audio: np.ndarray, tokens: list[str], aligned: Aligned) -> int | None:
+def _aligner_findings(result: ScriptCheck, audio, tokens: list[str], aligned: Aligned, read_out=()) -> int | None:
     """What the aligner says about speech the text does not explain: a word stretched far past the
-    chunk's own pace (a repeated or added word absorbed into it), long silences, and speech still
-    going at the very end of the audio (a cut-off ending)."""
+    chunk's own pace (a repeated or added word absorbed into it; not a word read out of digits),
+    long silences, and speech still going at the very end of the audio (a cut-off ending)."""
     spans = [(k, span) for k, span in enumerate(aligned.spans) if span is not None and aligned.phones[k] > 0]
-    paces = [(span[1] - span[0]) / aligned.phones[k] for k, span in spans]
+    paces = [(span[1] - span[0]) / aligned.phones[k] if k not in read_out else 0.0 for k, span in spans]
     median = median_pace(aligned)
     report: dict = {"s_per_phone": None, "max_stretch": None, "stretched_word": None}
     if median:

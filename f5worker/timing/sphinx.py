@@ -170,6 +170,13 @@ class SphinxAligner:
         with self._lock:
             return search.lookup(word)
 
+    def guessed(self, word: str) -> bool:
+        """Whether a word was aligned with a guessed pronunciation (espeak-ng's reading or its spelling:
+        a name the dictionary lacks), not one from the dictionary."""
+        with self._lock:
+            entry = self.pronouncer.cache.get(word)
+        return entry is not None and entry[1] != "dictionary"
+
     def _search(self, beam: float) -> _Search:
         if beam not in self._searches:
             self._searches[beam] = _Search(beam)
