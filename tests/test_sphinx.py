@@ -100,3 +100,12 @@ def test_readings_that_overlap_or_say_nothing_are_left_out():
         ("x", range(4, 5)),
     ]
     assert _path_taken(["paid", "twelve", "x"], sequence, {1: (3, ["r_1"])}) is None
+
+
+def test_a_run_whose_first_token_says_nothing_still_takes_its_other_reading():
+    words = [["paid"], [], ["five"], ["x"]]
+    names = {"paid": "paid", "five": "five", "x": "x"}
+    groups = {1: (3, ["r_1"])}
+    grammar, sequence = _grammar(["paid", "—", "five", "x"], words, names, groups)
+    assert "paid ( [sp] five | r_1 ) x" in grammar  # "—" allows a pause
+    assert _path_taken(["paid", "r_1", "x"], sequence, groups)[1] == ("r_1", range(1, 3))

@@ -288,16 +288,16 @@ def _grammar(
 def _path_taken(found: list[str], sequence: list[tuple[str, int]], groups: dict) -> list | None:
     """(grammar word, token indices it says) for each word found, or None when the words found are
     not a path through the grammar (the search gave up early)."""
-    ends = {first: end for first, (end, _others) in groups.items()}
-    others = {first: set(names) for first, (_end, names) in groups.items()}
+    group_of = {at: (first, end, set(names)) for first, (end, names) in groups.items() for at in range(first, end)}
     taken: list[tuple[str, range]] = []
     position = step = 0
     while step < len(sequence):
         name, index = sequence[step]
-        if position < len(found) and index in others and found[position] in others[index]:
-            taken.append((found[position], range(index, ends[index])))
+        first, end, others = group_of.get(index, (index, index, set()))
+        if position < len(found) and found[position] in others:
+            taken.append((found[position], range(first, end)))
             position += 1
-            while step < len(sequence) and sequence[step][1] < ends[index]:
+            while step < len(sequence) and sequence[step][1] < end:
                 step += 1
             continue
         if position >= len(found) or found[position] != name:
