@@ -19,6 +19,7 @@ from f5worker.timing.aligner import (
     implausible,
     original_words,
     spoken_token_map,
+    written_readings,
 )
 from f5worker.timing.engine_choice import align_known_audio, chunk_timer
 from f5worker.timing.sphinx import TokenTimes
@@ -213,3 +214,13 @@ def test_a_guessed_pronunciation_is_known_as_such():
     aligner = ForcedAligner.load()
     aligner.align(np.zeros(16000, dtype=np.float32), ["Professor", "Lindqvist", "smiled."])
     assert aligner.guessed("lindqvist") and not aligner.guessed("professor")
+
+
+def test_written_amounts_and_numbers_get_other_readings_by_the_spoken_tokens_that_say_them():
+    original = ["Paid", "$12.80,", "£3", "for", "2", "cats."]
+    spoken = normalize_english(" ".join(original)).split()
+    readings = written_readings(original, spoken_token_map(original, spoken))
+    first = spoken.index("twelve")
+    assert readings[(first, first + 3)] == ["$12.80", "twelve eighty"]
+    assert readings[(first + 3, first + 5)] == ["£3"]
+    assert list(readings.values())[-1] == ["2"] and len(readings) == 3

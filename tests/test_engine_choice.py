@@ -274,12 +274,14 @@ class FakeForcedAligner:
     def __init__(self, fail: bool = False):
         self.fail = fail
         self.calls: list[list[str]] = []
+        self.readings: list[dict | None] = []
 
     def handles(self, text, language):
         return (language or "en") == "en"
 
-    def align(self, audio, tokens):
+    def align(self, audio, tokens, readings=None):
         self.calls.append(list(tokens))
+        self.readings.append(readings)
         if self.fail:
             return None
         return TokenTimes([(0.1 + 0.3 * i, 0.35 + 0.3 * i) for i in range(len(tokens))], [4] * len(tokens))
@@ -392,3 +394,13 @@ def test_known_text_keeps_a_pause_possible_where_the_normaliser_dropped_a_full_s
     transcript = run_timing(engines, AUDIO, choice="auto", language="en", known_text="Dr. Nakamura paid $5.")
     assert aligner.calls == [["Doctor.", "Nakamura", "paid", "five", "dollars."]]
     assert [w.word for w in transcript.words] == ["Dr.", "Nakamura", "paid", "$5."]
+
+
+def test_known_text_offers_the_aligner_other_readings_of_amounts():
+    """'$12.80' may be said 'twelve eighty' or as written (espeak-ng): the aligner picks what was said."""
+    aligner = FakeForcedAligner()
+    engines = engines_with_aligner(FakeWhisper(), aligner=aligner)
+    transcript = run_timing(engines, AUDIO, choice="auto", language="en", known_text="She paid $12.80, not 9.")
+    assert aligner.calls == [["She", "paid", "twelve", "dollars", "eighty,", "not", "nine."]]
+    assert aligner.readings == [{(2, 5): ["$12.80", "twelve eighty"], (6, 7): ["9"]}]
+    assert [w.word for w in transcript.words] == ["She", "paid", "$12.80,", "not", "9."]

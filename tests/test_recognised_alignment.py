@@ -84,3 +84,18 @@ def test_a_name_after_an_abbreviation_starts_where_the_voice_resumes_after_its_p
     assert all(word.timed_by == "aligned" for word in aligned.words)
     assert abs(starts["Nakamura"] - truth["Nakamura"]) < 0.04, (starts["Nakamura"], truth["Nakamura"])
     assert abs(starts["on"] - truth["on"]) < 0.04, (starts["on"], truth["on"])
+
+
+@pytest.mark.parametrize("said", ["written", "normalised"])
+def test_an_amount_is_aligned_in_the_reading_that_was_said(said):
+    """The voice says "$12.80" as espeak-ng reads it ("dollar twelve point eight zero") or as the
+    normaliser does; the aligner is offered both and "for" lands on its sound either way."""
+    text = "Mrs. Dubois paid $12.80 for the tickets."
+    utterance = speak(text if said == "written" else normalize_english(text), noise_scale=0.0)
+    truth = [word.start_s for word in word_times(utterance)]
+    after = truth[text.split().index("for") if said == "written" else normalize_english(text).split().index("for")]
+    aligned = align_recognised(aligner(), utterance.audio, recognised(text, utterance.audio.size / 16000))
+    starts = [word.start for word in aligned.words]
+    assert [word.word for word in aligned.words] == text.split()
+    assert abs(starts[4] - after) < 0.04, (starts[4], after)
+    assert starts == sorted(starts)

@@ -14,6 +14,9 @@ from f5worker.timing.sphinx import (
     SILENCE_STATES,
     WINDOW_S,
     SphinxAligner,
+    _grammar,
+    _path_taken,
+    _usable_readings,
     frame_time,
     padded_audio,
 )
@@ -60,3 +63,49 @@ def test_a_lead_in_shorter_than_a_pause_is_not_given_to_the_first_word(tmp_path,
     after_comma = truth[1][1] + lead_in_s  # "we", after a pause
     assert abs(starts[1] - after_comma) < 0.025, (starts[1], after_comma)
     assert all(0.0 <= start <= speech.size / RATE + lead_in_s for start in starts)
+
+
+AMOUNT = "Mrs. Dubois paid $12.80 for the tickets."
+
+
+@pytest.mark.parametrize("said", ["written", "normalised"])
+def test_the_search_takes_the_reading_of_an_amount_that_was_said(sphinx, said):
+    """Piper (phonemised by espeak-ng) says "$12.80" as "dollar twelve point eight zero"; the normaliser
+    as "twelve dollars eighty". Given both readings, the aligner follows the one in the audio."""
+    from tests.piper_speech import speak, word_times
+
+    utterance = speak(AMOUNT if said == "written" else normalize_english(AMOUNT), noise_scale=0.0)
+    truth = [word.start_s for word in word_times(utterance)]
+    tokens = ["Missus.", "Dubois", "paid", "twelve", "dollars", "eighty", "for", "the", "tickets."]
+    after = truth[4] if said == "written" else truth[6]  # "for"
+    times = sphinx.align(utterance.audio, tokens, {(3, 6): ["$12.80", "twelve eighty"]})
+    assert times is not None and abs(times.times[6][0] - after) < 0.04, (times.times[6][0], after)
+    spans = [span for span in times.times if span is not None]
+    assert all(earlier[1] <= later[0] for earlier, later in zip(spans, spans[1:], strict=False))  # ordered
+    if said == "written":  # with one reading only, the shorter text pulls the next words in
+        alone = sphinx.align(utterance.audio, tokens)
+        assert alone is not None and alone.times[6][0] < after - 0.15, (alone.times[6][0], after)
+
+
+def test_readings_that_overlap_or_say_nothing_are_left_out():
+    words = [["paid"], ["twelve"], ["dollars"], [], ["x"]]
+    usable = _usable_readings({(1, 3): ["$12.80,"], (2, 4): ["y"], (3, 4): ["z"], (4, 5): [" "]}, words)
+    assert usable == {(1, 3): ["$12.80"]}
+    names = {"paid": "paid", "twelve": "twelve", "dollars": "dollars", "x": "x"}
+    grammar, sequence = _grammar(["paid", "twelve", "dollars,", "—", "x"], words, names, {1: (3, ["r_1"])})
+    assert "paid ( twelve dollars | r_1 ) [sp] x [sp] ;" in grammar
+    assert _path_taken(["paid", "r_1", "x"], sequence, {1: (3, ["r_1"])}) == [
+        ("paid", range(0, 1)),
+        ("r_1", range(1, 3)),
+        ("x", range(4, 5)),
+    ]
+    assert _path_taken(["paid", "twelve", "x"], sequence, {1: (3, ["r_1"])}) is None
+
+
+def test_a_run_whose_first_token_says_nothing_still_takes_its_other_reading():
+    words = [["paid"], [], ["five"], ["x"]]
+    names = {"paid": "paid", "five": "five", "x": "x"}
+    groups = {1: (3, ["r_1"])}
+    grammar, sequence = _grammar(["paid", "—", "five", "x"], words, names, groups)
+    assert "paid ( [sp] five | r_1 ) x" in grammar  # "—" allows a pause
+    assert _path_taken(["paid", "r_1", "x"], sequence, groups)[1] == ("r_1", range(1, 3))

@@ -70,4 +70,7 @@ class KnownTextAligner(Engine, Protocol):
     def handles(self, text: str, language: str | None) -> bool:
         """Whether this text (in this language, or guessed when None) is one it can align."""
 
-    def align(self, audio: np.ndarray, tokens: list[str]) -> TokenTimes | None: ...
+    def align(
+        self, audio: np.ndarray, tokens: list[str], readings: dict[tuple[int, int], list[str]] | None = None
+    ) -> TokenTimes | None:
+        """Times of ``tokens``; ``readings``: other ways of saying runs of them (the aligner picks what was said)."""

@@ -15,7 +15,9 @@ speech when there is none; the output says which pieces and why.
 from __future__ import annotations
 
 import logging
+import re
 import time
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
@@ -44,7 +46,12 @@ LONG_AUDIO_S = 60.0
 MAX_PIECE_S = 30.0
 MIN_PIECE_S = 8.0
 PAUSE_SEARCH_S = 0.6
+_EDGE_MARKS = "\"'“”‘’«»()[]{}<>,;:!?…*."
 _RANK = {"aligned": 0, "matched": 1, "interpolated": 2}
+# An amount with cents, also read without its units ("$12.80": "twelve eighty").
+_MONEY = re.compile(r"^[$£€](?P<whole>[0-9]+)\.(?P<cents>[1-9][0-9])$")
+# {(first, end): [reading, ...]}: spoken tokens first..end-1 say one written token, which may be read these ways.
+Readings = dict[tuple[int, int], list[str]]
 
 
 class ForcedAligner:
@@ -68,8 +75,8 @@ class ForcedAligner:
             return self.english.supports(language)
         return self.english.known_share(text) >= ENGLISH_SHARE
 
-    def align(self, audio: np.ndarray, tokens: list[str]) -> TokenTimes | None:
-        return self.english.align(audio, tokens)
+    def align(self, audio: np.ndarray, tokens: list[str], readings: Readings | None = None) -> TokenTimes | None:
+        return self.english.align(audio, tokens, readings)
 
     def phones(self, word: str) -> str | None:
         """Dictionary phones of an English word: how the script check tells words that sound alike."""
@@ -93,6 +100,7 @@ class Piece:
     start: float
     end: float
     label: str = ""
+    readings: Readings = field(default_factory=dict)  # other readings of runs of ``tokens`` (indices in the piece)
 
 
 @dataclass
@@ -169,6 +177,24 @@ def spoken_token_map(original: Sequence[str], spoken: Sequence[str], respell: Re
     return mapping
 
 
+def written_readings(original: Sequence[str], owners: Sequence[Sequence[int]]) -> Readings:
+    """Other readings of the written tokens with a digit or currency sign, by the spoken tokens that say them.
+
+    The normaliser reads "$12.80" one way ("twelve dollars eighty"); a speaker may say "twelve eighty",
+    and a voice phonemised by espeak-ng says "dollar twelve point eight zero". The token as written
+    is one more reading (the aligner pronounces it through espeak-ng), and an amount of money also
+    "twelve eighty"; the aligner takes whichever the audio says.
+    """
+    readings: Readings = {}
+    for token, indices in zip(original, owners, strict=True):
+        written = token.strip(_EDGE_MARKS)
+        if indices and any(ch.isdigit() or unicodedata.category(ch) == "Sc" for ch in written):
+            money = _MONEY.match(written)
+            short = [normalize_english(f"{money['whole']} {money['cents']}")] if money else []
+            readings[(indices[0], indices[-1] + 1)] = [written, *short]
+    return readings
+
+
 def _fill_owners(owners: list[int | None], count: int) -> None:
     """Spoken tokens with no original (insertions) belong to the original before them."""
     previous = 0
@@ -238,7 +264,8 @@ def time_pieces(
             "end": round(piece.end, 3),
             "words": len(piece.tokens),
         }
-        times = aligner.align(segment, piece.tokens) if segment.size else None
+        readings = {"readings": piece.readings} if piece.readings else {}  # tts's aligners never get any
+        times = aligner.align(segment, piece.tokens, **readings) if segment.size else None
         reason = "no alignment found" if times is None else implausible(times, len(segment) / SPEECH_SAMPLE_RATE)
         if reason is None:
             spans = times.times

@@ -16,7 +16,16 @@ from ..errors import EngineUnavailable
 from ..media.text_normalize import normalize_english
 from ..metrics import elapsed_ms, timed
 from ..settings import TIMING_ENGINES
-from .aligner import LONG_AUDIO_S, Piece, Respell, cut_pieces, known_text_transcript, spoken_token_map, spread_evenly
+from .aligner import (
+    LONG_AUDIO_S,
+    Piece,
+    Respell,
+    cut_pieces,
+    known_text_transcript,
+    spoken_token_map,
+    spread_evenly,
+    written_readings,
+)
 from .chunk_timer import ChunkTimer
 from .recognised_alignment import align_recognised, marked_pieces, with_closing_marks
 from .recogniser_mapping import align_known_text, known_text_spans
@@ -222,8 +231,9 @@ def align_known_audio(
     approximate: list[tuple[float, float]] = []
     if duration > LONG_AUDIO_S:
         approximate = _approximate_times(audio, spoken_text, recogniser)
-    marked = with_closing_marks(text.split(), tokens, spoken_token_map(text.split(), tokens, respell))
-    pieces = marked_pieces(cut_pieces(audio, tokens, approximate), marked)  # a pause allowed after "Dr."
+    owners = spoken_token_map(text.split(), tokens, respell)
+    marked = with_closing_marks(text.split(), tokens, owners)  # a pause allowed after "Dr."
+    pieces = marked_pieces(cut_pieces(audio, tokens, approximate), marked, written_readings(text.split(), owners))
     transcript = known_text_transcript(
         aligner, audio, text, spoken_text, pieces, recogniser, recogniser_name=name, respell=respell
     )

@@ -20,7 +20,7 @@ from ..audio_rates import SPEECH_SAMPLE_RATE
 from ..engines.roles import KnownTextAligner
 from ..media.text_normalize import normalize_english
 from ..words import Word
-from .aligner import Piece, cut_pieces, spoken_token_map, time_pieces
+from .aligner import Piece, Readings, cut_pieces, spoken_token_map, time_pieces, written_readings
 from .recogniser_mapping import settle_words
 from .sphinx import PAUSE_AFTER
 from .transcript import Segment, TimedWord, Transcript, timed_by_counts
@@ -87,10 +87,20 @@ def with_closing_marks(tokens: list[str], spoken_tokens: list[str], owners: list
     return marked
 
 
-def marked_pieces(pieces: list[Piece], marked: list[str]) -> list[Piece]:
+def marked_pieces(pieces: list[Piece], marked: list[str], readings: Readings | None = None) -> list[Piece]:
     """``pieces`` aligning ``marked`` (:func:`with_closing_marks`), cut where they were: an abbreviation's
-    full stop allows a pause, it does not end a sentence where long audio may be cut."""
-    return [replace(piece, tokens=marked[piece.first : piece.first + len(piece.tokens)]) for piece in pieces]
+    full stop allows a pause, it does not end a sentence where long audio may be cut. Each piece also
+    gets the other ``readings`` (:func:`.aligner.written_readings`) of the runs inside it."""
+    result = []
+    for piece in pieces:
+        end = piece.first + len(piece.tokens)
+        inside = {
+            (first - piece.first, last - piece.first): others
+            for (first, last), others in (readings or {}).items()
+            if piece.first <= first and last <= end
+        }
+        result.append(replace(piece, tokens=marked[piece.first : end], readings=inside))
+    return result
 
 
 def align_recognised(aligner: KnownTextAligner, audio: np.ndarray, transcript: Transcript) -> Transcript | None:
@@ -107,7 +117,8 @@ def align_recognised(aligner: KnownTextAligner, audio: np.ndarray, transcript: T
     for word, indices in zip(heard, owners, strict=True):
         for index in indices:
             rough[index] = (word.start, word.end)
-    pieces = marked_pieces(cut_pieces(audio, spoken_tokens, rough), with_closing_marks(said, spoken_tokens, owners))
+    marked = with_closing_marks(said, spoken_tokens, owners)
+    pieces = marked_pieces(cut_pieces(audio, spoken_tokens, rough), marked, written_readings(said, owners))
     spoken = time_pieces(aligner, audio, pieces, len(spoken_tokens), recogniser=None)
     spans: list[tuple[float, float]] = []
     methods: list[str] = []

@@ -56,6 +56,7 @@ DITHER_DBFS = -60.0
 ATTEMPTS = ((1e-60, 0), (1e-80, 1), (1e-40, 2))
 PAUSE_AFTER = re.compile(r"[,.;:!?…—–\-\"”’)\]]$")
 _GRAMMAR_NAME = re.compile(r"^[a-z][a-z']*$")
+_READING_EDGES = "\"'“”‘’«»()[]{}<>,;:!?…*. "
 _NOT_WORDS = {PAUSE, "<s>", "</s>", "<sil>", "(NULL)", "[NOISE]"}
 
 
@@ -182,31 +183,52 @@ class SphinxAligner:
             self._searches[beam] = _Search(beam)
         return self._searches[beam]
 
-    def align(self, audio: np.ndarray, tokens: list[str]) -> TokenTimes | None:
-        """Times of ``tokens`` (spoken forms, punctuation attached) in 16 kHz ``audio``; None when not found."""
+    def align(
+        self, audio: np.ndarray, tokens: list[str], readings: dict[tuple[int, int], list[str]] | None = None
+    ) -> TokenTimes | None:
+        """Times of ``tokens`` (spoken forms, punctuation attached) in 16 kHz ``audio``; None when not found.
+
+        ``readings`` maps a run of tokens, ``(first, end)``, that says one written token ("twelve dollars
+        eighty" for "$12.80") to other ways of saying it ("$12.80", pronounced by espeak-ng as "dollar
+        twelve point eight zero"): the grammar offers them as alternatives and the search takes the one
+        the audio says; when it takes another reading, the run's tokens share that reading's span.
+        """
         token_words = [dictionary_words(token) for token in tokens]
         if not any(token_words):
             return TokenTimes([None] * len(tokens), [0] * len(tokens))
         if audio.size < SPEECH_SAMPLE_RATE * FRAME_S * 3 * sum(map(len, token_words)):
             return None  # shorter than three frames a word: nothing to find
+        others = _usable_readings(readings or {}, token_words)
         with self._lock:
-            pronounced = self.pronouncer.pronounce(word for words in token_words for word in words)
-            names = {word: _grammar_name(word, source) for word, (_phones, source) in pronounced.items()}
-            grammar, sequence = _grammar(tokens, token_words, names)
+            spoken = {word: None for words in token_words for word in words}
+            pronounced = self.pronouncer.pronounce([*spoken, *(word for words in others.values() for word in words)])
+            names = {
+                word: _grammar_name(word, source) for word, (_phones, source) in pronounced.items() if word in spoken
+            }
+            aliases = {word: _reading_name(word) for words in others.values() for word in words if word in pronounced}
+            groups = {
+                first: (end, [aliases[word] for word in words if word in aliases])
+                for (first, end), words in others.items()
+                if any(word in aliases for word in words)
+            }
+            grammar, sequence = _grammar(tokens, token_words, names, groups)
             if not sequence:
                 return TokenTimes([None] * len(tokens), [0] * len(tokens))
             entries = {
                 names[word]: phones
                 for word, (phones, source) in pronounced.items()
-                if names[word] != word or source != "dictionary"
+                if word in names and (names[word] != word or source != "dictionary")
             }
+            entries.update({alias: pronounced[word][0] for word, alias in aliases.items()})
+            words_of = {alias: [word] for word, alias in aliases.items()}
             padded = padded_audio(audio)
             for beam, seed in ATTEMPTS:
                 search = self._search(beam)
                 search.ensure(entries)
                 found = search.run(_pcm(padded, seed), grammar)
-                if found is not None and [word for word, *_rest in found] == [name for name, _t in sequence]:
-                    return _token_times(padded, found, sequence, tokens, token_words, pronounced)
+                taken = None if found is None else _path_taken([word for word, *_rest in found], sequence, groups)
+                if taken is not None:
+                    return _token_times(padded, found, taken, tokens, token_words, pronounced, words_of)
                 log.info(
                     "pocketsphinx search failed (beam %g, %s words): %s",
                     beam,
@@ -264,20 +286,74 @@ def _grammar_name(word: str, source: str) -> str:
     return "w_" + hashlib.sha1(word.encode()).hexdigest()[:12]
 
 
-def _grammar(tokens: list[str], token_words: list[list[str]], names: dict[str, str]) -> tuple[str, list]:
-    """The JSGF text ``[sp] w1 w2 [sp] ...`` and the (grammar word, token index) sequence it forces."""
+def _reading_name(word: str) -> str:
+    """A grammar word for another reading, never the same as a word of the text itself."""
+    return "r_" + hashlib.sha1(word.encode()).hexdigest()[:12]
+
+
+def _usable_readings(readings: dict[tuple[int, int], list[str]], token_words: list[list[str]]) -> dict:
+    """``readings`` as {(first, end): [reading, ...]} for runs inside the text that say something,
+    not overlapping an earlier run; each reading is one grammar word (its edge punctuation dropped)."""
+    usable: dict[tuple[int, int], list[str]] = {}
+    taken_until = 0
+    for (first, end), texts in sorted(readings.items()):
+        words = [text.strip(_READING_EDGES).casefold() for text in texts]
+        words = list(dict.fromkeys(word for word in words if word))
+        if first >= taken_until and 0 <= first < end <= len(token_words) and words and any(token_words[first:end]):
+            usable[(first, end)] = words
+            taken_until = end
+    return usable
+
+
+def _grammar(
+    tokens: list[str], token_words: list[list[str]], names: dict[str, str], groups: dict | None = None
+) -> tuple[str, list]:
+    """The JSGF text ``[sp] w1 w2 [sp] ...`` and the (grammar word, token index) sequence it forces.
+
+    ``groups`` maps a first token index to (end, [grammar words]): the tokens ``first..end`` become
+    ``( w1 w2 | r_1 | r_2 )``, the text's words or any one of the other readings.
+    """
+    groups = groups or {}
     parts = [f"[{PAUSE}]"]
     sequence: list[tuple[str, int]] = []
+    closing: dict[int, list[str]] = {end - 1: others for end, others in groups.values()}
     for index, (token, words) in enumerate(zip(tokens, token_words, strict=True)):
+        if index in groups:
+            parts.append("(")
         for word in words:
             if word in names:
                 parts.append(names[word])
                 sequence.append((names[word], index))
+        if index in closing:
+            parts.append("| " + " | ".join(closing[index]) + " )")
         if PAUSE_AFTER.search(token) and parts[-1] != f"[{PAUSE}]":
             parts.append(f"[{PAUSE}]")
     if parts[-1] != f"[{PAUSE}]":
         parts.append(f"[{PAUSE}]")
     return "#JSGF V1.0;\ngrammar text;\npublic <text> = " + " ".join(parts) + " ;\n", sequence
+
+
+def _path_taken(found: list[str], sequence: list[tuple[str, int]], groups: dict) -> list | None:
+    """(grammar word, token indices it says) for each word found, or None when the words found are
+    not a path through the grammar (the search gave up early)."""
+    group_of = {at: (first, end, set(names)) for first, (end, names) in groups.items() for at in range(first, end)}
+    taken: list[tuple[str, range]] = []
+    position = step = 0
+    while step < len(sequence):
+        name, index = sequence[step]
+        first, end, others = group_of.get(index, (index, index, set()))
+        if position < len(found) and found[position] in others:
+            taken.append((found[position], range(first, end)))
+            position += 1
+            while step < len(sequence) and sequence[step][1] < end:
+                step += 1
+            continue
+        if position >= len(found) or found[position] != name:
+            return None
+        taken.append((name, range(index, index + 1)))
+        position += 1
+        step += 1
+    return taken if position == len(found) else None
 
 
 def _pcm(audio: np.ndarray, seed: int) -> bytes:
@@ -306,19 +382,35 @@ def _starts_voiceless_stop(words: list[str], pronounced: dict) -> bool:
     return bool(phones) and phones[0] in VOICELESS_STOPS
 
 
-def _token_times(padded, found, sequence, tokens, token_words, pronounced) -> TokenTimes:
-    """Token spans in the unpadded audio; a token after a pause starts at its acoustic onset."""
+def _token_times(padded, found, taken, tokens, token_words, pronounced, words_of=None) -> TokenTimes:
+    """Token spans in the unpadded audio; a token after a pause starts at its acoustic onset.
+
+    A word of another reading (``words_of``: its grammar word -> the reading) says a run of tokens:
+    its span is shared among them in order, in proportion to their phones, so they stay ordered and
+    never overlap.
+    """
+    words_of = words_of or {}
     times: list[tuple[float, float] | None] = [None] * len(tokens)
     length = padded.size / SPEECH_SAMPLE_RATE - 2 * PADDING_S
+    phones = [sum(_arpabet_count(pronounced[word][0]) for word in words if word in pronounced) for words in token_words]
 
     def unpadded(seconds: float) -> float:
         return min(max(seconds - PADDING_S, 0.0), length)
 
-    for (_word, first, last, pause), (_name, index) in zip(found, sequence, strict=True):
+    for (_word, first, last, pause), (name, indices) in zip(found, taken, strict=True):
+        index = indices[0]
         start, end = frame_time(first), frame_time(last + 1)
-        if pause is not None and times[index] is None and not _starts_voiceless_stop(token_words[index], pronounced):
+        said = words_of.get(name, token_words[index])
+        if pause is not None and times[index] is None and not _starts_voiceless_stop(said, pronounced):
             start = acoustic_onset(padded, SPEECH_SAMPLE_RATE, start, frame_time(pause), end)
         start, end = unpadded(start), unpadded(end)
+        if len(indices) > 1:
+            weights = [phones[position] for position in indices]
+            total, cursor = sum(weights) or 1, 0
+            for position, weight in zip(indices, weights, strict=True):
+                share = (start + (end - start) * cursor / total, start + (end - start) * (cursor + weight) / total)
+                cursor += weight
+                times[position] = share if weight else None
+            continue
         times[index] = (start, end) if times[index] is None else (times[index][0], end)
-    phones = [sum(_arpabet_count(pronounced[word][0]) for word in words if word in pronounced) for words in token_words]
     return TokenTimes(times, phones)
