@@ -33,12 +33,19 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import random
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+# The check's cost is its CPU time per audio second. CTranslate2 (tiny.en) and onnxruntime spread one
+# decode over every core and their idle threads spin, so with 2 threads the CPU time grows with how
+# idle the machine is (measured: fresh-3 0.136 with 2 threads on an idle machine, 0.088 with one;
+# same words, same wall time). One thread measures the work itself; set OMP_NUM_THREADS to override.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
 

@@ -98,6 +98,20 @@ def test_a_word_in_a_dispute_the_text_wins_is_voted_alone(answer, dropped, inste
     assert (1 in review.misheard_heard) is not bool(instead)  # a word said instead stays an extra word
 
 
+def test_only_votes_that_all_find_a_mishearing_excuse_the_recognisers_word_errors():
+    """The check's word-error-rate rule is the recogniser's when every dispute was misheard (tiny.en
+    hearing espeak-ng's "novels one by one" as "levels were, I worked"), not when a word was voted out."""
+    tokens = ["The", "old", "captain", "ordered", "the", "sailors"]
+    keys = ["the", "young", "kept", "in", "ordered", "the", "sailors"]
+    heard = [HeardWord(key, key, 0.2 * i, 0.2 * i + 0.15, 0.9) for i, key in enumerate(keys)]
+    match = match_words([token.lower() for token in tokens], keys)
+    spans = [(0.2 * k, 0.2 * k + 0.15) for k in range(len(tokens))].__getitem__
+    audio = np.zeros(2 * 16000, dtype=np.float32)
+    for answers, excused in (([0, 0], True), ([0, 1], False), ([1], False)):
+        review = acoustic_vote.review(ScriptedChoices(answers), audio, tokens, heard, match, {1, 2}, {1}, {1}, spans)
+        assert review.all_misheard is excused, answers
+
+
 def test_votes_do_not_fail_a_word_whose_pronunciation_is_guessed():
     """A name the dictionary lacks is aligned with a guessed pronunciation: losing a vote then says as
     much about the guess as about the audio, so it stays doubtful (squeezing can still fail it)."""

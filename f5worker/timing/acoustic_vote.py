@@ -267,6 +267,11 @@ class Review:
     cut: int | None = None  # the cut-off vote: the last token, said only in part
 
     @property
+    def all_misheard(self) -> bool:
+        """Every dispute voted a mishearing, with no word voted out alone."""
+        return bool(self.votes) and all(vote.misheard and not vote.dropped for vote in self.votes)
+
+    @property
     def misheard_heard(self) -> set[int]:
         return {h for vote in self.votes if vote.misheard for h in vote.heard if h not in vote.said_instead}
 
