@@ -19,7 +19,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import numpy as np
 
@@ -27,24 +26,10 @@ from ..audio_rates import F5_SAMPLE_RATE, SPEECH_SAMPLE_RATE
 from ..job_signals import JobSignals
 from ..media.encode import resample
 from ..timing.aligner import Respell
-from ..timing.script_check import ScriptCheck
+from ..timing.script_check import ScriptCheck, ScriptChecker
 from .tts_plan import PlannedChunk
 
 VERIFY_MODES = ("off", "check", "retake")
-
-
-class ChunkChecker(Protocol):
-    """The script check as retakes use it (:class:`f5worker.timing.script_check.ScriptChecker`)."""
-
-    def check(
-        self,
-        audio: np.ndarray,
-        text: str,
-        language: str | None = None,
-        *,
-        spoken_text: str | None = None,
-        respell: Respell = None,
-    ) -> ScriptCheck: ...
 
 
 def take_seed(first_seed: int, take: int) -> int:
@@ -90,7 +75,7 @@ class Retakes:
 
     def __init__(
         self,
-        checker: ChunkChecker,
+        checker: ScriptChecker,
         mode: str,
         max_retakes: int,
         signals: JobSignals,

@@ -189,8 +189,8 @@ class ScriptChecker:
         aligner = self.aligner if self.aligner is not None and self.aligner.handles(text, language) else None
         english = aligner is not None or (language or "en").split("-")[0] == "en"
         spoken = spoken_text if spoken_text is not None else (normalize_english(text) if english else text)
-        tokens = spoken.split()
-        owners = [indices for indices in spoken_token_map(text.split(), tokens, respell)]
+        tokens, typed = spoken.split(), text.split()
+        owners = spoken_token_map(typed, tokens, respell)
         position_of = {index: owner for owner, indices in enumerate(owners) for index in indices}
         checked, not_checked, reasons = [], [], []
 
@@ -223,10 +223,10 @@ class ScriptChecker:
             words = [WordCheck(token, position_of.get(k, 0), "doubtful", 0.5) for k, token in enumerate(tokens)]
             return ScriptCheck("unchecked", None, words, checked=checked, not_checked=not_checked, reasons=reasons)
         result = ScriptCheck("pass", None, [], checked=checked, not_checked=not_checked, reasons=reasons)
-        numbers = text_numbers(text.split(), [[normalize_token(tokens[i]) for i in indices] for indices in owners])
+        numbers = text_numbers(typed, [[normalize_token(tokens[i]) for i in indices] for indices in owners])
         # Words read out of digits: a number has several readings ("nineteen (hundred and) eighty-seven"),
         # so how long the text's reading takes says nothing of a repeat.
-        read_out = {i for owner, indices in enumerate(owners) if digits_in(text.split()[owner]) for i in indices}
+        read_out = {i for owner, indices in enumerate(owners) if digits_in(typed[owner]) for i in indices}
         return _judge(audio, tokens, position_of, heard_words, aligned, english, result, aligner, numbers, read_out)
 
 
