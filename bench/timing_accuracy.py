@@ -287,21 +287,25 @@ def timed(engines, item: Item, score: Score, verbose: bool, label: str, dump=Non
 
 DUMP_COLUMNS = (
     "set", "method", "speaker", "text", "word", "after_pause", "truth_s", "start_s", "error_ms",
-    "first_phoneme", "previous_phoneme", "gap_ms", "closure_offset_ms",
+    "first_phoneme", "previous_phoneme", "gap_ms", "closure_offset_ms", "onset_offset_ms",
 )  # fmt: skip
 
 
 def dump_row(name, label, item: Item, word, after_pause, truth, start, phonetics) -> list:
     """One --dump CSV row: a timed word, its signed error, its phonemes, (Piper) its gap token's length, and for
-    a voiceless stop after a vowel in running speech, where the audio says its closure starts (vs the truth)."""
+    a voiceless stop after a vowel in running speech, where the audio says its closure starts, and for a vowel
+    after a pause, where the audio says its sound starts (both vs the truth)."""
     first, previous = phonetics.get("first_phoneme", ""), phonetics.get("previous_phoneme", "")
-    closure = ""
+    closure = onset = ""
     if not after_pause and (phoneme_class(previous), phoneme_class(first)) == ("vowel", "voiceless stop"):
         found = closure_start(item.audio, truth)
         closure = "" if found is None else f"{(found - truth) * 1000:+.1f}"
+    if after_pause and phoneme_class(first) == "vowel":
+        found = sound_onset(item.audio, truth)
+        onset = "" if found is None else f"{(found - truth) * 1000:+.1f}"
     return [
         name, label, item.speaker, item.text, word, int(after_pause), f"{truth:.4f}", f"{start:.4f}",
-        f"{(start - truth) * 1000:+.1f}", first, previous, phonetics.get("gap_ms", ""), closure,
+        f"{(start - truth) * 1000:+.1f}", first, previous, phonetics.get("gap_ms", ""), closure, onset,
     ]  # fmt: skip
 
 
@@ -349,10 +353,20 @@ def closure_start(audio: np.ndarray, truth_s: float) -> float | None:
     return None if found == at else length - found
 
 
+def sound_onset(audio: np.ndarray, truth_s: float) -> float | None:
+    """Where a vowel after a pause starts sounding, from the audio alone: the rise out of the pause (the
+    worker's own onset rule, searched around the true start instead of the aligner's); None when unclear."""
+    from f5worker.timing.onsets import REACH_S, acoustic_onset
+
+    found = acoustic_onset(audio, 16000, truth_s, max(truth_s - REACH_S, 0.0), truth_s + 3 * REACH_S)
+    return None if found == truth_s else found
+
+
 def print_classes(word_rows: list[list]) -> None:
     """Signed error by (after a pause?, class of the phoneme before, class of the first): which kinds of word
     start make each set's mean and p95; then, where a vowel runs into a word's voiceless stop, where the audio
-    itself puts the closure's start against the truth, beside the aligner's error there."""
+    itself puts the closure's start against the truth, and where a vowel after a pause starts sounding, each beside
+    the aligner's error there (labels and sound agree on espeak-ng; docs/notes/issue-22-onsets-3.md)."""
     column = {name: index for index, name in enumerate(DUMP_COLUMNS)}
     for set_name in dict.fromkeys(row[0] for row in word_rows if row[column["first_phoneme"]]):
         rows = [row for row in word_rows if row[0] == set_name and row[column["method"]] == "new"]
@@ -373,14 +387,18 @@ def print_classes(word_rows: list[list]) -> None:
                 f"{np.percentile(np.abs(group), 95):>6.1f} {100 * np.abs(group).sum() / total:>8.1f} "
                 f"{int((np.abs(group) > p95).sum()):>5}"
             )
-        offset = column["closure_offset_ms"]
-        landmarks = [(float(row[offset]), error) for row, error in zip(rows, errors, strict=True) if row[offset]]
-        if landmarks:
-            closure, aligner = np.median(np.array(landmarks), axis=0)
-            print(
-                f"running vowel -> voiceless stop, {len(landmarks)} words: the audio's closure starts "
-                f"{closure:+.1f} ms from the true start (median); the aligner's error {aligner:+.1f} ms"
-            )
+        for offset_name, where, what in (
+            ("closure_offset_ms", "running vowel -> voiceless stop", "closure starts"),
+            ("onset_offset_ms", "pause -> vowel", "sound starts"),
+        ):
+            offset = column[offset_name]
+            landmarks = [(float(row[offset]), error) for row, error in zip(rows, errors, strict=True) if row[offset]]
+            if landmarks:
+                landmark, aligner = np.median(np.array(landmarks), axis=0)
+                print(
+                    f"{where}, {len(landmarks)} words: the audio's {what} {landmark:+.1f} ms from the true "
+                    f"start (median); the aligner's error {aligner:+.1f} ms"
+                )
 
 
 def main(argv=None) -> int:

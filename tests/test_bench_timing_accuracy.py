@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import numpy as np
+
 from tests.helpers import REPO, run_bench_smoke
 
 
@@ -36,7 +38,7 @@ def test_a_subset_and_every_words_error_with_its_phonemes(tmp_path):
     assert rows == {"natural", "espeak clean"}, result.stdout
     assert "pause: pause -> " in result.stdout and "% of sum" in result.stdout  # --by-class's table
     every = list(csv.DictReader(dump.open()))
-    assert {word["set"] for word in every} == {"natural", "espeak clean"} and "closure_offset_ms" in every[0]
+    assert {word["set"] for word in every} == {"natural", "espeak clean"} and "onset_offset_ms" in every[0]
     espeak = [word for word in every if word["set"] == "espeak clean"]
     # espeak-ng gives no phonemes: the CMU dictionary's ("He opened the window ...").
     assert (espeak[0]["first_phoneme"], espeak[0]["previous_phoneme"], espeak[1]["first_phoneme"]) == ("HH", "^", "OW")
@@ -47,3 +49,16 @@ def test_a_subset_and_every_words_error_with_its_phonemes(tmp_path):
     running = [word for word in words if word["after_pause"] == "0"]
     assert running and all(float(word["gap_ms"]) >= 0 for word in running)
     assert all(abs(float(w["error_ms"]) - (float(w["start_s"]) - float(w["truth_s"])) * 1000) < 0.2 for w in words)
+
+
+def test_the_sound_onset_landmark_is_read_from_the_audio_not_the_truth():
+    """The label audit's landmark: a vowel's rise out of a pause, found around a true start that is off by 20 ms."""
+    sys.path.insert(0, str(REPO / "bench"))
+    from timing_accuracy import sound_onset
+
+    rate, start = 16000, 0.5
+    times = np.arange(rate) / rate
+    audio = np.random.default_rng(0).standard_normal(rate) * 1e-4
+    audio[times >= start] += 0.3 * np.sin(2 * np.pi * 150 * times[times >= start])
+    assert abs(sound_onset(audio.astype(np.float32), start + 0.02) - start) < 0.005
+    assert sound_onset(np.zeros(rate, dtype=np.float32), start) is None  # no rise: no landmark

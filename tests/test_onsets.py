@@ -39,7 +39,23 @@ def test_without_a_clear_rise_the_boundary_is_kept():
     assert acoustic_onset(no_pause_before, RATE, 0.001, 0.0, 0.6) == 0.001
 
 
-def test_an_onset_is_never_moved_further_than_the_reach():
-    audio = pause_then_sound(0.45, floor=1e-3, level=0.2)
+def test_a_word_started_inside_the_pause_moves_to_where_the_pause_ends_however_far():
+    """The search may stretch a word's first phone over the pause before it; no word starts in silence."""
+    audio = pause_then_sound(0.45, floor=1e-4, level=0.2)
+    for boundary in (0.45 - 2 * REACH_S, 0.45 - 3 * REACH_S):
+        assert abs(acoustic_onset(audio, RATE, boundary, 0.05, 0.6) - 0.45) < 0.005, boundary
+
+
+def test_an_onset_past_sound_is_never_moved_further_than_the_reach():
+    """Beyond the reach only across silence: a weak sound (15 dB over the floor) ends the pause there."""
+    audio = pause_then_sound(0.45, floor=1e-4, level=0.2)
+    weak_from = round((0.45 - 2 * REACH_S) * RATE)
+    audio[weak_from : round(0.45 * RATE)] *= 10 ** (15 / 20)
+    boundary = 0.45 - 2 * REACH_S - 0.01
+    assert acoustic_onset(audio, RATE, boundary, 0.05, 0.6) == boundary
+
+
+def test_noise_close_to_the_speech_keeps_a_boundary_inside_the_pause():
+    audio = pause_then_sound(0.45, floor=0.02, level=0.2)  # about 20 dB between pause and sound
     boundary = 0.45 - 2 * REACH_S
     assert acoustic_onset(audio, RATE, boundary, 0.05, 0.6) == boundary
