@@ -131,7 +131,8 @@ def check_cues(cues: list[Cue], options: CaptionOptions, fmt: str, slack: float)
         assert duration <= options.max_caption_s + slack or _single_word(cue), f"{where}: longer than max_caption_s"
         at_max = duration >= options.max_caption_s - slack
         if not (capped or at_max):
-            speed = _visible_chars(cue) / duration
+            # Over the duration the format could have written (ASS keeps centiseconds: a 0.132 s cue reads 0.13).
+            speed = _visible_chars(cue) / (duration + slack)
             assert speed <= options.max_chars_per_s + 0.5, f"{where}: {speed:.1f} characters a second"
 
 

@@ -13,7 +13,7 @@ import pysubs2
 import pytest
 import srt
 import webvtt
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from webvtt.models import Timestamp
 
@@ -650,6 +650,20 @@ SPEECH_TOKEN = st.tuples(
 
 @PROPERTY_SETTINGS
 @given(tokens=st.lists(SPEECH_TOKEN, min_size=1, max_size=50), options=OPTIONS)
+@example(  # found by CI: 7 characters stretched to 0.132 s for 53 a second, which ASS writes as 0.13 s
+    tokens=[("£13.60.", 0.125, 0.0)],
+    options=CaptionOptions(
+        max_chars_per_line=10,
+        max_lines=1,
+        max_caption_s=1.0,
+        max_chars_per_s=53.0,
+        min_gap_s=0.0,
+        pause_split_s=1.0,
+        min_caption_s=0.0,
+        smart_line_breaks=False,
+        karaoke=False,
+    ),
+)
 def test_speech_like_input_meets_every_caption_rule(tokens, options):
     check_timing_files(render_timing_files(speech_like(tokens), TIMING_FORMATS, options), options)
 
