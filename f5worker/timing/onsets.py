@@ -42,17 +42,19 @@ def acoustic_onset(audio: np.ndarray, rate: int, boundary: float, earliest: floa
     """
     window = max(1, round(WINDOW_S * rate))
     hop = max(1, round(HOP_S * rate))
-    boundary = _pause_end(audio, rate, boundary, earliest, latest, window, hop)
     first = max(0, round(max(earliest, boundary - REACH_S) * rate))
-    last = min(audio.size, round(min(latest, boundary + max(REACH_S, PEAK_S)) * rate) + window)
+    last = min(audio.size, round(latest * rate) + window)
     if last - first < 4 * window or round(boundary * rate) <= first:
         return boundary
     times, level = _levels(audio, rate, first, last, window, hop)
     before = times < boundary
-    after = (times >= boundary) & (times <= boundary + PEAK_S)
-    if before.sum() < 3 or not after.any():
+    if before.sum() < 3:
         return boundary
     floor = float(np.percentile(level[before], 10))
+    boundary = _pause_end(times, level, boundary, floor)
+    after = (times >= boundary) & (times <= boundary + PEAK_S)
+    if not after.any():
+        return boundary
     peak_index = int(np.flatnonzero(after)[np.argmax(level[after])])
     peak = float(level[peak_index])
     if peak - floor < MIN_CONTRAST_DB:
@@ -72,18 +74,11 @@ def _levels(audio: np.ndarray, rate: int, first: int, last: int, window: int, ho
     return first / rate + (np.arange(power.size) * hop + window / 2) / rate, 10 * np.log10(power + 1e-12)
 
 
-def _pause_end(audio, rate: int, boundary: float, earliest: float, latest: float, window: int, hop: int) -> float:
-    """``boundary``, or where the pause it lies in ends when the audio stays at the pause's floor (within
-    ``SILENT_DB`` of it) for longer than the onset search's reach, searched up to ``latest``; kept where the
-    speech rises less than ``MIN_CONTRAST_DB`` above the floor (noise masks where the pause ends)."""
-    first = max(0, round(max(earliest, boundary - REACH_S) * rate))
-    last = min(audio.size, round(latest * rate) + window)
-    if last - first < 4 * window or round(boundary * rate) <= first:
-        return boundary
-    times, level = _levels(audio, rate, first, last, window, hop)
-    before = times < boundary
-    floor = float(np.percentile(level[before], 10)) if before.sum() >= 3 else None
-    if floor is None or level.max() - floor < MIN_CONTRAST_DB:  # noise close to the speech: pause unclear
+def _pause_end(times: np.ndarray, level: np.ndarray, boundary: float, floor: float) -> float:
+    """``boundary``, or where the pause it lies in ends when the level stays at the pause's ``floor`` (within
+    ``SILENT_DB`` of it) for longer than the onset search's reach; kept where the speech rises less than
+    ``MIN_CONTRAST_DB`` above the floor (noise masks where the pause ends)."""
+    if level.max() - floor < MIN_CONTRAST_DB:
         return boundary
     loud = np.flatnonzero((times >= boundary) & (level > floor + SILENT_DB))
     if not loud.size or times[loud[0]] - boundary <= REACH_S:  # within reach: the onset search finds it
