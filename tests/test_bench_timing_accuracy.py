@@ -25,7 +25,7 @@ def test_a_subset_and_every_words_error_with_its_phonemes(tmp_path):
     result = subprocess.run(
         [sys.executable, str(REPO / "bench" / "timing_accuracy.py"), "--smoke", "--only", "natural"]
         + ["--only", "espeak clean"]
-        + ["--dump", str(dump), "--by-class"],
+        + ["--dump", str(dump), "--by-class", "--blank-share", "0.5"],
         cwd=REPO,
         env=dict(os.environ, HF_HUB_OFFLINE="1"),
         capture_output=True,
@@ -35,10 +35,17 @@ def test_a_subset_and_every_words_error_with_its_phonemes(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     rows = {line.split("  ")[0].strip() for line in result.stdout.splitlines() if " new " in line}
-    assert rows == {"natural", "espeak clean"}, result.stdout
+    assert rows == {"natural", "espeak clean", "natural b=0.5"}, result.stdout
     assert "pause: pause -> " in result.stdout and "% of sum" in result.stdout  # --by-class's table
     every = list(csv.DictReader(dump.open()))
-    assert {word["set"] for word in every} == {"natural", "espeak clean"} and "onset_offset_ms" in every[0]
+    assert {word["set"] for word in every} == {"natural", "espeak clean", "natural b=0.5"}
+    assert "onset_offset_ms" in every[0]
+    # The midpoint row reads the same audio (the aligner's starts are the same) with every truth as early or earlier.
+    piper_own = [word for word in every if word["set"] == "natural"]
+    midpoint = [word for word in every if word["set"] == "natural b=0.5"]
+    assert [w["start_s"] for w in midpoint] == [w["start_s"] for w in piper_own]
+    assert all(float(m["truth_s"]) <= float(p["truth_s"]) for m, p in zip(midpoint, piper_own, strict=True))
+    assert any(float(m["truth_s"]) < float(p["truth_s"]) for m, p in zip(midpoint, piper_own, strict=True))
     espeak = [word for word in every if word["set"] == "espeak clean"]
     # espeak-ng gives no phonemes: the CMU dictionary's ("He opened the window ...").
     assert (espeak[0]["first_phoneme"], espeak[0]["previous_phoneme"], espeak[1]["first_phoneme"]) == ("HH", "^", "OW")

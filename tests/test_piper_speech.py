@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.piper_speech import WORD_GAP, speak, word_times
+import pytest
+
+from tests.piper_speech import WORD_GAP, speak, split_blanks, word_times
 
 
 def test_every_word_is_timed_in_order_with_the_start_convention():
@@ -34,3 +36,21 @@ def test_words_that_espeak_joins_are_split_by_their_own_pronunciation():
     of, the = words[5], words[6]
     assert "ʌvðə" in joined  # espeak says "of the" as one run with no gap between the words
     assert of.end_s == the.start_s == the.first_phoneme_s and the.first_phoneme == "ð"
+
+
+def test_each_phonemes_blank_is_known_and_can_be_split_between_its_neighbours():
+    """The voice puts a blank token after every phoneme; piper counts it in the phoneme before. Splitting it at
+    another share moves each boundary back by the rest of the blank before it; the spans still tile the audio."""
+    utterance = speak("Yes, of course. The top of the hill was quiet.", noise_scale=0.0)
+    spans = utterance.phonemes
+    assert all(0 < span.blank_s < span.end_s - span.start_s for span in spans if span.phoneme not in "$")
+    assert split_blanks(utterance, 1.0).phonemes == spans
+    midpoint = split_blanks(utterance, 0.5).phonemes
+    assert [span.phoneme for span in midpoint] == [span.phoneme for span in spans]
+    assert midpoint[0].start_s == 0 and midpoint[-1].end_s == pytest.approx(spans[-1].end_s)
+    for before, after, own in zip(midpoint[:-1], midpoint[1:], spans[1:], strict=True):
+        assert after.start_s == pytest.approx(before.end_s)
+        assert after.start_s == pytest.approx(own.start_s - before.blank_s / 2)
+    starts = [word.start_s for word in word_times(utterance)]
+    earlier = [word.start_s for word in word_times(split_blanks(utterance, 0.5))]
+    assert all(m <= s for m, s in zip(earlier, starts, strict=True)) and earlier != starts

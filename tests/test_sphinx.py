@@ -109,3 +109,20 @@ def test_a_run_whose_first_token_says_nothing_still_takes_its_other_reading():
     grammar, sequence = _grammar(["paid", "—", "five", "x"], words, names, groups)
     assert "paid ( [sp] five | r_1 ) x" in grammar  # "—" allows a pause
     assert _path_taken(["paid", "r_1", "x"], sequence, groups)[1] == ("r_1", range(1, 3))
+
+
+def test_an_audios_word_times_do_not_depend_on_what_was_aligned_before(sphinx):
+    """pocketsphinx's front end keeps its noise and cepstral-mean estimates from one utterance to the next; a
+    warm worker must give one audio the same times whatever it aligned before (a word moved by 30 ms)."""
+    from tests.piper_speech import speak
+
+    texts = ["The old lighthouse stood alone at the edge of the cliff.", "Why would anyone build a house there?"]
+    said = [
+        speak(normalize_english(text), length_scale=1.25 - 0.4 * index, noise_scale=0.0)
+        for index, text in enumerate(texts)
+    ]
+    other = said[1].audio
+    first = sphinx.align(said[0].audio, texts[0].split())
+    for before in (other, (other + np.random.default_rng(3).standard_normal(other.size) * 0.02).astype(np.float32)):
+        sphinx.align(before, texts[1].split())
+        assert sphinx.align(said[0].audio, texts[0].split()) == first

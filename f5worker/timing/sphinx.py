@@ -12,7 +12,9 @@ another dither before the caller falls back to a recogniser.
 Times (issue 22, docs/notes/issue-22-onsets.md): the audio is padded at both ends with quiet at the
 recording's noise floor, so a lead-in shorter than the silence model's minimum can still be a pause;
 frame numbers become seconds with a shift measured against the frame-start stamp; and a word the
-search found after a pause starts where its sound rises out of that pause (:mod:`.onsets`).
+search found after a pause starts where its sound rises out of that pause (:mod:`.onsets`). The
+front end's adaptive state is reset and settled on each audio first, so an audio's times never depend
+on the audio aligned before it (docs/notes/issue-22-onsets-4.md).
 
 The acoustic model and the CMU dictionary ship inside the pocketsphinx wheel: nothing to download.
 """
@@ -51,6 +53,7 @@ PADDING_S = 2 * ((SILENCE_STATES - 1) * FRAME_S + WINDOW_S)
 # sound. A voiced stop's closure is voiced (audible), so its onset is found like any other.
 VOICELESS_STOPS = {"P", "T", "K", "CH"}
 PAUSE = "sp"
+_SETTLE = "settle"  # the one-word search that lets the front end hear an audio before it is aligned
 DITHER_DBFS = -60.0
 # (beam, dither seed) for the first try and the retries; the first is the measured configuration.
 ATTEMPTS = ((1e-60, 0), (1e-80, 1), (1e-40, 2))
@@ -92,6 +95,7 @@ class _Search:
             loglevel="FATAL",
         )
         self.decoder.add_word(PAUSE, "SIL", True)
+        self.decoder.add_jsgf_string(_SETTLE, f"#JSGF V1.0;\ngrammar {_SETTLE};\npublic <s> = {PAUSE};\n")
         self.added: set[str] = set()
 
     def lookup(self, word: str) -> str | None:
@@ -109,6 +113,7 @@ class _Search:
         """(word, first frame, last frame, first frame of the pause before it or None) of every grammar
         word found, or None when the search failed."""
         decoder = self.decoder
+        self._settle_front_end(pcm)
         decoder.add_jsgf_string("text", grammar)
         decoder.activate_search("text")
         decoder.start_utt()
@@ -126,6 +131,18 @@ class _Search:
             elif word in (PAUSE, "<sil>") and pause is None:
                 pause = segment.start_frame
         return found
+
+    def _settle_front_end(self, pcm: bytes) -> None:
+        """pocketsphinx's front end adapts as it listens (its noise and cepstral-mean estimates) and keeps what
+        it learned for the next utterance, so one audio's word times changed with what the worker had aligned
+        before it (by a frame or more). Reset it and let it hear this audio once through a one-word search
+        (about a quarter of an alignment's cost): every alignment starts from what its own audio says."""
+        decoder = self.decoder
+        decoder.reinit_feat()
+        decoder.activate_search(_SETTLE)
+        decoder.start_utt()
+        decoder.process_raw(pcm, full_utt=True)
+        decoder.end_utt()
 
 
 class SphinxAligner:
