@@ -97,6 +97,9 @@ def test_a_chunk_whose_first_take_drops_a_word_comes_back_with_its_second_take(c
 
     again = tts(ctx, "r2", return_word_timings=True, timing_formats=["srt"])  # same seed: same takes, same bytes
     assert again["audio"]["base64"] == output["audio"]["base64"] and again["quality"] == quality
+    # ... and the same timings: the aligner's front end does not carry what it heard in between.
+    assert again["timings"]["words"] == words
+    assert again["timings"]["files"]["srt"]["text"] == output["timings"]["files"]["srt"]["text"]
 
 
 @pytest.mark.parametrize("fault", [fault for fault in FAULTS if fault != "drop"])
