@@ -110,6 +110,14 @@ class Item:
     utterance: object = None  # Piper only: the phoneme spans the truth was read from
 
 
+def share(value: str) -> float:
+    """A fraction from 0 to 1 (argparse type)."""
+    number = float(value)
+    if not 0.0 <= number <= 1.0:
+        raise argparse.ArgumentTypeError(f"{value} is not between 0 and 1")
+    return number
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--whisper-model", default=None, help="faster-whisper model (default: tiny.en wheel)")
@@ -120,7 +128,7 @@ def parse_args(argv):
     parser.add_argument("--limit", type=int, default=None, help="the first N texts of each text list")
     parser.add_argument(
         "--blank-share",
-        type=float,
+        type=share,
         default=None,
         help="also rows whose Piper truth keeps this share of each blank with the phoneme before it (piper: 1)",
     )
