@@ -82,6 +82,8 @@ def speak(text: str, length_scale: float = 1.0, noise_scale: float | None = None
             spans.append(PhonemeSpan(phoneme, position / rate, (position + count + pad) / rate, pad / rate))
             position += count + pad
             index += own + blank
+        if index != len(ids):
+            raise RuntimeError(f"piper's phoneme ids for {text!r} do not follow its phonemes")
         audio = audio / max(float(np.max(np.abs(audio))), 1e-8)
         pieces.append(np.clip(audio * config.volume, -1.0, 1.0).astype(np.float32))
         offset += len(audio)
