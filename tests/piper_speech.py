@@ -84,7 +84,8 @@ def speak(text: str, length_scale: float = 1.0, noise_scale: float | None = None
             index += own + blank
         if index != len(ids):
             raise RuntimeError(f"piper's phoneme ids for {text!r} do not follow its phonemes")
-        audio = audio / max(float(np.max(np.abs(audio))), 1e-8)
+        loudest = float(np.max(np.abs(audio))) if audio.size else 0.0
+        audio = audio / loudest if loudest >= 1e-8 else np.zeros_like(audio)  # as synthesize: silence stays silent
         pieces.append(np.clip(audio * config.volume, -1.0, 1.0).astype(np.float32))
         offset += len(audio)
     audio = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
