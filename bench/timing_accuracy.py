@@ -110,8 +110,8 @@ class Item:
     utterance: object = None  # Piper only: the phoneme spans the truth was read from
 
 
-def share(value: str) -> float:
-    """A fraction from 0 to 1 (argparse type)."""
+def fraction(value: str) -> float:
+    """A number from 0 to 1 (argparse type)."""
     number = float(value)
     if not 0.0 <= number <= 1.0:
         raise argparse.ArgumentTypeError(f"{value} is not between 0 and 1")
@@ -128,7 +128,7 @@ def parse_args(argv):
     parser.add_argument("--limit", type=int, default=None, help="the first N texts of each text list")
     parser.add_argument(
         "--blank-share",
-        type=share,
+        type=fraction,
         default=None,
         help="also rows whose Piper truth keeps this share of each blank with the phoneme before it (piper: 1)",
     )
